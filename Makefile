@@ -1,0 +1,60 @@
+# Skillchain — two commands: `make run` and `make test`. Every target installs what is missing
+# first (Python venv, npm toolchain, the offline solc, anvil) and installs nothing twice.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamps
+SOLC_VERSION := $(shell node -p "require('./package.json').dependencies.solc" 2>/dev/null)
+SOLCX_DIR := $(abspath $(VENV))/solcx
+SOLC := $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
+export SOLCX_BINARY_PATH := $(SOLCX_DIR)
+export PATH := $(abspath $(BIN)):$(PATH)
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint fuzz clean help
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(STAMP)/python $(STAMP)/npm $(SOLC) $(BIN)/anvil ## install everything that is missing
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP)/python: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@mkdir -p $(STAMP) && touch $@
+
+$(STAMP)/npm: package.json package-lock.json | $(BIN)/python
+	npm ci --no-fund --no-audit --loglevel=error
+	@mkdir -p $(STAMP) && touch $@
+
+# py-solc-x (used by ape-solidity) runs any executable named solc-v<version> in SOLCX_BINARY_PATH.
+$(SOLC): tools/solc.mjs $(STAMP)/npm
+	@mkdir -p $(SOLCX_DIR)
+	printf '#!/bin/sh\nexec node "%s" "$$@"\n' "$(abspath tools/solc.mjs)" > $@
+	chmod +x $@
+
+$(BIN)/anvil: $(STAMP)/npm
+	ln -sf "$$(node -p "require('path').resolve('node_modules/@foundry-rs/anvil-' + {linux:'linux',darwin:'darwin'}[process.platform] + '-' + {x64:'amd64',arm64:'arm64'}[process.arch] + '/bin/anvil')")" $@
+	$@ --version >/dev/null
+
+run: setup ## start a local chain, deploy the contracts and run every service
+	$(BIN)/skillchain up
+
+test: setup ## run every test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fuzz: setup ## long property-based runs
+	SKILLCHAIN_FUZZ=1 $(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+clean: ## remove build outputs (keeps the data folder)
+	rm -rf .build $(VENV) node_modules

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {IReputation} from "./interfaces/IReputation.sol";
+import {ISkillEscrow} from "./interfaces/ISkillEscrow.sol";
+
+/// @title Reputation — on-chain reviews backed by settled SkillEscrow engagements
+/// @notice Immutable (no proxy). Comment texts live on IPFS; only their digests are recorded.
+contract Reputation is IReputation, AccessControlDefaultAdminRules {
+    /// @notice The escrow whose engagements may be reviewed.
+    ISkillEscrow public immutable escrow;
+
+    mapping(address subject => Aggregate) private _aggregates;
+    // bit 0: the client reviewed, bit 1: the provider reviewed
+    mapping(uint256 engagementId => uint8) private _reviewedSides;
+    mapping(address token => uint256) private _minimums;
+
+    /// @param admin DEFAULT_ADMIN_ROLE holder (two-step handover with `adminDelay`)
+    /// @param adminDelay seconds a new admin must wait before accepting the role
+    /// @param escrow_ the SkillEscrow deployment
+    constructor(address admin, uint48 adminDelay, ISkillEscrow escrow_)
+        AccessControlDefaultAdminRules(adminDelay, admin)
+    {
+        if (address(escrow_) == address(0)) revert ReputationZeroAddress();
+        escrow = escrow_;
+    }
+
+    /// @inheritdoc IReputation
+    function review(uint256 engagementId, uint8 rating, bytes32 commentDigest) external {
+        if (rating < 1 || rating > 5) revert ReputationInvalidRating(rating);
+        (address client, address provider, address token, uint256 value, bool settled,) =
+            escrow.settlementOf(engagementId);
+
+        address subject;
+        Role role;
+        uint8 side;
+        if (msg.sender == client) {
+            (subject, role, side) = (provider, Role.Provider, 1);
+        } else if (msg.sender == provider) {
+            (subject, role, side) = (client, Role.Client, 2);
+        } else {
+            revert ReputationNotParty(engagementId, msg.sender);
+        }
+        if (!settled) revert ReputationNotSettled(engagementId);
+        uint256 minimum = _minimums[token];
+        if (value < minimum) revert ReputationBelowMinimum(engagementId, token, value, minimum);
+        uint8 sides = _reviewedSides[engagementId];
+        if (sides & side != 0) revert ReputationAlreadyReviewed(engagementId, msg.sender);
+
+        _reviewedSides[engagementId] = sides | side;
+        Aggregate storage a = _aggregates[subject];
+        if (role == Role.Provider) {
+            a.providerCount += 1;
+            a.providerSum += rating;
+        } else {
+            a.clientCount += 1;
+            a.clientSum += rating;
+        }
+        emit ReviewSubmitted(engagementId, msg.sender, subject, role, rating, commentDigest);
+    }
+
+    /// @notice Sets the smallest escrowed value (in `token` units; address(0) for ETH) that can be reviewed.
+    function setReviewMinimum(address token, uint256 minimum) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _minimums[token] = minimum;
+        emit ReviewMinimumSet(token, minimum);
+    }
+
+    /// @notice The smallest reviewable escrowed value for `token`.
+    function reviewMinimum(address token) external view returns (uint256) {
+        return _minimums[token];
+    }
+
+    /// @inheritdoc IReputation
+    function reputationOf(address subject)
+        external
+        view
+        returns (uint256 providerCount, uint256 providerSum, uint256 clientCount, uint256 clientSum)
+    {
+        Aggregate storage a = _aggregates[subject];
+        return (a.providerCount, a.providerSum, a.clientCount, a.clientSum);
+    }
+
+    /// @inheritdoc IReputation
+    function hasReviewed(uint256 engagementId, address reviewer) external view returns (bool) {
+        (address client, address provider,,,,) = escrow.settlementOf(engagementId);
+        uint8 sides = _reviewedSides[engagementId];
+        if (reviewer == client) return sides & 1 != 0;
+        if (reviewer == provider) return sides & 2 != 0;
+        return false;
+    }
+}

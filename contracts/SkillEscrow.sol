@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ISkillEscrow} from "./interfaces/ISkillEscrow.sol";
+
+/// @title SkillEscrow — milestone escrow for skill engagements, paid in ETH or allow-listed ERC-20s
+/// @notice Immutable (no proxy). Money moves only into internal balances (`owed`) and leaves through
+///         `withdraw` / `withdrawTo`, so a recipient that reverts can never block anyone else.
+/// @dev Storage is packed for cheap creation: the arbiter is stored as a small id assigned when
+///      ARBITER_ROLE is first granted, the payer only when it differs from the client, and the token
+///      slot stays empty for ETH.
+contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice May resolve the disputes of engagements that name it.
+    bytes32 public constant ARBITER_ROLE = keccak256("ARBITER_ROLE");
+    /// @notice May create engagements on behalf of clients (`fundFor`): the card-payment relayer.
+    bytes32 public constant FUNDER_ROLE = keccak256("FUNDER_ROLE");
+    /// @notice May pause and resume new engagements.
+    bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
+
+    /// @notice Highest protocol fee, in basis points.
+    uint16 public constant MAX_FEE_BPS = 1_000;
+    /// @notice Most milestones per engagement.
+    uint256 public constant MAX_MILESTONES = 16;
+    /// @notice Shortest review window.
+    uint32 public constant MIN_REVIEW_WINDOW = 1 hours;
+    /// @notice Longest review window.
+    uint32 public constant MAX_REVIEW_WINDOW = 30 days;
+    /// @notice Time the arbiter has before anyone may settle a dispute by the default rule.
+    uint40 public constant DISPUTE_TIMEOUT = 14 days;
+
+    uint256 private constant BPS = 10_000;
+
+    struct Engagement {
+        // slot 0
+        address client; // receives the service, approves milestones
+        uint16 feeBps; // fixed at creation
+        uint32 reviewWindow; // seconds after a submission
+        uint8 milestoneCount; // 1..MAX_MILESTONES
+        uint8 openMilestones; // not yet released, refunded or resolved
+        uint24 arbiterId; // index into _arbiters
+        bool paid; // something reached the provider
+        // slot 1
+        address provider; // delivers and is paid
+        uint40 disputedAt; // open dispute's start, 0 when none
+        // slot 2
+        address token; // address(0) for ETH
+        // slot 3
+        address payer; // address(0) when the client paid
+    }
+
+    struct Milestone {
+        uint128 amount; // fee included
+        uint40 dueDate; // unix seconds
+        uint40 releasableAt; // set on submission
+        MilestoneState state;
+    }
+
+    // One packed configuration slot, read once per creation.
+    uint64 private _lastId;
+    uint16 private _feeBps;
+    bool private _paused;
+    address private _treasury;
+
+    mapping(uint256 id => Engagement) private _engagements;
+    mapping(uint256 id => mapping(uint256 index => Milestone)) private _milestones;
+    mapping(address token => mapping(address account => uint256)) private _owed;
+    mapping(address token => bool) private _allowedTokens;
+    mapping(bytes32 externalRef => bool) private _usedExternalRefs;
+    mapping(address arbiter => uint24) private _arbiterIds;
+    address[] private _arbiters;
+
+    /// @param admin DEFAULT_ADMIN_ROLE holder (two-step handover with `adminDelay`)
+    /// @param adminDelay seconds a new admin must wait before accepting the role
+    /// @param treasury receives the protocol fees
+    /// @param feeBps protocol fee for new engagements
+    constructor(address admin, uint48 adminDelay, address treasury, uint16 feeBps)
+        AccessControlDefaultAdminRules(adminDelay, admin)
+    {
+        if (treasury == address(0)) revert EscrowZeroAddress();
+        if (feeBps > MAX_FEE_BPS) revert EscrowFeeTooHigh(feeBps, MAX_FEE_BPS);
+        _treasury = treasury;
+        _feeBps = feeBps;
+        _arbiters.push(address(0)); // id 0 means "no arbiter"
+    }
+
+    // ---------------------------------------------------------------- creation
+
+    /// @inheritdoc ISkillEscrow
+    function createEngagement(
+        address provider,
+        address token,
+        uint256[] calldata amounts,
+        uint64[] calldata dueDates,
+        uint32 reviewWindow,
+        address arbiter,
+        bytes32 termsDigest
+    ) external payable nonReentrant returns (uint256 id) {
+        id = _create(msg.sender, msg.sender, provider, token, amounts, dueDates, reviewWindow, arbiter, termsDigest, 0);
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function fundFor(
+        address client,
+        address provider,
+        address token,
+        uint256[] calldata amounts,
+        uint64[] calldata dueDates,
+        uint32 reviewWindow,
+        address arbiter,
+        bytes32 termsDigest,
+        bytes32 externalRef
+    ) external payable nonReentrant onlyRole(FUNDER_ROLE) returns (uint256 id) {
+        if (externalRef == bytes32(0)) revert EscrowZeroExternalRef();
+        if (_usedExternalRefs[externalRef]) revert EscrowExternalRefUsed(externalRef);
+        _usedExternalRefs[externalRef] = true;
+        id = _create(
+            client, msg.sender, provider, token, amounts, dueDates, reviewWindow, arbiter, termsDigest, externalRef
+        );
+    }
+
+    function _create(
+        address client,
+        address payer,
+        address provider,
+        address token,
+        uint256[] calldata amounts,
+        uint64[] calldata dueDates,
+        uint32 reviewWindow,
+        address arbiter,
+        bytes32 termsDigest,
+        bytes32 externalRef
+    ) private returns (uint256 id) {
+        if (_paused) revert EscrowPaused();
+        if (client == address(0) || provider == address(0)) revert EscrowZeroAddress();
+        if (client == provider) revert EscrowSelfEngagement(client);
+        // The arbiter must be neutral: never the client, the provider or whoever holds the money's claim.
+        if (arbiter == client || arbiter == provider || arbiter == payer) revert EscrowArbiterIsParty(arbiter);
+        if (!hasRole(ARBITER_ROLE, arbiter)) revert EscrowNotAnArbiter(arbiter);
+        if (token != address(0) && !_allowedTokens[token]) revert EscrowTokenNotAllowed(token);
+        uint256 count = amounts.length;
+        if (count == 0 || count > MAX_MILESTONES) revert EscrowMilestoneCount(count, MAX_MILESTONES);
+        if (dueDates.length != count) revert EscrowLengthMismatch(count, dueDates.length);
+        if (reviewWindow < MIN_REVIEW_WINDOW || reviewWindow > MAX_REVIEW_WINDOW) {
+            revert EscrowReviewWindowOutOfBounds(reviewWindow, MIN_REVIEW_WINDOW, MAX_REVIEW_WINDOW);
+        }
+
+        id = ++_lastId;
+        uint256 total;
+        for (uint256 i; i < count; ++i) {
+            uint256 amount = amounts[i];
+            uint256 due = dueDates[i];
+            if (amount == 0 || amount > type(uint128).max) revert EscrowInvalidAmount(i, amount);
+            if (due <= block.timestamp || due > type(uint40).max) revert EscrowInvalidDueDate(i, due, block.timestamp);
+            total += amount;
+            _milestones[id][i] =
+                Milestone({amount: uint128(amount), dueDate: uint40(due), releasableAt: 0, state: MilestoneState.Funded});
+        }
+
+        uint16 feeBps = _feeBps;
+        Engagement storage e = _engagements[id];
+        e.client = client;
+        e.feeBps = feeBps;
+        e.reviewWindow = reviewWindow;
+        e.milestoneCount = uint8(count);
+        e.openMilestones = uint8(count);
+        e.arbiterId = _arbiterIds[arbiter];
+        e.provider = provider;
+        if (token != address(0)) e.token = token;
+        if (payer != client) e.payer = payer;
+
+        emit EngagementCreated(
+            id, client, provider, payer, token, arbiter, feeBps, reviewWindow, amounts, dueDates, termsDigest, externalRef
+        );
+
+        // Interactions last: pull the funds and check that exactly `total` arrived.
+        if (token == address(0)) {
+            if (msg.value != total) revert EscrowWrongValue(msg.value, total);
+        } else {
+            if (msg.value != 0) revert EscrowWrongValue(msg.value, 0);
+            uint256 before = IERC20(token).balanceOf(address(this));
+            IERC20(token).safeTransferFrom(payer, address(this), total);
+            uint256 received = IERC20(token).balanceOf(address(this)) - before;
+            if (received != total) revert EscrowFeeOnTransferToken(token, total, received);
+        }
+    }
+
+    // ---------------------------------------------------------------- milestones
+
+    /// @inheritdoc ISkillEscrow
+    function submitMilestone(uint256 id, uint256 index, bytes32 deliverableDigest) external {
+        Engagement storage e = _existing(id);
+        if (msg.sender != e.provider) revert EscrowUnauthorizedCaller(id, msg.sender);
+        if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
+        Milestone storage m = _milestone(e, id, index);
+        if (m.state != MilestoneState.Funded) revert EscrowInvalidMilestoneState(id, index, m.state);
+        uint40 releasableAt = uint40(block.timestamp) + e.reviewWindow;
+        m.state = MilestoneState.Submitted;
+        m.releasableAt = releasableAt;
+        emit MilestoneSubmitted(id, index, deliverableDigest, releasableAt);
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function approveMilestone(uint256 id, uint256 index) external {
+        Engagement storage e = _existing(id);
+        if (msg.sender != e.client) revert EscrowUnauthorizedCaller(id, msg.sender);
+        if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
+        Milestone storage m = _milestone(e, id, index);
+        if (m.state != MilestoneState.Funded && m.state != MilestoneState.Submitted) {
+            revert EscrowInvalidMilestoneState(id, index, m.state);
+        }
+        _release(e, m, id, index);
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function autoRelease(uint256 id, uint256 index) external {
+        Engagement storage e = _existing(id);
+        if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
+        Milestone storage m = _milestone(e, id, index);
+        if (m.state != MilestoneState.Submitted) revert EscrowInvalidMilestoneState(id, index, m.state);
+        if (block.timestamp < m.releasableAt) revert EscrowNotYetReleasable(id, index, m.releasableAt);
+        _release(e, m, id, index);
+    }
+
+    // ---------------------------------------------------------------- disputes
+
+    /// @inheritdoc ISkillEscrow
+    function raiseDispute(uint256 id) external {
+        Engagement storage e = _existing(id);
+        address payer = _payerOf(e);
+        bool allowed = msg.sender == e.client || msg.sender == e.provider
+            || (msg.sender == payer && hasRole(FUNDER_ROLE, msg.sender));
+        if (!allowed) revert EscrowUnauthorizedCaller(id, msg.sender);
+        if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
+
+        uint256 count = e.milestoneCount;
+        bool disputable;
+        for (uint256 i; i < count; ++i) {
+            Milestone storage m = _milestones[id][i];
+            if (m.state == MilestoneState.Funded) {
+                disputable = true;
+            } else if (m.state == MilestoneState.Submitted) {
+                // A submission whose review window has ended belongs to the provider: pay it now
+                // rather than let a late dispute freeze it.
+                if (block.timestamp >= m.releasableAt) _release(e, m, id, i);
+                else disputable = true;
+            }
+        }
+        if (!disputable) revert EscrowNothingToDispute(id);
+        uint40 now_ = uint40(block.timestamp);
+        e.disputedAt = now_;
+        emit DisputeRaised(id, msg.sender, now_, now_ + DISPUTE_TIMEOUT);
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function resolveDispute(uint256 id, uint16 providerShareBps) external {
+        Engagement storage e = _existing(id);
+        if (e.disputedAt == 0) revert EscrowNoOpenDispute(id);
+        if (msg.sender != _arbiters[e.arbiterId] || !hasRole(ARBITER_ROLE, msg.sender)) {
+            revert EscrowUnauthorizedCaller(id, msg.sender);
+        }
+        if (providerShareBps > BPS) revert EscrowInvalidShare(providerShareBps);
+
+        uint256 frozen;
+        uint256 count = e.milestoneCount;
+        for (uint256 i; i < count; ++i) {
+            Milestone storage m = _milestones[id][i];
+            if (m.state == MilestoneState.Funded || m.state == MilestoneState.Submitted) {
+                frozen += m.amount;
+                m.state = MilestoneState.Resolved;
+            }
+        }
+        uint256 providerGross = frozen * providerShareBps / BPS;
+        _settleDispute(e, id, providerShareBps, providerGross, frozen - providerGross, false);
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function settleExpiredDispute(uint256 id) external {
+        Engagement storage e = _existing(id);
+        uint256 disputedAt = e.disputedAt;
+        if (disputedAt == 0) revert EscrowNoOpenDispute(id);
+        uint256 timeoutAt = disputedAt + DISPUTE_TIMEOUT;
+        if (block.timestamp < timeoutAt) revert EscrowDisputeNotTimedOut(id, timeoutAt);
+
+        // Default rule: submitted work is paid, unsubmitted work is refunded.
+        uint256 providerGross;
+        uint256 payerAmount;
+        uint256 count = e.milestoneCount;
+        for (uint256 i; i < count; ++i) {
+            Milestone storage m = _milestones[id][i];
+            if (m.state == MilestoneState.Submitted) {
+                providerGross += m.amount;
+                m.state = MilestoneState.Resolved;
+            } else if (m.state == MilestoneState.Funded) {
+                payerAmount += m.amount;
+                m.state = MilestoneState.Resolved;
+            }
+        }
+        uint256 frozen = providerGross + payerAmount;
+        uint16 share = frozen == 0 ? 0 : uint16(providerGross * BPS / frozen);
+        _settleDispute(e, id, share, providerGross, payerAmount, true);
+    }
+
+    function _settleDispute(
+        Engagement storage e,
+        uint256 id,
+        uint16 shareBps,
+        uint256 providerGross,
+        uint256 payerAmount,
+        bool byTimeout
+    ) private {
+        address token = e.token;
+        uint256 fee = providerGross * e.feeBps / BPS;
+        uint256 providerAmount = providerGross - fee;
+        e.disputedAt = 0;
+        e.openMilestones = 0; // every milestone still open was frozen and is now resolved
+        if (providerGross != 0) {
+            e.paid = true;
+            _owed[token][e.provider] += providerAmount;
+            if (fee != 0) _owed[token][_treasury] += fee;
+        }
+        if (payerAmount != 0) _owed[token][_payerOf(e)] += payerAmount;
+        emit DisputeResolved(id, msg.sender, shareBps, providerAmount, payerAmount, fee, byTimeout);
+    }
+
+    // ---------------------------------------------------------------- cancellation
+
+    /// @inheritdoc ISkillEscrow
+    function cancel(uint256 id) external {
+        Engagement storage e = _existing(id);
+        if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
+        bool byProvider = msg.sender == e.provider;
+        if (!byProvider && msg.sender != e.client) revert EscrowUnauthorizedCaller(id, msg.sender);
+
+        address payer = _payerOf(e);
+        address token = e.token;
+        uint256 refunded;
+        uint256 count = e.milestoneCount;
+        uint256 closed;
+        for (uint256 i; i < count; ++i) {
+            Milestone storage m = _milestones[id][i];
+            MilestoneState s = m.state;
+            // The provider may hand back anything unreleased; the client only what was never
+            // delivered and is past its due date.
+            bool refundable = byProvider
+                ? (s == MilestoneState.Funded || s == MilestoneState.Submitted)
+                : (s == MilestoneState.Funded && block.timestamp > m.dueDate);
+            if (refundable) {
+                m.state = MilestoneState.Refunded;
+                refunded += m.amount;
+                ++closed;
+                emit MilestoneRefunded(id, i, payer, m.amount);
+            }
+        }
+        if (closed == 0) revert EscrowNothingToCancel(id);
+        e.openMilestones -= uint8(closed);
+        _owed[token][payer] += refunded;
+        emit EngagementCancelled(id, msg.sender, refunded);
+    }
+
+    // ---------------------------------------------------------------- withdrawals
+
+    /// @inheritdoc ISkillEscrow
+    function withdraw(address token) external nonReentrant {
+        _withdraw(token, msg.sender);
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function withdrawTo(address token, address to) external nonReentrant {
+        if (to == address(0)) revert EscrowZeroAddress();
+        _withdraw(token, to);
+    }
+
+    function _withdraw(address token, address to) private {
+        uint256 amount = _owed[token][msg.sender];
+        if (amount == 0) revert EscrowNothingToWithdraw(msg.sender, token);
+        _owed[token][msg.sender] = 0;
+        emit Withdrawn(msg.sender, token, to, amount);
+        if (token == address(0)) {
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert EscrowEthTransferFailed(to, amount);
+        } else {
+            IERC20(token).safeTransfer(to, amount);
+        }
+    }
+
+    // ---------------------------------------------------------------- admin
+
+    /// @notice Adds `token` to (or removes it from) the allow-list for new engagements.
+    /// @dev Removing a token never affects existing engagements or balances.
+    function setTokenAllowed(address token, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (token == address(0)) revert EscrowZeroAddress();
+        _allowedTokens[token] = allowed;
+        emit TokenAllowed(token, allowed);
+    }
+
+    /// @notice Sets the fee for engagements created from now on (existing ones keep theirs).
+    function setFee(uint16 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (feeBps > MAX_FEE_BPS) revert EscrowFeeTooHigh(feeBps, MAX_FEE_BPS);
+        _feeBps = feeBps;
+        emit FeeUpdated(feeBps);
+    }
+
+    /// @notice Sets the treasury credited with fees from now on.
+    function setTreasury(address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (treasury == address(0)) revert EscrowZeroAddress();
+        _treasury = treasury;
+        emit TreasuryUpdated(treasury);
+    }
+
+    /// @notice Pauses (true) or resumes (false) new engagements. Nothing else is ever paused.
+    function setPaused(bool paused_) external onlyRole(PAUSER_ROLE) {
+        _paused = paused_;
+        emit PauseChanged(paused_);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice Whether new engagements are paused.
+    function paused() external view returns (bool) {
+        return _paused;
+    }
+
+    /// @notice Current fee for new engagements, in basis points.
+    function feeBps() external view returns (uint16) {
+        return _feeBps;
+    }
+
+    /// @notice Account credited with fees.
+    function treasury() external view returns (address) {
+        return _treasury;
+    }
+
+    /// @notice Whether `token` may be used by new engagements.
+    function isTokenAllowed(address token) external view returns (bool) {
+        return token == address(0) || _allowedTokens[token];
+    }
+
+    /// @notice Whether `externalRef` has funded an engagement.
+    function isExternalRefUsed(bytes32 externalRef) external view returns (bool) {
+        return _usedExternalRefs[externalRef];
+    }
+
+    /// @notice Number of engagements created so far (ids run from 1 to this).
+    function engagementCount() external view returns (uint256) {
+        return _lastId;
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function owed(address token, address account) external view returns (uint256) {
+        return _owed[token][account];
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function getEngagement(uint256 id) external view returns (EngagementView memory v) {
+        Engagement storage e = _existing(id);
+        v = EngagementView({
+            client: e.client,
+            provider: e.provider,
+            payer: _payerOf(e),
+            token: e.token,
+            arbiter: _arbiters[e.arbiterId],
+            feeBps: e.feeBps,
+            reviewWindow: e.reviewWindow,
+            milestoneCount: e.milestoneCount,
+            openMilestones: e.openMilestones,
+            paid: e.paid,
+            disputedAt: e.disputedAt
+        });
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function getMilestone(uint256 id, uint256 index) external view returns (MilestoneView memory) {
+        Engagement storage e = _existing(id);
+        Milestone storage m = _milestone(e, id, index);
+        return MilestoneView({amount: m.amount, dueDate: m.dueDate, releasableAt: m.releasableAt, state: m.state});
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function settlementOf(uint256 id)
+        external
+        view
+        returns (address client, address provider, address token, uint256 value, bool settled, bool paid)
+    {
+        Engagement storage e = _existing(id);
+        uint256 count = e.milestoneCount;
+        for (uint256 i; i < count; ++i) {
+            value += _milestones[id][i].amount;
+        }
+        return (e.client, e.provider, e.token, value, e.openMilestones == 0, e.paid);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _existing(uint256 id) private view returns (Engagement storage e) {
+        e = _engagements[id];
+        if (e.client == address(0)) revert EscrowUnknownEngagement(id);
+    }
+
+    function _milestone(Engagement storage e, uint256 id, uint256 index) private view returns (Milestone storage) {
+        if (index >= e.milestoneCount) revert EscrowUnknownMilestone(id, index);
+        return _milestones[id][index];
+    }
+
+    function _payerOf(Engagement storage e) private view returns (address payer) {
+        payer = e.payer;
+        if (payer == address(0)) payer = e.client;
+    }
+
+    /// @dev Effects only: credits the provider and the treasury; money leaves through withdraw.
+    function _release(Engagement storage e, Milestone storage m, uint256 id, uint256 index) private {
+        uint256 amount = m.amount;
+        uint256 fee = amount * e.feeBps / BPS;
+        address token = e.token;
+        address provider = e.provider;
+        m.state = MilestoneState.Released;
+        e.openMilestones -= 1;
+        e.paid = true;
+        _owed[token][provider] += amount - fee;
+        if (fee != 0) _owed[token][_treasury] += fee;
+        emit MilestoneReleased(id, index, provider, amount - fee, fee);
+    }
+
+    /// @dev Gives each new arbiter a small id so engagements store 3 bytes instead of an address.
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (role == ARBITER_ROLE && _arbiterIds[account] == 0) {
+            _arbiterIds[account] = uint24(_arbiters.length);
+            _arbiters.push(account);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title ISkillEscrow — paid engagements between a client and a provider, in ETH or an allow-listed ERC-20
+/// @notice Every milestone is funded up front. Money leaves only through pull payments (`withdraw`).
+///         Pausing stops new engagements only; releases, refunds, disputes and withdrawals always work.
+/// @dev Dispute timeout default rule: if the engagement's arbiter has not resolved an open dispute
+///      within `DISPUTE_TIMEOUT`, anyone may call `settleExpiredDispute`: every frozen milestone the
+///      provider had submitted is released to the provider (fee charged as on any release), every
+///      frozen milestone never submitted is refunded to the payer. Delivered work is paid, undelivered
+///      work is returned — the outcome a silent arbiter most often would have reached.
+interface ISkillEscrow {
+    /// @notice Lifecycle of one milestone. `Funded` is the state at creation.
+    enum MilestoneState {
+        Funded, // money escrowed, nothing delivered yet
+        Submitted, // provider delivered; the client may approve or dispute until releasableAt
+        Released, // paid to the provider (minus the fee)
+        Refunded, // returned to the payer
+        Resolved // settled by a dispute resolution (split between provider and payer)
+    }
+
+    /// @notice One engagement as stored (the schedule of milestones is read with `getMilestone`).
+    struct EngagementView {
+        address client; // who receives the service and approves milestones
+        address provider; // who delivers and is paid
+        address payer; // who funded the escrow; every refund goes here
+        address token; // ERC-20 paid in, or address(0) for ETH
+        address arbiter; // ARBITER_ROLE holder named at creation, never a party
+        uint16 feeBps; // protocol fee on what the provider receives, fixed at creation
+        uint32 reviewWindow; // seconds the client has to approve or dispute after a submission
+        uint8 milestoneCount; // number of milestones
+        uint8 openMilestones; // milestones neither released, refunded nor resolved
+        bool paid; // at least one milestone (or a dispute share) reached the provider
+        uint40 disputedAt; // when the open dispute was raised, 0 when none is open
+    }
+
+    /// @notice One milestone as stored.
+    struct MilestoneView {
+        uint128 amount; // escrowed amount, fee included
+        uint40 dueDate; // the provider should submit by then; afterwards the client may take it back
+        uint40 releasableAt; // submission time + reviewWindow, 0 before submission
+        MilestoneState state; // lifecycle state
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    /// @notice The client and the provider are the same account.
+    error EscrowSelfEngagement(address account);
+    /// @notice The named arbiter is the client, the provider or the payer.
+    error EscrowArbiterIsParty(address arbiter);
+    /// @notice The named arbiter does not hold ARBITER_ROLE.
+    error EscrowNotAnArbiter(address arbiter);
+    /// @notice The token is not on the allow-list.
+    error EscrowTokenNotAllowed(address token);
+    /// @notice The token delivered less than the amount asked (fee-on-transfer or rebasing token).
+    error EscrowFeeOnTransferToken(address token, uint256 expected, uint256 received);
+    /// @notice No milestones, or more than `MAX_MILESTONES`.
+    error EscrowMilestoneCount(uint256 count, uint256 max);
+    /// @notice `amounts` and `dueDates` differ in length.
+    error EscrowLengthMismatch(uint256 amounts, uint256 dueDates);
+    /// @notice The review window is outside [MIN_REVIEW_WINDOW, MAX_REVIEW_WINDOW].
+    error EscrowReviewWindowOutOfBounds(uint256 reviewWindow, uint256 min, uint256 max);
+    /// @notice A milestone's due date is not in the future (or beyond uint40).
+    error EscrowInvalidDueDate(uint256 index, uint256 dueDate, uint256 timestamp);
+    /// @notice A milestone amount is zero or does not fit in uint128.
+    error EscrowInvalidAmount(uint256 index, uint256 amount);
+    /// @notice `msg.value` does not match what the engagement needs (the ETH total, or 0 for a token).
+    error EscrowWrongValue(uint256 sent, uint256 expected);
+    /// @notice This external payment reference already funded an engagement.
+    error EscrowExternalRefUsed(bytes32 externalRef);
+    /// @notice `fundFor` needs a non-zero external payment reference.
+    error EscrowZeroExternalRef();
+    /// @notice An address that must be set is zero.
+    error EscrowZeroAddress();
+    /// @notice No engagement has this id.
+    error EscrowUnknownEngagement(uint256 id);
+    /// @notice The engagement has no milestone at this index.
+    error EscrowUnknownMilestone(uint256 id, uint256 index);
+    /// @notice The caller may not do this on this engagement.
+    error EscrowUnauthorizedCaller(uint256 id, address caller);
+    /// @notice The milestone is not in a state that allows this action.
+    error EscrowInvalidMilestoneState(uint256 id, uint256 index, MilestoneState state);
+    /// @notice The review window of a submitted milestone has not ended yet.
+    error EscrowNotYetReleasable(uint256 id, uint256 index, uint256 releasableAt);
+    /// @notice A dispute is open: everything unreleased is frozen until it is resolved.
+    error EscrowDisputeOpen(uint256 id);
+    /// @notice There is no open dispute on the engagement.
+    error EscrowNoOpenDispute(uint256 id);
+    /// @notice Nothing on the engagement can still be disputed.
+    error EscrowNothingToDispute(uint256 id);
+    /// @notice Nothing on the engagement can be cancelled by this caller now.
+    error EscrowNothingToCancel(uint256 id);
+    /// @notice The arbiter still has time to resolve the dispute.
+    error EscrowDisputeNotTimedOut(uint256 id, uint256 timeoutAt);
+    /// @notice The provider's share is above 10,000 basis points.
+    error EscrowInvalidShare(uint256 providerShareBps);
+    /// @notice The fee is above `MAX_FEE_BPS`.
+    error EscrowFeeTooHigh(uint256 feeBps, uint256 max);
+    /// @notice The account has nothing to withdraw in this token.
+    error EscrowNothingToWithdraw(address account, address token);
+    /// @notice Sending ETH to the recipient failed; the balance stays owed.
+    error EscrowEthTransferFailed(address to, uint256 amount);
+    /// @notice New engagements are paused.
+    error EscrowPaused();
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice An engagement was created and fully funded.
+    /// @param id engagement id (sequential from 1)
+    /// @param client who receives the service
+    /// @param provider who delivers and is paid
+    /// @param payer who funded it (client, or the card-payment relayer)
+    /// @param token ERC-20 paid in, address(0) for ETH
+    /// @param arbiter who resolves disputes
+    /// @param feeBps protocol fee on provider receipts, fixed for this engagement
+    /// @param reviewWindow seconds to approve or dispute after a submission
+    /// @param amounts milestone amounts, fee included
+    /// @param dueDates milestone due dates (unix seconds)
+    /// @param termsDigest sha2-256 digest of the terms document on IPFS
+    /// @param externalRef card payment reference (keccak256 of the Stripe session id), 0 for wallet funding
+    event EngagementCreated(
+        uint256 indexed id,
+        address indexed client,
+        address indexed provider,
+        address payer,
+        address token,
+        address arbiter,
+        uint16 feeBps,
+        uint32 reviewWindow,
+        uint256[] amounts,
+        uint64[] dueDates,
+        bytes32 termsDigest,
+        bytes32 externalRef
+    );
+
+    /// @notice The provider submitted a milestone; it becomes auto-releasable at `releasableAt`.
+    event MilestoneSubmitted(uint256 indexed id, uint256 index, bytes32 deliverableDigest, uint64 releasableAt);
+
+    /// @notice A milestone was released: `amount` credited to the provider, `fee` to the treasury.
+    event MilestoneReleased(uint256 indexed id, uint256 index, address indexed provider, uint256 amount, uint256 fee);
+
+    /// @notice A milestone was returned to the payer.
+    event MilestoneRefunded(uint256 indexed id, uint256 index, address indexed payer, uint256 amount);
+
+    /// @notice A dispute froze everything unreleased; the arbiter decides until `timeoutAt`.
+    event DisputeRaised(uint256 indexed id, address indexed by, uint64 raisedAt, uint64 timeoutAt);
+
+    /// @notice A dispute was settled over the frozen milestones (state `Resolved`).
+    /// @param providerAmount credited to the provider (fee deducted)
+    /// @param payerAmount credited to the payer
+    /// @param fee credited to the treasury
+    /// @param byTimeout true when settled by the default rule after `DISPUTE_TIMEOUT`
+    event DisputeResolved(
+        uint256 indexed id,
+        address indexed by,
+        uint16 providerShareBps,
+        uint256 providerAmount,
+        uint256 payerAmount,
+        uint256 fee,
+        bool byTimeout
+    );
+
+    /// @notice A cancel call refunded `refunded` to the payer (its milestones also emit MilestoneRefunded).
+    event EngagementCancelled(uint256 indexed id, address indexed by, uint256 refunded);
+
+    /// @notice `account` withdrew `amount` of `token` to `to`.
+    event Withdrawn(address indexed account, address indexed token, address indexed to, uint256 amount);
+
+    /// @notice The admin added or removed a token from the allow-list.
+    event TokenAllowed(address indexed token, bool allowed);
+    /// @notice The admin changed the fee for new engagements.
+    event FeeUpdated(uint16 feeBps);
+    /// @notice The admin changed the treasury that receives fees.
+    event TreasuryUpdated(address indexed treasury);
+    /// @notice New engagements were paused (true) or resumed (false).
+    event PauseChanged(bool paused);
+
+    // ---------------------------------------------------------------- functions
+
+    /// @notice Creates an engagement funded by the caller (the client). ETH: `token == address(0)`
+    ///         and `msg.value` equals the sum of `amounts`; ERC-20: approve the sum first, `msg.value == 0`.
+    /// @param provider who delivers; must differ from the caller
+    /// @param token allow-listed ERC-20 or address(0) for ETH
+    /// @param amounts one amount per milestone (fee included), each > 0
+    /// @param dueDates one future due date per milestone
+    /// @param reviewWindow seconds the client has to approve or dispute after each submission
+    /// @param arbiter ARBITER_ROLE holder who is not a party
+    /// @param termsDigest sha2-256 digest of the terms on IPFS
+    /// @return id the new engagement id
+    function createEngagement(
+        address provider,
+        address token,
+        uint256[] calldata amounts,
+        uint64[] calldata dueDates,
+        uint32 reviewWindow,
+        address arbiter,
+        bytes32 termsDigest
+    ) external payable returns (uint256 id);
+
+    /// @notice Creates an engagement for `client`, funded by the caller (FUNDER_ROLE, the card-payment
+    ///         relayer), who becomes the payer. `externalRef` can fund at most one engagement.
+    /// @return id the new engagement id
+    function fundFor(
+        address client,
+        address provider,
+        address token,
+        uint256[] calldata amounts,
+        uint64[] calldata dueDates,
+        uint32 reviewWindow,
+        address arbiter,
+        bytes32 termsDigest,
+        bytes32 externalRef
+    ) external payable returns (uint256 id);
+
+    /// @notice Provider marks a milestone delivered; the client then has `reviewWindow` seconds.
+    function submitMilestone(uint256 id, uint256 index, bytes32 deliverableDigest) external;
+
+    /// @notice Client releases a funded or submitted milestone to the provider (minus the fee).
+    function approveMilestone(uint256 id, uint256 index) external;
+
+    /// @notice Anyone releases a submitted milestone once `block.timestamp >= releasableAt`, unless a dispute is open.
+    function autoRelease(uint256 id, uint256 index) external;
+
+    /// @notice Client, provider, or a payer holding FUNDER_ROLE freezes everything unreleased for the arbiter.
+    ///         Submitted milestones whose review window already ended are released first: they are no
+    ///         longer disputable.
+    function raiseDispute(uint256 id) external;
+
+    /// @notice The engagement's arbiter splits the frozen amount: `providerShareBps` of it to the
+    ///         provider (minus the fee), the rest to the payer. Once.
+    function resolveDispute(uint256 id, uint16 providerShareBps) external;
+
+    /// @notice Anyone settles a dispute the arbiter left open for `DISPUTE_TIMEOUT` by the default
+    ///         rule (see the contract documentation).
+    function settleExpiredDispute(uint256 id) external;
+
+    /// @notice Provider: everything unreleased goes back to the payer. Client: every never-submitted
+    ///         milestone whose due date has passed goes back to the payer. Never while a dispute is open.
+    function cancel(uint256 id) external;
+
+    /// @notice Sends the caller everything owed to it in `token` (address(0) for ETH).
+    function withdraw(address token) external;
+
+    /// @notice Sends everything owed to the caller in `token` to `to`.
+    function withdrawTo(address token, address to) external;
+
+    /// @notice Amount of `token` owed to `account`, withdrawable now.
+    function owed(address token, address account) external view returns (uint256);
+
+    /// @notice The stored engagement.
+    function getEngagement(uint256 id) external view returns (EngagementView memory);
+
+    /// @notice One stored milestone.
+    function getMilestone(uint256 id, uint256 index) external view returns (MilestoneView memory);
+
+    /// @notice What Reputation and SkillCredential need to know about an engagement.
+    /// @return client the client
+    /// @return provider the provider
+    /// @return token the token (address(0) for ETH)
+    /// @return value total escrowed over all milestones
+    /// @return settled every milestone is released, refunded or resolved
+    /// @return paid something reached the provider
+    function settlementOf(uint256 id)
+        external
+        view
+        returns (address client, address provider, address token, uint256 value, bool settled, bool paid);
+}

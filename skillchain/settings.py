@@ -1,0 +1,87 @@
+"""The one place that reads configuration: environment variables prefixed ``SKILLCHAIN_`` and ``.env``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOCAL_CHAIN_ID = 31337
+
+
+class Settings(BaseSettings):
+    """Skillchain configuration. Every field can be set as ``SKILLCHAIN_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SKILLCHAIN_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(
+        Path(".skillchain"),
+        description="Folder for the embedded defaults: local chain state, SQLite, IPFS blocks.",
+    )
+    rpc_url: AnyHttpUrl | None = Field(
+        None, description="JSON-RPC endpoint to use instead of starting a local anvil."
+    )
+    anvil_host: str = Field("127.0.0.1", description="Interface the local anvil listens on.")
+    anvil_port: int = Field(8545, ge=1, le=65535, description="Port of the local anvil.")
+    chain_id: int = Field(LOCAL_CHAIN_ID, gt=0, description="Chain id of the local anvil.")
+    block_time: int = Field(
+        0, ge=0, le=3600, description="Seconds between local blocks; 0 mines on each transaction."
+    )
+    api_host: str = Field("127.0.0.1", description="Interface the API listens on.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    chain_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated chain ids accepted for sign-in; defaults to known deployments.",
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+
+    @field_validator("chain_ids", mode="before")
+    @classmethod
+    def _split_chain_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
+    @property
+    def local_rpc_url(self) -> str:
+        return f"http://{self.anvil_host}:{self.anvil_port}"
+
+    @property
+    def effective_rpc_url(self) -> str:
+        return str(self.rpc_url).rstrip("/") if self.rpc_url else self.local_rpc_url
+
+
+class SettingsError(Exception):
+    """Raised when configuration is invalid; the message names each variable and its problem."""
+
+
+def load_settings() -> Settings:
+    """Build settings from the environment, turning validation errors into plain words."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"])
+            lines.append(f"SKILLCHAIN_{field.upper()}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
