@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, field_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOCAL_CHAIN_ID = 31337
@@ -40,11 +40,56 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
 
+    deployments_dir: Path = Field(
+        Path("deployments"), description="Folder of committed testnet/mainnet deployment records."
+    )
+    deployer_key: SecretStr | None = Field(
+        None, description="Private key that deploys to a non-local chain (never commit it)."
+    )
+    admin: str | None = Field(None, description="Admin of the contracts; defaults to the deployer.")
+    admin_delay: int = Field(
+        2 * 24 * 3600, ge=0, description="Seconds a new admin waits before accepting (two-step)."
+    )
+    treasury: str | None = Field(None, description="Receives protocol fees; defaults to the admin.")
+    fee_bps: int = Field(250, ge=0, le=1000, description="Protocol fee in basis points (max 1000).")
+    arbiters: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated arbiter addresses (ARBITER_ROLE)."
+    )
+    funders: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated card-payment relayer addresses (FUNDER_ROLE)."
+    )
+    review_minimum_wei: int = Field(
+        10**15, ge=0, description="Smallest ETH engagement (wei) whose parties may review."
+    )
+
     @field_validator("chain_ids", mode="before")
     @classmethod
     def _split_chain_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("arbiters", "funders", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("arbiters", "funders")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not (item.startswith("0x") and len(item) == 42):
+                raise ValueError(f"{item!r} is not a 0x-prefixed 20-byte address")
+            int(item, 16)
+        return value
+
+    @field_validator("admin", "treasury")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith("0x") and len(value) == 42):
+            raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte address")
         return value
 
     @field_validator("log_level")

@@ -1,0 +1,1 @@
+"""Python side of the contracts: toolchain, artifacts, deployment records, local chain, deployment."""

@@ -1,0 +1,232 @@
+"""The `skillchain` command line."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import Annotated
+
+import typer
+
+from skillchain import __version__
+from skillchain.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="skillchain",
+    help=(
+        "Skillchain: escrowed skill engagements, reviews and soulbound credentials on Ethereum.\n\n"
+        "Start everything locally with `skillchain up`. Configuration comes from SKILLCHAIN_* "
+        "environment variables or a .env file; `skillchain config` shows the effective values."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"skillchain {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Skillchain command line."""
+
+
+@app.command()
+def config() -> None:
+    """Show the effective configuration (secrets masked) and where each value can be set."""
+    settings = _settings()
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        shown = "********" if value is not None and "key" in name else value
+        typer.echo(f"SKILLCHAIN_{name.upper():<22} = {shown!s:<44} {field.description or ''}")
+
+
+@app.command("compile")
+def compile_cmd() -> None:
+    """Compile the contracts with the pinned offline Solidity compiler."""
+    from chain.errors import CompileError
+    from chain.toolchain import compile_contracts
+
+    try:
+        compile_contracts()
+    except CompileError as exc:
+        raise _fail(f"compilation failed:\n{exc}") from None
+    typer.echo("contracts compiled")
+
+
+def _deploy_local(settings: Settings, rpc_url: str, force: bool) -> None:
+    from chain.deploy import DeployParams, deploy
+    from chain.tx import Sender, anvil_account, connect
+
+    w3 = connect(rpc_url)
+    deployer = anvil_account(0)
+    relayer = anvil_account(8)
+    params = DeployParams(
+        admin=settings.admin,
+        admin_delay=settings.admin_delay,
+        treasury=settings.treasury,
+        fee_bps=settings.fee_bps,
+        arbiters=settings.arbiters or [anvil_account(9).address],
+        funders=settings.funders or [relayer.address],
+        review_minimums={"eth": settings.review_minimum_wei},
+        test_stablecoin=True,
+        stablecoin_holders=[relayer.address] + [anvil_account(i).address for i in range(1, 5)],
+    )
+    deploy(
+        Sender(w3, deployer),
+        params,
+        data_dir=settings.data_dir,
+        deployments_dir=settings.deployments_dir,
+        force=force,
+        log=typer.echo,
+    )
+
+
+@app.command("deploy")
+def deploy_cmd(
+    rpc_url: Annotated[
+        str | None, typer.Option(help="JSON-RPC endpoint (default: SKILLCHAIN_RPC_URL or the local anvil).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Deploy again even if the record says it is deployed.")] = False,
+) -> None:
+    """Deploy the contracts wired together and write the deployment record.
+
+    On a local chain (id 31337 or 1337) anvil's development account deploys and a test stablecoin is
+    added; elsewhere SKILLCHAIN_DEPLOYER_KEY signs and the record goes to deployments/<chainId>.json.
+    """
+    from chain.compile_if_needed import ensure_compiled
+    from chain.deploy import DeployParams, deploy
+    from chain.errors import ChainError
+    from chain.records import LOCAL_CHAIN_IDS
+    from chain.tx import Sender, connect
+
+    settings = _settings()
+    url = rpc_url or settings.effective_rpc_url
+    try:
+        ensure_compiled()
+        w3 = connect(url)
+        chain_id = w3.eth.chain_id
+        if chain_id in LOCAL_CHAIN_IDS and settings.deployer_key is None:
+            _deploy_local(settings, url, force)
+            return
+        if settings.deployer_key is None:
+            raise _fail(f"chain {chain_id} is not local: set SKILLCHAIN_DEPLOYER_KEY to the deployer's key")
+        from eth_account import Account
+
+        account = Account.from_key(settings.deployer_key.get_secret_value())
+        params = DeployParams(
+            admin=settings.admin,
+            admin_delay=settings.admin_delay,
+            treasury=settings.treasury,
+            fee_bps=settings.fee_bps,
+            arbiters=settings.arbiters,
+            funders=settings.funders,
+            review_minimums={"eth": settings.review_minimum_wei},
+        )
+        deploy(Sender(w3, account), params, data_dir=settings.data_dir,
+               deployments_dir=settings.deployments_dir, force=force, log=typer.echo)
+    except ChainError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot reach {url}: {exc}") from None
+
+
+@app.command()
+def up(
+    no_deploy: Annotated[bool, typer.Option("--no-deploy", help="Start the chain without deploying.")] = False,
+) -> None:
+    """Start the local chain (or use SKILLCHAIN_RPC_URL), deploy, and run every service until Ctrl-C."""
+    from chain.compile_if_needed import ensure_compiled
+    from chain.errors import ChainError
+    from chain.localchain import LocalChain, genesis_hash
+    from chain.records import load_record, record_path
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+    local: LocalChain | None = None
+    try:
+        if settings.rpc_url is None:
+            local = LocalChain(
+                data_dir=settings.data_dir,
+                host=settings.anvil_host,
+                port=settings.anvil_port,
+                chain_id=settings.chain_id,
+                block_time=settings.block_time,
+            )
+            typer.echo(f"starting anvil on {local.url} (state in {local.state_file})")
+            local.start()
+        url = settings.effective_rpc_url
+        from chain.localchain import rpc_call
+
+        chain_id = int(str(rpc_call(url, "eth_chainId")), 16)
+        path = record_path(chain_id, data_dir=settings.data_dir, deployments_dir=settings.deployments_dir)
+        record = load_record(path)
+        if record is not None and record.genesis_hash != genesis_hash(url):
+            typer.secho(
+                f"the chain at {url} is not the one recorded in {path} (genesis differs): the local "
+                "deployment record and read model are stale and will be rebuilt",
+                fg=typer.colors.YELLOW,
+            )
+            path.unlink()
+        if not no_deploy:
+            ensure_compiled()
+            _deploy_local(settings, url, force=False)
+        record = load_record(path)
+        typer.echo("")
+        typer.secho("Skillchain is up", fg=typer.colors.GREEN, bold=True)
+        typer.echo(f"  {'chain':<15} {url} (chain id {chain_id})")
+        if record:
+            for name, entry in record.contracts.items():
+                typer.echo(f"  {name:<15} {entry.address}")
+        typer.echo(f"  {'data':<15} {settings.data_dir.resolve()}")
+        typer.echo("press Ctrl-C to stop")
+        while not stop.wait(0.5):
+            if local and local.process and local.process.poll() is not None:
+                raise _fail(f"anvil stopped unexpectedly (code {local.process.returncode}); see {local.log_file}")
+    except ChainError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        if local is not None:
+            typer.echo("stopping anvil (saving chain state)")
+            local.stop()
+    typer.echo("stopped")
+
+
+def run() -> None:  # pragma: no cover - console entry point wrapper
+    app()
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
+
