@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
+from web3.types import TxReceipt
 
 from chain.artifacts import CORE_CONTRACTS, compiler_info, load_artifact
 from chain.records import (
@@ -78,7 +79,7 @@ def deploy(
     treasury = params.treasury or me
     contracts: dict[str, ContractRecord] = {}
 
-    def record(name: str, address: str, receipt: dict, artifact: str | None = None) -> None:  # type: ignore[type-arg]
+    def record(name: str, address: str, receipt: TxReceipt, artifact: str | None = None) -> None:
         contracts[name] = ContractRecord(
             address=address,
             block_number=receipt["blockNumber"],
@@ -89,7 +90,9 @@ def deploy(
 
     log(f"deploying to chain {chain_id} from {me}")
     # The deployer administers during setup and hands over at the end if another admin is named.
-    escrow, receipt = sender.deploy(load_artifact("SkillEscrow"), me, params.admin_delay, treasury, params.fee_bps)
+    escrow, receipt = sender.deploy(
+        load_artifact("SkillEscrow"), me, params.admin_delay, treasury, params.fee_bps
+    )
     record("SkillEscrow", escrow.address, receipt)
     reputation, receipt = sender.deploy(load_artifact("Reputation"), me, params.admin_delay, escrow.address)
     record("Reputation", reputation.address, receipt)
@@ -108,7 +111,9 @@ def deploy(
         role = escrow.functions[role_name]().call()
         for member in members:
             sender.call(escrow.functions.grantRole(role, Web3.to_checksum_address(member)))
-    sender.call(escrow.functions.grantRole(escrow.functions.PAUSER_ROLE().call(), Web3.to_checksum_address(admin)))
+    sender.call(
+        escrow.functions.grantRole(escrow.functions.PAUSER_ROLE().call(), Web3.to_checksum_address(admin))
+    )
     for token in tokens:
         sender.call(escrow.functions.setTokenAllowed(Web3.to_checksum_address(token), True))
     minimums = dict(params.review_minimums)

@@ -19,9 +19,11 @@ from chain.toolchain import anvil_binary
 def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 5.0) -> object:
     """One JSON-RPC call with the standard library (usable before web3 is needed)."""
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    if not url.startswith(("http://", "https://")):
+        raise ChainUnavailable(f"{url} is not an http(s) JSON-RPC URL")
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured RPC URL)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
             payload = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise ChainUnavailable(f"{url} did not answer {method}: {exc}") from None
@@ -75,11 +77,16 @@ class LocalChain:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         cmd = [
             anvil_binary(),
-            "--host", self.host,
-            "--port", str(self.port),
-            "--chain-id", str(self.chain_id),
-            "--state", str(self.state_file),
-            "--state-interval", "5",  # survive a hard kill with at most 5 s of blocks lost
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(self.chain_id),
+            "--state",
+            str(self.state_file),
+            "--state-interval",
+            "5",  # survive a hard kill with at most 5 s of blocks lost
         ]
         if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
@@ -88,14 +95,18 @@ class LocalChain:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise LocalChainError(f"anvil exited with code {self.process.returncode}; see {self.log_file}")
+                raise LocalChainError(
+                    f"anvil exited with code {self.process.returncode}; see {self.log_file}"
+                )
             try:
                 rpc_call(self.url, "eth_chainId", timeout=1.0)
                 return
             except ChainUnavailable:
                 time.sleep(0.1)
         self.stop()
-        raise LocalChainError(f"anvil did not answer on {self.url} within {timeout:.0f} s; see {self.log_file}")
+        raise LocalChainError(
+            f"anvil did not answer on {self.url} within {timeout:.0f} s; see {self.log_file}"
+        )
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGINT lets anvil dump its state; escalate to SIGKILL only if it hangs."""

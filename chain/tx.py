@@ -9,7 +9,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
-from web3.types import TxParams, TxReceipt
+from web3.types import TxParams, TxReceipt, Wei
 
 from chain.artifacts import Artifact
 from chain.errors import ChainError
@@ -78,7 +78,7 @@ class Sender:
     def call(self, fn: Any, value: int = 0) -> TxReceipt:
         """Send a bound contract function call, e.g. ``sender.call(escrow.functions.setFee(100))``."""
         tx = fn.build_transaction({"from": self.account.address, "value": value})
-        return self.send({"to": tx["to"], "data": tx["data"], "value": value})
+        return self.send({"to": tx["to"], "data": tx["data"], "value": Wei(value)})
 
 
 def connect(rpc_url: str, timeout: float = 30.0) -> Web3:

@@ -47,7 +47,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     """Skillchain command line."""
@@ -92,7 +93,7 @@ def _deploy_local(settings: Settings, rpc_url: str, force: bool) -> None:
         funders=settings.funders or [relayer.address],
         review_minimums={"eth": settings.review_minimum_wei},
         test_stablecoin=True,
-        stablecoin_holders=[relayer.address] + [anvil_account(i).address for i in range(1, 5)],
+        stablecoin_holders=[str(relayer.address)] + [str(anvil_account(i).address) for i in range(1, 5)],
     )
     deploy(
         Sender(w3, deployer),
@@ -107,7 +108,8 @@ def _deploy_local(settings: Settings, rpc_url: str, force: bool) -> None:
 @app.command("deploy")
 def deploy_cmd(
     rpc_url: Annotated[
-        str | None, typer.Option(help="JSON-RPC endpoint (default: SKILLCHAIN_RPC_URL or the local anvil).")
+        str | None,
+        typer.Option(help="JSON-RPC endpoint (default: SKILLCHAIN_RPC_URL or the local anvil)."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Deploy again even if the record says it is deployed.")] = False,
 ) -> None:
@@ -145,8 +147,14 @@ def deploy_cmd(
             funders=settings.funders,
             review_minimums={"eth": settings.review_minimum_wei},
         )
-        deploy(Sender(w3, account), params, data_dir=settings.data_dir,
-               deployments_dir=settings.deployments_dir, force=force, log=typer.echo)
+        deploy(
+            Sender(w3, account),
+            params,
+            data_dir=settings.data_dir,
+            deployments_dir=settings.deployments_dir,
+            force=force,
+            log=typer.echo,
+        )
     except ChainError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
@@ -155,7 +163,9 @@ def deploy_cmd(
 
 @app.command()
 def up(
-    no_deploy: Annotated[bool, typer.Option("--no-deploy", help="Start the chain without deploying.")] = False,
+    no_deploy: Annotated[
+        bool, typer.Option("--no-deploy", help="Start the chain without deploying.")
+    ] = False,
 ) -> None:
     """Start the local chain (or use SKILLCHAIN_RPC_URL), deploy, and run every service until Ctrl-C."""
     from chain.compile_if_needed import ensure_compiled
@@ -212,7 +222,9 @@ def up(
         typer.echo("press Ctrl-C to stop")
         while not stop.wait(0.5):
             if local and local.process and local.process.poll() is not None:
-                raise _fail(f"anvil stopped unexpectedly (code {local.process.returncode}); see {local.log_file}")
+                raise _fail(
+                    f"anvil stopped unexpectedly (code {local.process.returncode}); see {local.log_file}"
+                )
     except ChainError as exc:
         raise _fail(str(exc)) from None
     finally:
@@ -229,4 +241,3 @@ def run() -> None:  # pragma: no cover - console entry point wrapper
 
 if __name__ == "__main__":  # pragma: no cover
     app()
-

@@ -56,7 +56,8 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma-separated arbiter addresses (ARBITER_ROLE)."
     )
     funders: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Comma-separated card-payment relayer addresses (FUNDER_ROLE)."
+        default_factory=list,
+        description="Comma-separated card-payment relayer addresses (FUNDER_ROLE).",
     )
     review_minimum_wei: int = Field(
         10**15, ge=0, description="Smallest ETH engagement (wei) whose parties may review."

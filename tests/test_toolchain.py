@@ -12,7 +12,13 @@ from typer.testing import CliRunner
 
 from chain.artifacts import compiler_info, load_artifact
 from chain.errors import CompileError
-from chain.toolchain import PROJECT_ROOT, SOLCX_DIR, compile_contracts, configure_environment, solc_version
+from chain.toolchain import (
+    PROJECT_ROOT,
+    SOLCX_DIR,
+    compile_contracts,
+    configure_environment,
+    solc_version,
+)
 from skillchain.cli import app
 from skillchain.settings import SettingsError, load_settings
 
@@ -29,14 +35,20 @@ def test_solc_wrapper_answers_version_like_native_solc() -> None:
 
 
 def test_solc_wrapper_compiles_standard_json_from_stdin() -> None:
-    source = "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.0; contract A { function f() external {} }"
+    source = (
+        "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.0; contract A { function f() external {} }"
+    )
     request = {
         "language": "Solidity",
         "sources": {"A.sol": {"content": source}},
         "settings": {"outputSelection": {"*": {"*": ["abi"]}}},
     }
     out = subprocess.run(
-        [str(SOLC), "--standard-json"], input=json.dumps(request), capture_output=True, text=True, check=True
+        [str(SOLC), "--standard-json"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     result = json.loads(out)  # stdout is pure JSON, nothing else
     assert result["contracts"]["A.sol"]["A"]["abi"][0]["name"] == "f"

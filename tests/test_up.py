@@ -26,7 +26,11 @@ def run_up(data_dir: Path, port: int, timeout: float = 120) -> tuple[str, int]:
     """Start `skillchain up`, wait until it is up, SIGINT it; return its output and exit code."""
     env = os.environ | {"SKILLCHAIN_DATA_DIR": str(data_dir), "SKILLCHAIN_ANVIL_PORT": str(port)}
     proc = subprocess.Popen(
-        [str(VENV_BIN / "skillchain"), "up"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+        [str(VENV_BIN / "skillchain"), "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     assert proc.stdout is not None
     lines: list[str] = []
@@ -66,9 +70,16 @@ def test_up_reports_a_busy_port(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        env = os.environ | {"SKILLCHAIN_DATA_DIR": str(tmp_path), "SKILLCHAIN_ANVIL_PORT": str(port)}
+        env = os.environ | {
+            "SKILLCHAIN_DATA_DIR": str(tmp_path),
+            "SKILLCHAIN_ANVIL_PORT": str(port),
+        }
         result = subprocess.run(
-            [sys.executable, "-m", "skillchain.cli", "up"], capture_output=True, text=True, env=env, timeout=60
+            [sys.executable, "-m", "skillchain.cli", "up"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
         )
     assert result.returncode == 1
     assert f"port {port}" in result.stderr and "already in use" in result.stderr

@@ -25,8 +25,15 @@ def test_create_engagement_escrows_eth_and_emits_every_field(
 ) -> None:
     now = chain.pending_timestamp
     tx = escrow.createEngagement(
-        provider, ETH, [ONE, 2 * ONE], [now + DAY, now + 2 * DAY], DAY, arbiter, TERMS,
-        sender=client, value=3 * ONE,
+        provider,
+        ETH,
+        [ONE, 2 * ONE],
+        [now + DAY, now + 2 * DAY],
+        DAY,
+        arbiter,
+        TERMS,
+        sender=client,
+        value=3 * ONE,
     )
     assert tx.return_value == 1
     [event] = tx.decode_logs(escrow.EngagementCreated)
@@ -74,7 +81,9 @@ def test_create_engagement_reverts_when_arbiter_lacks_role(
 ) -> None:
     now = chain.pending_timestamp
     with ape.reverts(escrow.EscrowNotAnArbiter, arbiter=stranger):
-        escrow.createEngagement(provider, ETH, [ONE], [now + DAY], DAY, stranger, TERMS, sender=client, value=ONE)
+        escrow.createEngagement(
+            provider, ETH, [ONE], [now + DAY], DAY, stranger, TERMS, sender=client, value=ONE
+        )
 
 
 def test_create_engagement_reverts_for_unlisted_token(
@@ -116,10 +125,14 @@ def test_create_engagement_reverts_on_length_mismatch(
 ) -> None:
     now = chain.pending_timestamp
     with ape.reverts(escrow.EscrowLengthMismatch, amounts=2, dueDates=1):
-        escrow.createEngagement(provider, ETH, [1, 1], [now + DAY], DAY, arbiter, TERMS, sender=client, value=2)
+        escrow.createEngagement(
+            provider, ETH, [1, 1], [now + DAY], DAY, arbiter, TERMS, sender=client, value=2
+        )
 
 
-@pytest.mark.parametrize(("window", "ok"), [(HOUR - 1, False), (HOUR, True), (30 * DAY, True), (30 * DAY + 1, False)])
+@pytest.mark.parametrize(
+    ("window", "ok"), [(HOUR - 1, False), (HOUR, True), (30 * DAY, True), (30 * DAY + 1, False)]
+)
 def test_create_engagement_bounds_review_window(escrow: Any, create: Any, window: int, ok: bool) -> None:
     if ok:
         create(window=window)
@@ -135,7 +148,9 @@ def test_create_engagement_reverts_for_due_date_not_in_future(
     now = chain.pending_timestamp
     chain.pending_timestamp = now
     with ape.reverts(escrow.EscrowInvalidDueDate, index=0, dueDate=now + offset):
-        escrow.createEngagement(provider, ETH, [ONE], [now + offset], DAY, arbiter, TERMS, sender=client, value=ONE)
+        escrow.createEngagement(
+            provider, ETH, [ONE], [now + offset], DAY, arbiter, TERMS, sender=client, value=ONE
+        )
 
 
 def test_create_engagement_reverts_for_zero_amount(escrow: Any, create: Any) -> None:
@@ -149,7 +164,17 @@ def test_create_engagement_reverts_on_wrong_value(
 ) -> None:
     now = chain.pending_timestamp
     with ape.reverts(escrow.EscrowWrongValue, sent=value, expected=3 * ONE):
-        escrow.createEngagement(provider, ETH, [ONE, 2 * ONE], [now + DAY] * 2, DAY, arbiter, TERMS, sender=client, value=value)
+        escrow.createEngagement(
+            provider,
+            ETH,
+            [ONE, 2 * ONE],
+            [now + DAY] * 2,
+            DAY,
+            arbiter,
+            TERMS,
+            sender=client,
+            value=value,
+        )
 
 
 def test_create_engagement_with_token_reverts_when_eth_sent(
@@ -223,9 +248,31 @@ def test_fund_for_needs_funder_role_and_a_reference(
 ) -> None:
     now = chain.pending_timestamp
     with ape.reverts(escrow.AccessControlUnauthorizedAccount):
-        escrow.fundFor(client, provider, usdc, [900], [now + DAY], DAY, arbiter, TERMS, b"\x01" * 32, sender=client)
+        escrow.fundFor(
+            client,
+            provider,
+            usdc,
+            [900],
+            [now + DAY],
+            DAY,
+            arbiter,
+            TERMS,
+            b"\x01" * 32,
+            sender=client,
+        )
     with ape.reverts(escrow.EscrowZeroExternalRef):
-        escrow.fundFor(client, provider, usdc, [900], [now + DAY], DAY, arbiter, TERMS, b"\x00" * 32, sender=funder)
+        escrow.fundFor(
+            client,
+            provider,
+            usdc,
+            [900],
+            [now + DAY],
+            DAY,
+            arbiter,
+            TERMS,
+            b"\x00" * 32,
+            sender=funder,
+        )
 
 
 # ------------------------------------------------------------------ submit / approve / auto-release
@@ -422,7 +469,9 @@ def test_only_the_named_arbiter_resolves(
         escrow.resolveDispute(eid, 5000, sender=client)
 
 
-def test_resolve_dispute_rejects_share_above_100_percent(escrow: Any, client: Any, arbiter: Any, create: Any) -> None:
+def test_resolve_dispute_rejects_share_above_100_percent(
+    escrow: Any, client: Any, arbiter: Any, create: Any
+) -> None:
     eid = create([ONE])
     escrow.raiseDispute(eid, sender=client)
     with ape.reverts(escrow.EscrowInvalidShare, providerShareBps=10_001):
@@ -465,7 +514,9 @@ def test_funder_payer_may_raise_dispute(
     escrow: Any, usdc: Any, funder: Any, client: Any, provider: Any, arbiter: Any, chain: Any
 ) -> None:
     now = chain.pending_timestamp
-    eid = escrow.fundFor(client, provider, usdc, [900], [now + DAY], DAY, arbiter, TERMS, b"\x44" * 32, sender=funder).return_value
+    eid = escrow.fundFor(
+        client, provider, usdc, [900], [now + DAY], DAY, arbiter, TERMS, b"\x44" * 32, sender=funder
+    ).return_value
     escrow.raiseDispute(eid, sender=funder)
     escrow.resolveDispute(eid, 0, sender=arbiter)
     assert escrow.owed(usdc, funder) == 900 and escrow.owed(usdc, client) == 0
@@ -525,7 +576,9 @@ def test_withdraw_pays_eth_and_tokens(
     tx = escrow.withdraw(ETH, sender=provider)
     assert provider.balance == before + ONE - fee_of(ONE) - tx.total_fees_paid
     now = chain.pending_timestamp
-    tid = escrow.createEngagement(provider, usdc, [4000], [now + DAY], DAY, arbiter, TERMS, sender=client).return_value
+    tid = escrow.createEngagement(
+        provider, usdc, [4000], [now + DAY], DAY, arbiter, TERMS, sender=client
+    ).return_value
     escrow.approveMilestone(tid, 0, sender=client)
     escrow.withdrawTo(usdc, arbiter, sender=provider)
     assert usdc.balanceOf(arbiter) == 4000 - fee_of(4000)
@@ -543,7 +596,17 @@ def test_reentrant_provider_gains_nothing(
 ) -> None:
     attacker = admin.deploy(project.ReentrantParty, escrow)
     now = chain.pending_timestamp
-    eid = escrow.createEngagement(attacker, ETH, [ONE, ONE], [now + DAY] * 2, DAY, arbiter, TERMS, sender=client, value=2 * ONE).return_value
+    eid = escrow.createEngagement(
+        attacker,
+        ETH,
+        [ONE, ONE],
+        [now + DAY] * 2,
+        DAY,
+        arbiter,
+        TERMS,
+        sender=client,
+        value=2 * ONE,
+    ).return_value
     escrow.approveMilestone(eid, 0, sender=client)
     attacker.withdrawEth(sender=admin)
     assert attacker.received() == ONE - fee_of(ONE)
@@ -557,7 +620,9 @@ def test_reentrant_payer_gains_nothing_from_refund_or_resolution(
 ) -> None:
     attacker = admin.deploy(project.ReentrantParty, escrow)
     now = chain.pending_timestamp
-    data = escrow.createEngagement.encode_input(provider, ETH, [ONE, ONE], [now + DAY] * 2, DAY, arbiter, TERMS)
+    data = escrow.createEngagement.encode_input(
+        provider, ETH, [ONE, ONE], [now + DAY] * 2, DAY, arbiter, TERMS
+    )
     attacker.call(data, sender=admin, value=2 * ONE)
     eid = escrow.engagementCount()
     attacker.call(escrow.raiseDispute.encode_input(eid), sender=admin)
@@ -578,7 +643,9 @@ def test_reverting_recipient_cannot_block_others(
     refuser.call(escrow, data, sender=admin, value=ONE)
     refused_id = escrow.engagementCount()
     escrow.cancel(refused_id, sender=provider)
-    other = escrow.createEngagement(provider, ETH, [ONE], [now + DAY], DAY, arbiter, TERMS, sender=client, value=ONE).return_value
+    other = escrow.createEngagement(
+        provider, ETH, [ONE], [now + DAY], DAY, arbiter, TERMS, sender=client, value=ONE
+    ).return_value
     escrow.approveMilestone(other, 0, sender=client)
     with ape.reverts(escrow.EscrowEthTransferFailed):
         refuser.call(escrow, escrow.withdraw.encode_input(ETH), sender=admin)
@@ -589,7 +656,14 @@ def test_reverting_recipient_cannot_block_others(
 
 
 def test_pause_never_blocks_release_refund_resolution_or_withdrawal(
-    escrow: Any, admin: Any, client: Any, provider: Any, arbiter: Any, stranger: Any, create: Any, chain: Any
+    escrow: Any,
+    admin: Any,
+    client: Any,
+    provider: Any,
+    arbiter: Any,
+    stranger: Any,
+    create: Any,
+    chain: Any,
 ) -> None:
     a = create([ONE, ONE, ONE])
     b = create([ONE])
@@ -614,7 +688,9 @@ def test_token_without_return_value_works(
     token.mint(client, 5000, sender=admin)
     token.approve(escrow, 5000, sender=client)
     now = chain.pending_timestamp
-    eid = escrow.createEngagement(provider, token, [5000], [now + DAY], DAY, arbiter, TERMS, sender=client).return_value
+    eid = escrow.createEngagement(
+        provider, token, [5000], [now + DAY], DAY, arbiter, TERMS, sender=client
+    ).return_value
     escrow.approveMilestone(eid, 0, sender=client)
     escrow.withdraw(token, sender=provider)
     assert token.balanceOf(provider) == 5000 - fee_of(5000)
@@ -628,7 +704,9 @@ def test_token_returning_false_reverts_cleanly(
     token.mint(client, 5000, sender=admin)
     token.approve(escrow, 5000, sender=client)
     now = chain.pending_timestamp
-    eid = escrow.createEngagement(provider, token, [5000], [now + DAY], DAY, arbiter, TERMS, sender=client).return_value
+    eid = escrow.createEngagement(
+        provider, token, [5000], [now + DAY], DAY, arbiter, TERMS, sender=client
+    ).return_value
     escrow.approveMilestone(eid, 0, sender=client)
     token.setFailing(True, sender=admin)
     with ape.reverts(escrow.SafeERC20FailedOperation, token=token):
@@ -638,7 +716,9 @@ def test_token_returning_false_reverts_cleanly(
         escrow.createEngagement(provider, token, [1], [now + DAY], DAY, arbiter, TERMS, sender=client)
 
 
-def test_admin_handover_is_two_step_with_delay(project: Any, admin: Any, stranger: Any, treasury: Any, chain: Any) -> None:
+def test_admin_handover_is_two_step_with_delay(
+    project: Any, admin: Any, stranger: Any, treasury: Any, chain: Any
+) -> None:
     e = admin.deploy(project.SkillEscrow, admin, 3 * DAY, treasury, 0)
     e.beginDefaultAdminTransfer(stranger, sender=admin)
     with ape.reverts(e.AccessControlEnforcedDefaultAdminDelay):

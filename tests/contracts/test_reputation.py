@@ -43,7 +43,9 @@ def test_review_rejects_strangers(reputation: Any, settled: int, stranger: Any) 
 
 
 @pytest.mark.parametrize("rating", [0, 6])
-def test_review_rejects_rating_outside_1_to_5(reputation: Any, settled: int, client: Any, rating: int) -> None:
+def test_review_rejects_rating_outside_1_to_5(
+    reputation: Any, settled: int, client: Any, rating: int
+) -> None:
     with ape.reverts(reputation.ReputationInvalidRating, rating=rating):
         reputation.review(settled, rating, COMMENT, sender=client)
 
@@ -61,21 +63,35 @@ def test_review_rejects_unknown_engagement(reputation: Any, escrow: Any, client:
 
 
 def test_review_minimum_per_token(
-    reputation: Any, escrow: Any, usdc: Any, admin: Any, client: Any, provider: Any, arbiter: Any, chain: Any, create: Any
+    reputation: Any,
+    escrow: Any,
+    usdc: Any,
+    admin: Any,
+    client: Any,
+    provider: Any,
+    arbiter: Any,
+    chain: Any,
+    create: Any,
 ) -> None:
     reputation.setReviewMinimum(ETH, 2 * ONE, sender=admin)
     reputation.setReviewMinimum(usdc, 1000, sender=admin)
     small = create([ONE])
     escrow.approveMilestone(small, 0, sender=client)
-    with ape.reverts(reputation.ReputationBelowMinimum, engagementId=small, token=ETH, value=ONE, minimum=2 * ONE):
+    with ape.reverts(
+        reputation.ReputationBelowMinimum, engagementId=small, token=ETH, value=ONE, minimum=2 * ONE
+    ):
         reputation.review(small, 5, COMMENT, sender=client)
     exact = create([ONE, ONE])
     escrow.cancel(exact, sender=provider)  # a settled engagement of exactly the minimum
     reputation.review(exact, 1, COMMENT, sender=client)
     now = chain.pending_timestamp
-    tid = escrow.createEngagement(provider, usdc, [999], [now + DAY], DAY, arbiter, TERMS, sender=client).return_value
+    tid = escrow.createEngagement(
+        provider, usdc, [999], [now + DAY], DAY, arbiter, TERMS, sender=client
+    ).return_value
     escrow.approveMilestone(tid, 0, sender=client)
-    with ape.reverts(reputation.ReputationBelowMinimum, engagementId=tid, token=usdc, value=999, minimum=1000):
+    with ape.reverts(
+        reputation.ReputationBelowMinimum, engagementId=tid, token=usdc, value=999, minimum=1000
+    ):
         reputation.review(tid, 5, COMMENT, sender=provider)
 
 
