@@ -30,19 +30,16 @@ contract Reputation is IReputation, AccessControlDefaultAdminRules {
     /// @inheritdoc IReputation
     function review(uint256 engagementId, uint8 rating, bytes32 commentDigest) external {
         if (rating < 1 || rating > 5) revert ReputationInvalidRating(rating);
+        // `paid` is deliberately ignored: a settled engagement of sufficient value may be reviewed even
+        // when it was refunded in full — a client may rate a provider who never delivered.
+        // slither-disable-next-line unused-return
         (address client, address provider, address token, uint256 value, bool settled,) =
             escrow.settlementOf(engagementId);
 
-        address subject;
-        Role role;
-        uint8 side;
-        if (msg.sender == client) {
-            (subject, role, side) = (provider, Role.Provider, 1);
-        } else if (msg.sender == provider) {
-            (subject, role, side) = (client, Role.Client, 2);
-        } else {
-            revert ReputationNotParty(engagementId, msg.sender);
-        }
+        bool byClient = msg.sender == client;
+        if (!byClient && msg.sender != provider) revert ReputationNotParty(engagementId, msg.sender);
+        (address subject, Role role, uint8 side) =
+            byClient ? (provider, Role.Provider, uint8(1)) : (client, Role.Client, uint8(2));
         if (!settled) revert ReputationNotSettled(engagementId);
         uint256 minimum = _minimums[token];
         if (value < minimum) revert ReputationBelowMinimum(engagementId, token, value, minimum);
@@ -84,6 +81,8 @@ contract Reputation is IReputation, AccessControlDefaultAdminRules {
 
     /// @inheritdoc IReputation
     function hasReviewed(uint256 engagementId, address reviewer) external view returns (bool) {
+        // Only the parties are needed here; the settlement details are irrelevant to "has reviewed".
+        // slither-disable-next-line unused-return
         (address client, address provider,,,,) = escrow.settlementOf(engagementId);
         uint8 sides = _reviewedSides[engagementId];
         if (reviewer == client) return sides & 1 != 0;

@@ -78,15 +78,15 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
 
     /// @param admin DEFAULT_ADMIN_ROLE holder (two-step handover with `adminDelay`)
     /// @param adminDelay seconds a new admin must wait before accepting the role
-    /// @param treasury receives the protocol fees
-    /// @param feeBps protocol fee for new engagements
-    constructor(address admin, uint48 adminDelay, address treasury, uint16 feeBps)
+    /// @param initialTreasury receives the protocol fees
+    /// @param initialFeeBps protocol fee for new engagements
+    constructor(address admin, uint48 adminDelay, address initialTreasury, uint16 initialFeeBps)
         AccessControlDefaultAdminRules(adminDelay, admin)
     {
-        if (treasury == address(0)) revert EscrowZeroAddress();
-        if (feeBps > MAX_FEE_BPS) revert EscrowFeeTooHigh(feeBps, MAX_FEE_BPS);
-        _treasury = treasury;
-        _feeBps = feeBps;
+        if (initialTreasury == address(0)) revert EscrowZeroAddress();
+        if (initialFeeBps > MAX_FEE_BPS) revert EscrowFeeTooHigh(initialFeeBps, MAX_FEE_BPS);
+        _treasury = initialTreasury;
+        _feeBps = initialFeeBps;
         _arbiters.push(address(0)); // id 0 means "no arbiter"
     }
 
@@ -152,7 +152,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         }
 
         id = ++_lastId;
-        uint256 total;
+        uint256 total = 0;
         for (uint256 i; i < count; ++i) {
             uint256 amount = amounts[i];
             uint256 due = dueDates[i];
@@ -163,10 +163,10 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
                 Milestone({amount: uint128(amount), dueDate: uint40(due), releasableAt: 0, state: MilestoneState.Funded});
         }
 
-        uint16 feeBps = _feeBps;
+        uint16 fee = _feeBps;
         Engagement storage e = _engagements[id];
         e.client = client;
-        e.feeBps = feeBps;
+        e.feeBps = fee;
         e.reviewWindow = reviewWindow;
         e.milestoneCount = uint8(count);
         e.openMilestones = uint8(count);
@@ -176,7 +176,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         if (payer != client) e.payer = payer;
 
         emit EngagementCreated(
-            id, client, provider, payer, token, arbiter, feeBps, reviewWindow, amounts, dueDates, termsDigest, externalRef
+            id, client, provider, payer, token, arbiter, fee, reviewWindow, amounts, dueDates, termsDigest, externalRef
         );
 
         // Interactions last: pull the funds and check that exactly `total` arrived.
@@ -240,7 +240,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
 
         uint256 count = e.milestoneCount;
-        bool disputable;
+        bool disputable = false;
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
             if (m.state == MilestoneState.Funded) {
@@ -267,7 +267,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         }
         if (providerShareBps > BPS) revert EscrowInvalidShare(providerShareBps);
 
-        uint256 frozen;
+        uint256 frozen = 0;
         uint256 count = e.milestoneCount;
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
@@ -289,8 +289,8 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         if (block.timestamp < timeoutAt) revert EscrowDisputeNotTimedOut(id, timeoutAt);
 
         // Default rule: submitted work is paid, unsubmitted work is refunded.
-        uint256 providerGross;
-        uint256 payerAmount;
+        uint256 providerGross = 0;
+        uint256 payerAmount = 0;
         uint256 count = e.milestoneCount;
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
@@ -340,9 +340,9 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
 
         address payer = _payerOf(e);
         address token = e.token;
-        uint256 refunded;
+        uint256 refunded = 0;
         uint256 count = e.milestoneCount;
-        uint256 closed;
+        uint256 closed = 0;
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
             MilestoneState s = m.state;
@@ -401,17 +401,17 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     }
 
     /// @notice Sets the fee for engagements created from now on (existing ones keep theirs).
-    function setFee(uint16 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (feeBps > MAX_FEE_BPS) revert EscrowFeeTooHigh(feeBps, MAX_FEE_BPS);
-        _feeBps = feeBps;
-        emit FeeUpdated(feeBps);
+    function setFee(uint16 newFeeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (newFeeBps > MAX_FEE_BPS) revert EscrowFeeTooHigh(newFeeBps, MAX_FEE_BPS);
+        _feeBps = newFeeBps;
+        emit FeeUpdated(newFeeBps);
     }
 
     /// @notice Sets the treasury credited with fees from now on.
-    function setTreasury(address treasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (treasury == address(0)) revert EscrowZeroAddress();
-        _treasury = treasury;
-        emit TreasuryUpdated(treasury);
+    function setTreasury(address newTreasury) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (newTreasury == address(0)) revert EscrowZeroAddress();
+        _treasury = newTreasury;
+        emit TreasuryUpdated(newTreasury);
     }
 
     /// @notice Pauses (true) or resumes (false) new engagements. Nothing else is ever paused.

@@ -37,6 +37,10 @@ if (args.includes("--help") || args.length === 0) {
 
 let basePath = process.cwd();
 const includePaths = [];
+const remappings = [];
+const files = [];
+let combined = null; // --combined-json mode (used by Slither / crytic-compile)
+const settings = { optimizer: { enabled: false, runs: 200 } };
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--standard-json" || a === "-") continue;
@@ -46,7 +50,14 @@ for (let i = 0; i < args.length; i++) {
   else if (a.startsWith("--base-path=")) basePath = a.slice(12);
   else if (a.startsWith("--include-path=")) includePaths.push(a.slice(15));
   else if (a.startsWith("--allow-paths=")) continue;
-  else fail(`unsupported argument ${a} (this wrapper only supports --standard-json)`);
+  else if (a === "--combined-json") combined = args[++i].split(",");
+  else if (a === "--optimize") settings.optimizer.enabled = true;
+  else if (a === "--optimize-runs") settings.optimizer.runs = Number(args[++i]);
+  else if (a === "--via-ir") settings.viaIR = true;
+  else if (a === "--evm-version") settings.evmVersion = args[++i];
+  else if (!a.startsWith("-") && a.includes("=")) remappings.push(a);
+  else if (!a.startsWith("-") && a.endsWith(".sol")) files.push(a);
+  else fail(`unsupported argument ${a} (this wrapper supports --standard-json and --combined-json)`);
 }
 const roots = [basePath, ...includePaths].map((p) => path.resolve(p));
 
@@ -60,25 +71,46 @@ function findImport(importPath) {
   return { error: `File not found: ${importPath} (searched ${roots.join(", ")})` };
 }
 
-// Read all of stdin synchronously in chunks: robust for large inputs (no EAGAIN on a pipe).
-const chunks = [];
-const buf = Buffer.alloc(1 << 16);
-for (;;) {
-  let n;
-  try {
-    n = readSync(0, buf, 0, buf.length, null);
-  } catch (e) {
-    if (e.code === "EAGAIN") {
-      await new Promise((r) => setTimeout(r, 5));
-      continue;
+let input;
+if (combined) {
+  // Native `solc [remappings] file.sol --combined-json ...`: build the standard-JSON equivalent.
+  const sources = {};
+  for (const f of files) sources[f] = { content: readFileSync(f, "utf8") };
+  input = {
+    language: "Solidity",
+    sources,
+    settings: {
+      ...settings,
+      remappings,
+      outputSelection: {
+        "*": {
+          "": ["ast"],
+          "*": ["abi", "evm.bytecode", "evm.deployedBytecode", "evm.methodIdentifiers", "userdoc", "devdoc"],
+        },
+      },
+    },
+  };
+} else {
+  // Read all of stdin synchronously in chunks: robust for large inputs (no EAGAIN on a pipe).
+  const chunks = [];
+  const buf = Buffer.alloc(1 << 16);
+  for (;;) {
+    let n;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      if (e.code === "EAGAIN") {
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      if (e.code === "EOF") break;
+      throw e;
     }
-    if (e.code === "EOF") break;
-    throw e;
+    if (!n) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
   }
-  if (!n) break;
-  chunks.push(Buffer.from(buf.subarray(0, n)));
+  input = JSON.parse(Buffer.concat(chunks).toString("utf8"));
 }
-const input = JSON.parse(Buffer.concat(chunks).toString("utf8"));
 
 // Sources given by URL (file paths) are read here, as native solc would.
 for (const [name, src] of Object.entries(input.sources ?? {})) {
@@ -90,5 +122,40 @@ for (const [name, src] of Object.entries(input.sources ?? {})) {
 }
 
 const output = solc.compile(JSON.stringify(input), { import: findImport });
-process.stdout.write(output);
-process.stdout.write("\n");
+if (!combined) {
+  process.stdout.write(output);
+  process.stdout.write("\n");
+  process.exit(0);
+}
+
+// --combined-json: native solc's output shape; errors go to stderr with a non-zero exit code.
+const result = JSON.parse(output);
+const errors = (result.errors ?? []).filter((e) => e.severity === "error");
+for (const e of result.errors ?? []) process.stderr.write(e.formattedMessage ?? e.message);
+if (errors.length) process.exit(1);
+const contracts = {};
+for (const [file, byName] of Object.entries(result.contracts ?? {})) {
+  for (const [name, c] of Object.entries(byName)) {
+    const out = {};
+    if (combined.includes("abi")) out.abi = c.abi;
+    if (combined.includes("bin")) out.bin = c.evm?.bytecode?.object ?? "";
+    if (combined.includes("bin-runtime")) out["bin-runtime"] = c.evm?.deployedBytecode?.object ?? "";
+    if (combined.includes("srcmap")) out.srcmap = c.evm?.bytecode?.sourceMap ?? "";
+    if (combined.includes("srcmap-runtime")) out["srcmap-runtime"] = c.evm?.deployedBytecode?.sourceMap ?? "";
+    if (combined.includes("userdoc")) out.userdoc = c.userdoc;
+    if (combined.includes("devdoc")) out.devdoc = c.devdoc;
+    if (combined.includes("hashes")) out.hashes = c.evm?.methodIdentifiers ?? {};
+    contracts[`${file}:${name}`] = out;
+  }
+}
+const sourceEntries = Object.entries(result.sources ?? {}).sort((a, b) => a[1].id - b[1].id);
+const sources = {};
+for (const [file, s] of sourceEntries) sources[file] = { AST: s.ast, id: s.id };
+process.stdout.write(
+  JSON.stringify({
+    contracts,
+    sourceList: sourceEntries.map(([file]) => file),
+    sources,
+    version: solc.version(),
+  }) + "\n",
+);
