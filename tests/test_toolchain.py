@@ -54,6 +54,26 @@ def test_solc_wrapper_compiles_standard_json_from_stdin() -> None:
     assert result["contracts"]["A.sol"]["A"]["abi"][0]["name"] == "f"
 
 
+def test_solc_wrapper_writes_large_outputs_whole() -> None:
+    # Regression: a pipe's 64 KiB buffer must not cut the JSON short when the wrapper exits.
+    contracts = "".join(
+        f"contract C{i} {{ function f(uint a) external pure returns (uint) {{ return a * {i}; }} }}\n"
+        for i in range(300)
+    )
+    request = {
+        "language": "Solidity",
+        "sources": {
+            "A.sol": {"content": "// SPDX-License-Identifier: MIT\npragma solidity ^0.8.0;\n" + contracts}
+        },
+        "settings": {"outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
+    }
+    proc = subprocess.run(
+        [str(SOLC), "--standard-json"], input=json.dumps(request), capture_output=True, text=True, check=True
+    )
+    assert len(proc.stdout) > 200_000
+    assert len(json.loads(proc.stdout)["contracts"]["A.sol"]) == 300
+
+
 def test_contracts_importing_openzeppelin_compile_with_the_pinned_version() -> None:
     configure_environment()
     compile_contracts()

@@ -6,13 +6,26 @@
 // Why not the package's own `solcjs` CLI: it prints a non-JSON SMT line on stdout, can fail with
 // EAGAIN on a large stdin, and interleaves its two outputs.
 import { createRequire } from "node:module";
-import { readFileSync, readSync, existsSync, realpathSync } from "node:fs";
+import { readFileSync, readSync, writeSync, existsSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, "..", "package.json"));
 const solc = require("solc");
+
+// Synchronous, complete write to stdout: process.exit() must never cut a large JSON output short.
+function writeOut(text) {
+  const data = Buffer.from(text, "utf8");
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(1, data, off, data.length - off);
+    } catch (e) {
+      if (e.code !== "EAGAIN") throw e;
+    }
+  }
+}
 
 function fail(message) {
   process.stderr.write(`Error: ${message}\n`);
@@ -22,15 +35,15 @@ function fail(message) {
 const args = process.argv.slice(2);
 if (args.includes("--version")) {
   // Native solc prints this two-line banner; py-solc-x parses "Version: X.Y.Z+commit.H".
-  process.stdout.write(
-    `solc, the solidity compiler commandline interface\nVersion: ${solc.version()}\n`,
-  );
+  writeOut(`solc, the solidity compiler commandline interface\nVersion: ${solc.version()}\n`);
   process.exit(0);
 }
 if (args.includes("--help") || args.length === 0) {
-  process.stdout.write(
+  writeOut(
     "Skillchain offline solc (wasm). Usage: solc --standard-json [--base-path P] " +
-      "[--include-path P]... [--allow-paths A,B] < input.json\n       solc --version\n",
+      "[--include-path P]... [--allow-paths A,B] < input.json\n" +
+      "       solc [remappings] FILE.sol --combined-json OPTS [--optimize] [--via-ir]\n" +
+      "       solc --version\n",
   );
   process.exit(0);
 }
@@ -123,8 +136,7 @@ for (const [name, src] of Object.entries(input.sources ?? {})) {
 
 const output = solc.compile(JSON.stringify(input), { import: findImport });
 if (!combined) {
-  process.stdout.write(output);
-  process.stdout.write("\n");
+  writeOut(output + "\n");
   process.exit(0);
 }
 
@@ -151,7 +163,7 @@ for (const [file, byName] of Object.entries(result.contracts ?? {})) {
 const sourceEntries = Object.entries(result.sources ?? {}).sort((a, b) => a[1].id - b[1].id);
 const sources = {};
 for (const [file, s] of sourceEntries) sources[file] = { AST: s.ast, id: s.id };
-process.stdout.write(
+writeOut(
   JSON.stringify({
     contracts,
     sourceList: sourceEntries.map(([file]) => file),
