@@ -12,7 +12,7 @@ from typing import Any
 from chain.errors import ArtifactsMissing
 from chain.toolchain import BUILD_MANIFEST
 
-CORE_CONTRACTS = ("SkillEscrow", "Reputation")
+CORE_CONTRACTS = ("SkillEscrow", "Reputation", "SkillCredential")
 
 
 @dataclass(frozen=True)

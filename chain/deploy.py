@@ -34,6 +34,7 @@ class DeployParams(BaseModel):
     treasury: str | None = None
     fee_bps: int = Field(250, ge=0, le=1000)
     arbiters: list[str] = Field(default_factory=list)
+    issuers: list[str] = Field(default_factory=list)
     funders: list[str] = Field(default_factory=list)
     allowed_tokens: list[str] = Field(default_factory=list)
     review_minimums: dict[str, int] = Field(default_factory=dict)
@@ -96,6 +97,10 @@ def deploy(
     record("SkillEscrow", escrow.address, receipt)
     reputation, receipt = sender.deploy(load_artifact("Reputation"), me, params.admin_delay, escrow.address)
     record("Reputation", reputation.address, receipt)
+    credential, receipt = sender.deploy(
+        load_artifact("SkillCredential"), me, params.admin_delay, escrow.address
+    )
+    record("SkillCredential", credential.address, receipt)
 
     tokens = list(params.allowed_tokens)
     if params.test_stablecoin:
@@ -121,7 +126,7 @@ def deploy(
         address = ZERO if token.lower() in ("eth", ZERO) else Web3.to_checksum_address(token)
         sender.call(reputation.functions.setReviewMinimum(address, minimum))
     if admin.lower() != me.lower():
-        for contract in (escrow, reputation):
+        for contract in (escrow, reputation, credential):
             sender.call(contract.functions.beginDefaultAdminTransfer(Web3.to_checksum_address(admin)))
         log(f"  admin handover to {admin} started: it accepts after {params.admin_delay} s")
 

@@ -483,6 +483,16 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     }
 
     /// @inheritdoc ISkillEscrow
+    function engagementStatus(uint256 id)
+        external
+        view
+        returns (address client, address provider, bool settled, bool paid)
+    {
+        Engagement storage e = _existing(id);
+        return (e.client, e.provider, e.openMilestones == 0, e.paid);
+    }
+
+    /// @inheritdoc ISkillEscrow
     function settlementOf(uint256 id)
         external
         view

@@ -90,6 +90,7 @@ def _deploy_local(settings: Settings, rpc_url: str, force: bool) -> None:
         treasury=settings.treasury,
         fee_bps=settings.fee_bps,
         arbiters=settings.arbiters or [anvil_account(9).address],
+        issuers=settings.issuers or [str(anvil_account(i).address) for i in range(1, 5)],
         funders=settings.funders or [relayer.address],
         review_minimums={"eth": settings.review_minimum_wei},
         test_stablecoin=True,
@@ -144,6 +145,7 @@ def deploy_cmd(
             treasury=settings.treasury,
             fee_bps=settings.fee_bps,
             arbiters=settings.arbiters,
+            issuers=settings.issuers,
             funders=settings.funders,
             review_minimums={"eth": settings.review_minimum_wei},
         )

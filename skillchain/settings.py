@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     arbiters: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated arbiter addresses (ARBITER_ROLE)."
     )
+    issuers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated accredited issuer addresses (ISSUER_ROLE)."
+    )
     funders: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated card-payment relayer addresses (FUNDER_ROLE).",
@@ -70,14 +73,14 @@ class Settings(BaseSettings):
             return [int(part) for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("arbiters", "funders", mode="before")
+    @field_validator("arbiters", "issuers", "funders", mode="before")
     @classmethod
     def _split_addresses(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("arbiters", "funders")
+    @field_validator("arbiters", "issuers", "funders")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
         for item in value:

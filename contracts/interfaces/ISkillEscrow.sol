@@ -253,7 +253,17 @@ interface ISkillEscrow {
     /// @notice One stored milestone.
     function getMilestone(uint256 id, uint256 index) external view returns (MilestoneView memory);
 
-    /// @notice What Reputation and SkillCredential need to know about an engagement.
+    /// @notice The parties and settlement state of an engagement (cheap: no loop over milestones).
+    /// @return client the client
+    /// @return provider the provider
+    /// @return settled every milestone is released, refunded or resolved
+    /// @return paid something reached the provider
+    function engagementStatus(uint256 id)
+        external
+        view
+        returns (address client, address provider, bool settled, bool paid);
+
+    /// @notice What Reputation needs to know about an engagement.
     /// @return client the client
     /// @return provider the provider
     /// @return token the token (address(0) for ETH)

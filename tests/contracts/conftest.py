@@ -103,3 +103,11 @@ def create(escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any) ->
         return int(receipt.return_value)
 
     return _create
+
+
+@pytest.fixture(scope="module")
+def credential(project: Any, admin: Any, escrow: Any, provider: Any) -> Any:
+    contract = admin.deploy(project.SkillCredential, admin, 0, escrow)
+    contract.grantRole(contract.ISSUER_ROLE(), provider, sender=admin)
+    contract.grantRole(contract.PAUSER_ROLE(), admin, sender=admin)
+    return contract

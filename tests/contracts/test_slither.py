@@ -9,7 +9,7 @@ import pytest
 
 from chain.toolchain import PROJECT_ROOT, SOLCX_DIR, VENV_BIN, solc_version
 
-DEPLOYABLE = ["SkillEscrow", "Reputation"]
+DEPLOYABLE = ["SkillEscrow", "Reputation", "SkillCredential"]
 
 
 @pytest.mark.slow
