@@ -5,9 +5,13 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ipfs.store import EmbeddedStore
 
 from skillchain import __version__
 from skillchain.settings import Settings, SettingsError, load_settings
@@ -234,6 +238,106 @@ def up(
             typer.echo("stopping anvil (saving chain state)")
             local.stop()
     typer.echo("stopped")
+
+
+ipfs_app = typer.Typer(help="Content addressing identical to Kubo's `ipfs add`, and the local store.")
+app.add_typer(ipfs_app, name="ipfs")
+CidVersion = Annotated[
+    int, typer.Option("--cid-version", min=0, max=1, help="0 (Kubo's default) or 1 (raw leaves).")
+]
+
+
+def _store() -> EmbeddedStore:
+    from ipfs.store import EmbeddedStore
+
+    return EmbeddedStore(_settings().data_dir / "ipfs")
+
+
+@ipfs_app.command("add")
+def ipfs_add(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="File to add.")],
+    cid_version: CidVersion = 0,
+) -> None:
+    """Add a file to the embedded store and pin it; prints the CID `ipfs add` would print."""
+    with file.open("rb") as stream:
+        result = _store().add(stream, cid_version=cid_version)
+    typer.echo(f"added {result.cid} {file.name}")
+
+
+@ipfs_app.command("cid")
+def ipfs_cid(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="File to hash.")],
+    cid_version: CidVersion = 0,
+) -> None:
+    """Print the CID of a file without storing anything (like `ipfs add --only-hash -Q`)."""
+    from ipfs.unixfs import add_stream
+
+    with file.open("rb") as stream:
+        cid, _size = add_stream(stream, cid_version=cid_version)
+    typer.echo(str(cid))
+
+
+@ipfs_app.command("get")
+def ipfs_get(
+    cid: Annotated[str, typer.Argument(help="CID to fetch.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Write a file from the embedded store, verifying every block."""
+    from ipfs.errors import IpfsError
+
+    store = _store()
+    try:
+        store.verify(cid)
+        if output:
+            with output.open("wb") as out:
+                for chunk in store.cat(cid):
+                    out.write(chunk)
+        else:
+            for chunk in store.cat(cid):
+                sys.stdout.buffer.write(chunk)
+    except IpfsError as exc:
+        raise _fail(str(exc)) from None
+
+
+@ipfs_app.command("export-car")
+def ipfs_export_car(
+    cid: Annotated[str, typer.Argument(help="Root CID.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="CAR file to write.")] = Path("out.car"),
+) -> None:
+    """Export a DAG as CAR v1 (import it into Kubo with `ipfs dag import`)."""
+    from ipfs.errors import IpfsError
+
+    store = _store()
+    try:
+        store.verify(cid)
+        with output.open("wb") as out:
+            for piece in store.export_car(cid):
+                out.write(piece)
+    except IpfsError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {output}")
+
+
+@ipfs_app.command("import-car")
+def ipfs_import_car(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Import a CAR v1 file into the embedded store and pin its roots."""
+    from ipfs.errors import IpfsError
+
+    try:
+        with file.open("rb") as stream:
+            roots = _store().import_car(stream)
+    except IpfsError as exc:
+        raise _fail(str(exc)) from None
+    for root in roots:
+        typer.echo(f"pinned root {root}")
+
+
+@ipfs_app.command("gc")
+def ipfs_gc() -> None:
+    """Delete blocks that no pinned content reaches."""
+    typer.echo(f"removed {_store().gc()} blocks")
 
 
 def run() -> None:  # pragma: no cover - console entry point wrapper

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         description="Comma-separated chain ids accepted for sign-in; defaults to known deployments.",
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    ipfs_api: AnyHttpUrl | None = Field(
+        None, description="Kubo RPC API (e.g. http://127.0.0.1:5001); default: the embedded store."
+    )
 
     deployments_dir: Path = Field(
         Path("deployments"), description="Folder of committed testnet/mainnet deployment records."
