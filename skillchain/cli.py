@@ -240,6 +240,25 @@ def up(
     typer.echo("stopped")
 
 
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default SKILLCHAIN_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default SKILLCHAIN_API_PORT).")] = None,
+) -> None:
+    """Run the API (sign-in, marketplace, IPFS gateway). Starting never needs a running chain."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    if host or port:
+        settings = settings.model_copy(
+            update={"api_host": host or settings.api_host, "api_port": port or settings.api_port}
+        )
+    typer.echo(f"API on http://{settings.api_host}:{settings.api_port} (docs at /docs)")
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
+
+
 ipfs_app = typer.Typer(help="Content addressing identical to Kubo's `ipfs add`, and the local store.")
 app.add_typer(ipfs_app, name="ipfs")
 CidVersion = Annotated[

@@ -39,6 +39,20 @@ class Settings(BaseSettings):
         description="Comma-separated chain ids accepted for sign-in; defaults to known deployments.",
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql://user@host/db; default: SQLite in the data folder.",
+    )
+    siwe_domain: str | None = Field(
+        None, description="Domain sign-in messages must name; default: API host:port."
+    )
+    auth_rate_limit: int = Field(10, ge=0, description="Sign-in requests per minute per client; 0 = off.")
+    session_ttl: int = Field(24 * 3600, ge=60, description="Seconds a sign-in session lasts.")
+    rpc_urls: Annotated[dict[int, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Extra JSON-RPC endpoints per chain id for EIP-1271 checks: '1=https://...,10=https://...'.",
+    )
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body the API accepts.")
     ipfs_api: AnyHttpUrl | None = Field(
         None, description="Kubo RPC API (e.g. http://127.0.0.1:5001); default: the embedded store."
     )
@@ -74,6 +88,16 @@ class Settings(BaseSettings):
     def _split_chain_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return [int(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("rpc_urls", mode="before")
+    @classmethod
+    def _split_rpc_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+            if any(len(p) != 2 for p in pairs):
+                raise ValueError("expected chainId=url pairs separated by commas")
+            return {int(k.strip()): v.strip() for k, v in pairs}
         return value
 
     @field_validator("arbiters", "issuers", "funders", mode="before")
@@ -114,6 +138,14 @@ class Settings(BaseSettings):
     @property
     def effective_rpc_url(self) -> str:
         return str(self.rpc_url).rstrip("/") if self.rpc_url else self.local_rpc_url
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'skillchain.db').resolve()}"
+
+    @property
+    def effective_siwe_domain(self) -> str:
+        return self.siwe_domain or f"{self.api_host}:{self.api_port}"
 
 
 class SettingsError(Exception):

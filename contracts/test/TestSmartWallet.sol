@@ -12,9 +12,11 @@ contract TestSmartWallet {
         owner = owner_;
     }
 
-    /// @notice EIP-1271: valid when the owner's key signed `hash` (low-s ECDSA).
+    /// @notice EIP-1271: valid when the owner's key signed `hash` (low-s ECDSA). A 66-byte signature
+    ///         (65 bytes + a wallet-specific type byte, as Loopring sends) is checked on its first 65.
     function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, signature);
+        bytes calldata sig = signature.length == 66 ? signature[:65] : signature;
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, sig);
         return err == ECDSA.RecoverError.NoError && signer == owner ? _MAGIC : bytes4(0xffffffff);
     }
 

@@ -1,0 +1,1 @@
+"""The FastAPI application: sign-in with Ethereum, marketplace routes, payments, the IPFS gateway."""

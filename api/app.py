@@ -1,0 +1,112 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth.eip1271 import RpcEip1271Checker
+from api.auth.ratelimit import RateLimiter
+from api.auth.routes import router as auth_router
+from chain.records import load_record, record_path
+from db.engine import make_engine
+from db.migrate import upgrade
+from skillchain import __version__
+from skillchain.settings import LOCAL_CHAIN_ID, Settings, get_settings
+
+
+class BodySizeLimit:
+    """Refuse bodies over `limit` bytes with 413 before any route (or parser) sees them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse({"detail": f"request body larger than {self.limit} bytes"}, status_code=413)
+        await response({"type": "http"}, _empty_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def accepted_chain_ids(settings: Settings) -> frozenset[int]:
+    """Configured ids, else those with a known deployment, else the local chain."""
+    if settings.chain_ids:
+        return frozenset(settings.chain_ids)
+    known = {
+        int(p.stem)
+        for folder in (settings.data_dir / "deployments", settings.deployments_dir)
+        if folder.exists()
+        for p in folder.glob("*.json")
+        if p.stem.isdigit()
+    }
+    return frozenset(known or {LOCAL_CHAIN_ID})
+
+
+def rpc_urls(settings: Settings) -> dict[int, str]:
+    urls = dict(settings.rpc_urls)
+    local = record_path(
+        settings.chain_id, data_dir=settings.data_dir, deployments_dir=settings.deployments_dir
+    )
+    if settings.rpc_url is None or load_record(local) is not None:
+        urls.setdefault(settings.chain_id, settings.effective_rpc_url)
+    return urls
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Skillchain API",
+        version=__version__,
+        description="Escrowed skill engagements, reviews and soulbound credentials on Ethereum.",
+    )
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.auth_limiter = RateLimiter(settings.auth_rate_limit)
+    app.state.accepted_chain_ids = accepted_chain_ids(settings)
+    app.state.eip1271 = RpcEip1271Checker(rpc_urls(settings))
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.include_router(auth_router)
+
+    @app.get("/health", tags=["ops"], summary="Liveness: answers whenever the process is up")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.exception_handler(_TooLarge)
+    async def _too_large(_request: Request, _exc: _TooLarge) -> JSONResponse:
+        return JSONResponse({"detail": f"request body larger than {settings.max_body_bytes} bytes"}, 413)
+
+    return app

@@ -1,0 +1,30 @@
+"""A per-client sliding-window rate limit for the auth routes (per API process)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import defaultdict, deque
+
+
+class RateLimiter:
+    def __init__(self, per_minute: int, window: float = 60.0) -> None:
+        self.per_minute = per_minute
+        self.window = window
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def check(self, key: str, now: float | None = None) -> int | None:
+        """Record a hit; None if allowed, else the seconds to wait (for Retry-After)."""
+        if self.per_minute <= 0:
+            return None
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits[key]
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.per_minute:
+                return max(1, math.ceil(hits[0] + self.window - now))
+            hits.append(now)
+            return None

@@ -1,0 +1,102 @@
+"""Sign-in routes: GET /auth/nonce, POST /auth/verify, POST /auth/logout."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import siwe
+from api.auth.store import consume_nonce, create_session, new_nonce, revoke_session
+from api.deps import ConnDep, CurrentSession, SettingsDep
+
+
+class NoncePublic(BaseModel):
+    nonce: str
+    expires_in: int = Field(description="seconds until the nonce can no longer be used")
+
+
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field(max_length=siwe.MAX_MESSAGE_BYTES, description="the EIP-4361 message text")
+    signature: str = Field(max_length=1024, pattern=r"^0x[0-9a-fA-F]*$", description="hex signature")
+
+
+class SessionPublic(BaseModel):
+    token: str = Field(description="send as 'Authorization: Bearer <token>'")
+    address: str
+    chain_id: int
+    expires_at: int
+
+
+class SignedOut(BaseModel):
+    signed_out: bool
+
+
+def _rate_limited(request: Request) -> None:
+    limiter = request.app.state.auth_limiter
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.check(client)
+    if wait is not None:
+        raise HTTPException(
+            429, "too many sign-in requests; try again later", headers={"Retry-After": str(wait)}
+        )
+
+
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(_rate_limited)])
+
+
+@router.get("/nonce", response_model=NoncePublic, summary="A single-use nonce for a sign-in message")
+def get_nonce(conn: ConnDep) -> NoncePublic:
+    from api.auth.store import NONCE_TTL
+
+    return NoncePublic(nonce=new_nonce(conn=conn, now=int(time.time())), expires_in=NONCE_TTL)
+
+
+@router.post(
+    "/verify",
+    response_model=SessionPublic,
+    summary="Exchange a signed EIP-4361 message for a session",
+    responses={401: {"description": "the message or signature is not acceptable"}},
+)
+def post_verify(body: VerifyRequest, request: Request, conn: ConnDep, settings: SettingsDep) -> SessionPublic:
+    now = datetime.now(UTC)
+    try:
+        parsed = siwe.verify(
+            body.message,
+            body.signature,
+            domain=settings.effective_siwe_domain,
+            nonce=None,  # checked below against the store, atomically
+            now=now,
+            uri_origin=settings.effective_siwe_domain,
+            chain_ids=request.app.state.accepted_chain_ids,
+            eip1271=request.app.state.eip1271,
+            check_issued_at=True,
+        )
+    except siwe.MalformedMessage as exc:
+        raise HTTPException(422, f"malformed sign-in message: {exc}") from None
+    except siwe.SiweError as exc:
+        raise HTTPException(401, f"{exc.reason}: {exc}") from None
+    stamp = int(now.timestamp())
+    if not consume_nonce(conn=conn, nonce=parsed.nonce, now=stamp):
+        raise HTTPException(401, "nonce_mismatch: unknown, expired or already used nonce")
+    token, expires = create_session(
+        conn=conn, address=parsed.address, chain_id=parsed.chain_id, now=stamp, ttl=settings.session_ttl
+    )
+    return SessionPublic(token=token, address=parsed.address, chain_id=parsed.chain_id, expires_at=expires)
+
+
+@router.post("/logout", response_model=SignedOut, summary="Revoke the current session")
+def post_logout(
+    session: CurrentSession,
+    conn: ConnDep,
+    credentials: Annotated[HTTPAuthorizationCredentials, Depends(HTTPBearer())],
+) -> SignedOut:
+    return SignedOut(
+        signed_out=revoke_session(conn=conn, token=credentials.credentials, now=int(time.time()))
+    )
