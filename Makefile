@@ -12,7 +12,7 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(abspath $(BIN)):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint fuzz clean help
+.PHONY: setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -55,6 +55,17 @@ lint: setup ## ruff and mypy
 
 fuzz: setup ## long property-based runs
 	SKILLCHAIN_FUZZ=1 $(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+bench-gas: setup ## gas of our contracts vs OpenZeppelin, EAS and a struct escrow (anvil receipts)
+	$(BIN)/python bench/gas.py
+
+bench-ipfs: setup ## adding 1 GiB to the embedded IPFS store vs hashlib.sha256
+	$(BIN)/python bench/ipfs_add.py
+
+bench-siwe: setup ## sign-in verification throughput vs siwe-py
+	$(BIN)/python bench/siwe_verify.py
+
+bench: bench-gas bench-siwe bench-ipfs ## every benchmark
 
 clean: ## remove build outputs (keeps the data folder)
 	rm -rf .build $(VENV) node_modules

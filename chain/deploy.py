@@ -39,6 +39,7 @@ class DeployParams(BaseModel):
     allowed_tokens: list[str] = Field(default_factory=list)
     review_minimums: dict[str, int] = Field(default_factory=dict)
     test_stablecoin: bool = False
+    verification_inputs: bool = True
     stablecoin_holders: list[str] = Field(default_factory=list)
 
 
@@ -116,9 +117,12 @@ def deploy(
         role = escrow.functions[role_name]().call()
         for member in members:
             sender.call(escrow.functions.grantRole(role, Web3.to_checksum_address(member)))
-    sender.call(
-        escrow.functions.grantRole(escrow.functions.PAUSER_ROLE().call(), Web3.to_checksum_address(admin))
-    )
+    issuer_role = credential.functions.ISSUER_ROLE().call()
+    for member in params.issuers:
+        sender.call(credential.functions.grantRole(issuer_role, Web3.to_checksum_address(member)))
+    for contract in (escrow, credential):
+        pauser = contract.functions.PAUSER_ROLE().call()
+        sender.call(contract.functions.grantRole(pauser, Web3.to_checksum_address(admin)))
     for token in tokens:
         sender.call(escrow.functions.setTokenAllowed(Web3.to_checksum_address(token), True))
     minimums = dict(params.review_minimums)
@@ -141,4 +145,10 @@ def deploy(
     )
     save_record(new, path)
     log(f"deployment record written to {path}")
+    if params.verification_inputs:
+        from chain.verification import write_verification_inputs
+
+        folder = path.with_name(f"{chain_id}-verify")
+        write_verification_inputs(list(CORE_CONTRACTS), folder)
+        log(f"standard-JSON inputs for Etherscan/Sourcify verification written to {folder}")
     return new, True

@@ -98,6 +98,7 @@ def _deploy_local(settings: Settings, rpc_url: str, force: bool) -> None:
         funders=settings.funders or [relayer.address],
         review_minimums={"eth": settings.review_minimum_wei},
         test_stablecoin=True,
+        verification_inputs=False,  # a disposable local chain is never verified on an explorer
         stablecoin_holders=[str(relayer.address)] + [str(anvil_account(i).address) for i in range(1, 5)],
     )
     deploy(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from chain.localchain import port_in_use
+from chain.records import load_record
 from chain.toolchain import VENV_BIN
 
 
@@ -51,7 +52,9 @@ def test_up_deploys_persists_and_stops_cleanly(tmp_path: Path) -> None:
     out, code = run_up(tmp_path, port)
     assert code == 0, out
     assert "Skillchain is up" in out and "SkillEscrow" in out and "Reputation" in out
-    assert (tmp_path / "deployments" / "31337.json").exists()
+    record = load_record(tmp_path / "deployments" / "31337.json")
+    assert record is not None and "TestStablecoin" in record.contracts
+
     assert not port_in_use("127.0.0.1", port), "anvil left behind"
 
     out, code = run_up(tmp_path, port)  # same chain again: nothing redeployed

@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, "..", "package.json"));
-const solc = require("solc");
+// SOLC_JS_PACKAGE picks another npm alias of the compiler (benchmarks compile peers with their own pin).
+const solc = require(process.env.SOLC_JS_PACKAGE || "solc");
 
 // Synchronous, complete write to stdout: process.exit() must never cut a large JSON output short.
 function writeOut(text) {

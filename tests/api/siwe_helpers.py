@@ -17,9 +17,17 @@ def iso(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-def make_message(nonce: str, *, domain: str = "127.0.0.1:8000", chain_id: int = 31337, key: str = KEY,
-                 issued_at: datetime | None = None, expires_in: timedelta | None = timedelta(minutes=10),
-                 uri: str | None = None, **extra: object) -> tuple[str, str]:
+def make_message(
+    nonce: str,
+    *,
+    domain: str = "127.0.0.1:8000",
+    chain_id: int = 31337,
+    key: str = KEY,
+    issued_at: datetime | None = None,
+    expires_in: timedelta | None = timedelta(minutes=10),
+    uri: str | None = None,
+    **extra: object,
+) -> tuple[str, str]:
     now = issued_at or datetime.now(UTC)
     message = SiweMessage(
         domain=domain,

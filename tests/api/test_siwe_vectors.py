@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,19 @@ from chain.toolchain import PROJECT_ROOT
 
 VECTORS = PROJECT_ROOT.parent / "shared" / "testdata" / "siwe"
 FIELDS = {
-    "domain": "domain", "address": "address", "statement": "statement", "uri": "uri", "version": "version",
-    "chainId": "chain_id", "nonce": "nonce", "issuedAt": "issued_at", "expirationTime": "expiration_time",
-    "notBefore": "not_before", "requestId": "request_id", "resources": "resources", "scheme": "scheme",
+    "domain": "domain",
+    "address": "address",
+    "statement": "statement",
+    "uri": "uri",
+    "version": "version",
+    "chainId": "chain_id",
+    "nonce": "nonce",
+    "issuedAt": "issued_at",
+    "expirationTime": "expiration_time",
+    "notBefore": "not_before",
+    "requestId": "request_id",
+    "resources": "resources",
+    "scheme": "scheme",
 }
 
 
@@ -42,7 +51,9 @@ def build(fields: dict[str, Any]) -> siwe.SiweMessage:
 @pytest.mark.parametrize(("name", "case"), load("parsing_positive.json").items())
 def test_parsing_positive(name: str, case: dict[str, Any]) -> None:
     parsed = siwe.parse_message(case["message"])
-    expected = {k: v for k, v in case["fields"].items() if v is not None}  # one vector spells out scheme: null
+    expected = {
+        k: v for k, v in case["fields"].items() if v is not None
+    }  # one vector spells out scheme: null
     assert fields_of(parsed) == expected
     assert parsed.to_text() == case["message"]
 
@@ -90,11 +101,15 @@ def _wallet_at(address: str, owner: str, project: Any, accounts: Any, chain: Any
     template = accounts[0].deploy(project.TestSmartWallet, owner)
     code = chain.provider.web3.eth.get_code(template.address)
     chain.provider.make_request("anvil_setCode", [address, "0x" + bytes(code).hex()])
-    chain.provider.make_request("anvil_setStorageAt", [address, "0x0", "0x" + owner[2:].lower().rjust(64, "0")])
+    chain.provider.make_request(
+        "anvil_setStorageAt", [address, "0x0", "0x" + owner[2:].lower().rjust(64, "0")]
+    )
 
 
 @pytest.mark.parametrize(("name", "case"), load("eip1271.json").items())
-def test_eip1271_vectors_on_anvil(name: str, case: dict[str, Any], project: Any, accounts: Any, chain: Any) -> None:
+def test_eip1271_vectors_on_anvil(
+    name: str, case: dict[str, Any], project: Any, accounts: Any, chain: Any
+) -> None:
     message = siwe.parse_message(case["message"])
     sig = bytes.fromhex(case["signature"][2:])
     digest = siwe.personal_message_hash(case["message"])
@@ -103,8 +118,12 @@ def test_eip1271_vectors_on_anvil(name: str, case: dict[str, Any], project: Any,
     # The vector's message names chain 1; the test maps chain 1 to the local anvil.
     checker = RpcEip1271Checker({message.chain_id: chain.provider.uri})
     verify = lambda: siwe.verify(  # noqa: E731
-        case["message"], case["signature"], domain=message.domain, nonce=message.nonce,
-        now=datetime(2022, 4, 20, tzinfo=UTC), eip1271=checker,
+        case["message"],
+        case["signature"],
+        domain=message.domain,
+        nonce=message.nonce,
+        now=datetime(2022, 4, 20, tzinfo=UTC),
+        eip1271=checker,
     )
     with pytest.raises(siwe.InvalidSignature):
         verify()  # no contract there yet
@@ -133,7 +152,9 @@ def signed(**fields: Any) -> tuple[str, str]:
 
 
 def check(message: str, signature: str, now: datetime) -> None:
-    siwe.verify(message, signature, domain="127.0.0.1:8000", nonce="abcdefgh12345678", now=now, check_issued_at=True)
+    siwe.verify(
+        message, signature, domain="127.0.0.1:8000", nonce="abcdefgh12345678", now=now, check_issued_at=True
+    )
 
 
 @pytest.mark.parametrize(("offset", "ok"), [(59, True), (60, True), (61, False)])

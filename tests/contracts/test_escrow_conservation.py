@@ -105,10 +105,18 @@ def test_escrow_conserves_money_over_random_action_sequences(
             chain.pending_timestamp = self.t
             if ok:
                 receipt = fn(*args, **kw)
+                mined_at = chain.blocks.head.timestamp
+                assert mined_at == self.t, f"{fn} mined at {mined_at}, the model's clock says {self.t}"
                 self.t += 1
                 return receipt
-            with ape.reverts():
-                fn(*args, **kw)
+            try:
+                with ape.reverts():
+                    fn(*args, **kw)
+            except AssertionError:
+                raise AssertionError(
+                    f"{fn}{args} succeeded on-chain but the model expected a revert; "
+                    f"model time {self.t}, chain head time {chain.blocks.head.timestamp}"
+                ) from None
             return None
 
         def pick(self, data: Any) -> tuple[int, Engagement] | None:

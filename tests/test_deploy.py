@@ -1,0 +1,135 @@
+"""`skillchain deploy` against a second anvil posing as Sepolia (chain id 11155111)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from chain.localchain import LocalChain
+from chain.records import load_record
+from chain.toolchain import VENV_BIN
+from chain.tx import anvil_account
+
+SEPOLIA = 11155111
+
+
+@pytest.fixture(scope="module")
+def sepolia(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    chain = LocalChain(data_dir=tmp_path_factory.mktemp("sepolia"), port=port, chain_id=SEPOLIA)
+    chain.start()
+    try:
+        yield chain.url
+    finally:
+        chain.stop()
+
+
+def deploy(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {
+        "SKILLCHAIN_DATA_DIR": str(tmp_path / "data"),
+        "SKILLCHAIN_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+        "SKILLCHAIN_DEPLOYER_KEY": anvil_account(0).key.hex(),
+        "SKILLCHAIN_ARBITERS": anvil_account(9).address,
+        "SKILLCHAIN_ISSUERS": anvil_account(4).address,
+        "SKILLCHAIN_FUNDERS": anvil_account(8).address,
+        "SKILLCHAIN_FEE_BPS": "300",
+    }
+    return subprocess.run(
+        [str(VENV_BIN / "skillchain"), "deploy", "--rpc-url", url, *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_deploy_to_testnet_writes_record_and_is_idempotent(sepolia: str, tmp_path: Path) -> None:
+    first = deploy(sepolia, tmp_path)
+    assert first.returncode == 0, first.stderr
+    path = tmp_path / "deployments" / f"{SEPOLIA}.json"
+    record = load_record(path)
+    assert record is not None and record.chain_id == SEPOLIA
+    assert set(record.contracts) == {"SkillEscrow", "Reputation", "SkillCredential"}
+    assert record.compiler.version.startswith("0.8.") and record.compiler.settings["viaIR"] is True
+    assert not (tmp_path / "data" / "deployments").exists()  # testnet records never go to the data folder
+
+    w3 = Web3(Web3.HTTPProvider(sepolia))
+    escrow = w3.eth.contract(address=record.address_of("SkillEscrow"), abi=_abi("SkillEscrow"))
+    assert escrow.functions.feeBps().call() == 300
+    assert escrow.functions.hasRole(escrow.functions.ARBITER_ROLE().call(), anvil_account(9).address).call()
+    assert escrow.functions.hasRole(escrow.functions.FUNDER_ROLE().call(), anvil_account(8).address).call()
+    cred = w3.eth.contract(address=record.address_of("SkillCredential"), abi=_abi("SkillCredential"))
+    assert cred.functions.escrow().call() == record.address_of("SkillEscrow")
+    assert cred.functions.hasRole(cred.functions.ISSUER_ROLE().call(), anvil_account(4).address).call()
+
+    verify_dir = tmp_path / "deployments" / f"{SEPOLIA}-verify"
+    standard = json.loads((verify_dir / "SkillEscrow.standard-input.json").read_text())
+    assert standard["compilerVersion"].startswith("v0.8.")
+    assert "contracts/SkillEscrow.sol" in standard["input"]["sources"]
+
+    again = deploy(sepolia, tmp_path)
+    assert again.returncode == 0 and "already deployed" in again.stdout
+    assert load_record(path) == record
+
+    forced = deploy(sepolia, tmp_path, "--force")
+    assert forced.returncode == 0
+    assert load_record(path).address_of("SkillEscrow") != record.address_of("SkillEscrow")  # type: ignore[union-attr]
+
+
+def test_deploy_to_non_local_chain_without_key_is_refused(sepolia: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SKILLCHAIN_DEPLOYER_KEY"} | {
+        "SKILLCHAIN_DATA_DIR": str(tmp_path / "data"),
+        "SKILLCHAIN_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+    }
+    result = subprocess.run(
+        [str(VENV_BIN / "skillchain"), "deploy", "--rpc-url", sepolia],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 1 and "SKILLCHAIN_DEPLOYER_KEY" in result.stderr
+
+
+def _abi(name: str) -> list[dict[str, object]]:
+    from chain.artifacts import load_artifact
+
+    return load_artifact(name).abi
+
+
+def test_local_deploy_adds_a_test_stablecoin_held_by_the_relayer(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    local = LocalChain(data_dir=tmp_path / "chain", port=port, chain_id=31337)
+    local.start()
+    try:
+        env = os.environ | {"SKILLCHAIN_DATA_DIR": str(tmp_path / "data")}
+        env.pop("SKILLCHAIN_DEPLOYER_KEY", None)
+        result = subprocess.run(
+            [str(VENV_BIN / "skillchain"), "deploy", "--rpc-url", local.url],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr
+        record = load_record(tmp_path / "data" / "deployments" / "31337.json")
+        assert record is not None
+        w3 = Web3(Web3.HTTPProvider(local.url))
+        escrow = w3.eth.contract(address=record.address_of("SkillEscrow"), abi=_abi("SkillEscrow"))
+        usd = w3.eth.contract(address=record.address_of("TestStablecoin"), abi=_abi("MockERC20"))
+        relayer = anvil_account(8).address
+        assert escrow.functions.isTokenAllowed(usd.address).call()
+        assert escrow.functions.hasRole(escrow.functions.FUNDER_ROLE().call(), relayer).call()
+        assert usd.functions.balanceOf(relayer).call() > 0 and usd.functions.decimals().call() == 6
+    finally:
+        local.stop()
