@@ -87,6 +87,9 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         if (initialFeeBps > MAX_FEE_BPS) revert EscrowFeeTooHigh(initialFeeBps, MAX_FEE_BPS);
         _treasury = initialTreasury;
         _feeBps = initialFeeBps;
+        // Announced so an indexer knows where fees go without reading storage.
+        emit TreasuryUpdated(initialTreasury);
+        emit FeeUpdated(initialFeeBps);
         _arbiters.push(address(0)); // id 0 means "no arbiter"
     }
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import db.auth  # noqa: F401 - registers tables on the shared MetaData
+import db.auth
+import db.chain  # noqa: F401
 from db.metadata import metadata
 
 engine = context.config.attributes["engine"]

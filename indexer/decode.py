@@ -1,0 +1,151 @@
+"""Event decoding generated from the contracts' ABIs (adding an event needs no hand-written decoder).
+
+The hot path decodes static fields by slicing 32-byte words and only falls back to eth-abi for
+types it does not slice itself; no pydantic model or web3.py call per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_hash.auto import keccak
+from eth_utils.address import to_checksum_address
+
+Value = Any
+WordDecoder = Callable[[bytes], Value]
+
+
+@lru_cache(maxsize=65536)
+def checksum(raw20: bytes) -> str:
+    return str(to_checksum_address(raw20))
+
+
+def _address(word: bytes) -> str:
+    return checksum(bytes(word[12:32]))
+
+
+def _uint(word: bytes) -> int:
+    return int.from_bytes(word, "big")
+
+
+def _int(word: bytes) -> int:
+    return int.from_bytes(word, "big", signed=True)
+
+
+def _bool(word: bytes) -> bool:
+    return word[31] != 0
+
+
+def _bytes32(word: bytes) -> str:
+    return "0x" + bytes(word).hex()
+
+
+def _fixed_bytes(size: int) -> WordDecoder:
+    return lambda word: "0x" + bytes(word[:size]).hex()
+
+
+def word_decoder(abi_type: str) -> WordDecoder | None:
+    """A decoder for a type that fits one word, or None if it needs eth-abi."""
+    if "[" in abi_type or "(" in abi_type:
+        return None
+    if abi_type == "address":
+        return _address
+    if abi_type.startswith("uint"):
+        return _uint
+    if abi_type.startswith("int"):
+        return _int
+    if abi_type == "bool":
+        return _bool
+    if abi_type == "bytes32":
+        return _bytes32
+    if abi_type.startswith("bytes") and abi_type[5:].isdigit():
+        return _fixed_bytes(int(abi_type[5:]))
+    return None
+
+
+def canonical_type(item: dict[str, Any]) -> str:
+    t = str(item["type"])
+    if t.startswith("tuple"):
+        inner = ",".join(canonical_type(c) for c in item["components"])
+        return f"({inner}){t[5:]}"
+    return t
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    contract: str
+    name: str
+    topic0: bytes
+    indexed: tuple[tuple[str, str, WordDecoder | None], ...]
+    data: tuple[tuple[str, str, WordDecoder | None], ...]
+    all_static: bool
+
+    def decode(self, topics: list[bytes], data: bytes) -> dict[str, Value]:
+        args: dict[str, Value] = {}
+        for (name, _abi_type, dec), topic in zip(self.indexed, topics[1:], strict=False):
+            # Indexed dynamic values are only their hash: keep it as bytes32.
+            args[name] = dec(topic) if dec is not None else _bytes32(topic)
+        if not self.data:
+            return args
+        if self.all_static:
+            for i, (name, _t, dec) in enumerate(self.data):
+                args[name] = dec(data[32 * i : 32 * i + 32])  # type: ignore[misc]
+            return args
+        for i, (name, abi_type, dec) in enumerate(self.data):
+            if dec is not None:
+                args[name] = dec(data[32 * i : 32 * i + 32])
+            elif abi_type.endswith("[]") and word_decoder(abi_type[:-2]) is not None:
+                inner = word_decoder(abi_type[:-2])
+                offset = _uint(data[32 * i : 32 * i + 32])
+                length = _uint(data[offset : offset + 32])
+                start = offset + 32
+                args[name] = [inner(data[start + 32 * k : start + 32 * k + 32]) for k in range(length)]  # type: ignore[misc]
+            else:
+                types = [t for _n, t, _d in self.data]
+                decoded = abi_decode(types, data)
+                args[name] = _jsonable(decoded[i])
+        return args
+
+
+def _jsonable(value: Value) -> Value:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def event_specs(abis: dict[str, list[dict[str, Any]]]) -> dict[bytes, EventSpec]:
+    """topic0 -> decoder, for every event of every named ABI (the first definition wins on clashes)."""
+    specs: dict[bytes, EventSpec] = {}
+    for contract, abi in abis.items():
+        for item in abi:
+            if item.get("type") != "event" or item.get("anonymous"):
+                continue
+            signature = f"{item['name']}({','.join(canonical_type(i) for i in item['inputs'])})"
+            topic0 = bytes(keccak(signature.encode()))
+            if topic0 in specs:
+                continue
+            indexed = tuple(
+                (i["name"], canonical_type(i), word_decoder(canonical_type(i)))
+                for i in item["inputs"]
+                if i["indexed"]
+            )
+            data = tuple(
+                (i["name"], canonical_type(i), word_decoder(canonical_type(i)))
+                for i in item["inputs"]
+                if not i["indexed"]
+            )
+            specs[topic0] = EventSpec(
+                contract=contract,
+                name=item["name"],
+                topic0=topic0,
+                indexed=indexed,
+                data=data,
+                all_static=all(d is not None for _n, _t, d in data),
+            )
+    return specs

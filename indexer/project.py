@@ -1,0 +1,445 @@
+"""Projections: decoded events -> read-model rows, one batch at a time.
+
+A batch first loads every row its events touch (bulk IN queries), applies the events in memory in
+log order, then writes the changed rows back (delete + insert, executemany). Handlers are upsert-
+style and keyed by on-chain identities, so applying the same range twice changes nothing (the raw
+event table's primary key refuses the duplicates first). Within the unfinalised window the previous
+version of every changed row goes to the reorg journal so a rollback can restore it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, select, tuple_
+
+from db.chain import (
+    PROJECTION_TABLES,
+    chain_events,
+    reorg_journal,
+)
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+ISSUER_ROLE = "0x114e74f6ea3bd819998f78687bfcb11b140da08e9b7d222fa9c1f1ba1f2aa122"
+PK: dict[str, tuple[str, ...]] = {
+    name: tuple(c.name for c in table.primary_key.columns) for name, table in PROJECTION_TABLES.items()
+}
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedEvent:
+    chain_id: int
+    block_number: int
+    block_hash: str
+    log_index: int
+    tx_hash: str
+    address: str
+    contract: str
+    name: str
+    args: dict[str, Any]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+        return str(value)  # exact in JSON for any client
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class Batch:
+    """The rows of one batch: loaded once, changed in memory, written back once."""
+
+    def __init__(self, conn: Connection, chain_id: int) -> None:
+        self.conn = conn
+        self.chain_id = chain_id
+        self.rows: dict[str, dict[tuple[Any, ...], Row | None]] = defaultdict(dict)
+        self.original: dict[str, dict[tuple[Any, ...], Row | None]] = defaultdict(dict)
+        self.dirty: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
+
+    def prefetch(self, table: str, keys: Iterable[tuple[Any, ...]]) -> None:
+        wanted = [k for k in set(keys) if k not in self.rows[table]]
+        if not wanted:
+            return
+        t = PROJECTION_TABLES[table]
+        pk = PK[table]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            cols = [t.c[name] for name in pk]
+            found: dict[tuple[Any, ...], Row] = {}
+            for row in self.conn.execute(select(t).where(tuple_(*cols).in_(chunk))).mappings():
+                found[tuple(row[name] for name in pk)] = dict(row)
+            for key in chunk:
+                self.rows[table][key] = found.get(key)
+                self.original[table][key] = dict(found[key]) if key in found else None
+
+    def get(self, table: str, key: tuple[Any, ...]) -> Row | None:
+        if key not in self.rows[table]:
+            self.prefetch(table, [key])
+        return self.rows[table][key]
+
+    def put(self, table: str, row: Row) -> None:
+        key = tuple(row[name] for name in PK[table])
+        if key not in self.rows[table]:
+            self.prefetch(table, [key])
+        self.rows[table][key] = row
+        self.dirty[table].add(key)
+
+    def flush(self, journal_block: int | None) -> None:
+        seq = 0
+        for table, keys in self.dirty.items():
+            t = PROJECTION_TABLES[table]
+            pk = PK[table]
+            existing = [k for k in keys if self.original[table].get(k) is not None]
+            if existing:
+                where = and_(*[t.c[name] == bindparam(f"k_{name}") for name in pk])
+                self.conn.execute(
+                    t.delete().where(where),
+                    [{f"k_{n}": v for n, v in zip(pk, k, strict=True)} for k in existing],
+                )
+            new_rows = [row for k in keys if (row := self.rows[table][k]) is not None]
+            if new_rows:
+                self.conn.execute(t.insert(), new_rows)
+            if journal_block is not None:
+                entries = []
+                for key in keys:
+                    old = self.original[table].get(key)
+                    entries.append(
+                        {
+                            "chain_id": self.chain_id,
+                            "block_number": journal_block,
+                            "seq": seq,
+                            "tbl": table,
+                            "pk": json.dumps([_jsonable(v) for v in key]),
+                            "old": None
+                            if old is None
+                            else json.dumps({k: _jsonable(v) for k, v in old.items()}),
+                        }
+                    )
+                    seq += 1
+                if entries:
+                    self.conn.execute(reorg_journal.insert(), entries)
+            for key in keys:  # the written version is now the baseline for a later flush
+                row = self.rows[table][key]
+                self.original[table][key] = None if row is None else dict(row)
+        self.dirty.clear()
+
+
+Handler = Callable[[Batch, DecodedEvent], None]
+
+
+class Projector:
+    """Applies events of SkillEscrow, Reputation and SkillCredential to the projection tables."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[tuple[str, str], Handler] = {
+            ("SkillEscrow", "TreasuryUpdated"): self._treasury,
+            ("SkillEscrow", "FeeUpdated"): self._fee,
+            ("SkillEscrow", "PauseChanged"): self._paused,
+            ("SkillEscrow", "EngagementCreated"): self._created,
+            ("SkillEscrow", "MilestoneSubmitted"): self._submitted,
+            ("SkillEscrow", "MilestoneReleased"): self._released,
+            ("SkillEscrow", "MilestoneRefunded"): self._refunded,
+            ("SkillEscrow", "DisputeRaised"): self._dispute_raised,
+            ("SkillEscrow", "DisputeResolved"): self._dispute_resolved,
+            ("SkillEscrow", "Withdrawn"): self._withdrawn,
+            ("Reputation", "ReviewSubmitted"): self._review,
+            ("SkillCredential", "CredentialIssued"): self._issued,
+            ("SkillCredential", "CredentialRevoked"): self._revoked,
+            ("SkillCredential", "Transfer"): self._transfer,
+            ("SkillCredential", "RoleGranted"): self._role_granted,
+            ("SkillCredential", "RoleRevoked"): self._role_revoked,
+        }
+
+    # ------------------------------------------------------------ batch driver
+    def apply(
+        self, conn: Connection, chain_id: int, events: list[DecodedEvent], journal_block: int | None
+    ) -> None:
+        if not events:
+            return
+        conn.execute(
+            chain_events.insert(),
+            [
+                {
+                    "chain_id": e.chain_id,
+                    "block_hash": e.block_hash,
+                    "log_index": e.log_index,
+                    "block_number": e.block_number,
+                    "tx_hash": e.tx_hash,
+                    "address": e.address,
+                    "event": e.name,
+                    "args": json.dumps({k: _jsonable(v) for k, v in e.args.items()}, separators=(",", ":")),
+                }
+                for e in events
+            ],
+        )
+        batch = Batch(conn, chain_id)
+        self._prefetch(batch, chain_id, events)
+        handlers = self.handlers
+        for event in events:
+            handler = handlers.get((event.contract, event.name))
+            if handler is not None:
+                handler(batch, event)
+        batch.flush(journal_block)
+
+    def _prefetch(self, batch: Batch, c: int, events: list[DecodedEvent]) -> None:
+        eng: set[tuple[Any, ...]] = set()
+        mil: set[tuple[Any, ...]] = set()
+        creds: set[tuple[Any, ...]] = set()
+        subjects: set[tuple[Any, ...]] = set()
+        for e in events:
+            if e.contract == "SkillEscrow" and "id" in e.args and e.name != "EngagementCreated":
+                eng.add((c, e.args["id"]))
+                if "index" in e.args:
+                    mil.add((c, e.args["id"], e.args["index"]))
+            elif e.name == "ReviewSubmitted":
+                subjects.add((c, e.args["subject"]))
+            elif e.contract == "SkillCredential" and "tokenId" in e.args and e.name != "CredentialIssued":
+                creds.add((c, str(e.args["tokenId"])))
+        batch.prefetch("engagements", eng)
+        batch.prefetch("milestones", mil)
+        batch.prefetch("reputation", subjects)
+        batch.prefetch("credentials", creds)
+
+    # ------------------------------------------------------------ helpers
+    def _config(self, b: Batch, c: int) -> Row:
+        row = b.get("escrow_config", (c,))
+        return dict(row) if row else {"chain_id": c, "treasury": None, "fee_bps": None, "paused": False}
+
+    def _credit(self, b: Batch, c: int, token: str, account: str, amount: int) -> None:
+        if amount == 0:
+            return
+        key = (c, token, account)
+        row = b.get("escrow_owed", key)
+        current = row["amount"] if row else 0
+        b.put("escrow_owed", {"chain_id": c, "token": token, "account": account, "amount": current + amount})
+
+    def _engagement(self, b: Batch, e: DecodedEvent) -> Row:
+        row = b.get("engagements", (e.chain_id, e.args["id"]))
+        if row is None:
+            raise LookupError(
+                f"event {e.name} for unknown engagement {e.args['id']} at block {e.block_number}"
+            )
+        return dict(row)
+
+    @staticmethod
+    def _status(row: Row) -> str:
+        if row["open_milestones"] == 0:
+            return "settled"
+        return "disputed" if row["disputed_at"] else "active"
+
+    # ------------------------------------------------------------ escrow
+    def _treasury(self, b: Batch, e: DecodedEvent) -> None:
+        b.put("escrow_config", self._config(b, e.chain_id) | {"treasury": e.args["treasury"]})
+
+    def _fee(self, b: Batch, e: DecodedEvent) -> None:
+        b.put("escrow_config", self._config(b, e.chain_id) | {"fee_bps": e.args["feeBps"]})
+
+    def _paused(self, b: Batch, e: DecodedEvent) -> None:
+        b.put("escrow_config", self._config(b, e.chain_id) | {"paused": bool(e.args["paused"])})
+
+    def _created(self, b: Batch, e: DecodedEvent) -> None:
+        a, c = e.args, e.chain_id
+        amounts, dues = a["amounts"], a["dueDates"]
+        b.put(
+            "engagements",
+            {
+                "chain_id": c,
+                "id": a["id"],
+                "client": a["client"],
+                "provider": a["provider"],
+                "payer": a["payer"],
+                "token": a["token"],
+                "arbiter": a["arbiter"],
+                "fee_bps": a["feeBps"],
+                "review_window": a["reviewWindow"],
+                "terms_digest": a["termsDigest"],
+                "external_ref": a["externalRef"],
+                "total_amount": sum(amounts),
+                "open_milestones": len(amounts),
+                "paid": False,
+                "disputed_at": None,
+                "status": "active",
+                "created_block": e.block_number,
+                "created_tx": e.tx_hash,
+            },
+        )
+        for i, (amount, due) in enumerate(zip(amounts, dues, strict=True)):
+            b.put(
+                "milestones",
+                {
+                    "chain_id": c,
+                    "engagement_id": a["id"],
+                    "idx": i,
+                    "amount": amount,
+                    "due_date": due,
+                    "releasable_at": None,
+                    "state": "funded",
+                    "deliverable_digest": None,
+                },
+            )
+
+    def _milestone(self, b: Batch, e: DecodedEvent) -> Row:
+        row = b.get("milestones", (e.chain_id, e.args["id"], e.args["index"]))
+        if row is None:
+            raise LookupError(f"{e.name} for unknown milestone {e.args['id']}/{e.args['index']}")
+        return dict(row)
+
+    def _submitted(self, b: Batch, e: DecodedEvent) -> None:
+        m = self._milestone(b, e)
+        m.update(
+            state="submitted",
+            releasable_at=e.args["releasableAt"],
+            deliverable_digest=e.args["deliverableDigest"],
+        )
+        b.put("milestones", m)
+
+    def _released(self, b: Batch, e: DecodedEvent) -> None:
+        eng = self._engagement(b, e)
+        m = self._milestone(b, e)
+        m["state"] = "released"
+        b.put("milestones", m)
+        eng["open_milestones"] -= 1
+        eng["paid"] = True
+        eng["status"] = self._status(eng)
+        b.put("engagements", eng)
+        self._credit(b, e.chain_id, eng["token"], e.args["provider"], e.args["amount"])
+        treasury = self._config(b, e.chain_id)["treasury"] or ZERO_ADDRESS
+        self._credit(b, e.chain_id, eng["token"], treasury, e.args["fee"])
+
+    def _refunded(self, b: Batch, e: DecodedEvent) -> None:
+        eng = self._engagement(b, e)
+        m = self._milestone(b, e)
+        m["state"] = "refunded"
+        b.put("milestones", m)
+        eng["open_milestones"] -= 1
+        eng["status"] = self._status(eng)
+        b.put("engagements", eng)
+        self._credit(b, e.chain_id, eng["token"], e.args["payer"], e.args["amount"])
+
+    def _dispute_raised(self, b: Batch, e: DecodedEvent) -> None:
+        eng = self._engagement(b, e)
+        eng["disputed_at"] = e.args["raisedAt"]
+        eng["status"] = self._status(eng)
+        b.put("engagements", eng)
+
+    def _dispute_resolved(self, b: Batch, e: DecodedEvent) -> None:
+        eng = self._engagement(b, e)
+        c, eid = e.chain_id, e.args["id"]
+        keys = [(c, eid, i) for i in range(16)]
+        b.prefetch("milestones", keys)
+        for key in keys:
+            m = b.rows["milestones"].get(key)
+            if m is not None and m["state"] in ("funded", "submitted"):
+                b.put("milestones", dict(m) | {"state": "resolved"})
+        eng["open_milestones"] = 0
+        eng["disputed_at"] = None
+        if e.args["providerAmount"] + e.args["fee"] > 0:
+            eng["paid"] = True
+        eng["status"] = self._status(eng)
+        b.put("engagements", eng)
+        token = eng["token"]
+        self._credit(b, c, token, eng["provider"], e.args["providerAmount"])
+        self._credit(b, c, token, eng["payer"], e.args["payerAmount"])
+        self._credit(b, c, token, self._config(b, c)["treasury"] or ZERO_ADDRESS, e.args["fee"])
+
+    def _withdrawn(self, b: Batch, e: DecodedEvent) -> None:
+        self._credit(b, e.chain_id, e.args["token"], e.args["account"], -e.args["amount"])
+
+    # ------------------------------------------------------------ reputation
+    def _review(self, b: Batch, e: DecodedEvent) -> None:
+        a, c = e.args, e.chain_id
+        role = "provider" if a["role"] == 0 else "client"
+        b.put(
+            "reviews",
+            {
+                "chain_id": c,
+                "engagement_id": a["engagementId"],
+                "reviewer": a["reviewer"],
+                "subject": a["subject"],
+                "role": role,
+                "rating": a["rating"],
+                "comment_digest": a["commentDigest"],
+                "block_number": e.block_number,
+                "tx_hash": e.tx_hash,
+            },
+        )
+        row = b.get("reputation", (c, a["subject"]))
+        agg = (
+            dict(row)
+            if row
+            else {
+                "chain_id": c,
+                "subject": a["subject"],
+                "provider_count": 0,
+                "provider_sum": 0,
+                "client_count": 0,
+                "client_sum": 0,
+            }
+        )
+        agg[f"{role}_count"] += 1
+        agg[f"{role}_sum"] += a["rating"]
+        b.put("reputation", agg)
+
+    # ------------------------------------------------------------ credentials
+    def _issued(self, b: Batch, e: DecodedEvent) -> None:
+        a = e.args
+        b.put(
+            "credentials",
+            {
+                "chain_id": e.chain_id,
+                "token_id": str(a["tokenId"]),
+                "holder": a["holder"],
+                "issuer": a["issuer"],
+                "skill_id": a["skillId"],
+                "issued_at": a["issuedAt"],
+                "expires_at": a["expiresAt"],
+                "engagement_id": a["engagementId"],
+                "revoked": False,
+                "revoke_reason": None,
+                "burned": False,
+                "block_number": e.block_number,
+                "tx_hash": e.tx_hash,
+            },
+        )
+
+    def _revoked(self, b: Batch, e: DecodedEvent) -> None:
+        row = b.get("credentials", (e.chain_id, str(e.args["tokenId"])))
+        if row is not None:
+            b.put("credentials", dict(row) | {"revoked": True, "revoke_reason": e.args["reasonDigest"]})
+
+    def _transfer(self, b: Batch, e: DecodedEvent) -> None:
+        if e.args["to"] != ZERO_ADDRESS:
+            return  # mints are recorded by CredentialIssued
+        row = b.get("credentials", (e.chain_id, str(e.args["tokenId"])))
+        if row is not None:
+            b.put("credentials", dict(row) | {"burned": True})
+
+    def _role_granted(self, b: Batch, e: DecodedEvent) -> None:
+        if e.args["role"] == ISSUER_ROLE:
+            b.put(
+                "issuers",
+                {
+                    "chain_id": e.chain_id,
+                    "address": e.args["account"],
+                    "accredited": True,
+                    "changed_block": e.block_number,
+                },
+            )
+
+    def _role_revoked(self, b: Batch, e: DecodedEvent) -> None:
+        if e.args["role"] == ISSUER_ROLE:
+            b.put(
+                "issuers",
+                {
+                    "chain_id": e.chain_id,
+                    "address": e.args["account"],
+                    "accredited": False,
+                    "changed_block": e.block_number,
+                },
+            )

@@ -1,0 +1,392 @@
+"""The indexing loop: historical ranges in bulk, the unfinalised window block by block with reorg
+detection and a journal, every batch and its checkpoint committed in one transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+
+from chain.artifacts import load_artifact
+from chain.records import DeploymentRecord
+from db.chain import (
+    PROJECTION_TABLES,
+    chain_blocks,
+    chain_events,
+    indexer_checkpoints,
+    reorg_journal,
+)
+from indexer.decode import EventSpec, event_specs
+from indexer.errors import IndexerError, RangeTooLarge, ReorgTooDeep
+from indexer.project import PK, DecodedEvent, Projector
+from indexer.rpc import RpcClient, RpcLog
+
+log = logging.getLogger("skillchain.indexer")
+INDEXED_CONTRACTS = ("SkillEscrow", "Reputation", "SkillCredential")
+
+
+@dataclass
+class Progress:
+    """What a progress display or the metrics need after every batch."""
+
+    block: int
+    head: int
+    events: int
+    events_total: int
+    elapsed: float
+
+
+@dataclass
+class Checkpoint:
+    block_number: int
+    block_hash: str
+
+
+@dataclass
+class IndexerConfig:
+    chain_id: int
+    addresses: dict[str, str]  # address -> contract name
+    start_block: int
+    finality_depth: int = 12
+    max_range: int = 2_000
+    initial_range: int = 500
+    concurrency: int = 4
+    poll_interval: float = 0.2
+
+    @classmethod
+    def from_record(cls, record: DeploymentRecord, **overrides: Any) -> IndexerConfig:
+        addresses = {
+            entry.address.lower(): name
+            for name, entry in record.contracts.items()
+            if name in INDEXED_CONTRACTS
+        }
+        return cls(chain_id=record.chain_id, addresses=addresses, start_block=record.start_block, **overrides)
+
+
+@dataclass
+class Indexer:
+    engine: Engine
+    rpc: RpcClient
+    config: IndexerConfig
+    on_progress: Callable[[Progress], None] | None = None
+    specs: dict[bytes, EventSpec] = field(init=False)
+    projector: Projector = field(default_factory=Projector, init=False)
+    events_total: int = field(default=0, init=False)
+    reorgs: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        abis: dict[str, list[dict[str, Any]]] = {}
+        for name in INDEXED_CONTRACTS:
+            abis[name] = load_artifact(name).abi
+        # Events are matched by (contract, topic0) so same-named events of two contracts stay apart.
+        self.specs_by_contract = {name: event_specs({name: abi}) for name, abi in abis.items()}
+        self.specs = {}
+        self._started = time.monotonic()
+        self._range = self.config.initial_range
+
+    # ------------------------------------------------------------ checkpoints
+    def checkpoint(self, conn: Connection) -> Checkpoint | None:
+        row = conn.execute(
+            select(indexer_checkpoints).where(indexer_checkpoints.c.chain_id == self.config.chain_id)
+        ).first()
+        return Checkpoint(row.block_number, row.block_hash) if row else None
+
+    def _set_checkpoint(self, conn: Connection, number: int, block_hash: str, genesis: str) -> None:
+        c = self.config.chain_id
+        updated = conn.execute(
+            update(indexer_checkpoints)
+            .where(indexer_checkpoints.c.chain_id == c)
+            .values(block_number=number, block_hash=block_hash, genesis_hash=genesis)
+        )
+        if updated.rowcount == 0:
+            conn.execute(
+                insert(indexer_checkpoints).values(
+                    chain_id=c, block_number=number, block_hash=block_hash, genesis_hash=genesis
+                )
+            )
+
+    # ------------------------------------------------------------ decoding
+    def decode(self, logs: list[RpcLog]) -> list[DecodedEvent]:
+        out: list[DecodedEvent] = []
+        chain_id = self.config.chain_id
+        names = self.config.addresses
+        for lg in logs:
+            if lg.removed or not lg.topics:
+                continue
+            contract = names.get(lg.address.lower())
+            if contract is None:
+                continue
+            topics = [bytes.fromhex(t[2:]) for t in lg.topics]
+            spec = self.specs_by_contract[contract].get(topics[0])
+            if spec is None:
+                continue
+            args = spec.decode(topics, bytes.fromhex(lg.data[2:]))
+            out.append(
+                DecodedEvent(
+                    chain_id,
+                    int(lg.blockNumber, 16),
+                    lg.blockHash,
+                    int(lg.logIndex, 16),
+                    lg.transactionHash,
+                    lg.address,
+                    contract,
+                    spec.name,
+                    args,
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------ fetching
+    def _fetch(self, start: int, end: int) -> list[RpcLog]:
+        """Logs of [start, end], splitting the range whenever the provider says it is too large."""
+        addresses = list(self.config.addresses)
+        try:
+            return self.rpc.get_logs(addresses=addresses, from_block=start, to_block=end)
+        except RangeTooLarge:
+            if start == end:
+                raise
+            self._range = max(1, (end - start + 1) // 2)
+            mid = (start + end) // 2
+            return self._fetch(start, mid) + self._fetch(mid + 1, end)
+
+    def _ranges(self, start: int, end: int) -> Iterator[tuple[int, int, Future[list[RpcLog]]]]:
+        """Consecutive ranges fetched ahead by a bounded pool; the range grows after each success."""
+        pending: list[tuple[int, int, Future[list[RpcLog]]]] = []
+        with ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="getlogs") as pool:
+            nxt = start
+            while nxt <= end or pending:
+                while nxt <= end and len(pending) < self.config.concurrency:
+                    to = min(end, nxt + self._range - 1)
+                    pending.append((nxt, to, pool.submit(self._fetch, nxt, to)))
+                    nxt = to + 1
+                a, b, fut = pending.pop(0)
+                fut.result()  # raise here, in order
+                self._range = min(self.config.max_range, self._range * 2)
+                yield a, b, fut
+
+    # ------------------------------------------------------------ the loop
+    def run(self, *, once: bool = False, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        genesis = self.rpc.header(0).hash
+        with self.engine.begin() as conn:
+            self._check_genesis(conn, genesis)
+        while not stop.is_set():
+            head = self.rpc.block_number()
+            self.sync_to(head, genesis, stop)
+            if once:
+                return
+            stop.wait(self.config.poll_interval)
+
+    def _check_genesis(self, conn: Connection, genesis: str) -> None:
+        row = conn.execute(
+            select(indexer_checkpoints.c.genesis_hash).where(
+                indexer_checkpoints.c.chain_id == self.config.chain_id
+            )
+        ).first()
+        if row is not None and row.genesis_hash != genesis:
+            log.warning(
+                "chain %s has a new genesis: the read model is stale and is rebuilt", self.config.chain_id
+            )
+            reset_chain(conn, self.config.chain_id)
+
+    def sync_to(self, head: int, genesis: str, stop: threading.Event | None = None) -> None:
+        c = self.config
+        with self.engine.begin() as conn:
+            cp = self.checkpoint(conn)
+        if cp is not None:
+            self._detect_reorg_at_checkpoint(cp)
+            with self.engine.begin() as conn:
+                cp = self.checkpoint(conn)
+        next_block = (cp.block_number + 1) if cp else c.start_block
+        safe = head - c.finality_depth
+        if next_block <= safe:
+            for _a, b, fut in self._ranges(next_block, safe):
+                logs = fut.result()
+                events = self.decode(logs)
+                block_hash = self.rpc.header(b).hash
+                with self.engine.begin() as conn:
+                    self.projector.apply(conn, c.chain_id, events, journal_block=None)
+                    self._set_checkpoint(conn, b, block_hash, genesis)
+                self._report(b, head, len(events))
+                if stop is not None and stop.is_set():
+                    return
+            next_block = safe + 1
+        for number in range(max(next_block, c.start_block), head + 1):
+            if stop is not None and stop.is_set():
+                return
+            self._index_live_block(number, head, genesis)
+        self._prune(head)
+
+    def _index_live_block(self, number: int, head: int, genesis: str) -> None:
+        c = self.config
+        header = self.rpc.header(number)
+        with self.engine.begin() as conn:
+            cp = self.checkpoint(conn)
+            if cp is not None and cp.block_number == number - 1 and header.parentHash != cp.block_hash:
+                conn.rollback()
+                self._handle_reorg(number - 1)
+                return
+        logs = self.rpc.get_logs_at(addresses=list(c.addresses), block_hash=header.hash)
+        events = self.decode(logs)
+        with self.engine.begin() as conn:
+            self.projector.apply(conn, c.chain_id, events, journal_block=number)
+            conn.execute(
+                delete(chain_blocks).where(
+                    chain_blocks.c.chain_id == c.chain_id, chain_blocks.c.number == number
+                )
+            )
+            conn.execute(
+                insert(chain_blocks).values(
+                    chain_id=c.chain_id, number=number, hash=header.hash, parent_hash=header.parentHash
+                )
+            )
+            self._set_checkpoint(conn, number, header.hash, genesis)
+        self._report(number, head, len(events))
+
+    # ------------------------------------------------------------ reorgs
+    def _detect_reorg_at_checkpoint(self, cp: Checkpoint) -> None:
+        """Catches a reorg that happened while the indexer was stopped (or between polls)."""
+        header = self.rpc.header(cp.block_number)
+        if header.hash != cp.block_hash:
+            self._handle_reorg(cp.block_number)
+
+    def _handle_reorg(self, below: int) -> None:
+        """Block `below` (or one before it) is no longer canonical: find the common ancestor, roll back."""
+        c = self.config
+        with self.engine.begin() as conn:
+            stored = {
+                row.number: row.hash
+                for row in conn.execute(
+                    select(chain_blocks.c.number, chain_blocks.c.hash).where(
+                        chain_blocks.c.chain_id == c.chain_id
+                    )
+                )
+            }
+        number = below
+        while True:
+            if number not in stored:
+                raise ReorgTooDeep(number, c.finality_depth)
+            if self.rpc.header(number).hash == stored[number]:
+                break
+            number -= 1
+        log.warning("reorg on chain %s: rolling back to block %s", c.chain_id, number)
+        with self.engine.begin() as conn:
+            rollback_to(conn, c.chain_id, number, stored[number])
+        self.reorgs += 1
+
+    def _prune(self, head: int) -> None:
+        keep_from = head - self.config.finality_depth - 1
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(chain_blocks).where(
+                    chain_blocks.c.chain_id == self.config.chain_id, chain_blocks.c.number < keep_from
+                )
+            )
+            conn.execute(
+                delete(reorg_journal).where(
+                    reorg_journal.c.chain_id == self.config.chain_id, reorg_journal.c.block_number < keep_from
+                )
+            )
+
+    def _report(self, block: int, head: int, events: int) -> None:
+        self.events_total += events
+        if self.on_progress is not None:
+            self.on_progress(
+                Progress(block, head, events, self.events_total, time.monotonic() - self._started)
+            )
+
+
+def rollback_to(conn: Connection, chain_id: int, number: int, block_hash: str) -> None:
+    """Undo every block above `number`: raw events, projections (from the journal), block hashes."""
+    conn.execute(
+        delete(chain_events).where(chain_events.c.chain_id == chain_id, chain_events.c.block_number > number)
+    )
+    entries = (
+        conn.execute(
+            select(reorg_journal)
+            .where(reorg_journal.c.chain_id == chain_id, reorg_journal.c.block_number > number)
+            .order_by(reorg_journal.c.block_number.desc(), reorg_journal.c.seq.desc())
+        )
+        .mappings()
+        .all()
+    )
+    for entry in entries:
+        table = PROJECTION_TABLES[entry["tbl"]]
+        key = json.loads(entry["pk"])
+        where = [
+            table.c[name] == _restore(table, name, value)
+            for name, value in zip(PK[entry["tbl"]], key, strict=True)
+        ]
+        conn.execute(delete(table).where(*where))
+        if entry["old"] is not None:
+            old = json.loads(entry["old"])
+            conn.execute(insert(table).values({k: _restore(table, k, v) for k, v in old.items()}))
+    conn.execute(
+        delete(reorg_journal).where(
+            reorg_journal.c.chain_id == chain_id, reorg_journal.c.block_number > number
+        )
+    )
+    conn.execute(
+        delete(chain_blocks).where(chain_blocks.c.chain_id == chain_id, chain_blocks.c.number > number)
+    )
+    conn.execute(
+        update(indexer_checkpoints)
+        .where(indexer_checkpoints.c.chain_id == chain_id)
+        .values(block_number=number, block_hash=block_hash)
+    )
+
+
+def _restore(table: Any, column: str, value: Any) -> Any:
+    """JSON gave big ints back as strings; give the column its Python type again."""
+    if isinstance(value, str) and column in ("amount", "total_amount"):
+        return int(value)
+    return value
+
+
+def reset_chain(conn: Connection, chain_id: int) -> None:
+    """Forget everything indexed for a chain (stale after a new genesis, or `--reset`)."""
+    for table in [
+        *PROJECTION_TABLES.values(),
+        chain_events,
+        chain_blocks,
+        reorg_journal,
+        indexer_checkpoints,
+    ]:
+        conn.execute(delete(table).where(table.c.chain_id == chain_id))
+
+
+def acquire_leader_lock(engine: Engine, lock_path: str | None) -> Callable[[], None]:
+    """Only one indexer writes: a PostgreSQL advisory lock, or a file lock beside the SQLite file.
+    Returns a function that releases it."""
+    from indexer.errors import LeaderLockHeld
+
+    if engine.dialect.name == "postgresql":
+        conn = engine.connect()
+        got = conn.execute(text("SELECT pg_try_advisory_lock(7423001)")).scalar()
+        if not got:
+            conn.close()
+            raise LeaderLockHeld("another indexer holds the PostgreSQL advisory lock; this one stands by")
+
+        def release_pg() -> None:
+            conn.execute(text("SELECT pg_advisory_unlock(7423001)"))
+            conn.close()
+
+        return release_pg
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(lock_path or "indexer.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise LeaderLockHeld(f"another indexer holds {lock.lock_file}; this one stands by") from None
+    return lock.release
+
+
+__all__ = ["Indexer", "IndexerConfig", "IndexerError", "Progress", "acquire_leader_lock", "reset_chain"]
