@@ -201,7 +201,10 @@ class Indexer:
         with self.engine.begin() as conn:
             cp = self.checkpoint(conn)
         if cp is not None:
-            self._detect_reorg_at_checkpoint(cp)
+            if cp.block_number > head:  # the chain got shorter: whatever we had above head is gone
+                self._handle_reorg(head)
+            else:
+                self._detect_reorg_at_checkpoint(cp)
             with self.engine.begin() as conn:
                 cp = self.checkpoint(conn)
         next_block = (cp.block_number + 1) if cp else c.start_block

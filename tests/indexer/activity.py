@@ -46,6 +46,17 @@ class Market:
         self.open: list[int] = []
         self.credential_ids: list[int] = []
 
+    def reset_nonces(self) -> None:
+        """After an anvil revert the accounts' nonces went back too."""
+        for sender in {id(s): s for s in [*self.users, self.arbiter, self.admin]}.values():
+            sender._nonce = None
+
+    def advance(self, blocks: int) -> None:
+        """Act until exactly `blocks` new blocks exist (refused actions mine nothing)."""
+        target = self.w3.eth.block_number + blocks
+        while self.w3.eth.block_number < target:
+            self.step()
+
     def _now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 

@@ -50,7 +50,7 @@ def test_indexing_the_same_range_twice_changes_nothing(
         from db.chain import indexer_checkpoints
 
         conn.execute(indexer_checkpoints.delete())
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         index(engine, deployed, finality_depth=0)
     assert dump(engine) == before  # the failed batch rolled back whole
     with engine.connect() as conn:
