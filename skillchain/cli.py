@@ -260,6 +260,46 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
 
 
+@app.command()
+def index(
+    from_block: Annotated[
+        int | None, typer.Option(help="Start here instead of the deployment block.")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Catch up to the head, then exit.")] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Forget this chain's read model and re-index.")
+    ] = False,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics on this port.")] = None,
+) -> None:
+    """Index contract events into the database (SQLite by default, SKILLCHAIN_DATABASE_URL for PostgreSQL).
+
+    Follows the chain until Ctrl-C; only one indexer writes a database at a time (leader lock).
+    """
+    from indexer.errors import IndexerError
+    from indexer.service import build, progress_printer
+
+    settings = _settings()
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        service = build(
+            settings, from_block=from_block, reset=reset, on_progress=progress_printer(sys.stderr.isatty())
+        )
+        service.run(once=once, stop=stop)
+    except IndexerError as exc:
+        raise _fail(str(exc)) from None
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    with service.engine.connect() as conn:
+        cp = service.indexer.checkpoint(conn)
+    typer.echo(f"indexed up to block {cp.block_number if cp else 'none'}")
+
+
 ipfs_app = typer.Typer(help="Content addressing identical to Kubo's `ipfs add`, and the local store.")
 app.add_typer(ipfs_app, name="ipfs")
 CidVersion = Annotated[

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Extra JSON-RPC endpoints per chain id for EIP-1271 checks: '1=https://...,10=https://...'.",
     )
+    finality_depth: int = Field(
+        12, ge=0, le=10_000, description="Blocks after which the indexer treats a block as final."
+    )
+    index_poll_interval: float = Field(
+        0.2, gt=0, le=60, description="Seconds between head polls when caught up."
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body the API accepts.")
     ipfs_api: AnyHttpUrl | None = Field(
         None, description="Kubo RPC API (e.g. http://127.0.0.1:5001); default: the embedded store."

@@ -17,7 +17,9 @@ from tests.indexer.conftest import Deployed, make_database
 
 
 def run_once(engine: Engine, deployed: Deployed, depth: int) -> Indexer:
-    indexer = Indexer(engine, RpcClient(deployed.url), IndexerConfig.from_record(deployed.record, finality_depth=depth))
+    indexer = Indexer(
+        engine, RpcClient(deployed.url), IndexerConfig.from_record(deployed.record, finality_depth=depth)
+    )
     indexer.run(once=True)
     return indexer
 
@@ -55,7 +57,9 @@ def test_reorg_leaves_the_same_model_as_a_clean_reindex(
         snapshot = None
 
 
-def test_reorg_while_the_indexer_was_stopped_is_caught(engine: Engine, deployed: Deployed, tmp_path: Path) -> None:
+def test_reorg_while_the_indexer_was_stopped_is_caught(
+    engine: Engine, deployed: Deployed, tmp_path: Path
+) -> None:
     market = Market(deployed.w3, deployed.record, rng=random.Random(99))
     market.advance(5)
     snapshot = deployed.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[attr-defined]

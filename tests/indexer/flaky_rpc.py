@@ -1,0 +1,77 @@
+"""A deliberately unreliable JSON-RPC proxy in front of anvil, for the indexer's resilience test:
+a share of calls time out, answer 429 or 5xx, or refuse an eth_getLogs range as providers do."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+@contextmanager
+def running_flaky_proxy(
+    upstream: str, *, failure_rate: float, seed: int
+) -> Iterator[tuple[str, Counter[str]]]:
+    rng = random.Random(seed)
+    lock = threading.Lock()
+    stats: Counter[str] = Counter()
+    client = httpx.Client(timeout=30)
+
+    async def handle(request: Request) -> Response:
+        body = await request.body()
+        payload = await request.json()
+        method = payload.get("method")
+        with lock:
+            roll = rng.random()
+            kind = rng.choice(["timeout", "429", "5xx", "range"]) if roll < failure_rate else "ok"
+        if kind == "range" and method == "eth_getLogs":
+            params = payload["params"][0]
+            span = int(params.get("toBlock", "0x0"), 16) - int(params.get("fromBlock", "0x0"), 16)
+            if span > 0:
+                stats["range"] += 1
+                return JSONResponse(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": payload["id"],
+                        "error": {"code": -32005, "message": "query returned more than 10000 results"},
+                    }
+                )
+            kind = "ok"
+        if kind == "timeout":
+            stats["timeout"] += 1
+            time.sleep(1.5)  # longer than the client's timeout
+        elif kind == "429":
+            stats["429"] += 1
+            return Response("rate limited", status_code=429, headers={"Retry-After": "0"})
+        elif kind == "5xx":
+            stats["5xx"] += 1
+            return Response("upstream unavailable", status_code=503)
+        upstream_response = client.post(upstream, content=body, headers={"Content-Type": "application/json"})
+        return Response(upstream_response.content, media_type="application/json")
+
+    app = Starlette(routes=[Route("/", handle, methods=["POST"])])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", stats
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        client.close()
