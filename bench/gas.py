@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +25,14 @@ sys.path.insert(0, str(ROOT))
 from eth_abi.abi import encode  # noqa: E402
 from web3 import Web3  # noqa: E402
 
+from bench.common import compile_files, start_anvil  # noqa: E402
 from chain.artifacts import Artifact, load_artifact  # noqa: E402
 from chain.compile_if_needed import ensure_compiled  # noqa: E402
-from chain.toolchain import VENV_BIN  # noqa: E402
 from chain.tx import Sender, anvil_account  # noqa: E402
 
 CACHE = ROOT / ".bench-cache"
 EAS_VERSION = "1.9.0"
 ETH = "0x0000000000000000000000000000000000000000"
-OZ_REMAP = "@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"
 
 
 def eas_sources() -> Path:
@@ -55,59 +52,6 @@ def eas_sources() -> Path:
         (CACHE / "eas-extract" / "package").rename(target)
         tgz.unlink()
     return target
-
-
-def compile_files(files: dict[str, Path], *, package: str, via_ir: bool) -> dict[str, Artifact]:
-    """Compile with the offline wasm compiler (npm alias `package`), optimizer 200 runs, Prague."""
-    request = {
-        "language": "Solidity",
-        "sources": {name: {"content": path.read_text()} for name, path in files.items()},
-        "settings": {
-            "optimizer": {"enabled": True, "runs": 200},
-            "viaIR": via_ir,
-            "evmVersion": "prague",
-            "remappings": [OZ_REMAP],
-            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
-        },
-    }
-    out = subprocess.run(
-        ["node", str(ROOT / "tools" / "solc.mjs"), "--standard-json", "--base-path", str(ROOT)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env=os.environ | {"SOLC_JS_PACKAGE": package},
-    ).stdout
-    result = json.loads(out)
-    errors = [e["formattedMessage"] for e in result.get("errors", []) if e["severity"] == "error"]
-    if errors:
-        raise SystemExit("compilation failed:\n" + "\n".join(errors))
-    artifacts = {}
-    for source, contracts in result["contracts"].items():
-        for name, c in contracts.items():
-            if source in files:
-                artifacts[name] = Artifact(name, c["abi"], "0x" + c["evm"]["bytecode"]["object"], source)
-    return artifacts
-
-
-def start_anvil() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "anvil"), "--port", str(port), "--silent", "--hardfork", "prague"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            _ = Web3(Web3.HTTPProvider(url)).eth.chain_id
-            return proc, url
-        except Exception:  # noqa: BLE001 - not up yet
-            time.sleep(0.1)
-    raise SystemExit("anvil did not start")
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select, tuple_
+import msgspec
+from sqlalchemy import Connection, Table, select, tuple_
 
 from db.chain import (
     PROJECTION_TABLES,
@@ -52,6 +53,49 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_UINT256_COLUMNS = {"amount", "total_amount"}
+
+
+class BulkWriter:
+    """executemany through the DB-API cursor with a prepared statement per table: the SQLAlchemy Core
+    per-row parameter processing costs more than SQLite's own insert on this path."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+        self.mark = "%s" if self.postgres else "?"
+
+    def _cursor(self) -> Any:
+        return self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+    def insert(self, table: Table, rows: list[Row]) -> None:
+        if not rows:
+            return
+        columns = [c.name for c in table.columns]
+        placeholders = ", ".join([self.mark] * len(columns))
+        # Table and column names come from our own schema, never from input.
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+        wide = not self.postgres
+        params = [
+            tuple(
+                str(row[c]) if wide and c in _UINT256_COLUMNS and row[c] is not None else row[c]
+                for c in columns
+            )
+            for row in rows
+        ]
+        cursor = self._cursor()
+        cursor.executemany(sql, params)
+        cursor.close()
+
+    def delete(self, table: Table, pk: tuple[str, ...], keys: list[tuple[Any, ...]]) -> None:
+        if not keys:
+            return
+        where = " AND ".join(f"{name} = {self.mark}" for name in pk)
+        cursor = self._cursor()
+        cursor.executemany(f"DELETE FROM {table.name} WHERE {where}", keys)  # noqa: S608 - schema names
+        cursor.close()
+
+
 class Batch:
     """The rows of one batch: loaded once, changed in memory, written back once."""
 
@@ -78,6 +122,13 @@ class Batch:
                 self.rows[table][key] = found.get(key)
                 self.original[table][key] = dict(found[key]) if key in found else None
 
+    def known_absent(self, table: str, keys: Iterable[tuple[Any, ...]]) -> None:
+        """Rows that cannot exist yet (their creating event was just accepted as new): skip the query."""
+        for key in keys:
+            if key not in self.rows[table]:
+                self.rows[table][key] = None
+                self.original[table][key] = None
+
     def get(self, table: str, key: tuple[Any, ...]) -> Row | None:
         if key not in self.rows[table]:
             self.prefetch(table, [key])
@@ -92,19 +143,12 @@ class Batch:
 
     def flush(self, journal_block: int | None) -> None:
         seq = 0
+        writer = BulkWriter(self.conn)
         for table, keys in self.dirty.items():
             t = PROJECTION_TABLES[table]
             pk = PK[table]
-            existing = [k for k in keys if self.original[table].get(k) is not None]
-            if existing:
-                where = and_(*[t.c[name] == bindparam(f"k_{name}") for name in pk])
-                self.conn.execute(
-                    t.delete().where(where),
-                    [{f"k_{n}": v for n, v in zip(pk, k, strict=True)} for k in existing],
-                )
-            new_rows = [row for k in keys if (row := self.rows[table][k]) is not None]
-            if new_rows:
-                self.conn.execute(t.insert(), new_rows)
+            writer.delete(t, pk, [k for k in keys if self.original[table].get(k) is not None])
+            writer.insert(t, [row for k in keys if (row := self.rows[table][k]) is not None])
             if journal_block is not None:
                 entries = []
                 for key in keys:
@@ -162,8 +206,9 @@ class Projector:
     ) -> None:
         if not events:
             return
-        conn.execute(
-            chain_events.insert(),
+        encode = msgspec.json.encode
+        BulkWriter(conn).insert(
+            chain_events,
             [
                 {
                     "chain_id": e.chain_id,
@@ -173,7 +218,7 @@ class Projector:
                     "tx_hash": e.tx_hash,
                     "address": e.address,
                     "event": e.name,
-                    "args": json.dumps({k: _jsonable(v) for k, v in e.args.items()}, separators=(",", ":")),
+                    "args": encode(e.args).decode(),  # exact integers, any size
                 }
                 for e in events
             ],
@@ -188,23 +233,59 @@ class Projector:
         batch.flush(journal_block)
 
     def _prefetch(self, batch: Batch, c: int, events: list[DecodedEvent]) -> None:
-        eng: set[tuple[Any, ...]] = set()
-        mil: set[tuple[Any, ...]] = set()
-        creds: set[tuple[Any, ...]] = set()
-        subjects: set[tuple[Any, ...]] = set()
+        """Load, in a few bulk queries, every row the batch's events can touch (no query per event)."""
+        keys: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
+        new: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
+        owed_by_engagement: dict[int, set[str]] = defaultdict(set)
+        owed_direct: set[tuple[Any, ...]] = set()
         for e in events:
-            if e.contract == "SkillEscrow" and "id" in e.args and e.name != "EngagementCreated":
-                eng.add((c, e.args["id"]))
-                if "index" in e.args:
-                    mil.add((c, e.args["id"], e.args["index"]))
+            a = e.args
+            if e.contract == "SkillEscrow":
+                if e.name == "EngagementCreated":
+                    # Ids are unique and the raw event was new (its primary key accepted it), so these
+                    # rows do not exist: a rolled-back creation was removed by the journal.
+                    new["engagements"].add((c, a["id"]))
+                    new["milestones"].update((c, a["id"], i) for i in range(len(a["amounts"])))
+                elif e.name == "Withdrawn":
+                    owed_direct.add((c, a["token"], a["account"]))
+                elif "id" in a:
+                    keys["engagements"].add((c, a["id"]))
+                    if "index" in a:
+                        keys["milestones"].add((c, a["id"], a["index"]))
+                    if e.name == "DisputeResolved":
+                        keys["milestones"].update((c, a["id"], i) for i in range(16))
+                    owed_by_engagement[a["id"]].update(a[k] for k in ("provider", "payer") if k in a)
+                    owed_by_engagement[a["id"]].add("*")
+                else:
+                    keys["escrow_config"].add((c,))
             elif e.name == "ReviewSubmitted":
-                subjects.add((c, e.args["subject"]))
-            elif e.contract == "SkillCredential" and "tokenId" in e.args and e.name != "CredentialIssued":
-                creds.add((c, str(e.args["tokenId"])))
-        batch.prefetch("engagements", eng)
-        batch.prefetch("milestones", mil)
-        batch.prefetch("reputation", subjects)
-        batch.prefetch("credentials", creds)
+                new["reviews"].add((c, a["engagementId"], a["reviewer"]))  # one review per side, ever
+                keys["reputation"].add((c, a["subject"]))
+            elif e.contract == "SkillCredential":
+                if "tokenId" in a:
+                    keys["credentials"].add((c, str(a["tokenId"])))
+                elif e.name in ("RoleGranted", "RoleRevoked"):
+                    keys["issuers"].add((c, a["account"]))
+        keys["escrow_config"].add((c,))
+        for table, absent in new.items():
+            batch.known_absent(table, absent - keys[table])
+        for table, wanted in keys.items():
+            batch.prefetch(table, wanted)
+        treasury = (batch.rows["escrow_config"].get((c,)) or {}).get("treasury") or ZERO_ADDRESS
+        created = {
+            e.args["id"]: e.args
+            for e in events
+            if e.name == "EngagementCreated" and e.contract == "SkillEscrow"
+        }
+        owed = set(owed_direct)
+        for eid, accounts in owed_by_engagement.items():
+            row = batch.rows["engagements"].get((c, eid)) or created.get(eid)
+            if row is None:
+                continue
+            token = row["token"]
+            parties = {row["provider"], row["payer"], treasury} | {a for a in accounts if a != "*"}
+            owed.update((c, token, account) for account in parties)
+        batch.prefetch("escrow_owed", owed)
 
     # ------------------------------------------------------------ helpers
     def _config(self, b: Batch, c: int) -> Row:

@@ -56,8 +56,9 @@ class IndexerConfig:
     start_block: int
     finality_depth: int = 12
     max_range: int = 2_000
-    initial_range: int = 500
-    concurrency: int = 4
+    initial_range: int = 8  # grows x2 per answer: dense chains stay small, sparse ones reach max_range fast
+    target_logs: int = 5_000  # per eth_getLogs answer: bounds memory whatever the block density
+    concurrency: int = 3
     poll_interval: float = 0.2
 
     @classmethod
@@ -167,8 +168,11 @@ class Indexer:
                     pending.append((nxt, to, pool.submit(self._fetch, nxt, to)))
                     nxt = to + 1
                 a, b, fut = pending.pop(0)
-                fut.result()  # raise here, in order
-                self._range = min(self.config.max_range, self._range * 2)
+                logs = fut.result()  # raise here, in order
+                if len(logs) > self.config.target_logs:
+                    self._range = max(1, self._range // 2)
+                elif len(logs) < self.config.target_logs // 4:
+                    self._range = min(self.config.max_range, self._range * 2)
                 yield a, b, fut
 
     # ------------------------------------------------------------ the loop

@@ -1,0 +1,174 @@
+"""Indexer benchmark: >= 1,000,000 events with Skillchain's event signatures, end to end (RPC fetch,
+decode, projections, write), against a straightforward web3.py indexer in the same run.
+
+Bench-only emitter contracts (bench/contracts/BenchEmitters.sol) emit coherent lifecycles — create,
+submit, release (SkillEscrow signatures), review (Reputation), credential (SkillCredential) — so the
+projections do their real work. Each indexer runs in its own process (peak RSS is its own) on the same
+chain. The web3.py baseline (`contract.events.X.get_logs` + one INSERT per event) is timed on a prefix
+of the same blocks, because at ~2k events/s a million would take ten minutes; the ratio compares rates.
+Targets (issue #7): >= 50,000 events/s into SQLite, >= 20x the baseline, peak RSS <= 500 MB.
+
+    make bench-indexer        (or: .venv/bin/python bench/indexer.py [--events 1000000])
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from web3 import Web3  # noqa: E402
+
+from bench.common import compile_files, start_anvil  # noqa: E402
+from chain.tx import Sender, anvil_account  # noqa: E402
+
+PER_LIFECYCLE = 5  # created, submitted, released, review, credential
+LIFECYCLES_PER_TX = 2000
+
+
+def seed(url: str, events: int) -> dict[str, object]:
+    art = compile_files({"bench/contracts/BenchEmitters.sol": ROOT / "bench/contracts/BenchEmitters.sol"})
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 600}))
+    sender = Sender(w3, anvil_account(0), timeout=600)
+    escrow, receipt = sender.deploy(art["EscrowEventEmitter"], anvil_account(1).address)
+    start_block = receipt["blockNumber"]
+    rep, _ = sender.deploy(art["ReputationEventEmitter"])
+    cred, _ = sender.deploy(art["CredentialEventEmitter"])
+    lifecycles = events // PER_LIFECYCLE
+    t = time.perf_counter()
+    for first in range(1, lifecycles + 1, LIFECYCLES_PER_TX):
+        n = min(LIFECYCLES_PER_TX, lifecycles + 1 - first)
+        for fn in (escrow.functions.lifecycles(first, n), rep.functions.reviews(first, n),
+                   cred.functions.credentials(first, n)):
+            sender.send({"to": fn.address, "data": fn.build_transaction({"from": sender.address, "gas": 10**9})["data"],
+                         "gas": 900_000_000})
+    print(f"seeded {lifecycles * PER_LIFECYCLE:,} events in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    return {
+        "addresses": {escrow.address.lower(): "SkillEscrow", rep.address.lower(): "Reputation",
+                      cred.address.lower(): "SkillCredential"},
+        "start_block": start_block,
+        "abis": {"EscrowEventEmitter": art["EscrowEventEmitter"].abi, "ReputationEventEmitter": art["ReputationEventEmitter"].abi,
+                 "CredentialEventEmitter": art["CredentialEventEmitter"].abi},
+        "head": w3.eth.block_number,
+    }
+
+
+def child_ours(url: str, info: dict[str, object], database_url: str) -> None:
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from indexer.rpc import RpcClient
+    from indexer.runner import Indexer, IndexerConfig
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    config = IndexerConfig(chain_id=31337, addresses=info["addresses"], start_block=info["start_block"],  # type: ignore[arg-type]
+                           finality_depth=0)
+    indexer = Indexer(engine, RpcClient(url, timeout=120), config)
+    t = time.perf_counter()
+    indexer.run(once=True)
+    seconds = time.perf_counter() - t
+    print(json.dumps({"events": indexer.events_total, "seconds": seconds,
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def child_baseline(url: str, info: dict[str, object], db_path: str, max_events: int) -> None:
+    """The straightforward way: web3.py's get_logs per event type, one INSERT per event."""
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 600}))
+    abis = info["abis"]
+    by_name = {v: k for k, v in info["addresses"].items()}  # type: ignore[union-attr]
+    contracts = [
+        (w3.eth.contract(address=Web3.to_checksum_address(by_name["SkillEscrow"]), abi=abis["EscrowEventEmitter"]),  # type: ignore[index]
+         ["EngagementCreated", "MilestoneSubmitted", "MilestoneReleased"]),
+        (w3.eth.contract(address=Web3.to_checksum_address(by_name["Reputation"]), abi=abis["ReputationEventEmitter"]),  # type: ignore[index]
+         ["ReviewSubmitted"]),
+        (w3.eth.contract(address=Web3.to_checksum_address(by_name["SkillCredential"]), abi=abis["CredentialEventEmitter"]),  # type: ignore[index]
+         ["CredentialIssued"]),
+    ]
+    db = sqlite3.connect(db_path)
+    db.execute("CREATE TABLE events (block INTEGER, log_index INTEGER, name TEXT, args TEXT, PRIMARY KEY (block, log_index))")
+    count = 0
+    block = int(info["start_block"])  # type: ignore[arg-type]
+    t = time.perf_counter()
+    while count < max_events and block <= int(info["head"]):  # type: ignore[arg-type]
+        for contract, names in contracts:
+            for name in names:
+                for ev in getattr(contract.events, name).get_logs(from_block=block, to_block=block):
+                    db.execute("INSERT INTO events VALUES (?, ?, ?, ?)",
+                               (ev.blockNumber, ev.logIndex, ev.event, json.dumps({k: str(v) for k, v in ev.args.items()})))
+                    count += 1
+        db.commit()
+        block += 1
+    seconds = time.perf_counter() - t
+    print(json.dumps({"events": count, "seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def run_child(*args: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--baseline-events", type=int, default=30_000)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="admin URL; a scratch database is created and dropped ('' to skip)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        mode, url, info_path, target, *rest = args.child
+        info = json.loads(Path(info_path).read_text())
+        if mode == "ours":
+            child_ours(url, info, target)
+        else:
+            child_baseline(url, info, target, int(rest[0]))
+        return
+
+    proc, url = start_anvil("--disable-block-gas-limit")
+    tmp = Path(tempfile.mkdtemp(prefix="skillchain-bench-indexer-"))
+    try:
+        info = seed(url, args.events)
+        info_path = tmp / "info.json"
+        info_path.write_text(json.dumps(info))
+        rows = []
+        ours = run_child("ours", url, str(info_path), f"sqlite:///{tmp / 'ours.db'}")
+        rows.append(("skillchain indexer -> SQLite", ours))
+        if args.postgres:
+            from sqlalchemy import create_engine, text
+
+            name = f"bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(args.postgres.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                pg_url = args.postgres.rsplit("/", 1)[0] + f"/{name}"
+                rows.append(("skillchain indexer -> PostgreSQL", run_child("ours", url, str(info_path), pg_url)))
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        base = run_child("baseline", url, str(info_path), str(tmp / "base.db"), str(args.baseline_events))
+        rows.append(("web3.py get_logs + INSERT (prefix)", base))
+        print(f"\nindexing {info_path and ours['events']:,.0f} events end to end from anvil (2 cores)")
+        print(f"{'indexer':<38} {'events':>10} {'seconds':>8} {'events/s':>10} {'peak RSS MB':>12}")
+        for label, r in rows:
+            print(f"{label:<38} {r['events']:>10,.0f} {r['seconds']:>8.1f} {r['events'] / r['seconds']:>10,.0f} {r['rss_mb']:>12.0f}")
+        ratio = (ours["events"] / ours["seconds"]) / (base["events"] / base["seconds"])
+        print(f"\nSQLite rate {ours['events'] / ours['seconds']:,.0f} events/s (target >= 50,000); "
+              f"{ratio:.0f}x the web3.py baseline (target >= 20x); peak RSS {ours['rss_mb']:.0f} MB (target <= 500 MB)")
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    main()
