@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -9,9 +12,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth.eip1271 import RpcEip1271Checker
 from api.auth.ratelimit import RateLimiter
 from api.auth.routes import router as auth_router
+from api.routes import account, engagements, market, ops
 from chain.records import load_record, record_path
 from db.engine import make_engine
 from db.migrate import upgrade
+from ipfs.backend import open_store
+from ipfs.gateway import gateway_router
+from ipfs.store import EmbeddedStore
 from skillchain import __version__
 from skillchain.settings import LOCAL_CHAIN_ID, Settings, get_settings
 
@@ -99,7 +106,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.accepted_chain_ids = accepted_chain_ids(settings)
     app.state.eip1271 = RpcEip1271Checker(rpc_urls(settings))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    store = open_store(
+        data_dir=settings.data_dir, kubo_api=str(settings.ipfs_api) if settings.ipfs_api else None
+    )
+    app.state.store = store
     app.include_router(auth_router)
+    app.include_router(market.router)
+    app.include_router(engagements.router)
+    app.include_router(account.router)
+    app.include_router(ops.router)
+    # The trustless gateway serves the embedded store; with Kubo, Kubo's own gateway does that job.
+    app.include_router(
+        gateway_router(
+            store if isinstance(store, EmbeddedStore) else EmbeddedStore(settings.data_dir / "ipfs")
+        )
+    )
+
+    allowed: list[tuple[re.Pattern[str], set[str]]] = []
+
+    @app.middleware("http")
+    async def _allow_header(request: Request, call_next: Any) -> Any:
+        """A 405 lists every method the path supports (Starlette lists only the first route's)."""
+        response = await call_next(request)
+        if response.status_code == 405:
+            if not allowed:
+                for template, operations in app.openapi()["paths"].items():
+                    integers = {
+                        p["name"]
+                        for op in operations.values()
+                        for p in op.get("parameters", [])
+                        if p.get("in") == "path" and p.get("schema", {}).get("type") == "integer"
+                    }
+
+                    def piece(m: re.Match[str], integers: set[str] = integers) -> str:
+                        return "-?[0-9]+" if m.group(1) in integers else "[^/]+"
+
+                    pattern = re.compile("^" + re.sub(r"\{([^/]+)\}", piece, template) + "$")
+                    allowed.append((pattern, {m.upper() for m in operations}))
+            methods = set().union(*(m for p, m in allowed if p.match(request.url.path)))
+            if methods:
+                response.headers["Allow"] = ", ".join(sorted(methods))
+        return response
 
     @app.get("/health", tags=["ops"], summary="Liveness: answers whenever the process is up")
     def health() -> dict[str, str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -11,6 +13,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 
 from api.auth.store import Session, find_session
+from chain.records import DeploymentRecord, load_record, record_path
+from chain.txbuilder import TxBuilder
+from ipfs.store import ContentStore
 from skillchain.settings import Settings
 
 
@@ -49,3 +54,48 @@ def current_session(
 
 
 CurrentSession = Annotated[Session, Depends(current_session)]
+
+
+# ------------------------------------------------------------------ chain and content
+
+
+class ChainContext:
+    """The deployment the API prepares transactions for, and its read-model chain id."""
+
+    def __init__(self, record: DeploymentRecord) -> None:
+        self.record = record
+        self.chain_id = record.chain_id
+        self.builder = TxBuilder(record)
+
+
+def get_chain(settings: SettingsDep) -> ChainContext:
+    path = record_path(
+        settings.chain_id, data_dir=settings.data_dir, deployments_dir=settings.deployments_dir
+    )
+    record = _cached_record(str(path), path.stat().st_mtime if path.exists() else 0.0)
+    if record is None:
+        raise HTTPException(503, f"contracts are not deployed on chain {settings.chain_id} yet (no {path})")
+    return ChainContext(record)
+
+
+@lru_cache(maxsize=8)
+def _cached_record(path: str, _mtime: float) -> DeploymentRecord | None:
+    return load_record(Path(path))
+
+
+def get_store(request: Request) -> ContentStore:
+    store: ContentStore = request.app.state.store
+    return store
+
+
+ChainDep = Annotated[ChainContext, Depends(get_chain)]
+StoreDep = Annotated[ContentStore, Depends(get_store)]
+
+
+def require_admin(session: CurrentSession, settings: SettingsDep) -> Session:
+    if session.address.lower() not in {a.lower() for a in settings.admins}:
+        raise HTTPException(403, "admin routes are for the wallets in SKILLCHAIN_ADMINS")
+    return session
+
+
+AdminSession = Annotated[Session, Depends(require_admin)]

@@ -17,7 +17,9 @@ from chain.toolchain import PROJECT_ROOT, VENV_BIN
 OZ_REMAP = "@openzeppelin/contracts/=node_modules/@openzeppelin/contracts/"
 
 
-def compile_files(files: dict[str, Path], *, package: str = "solc", via_ir: bool = True) -> dict[str, Artifact]:
+def compile_files(
+    files: dict[str, Path], *, package: str = "solc", via_ir: bool = True
+) -> dict[str, Artifact]:
     """Compile with the offline wasm compiler (npm alias `package`), optimizer 200 runs, Prague."""
     request = {
         "language": "Solidity",
@@ -31,8 +33,18 @@ def compile_files(files: dict[str, Path], *, package: str = "solc", via_ir: bool
         },
     }
     out = subprocess.run(
-        ["node", str(PROJECT_ROOT / "tools" / "solc.mjs"), "--standard-json", "--base-path", str(PROJECT_ROOT)],
-        input=json.dumps(request), capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
+        [
+            "node",
+            str(PROJECT_ROOT / "tools" / "solc.mjs"),
+            "--standard-json",
+            "--base-path",
+            str(PROJECT_ROOT),
+        ],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
         env=os.environ | {"SOLC_JS_PACKAGE": package},
     ).stdout
     result = json.loads(out)
@@ -53,7 +65,8 @@ def start_anvil(*extra: str) -> tuple[subprocess.Popen[bytes], str]:
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [str(VENV_BIN / "anvil"), "--port", str(port), "--silent", "--hardfork", "prague", *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):

@@ -48,17 +48,31 @@ def seed(url: str, events: int) -> dict[str, object]:
     t = time.perf_counter()
     for first in range(1, lifecycles + 1, LIFECYCLES_PER_TX):
         n = min(LIFECYCLES_PER_TX, lifecycles + 1 - first)
-        for fn in (escrow.functions.lifecycles(first, n), rep.functions.reviews(first, n),
-                   cred.functions.credentials(first, n)):
-            sender.send({"to": fn.address, "data": fn.build_transaction({"from": sender.address, "gas": 10**9})["data"],
-                         "gas": 900_000_000})
+        for fn in (
+            escrow.functions.lifecycles(first, n),
+            rep.functions.reviews(first, n),
+            cred.functions.credentials(first, n),
+        ):
+            sender.send(
+                {
+                    "to": fn.address,
+                    "data": fn.build_transaction({"from": sender.address, "gas": 10**9})["data"],
+                    "gas": 900_000_000,
+                }
+            )
     print(f"seeded {lifecycles * PER_LIFECYCLE:,} events in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     return {
-        "addresses": {escrow.address.lower(): "SkillEscrow", rep.address.lower(): "Reputation",
-                      cred.address.lower(): "SkillCredential"},
+        "addresses": {
+            escrow.address.lower(): "SkillEscrow",
+            rep.address.lower(): "Reputation",
+            cred.address.lower(): "SkillCredential",
+        },
         "start_block": start_block,
-        "abis": {"EscrowEventEmitter": art["EscrowEventEmitter"].abi, "ReputationEventEmitter": art["ReputationEventEmitter"].abi,
-                 "CredentialEventEmitter": art["CredentialEventEmitter"].abi},
+        "abis": {
+            "EscrowEventEmitter": art["EscrowEventEmitter"].abi,
+            "ReputationEventEmitter": art["ReputationEventEmitter"].abi,
+            "CredentialEventEmitter": art["CredentialEventEmitter"].abi,
+        },
         "head": w3.eth.block_number,
     }
 
@@ -71,14 +85,25 @@ def child_ours(url: str, info: dict[str, object], database_url: str) -> None:
 
     engine = make_engine(database_url)
     upgrade(engine)
-    config = IndexerConfig(chain_id=31337, addresses=info["addresses"], start_block=info["start_block"],  # type: ignore[arg-type]
-                           finality_depth=0)
+    config = IndexerConfig(
+        chain_id=31337,
+        addresses=info["addresses"],
+        start_block=info["start_block"],  # type: ignore[arg-type]
+        finality_depth=0,
+    )
     indexer = Indexer(engine, RpcClient(url, timeout=120), config)
     t = time.perf_counter()
     indexer.run(once=True)
     seconds = time.perf_counter() - t
-    print(json.dumps({"events": indexer.events_total, "seconds": seconds,
-                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "events": indexer.events_total,
+                "seconds": seconds,
+                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def child_baseline(url: str, info: dict[str, object], db_path: str, max_events: int) -> None:
@@ -87,15 +112,30 @@ def child_baseline(url: str, info: dict[str, object], db_path: str, max_events: 
     abis = info["abis"]
     by_name = {v: k for k, v in info["addresses"].items()}  # type: ignore[union-attr]
     contracts = [
-        (w3.eth.contract(address=Web3.to_checksum_address(by_name["SkillEscrow"]), abi=abis["EscrowEventEmitter"]),  # type: ignore[index]
-         ["EngagementCreated", "MilestoneSubmitted", "MilestoneReleased"]),
-        (w3.eth.contract(address=Web3.to_checksum_address(by_name["Reputation"]), abi=abis["ReputationEventEmitter"]),  # type: ignore[index]
-         ["ReviewSubmitted"]),
-        (w3.eth.contract(address=Web3.to_checksum_address(by_name["SkillCredential"]), abi=abis["CredentialEventEmitter"]),  # type: ignore[index]
-         ["CredentialIssued"]),
+        (
+            w3.eth.contract(
+                address=Web3.to_checksum_address(by_name["SkillEscrow"]), abi=abis["EscrowEventEmitter"]
+            ),  # type: ignore[index]
+            ["EngagementCreated", "MilestoneSubmitted", "MilestoneReleased"],
+        ),
+        (
+            w3.eth.contract(
+                address=Web3.to_checksum_address(by_name["Reputation"]), abi=abis["ReputationEventEmitter"]
+            ),  # type: ignore[index]
+            ["ReviewSubmitted"],
+        ),
+        (
+            w3.eth.contract(
+                address=Web3.to_checksum_address(by_name["SkillCredential"]),
+                abi=abis["CredentialEventEmitter"],
+            ),  # type: ignore[index]
+            ["CredentialIssued"],
+        ),
     ]
     db = sqlite3.connect(db_path)
-    db.execute("CREATE TABLE events (block INTEGER, log_index INTEGER, name TEXT, args TEXT, PRIMARY KEY (block, log_index))")
+    db.execute(
+        "CREATE TABLE events (block INTEGER, log_index INTEGER, name TEXT, args TEXT, PRIMARY KEY (block, log_index))"
+    )
     count = 0
     block = int(info["start_block"])  # type: ignore[arg-type]
     t = time.perf_counter()
@@ -103,26 +143,48 @@ def child_baseline(url: str, info: dict[str, object], db_path: str, max_events: 
         for contract, names in contracts:
             for name in names:
                 for ev in getattr(contract.events, name).get_logs(from_block=block, to_block=block):
-                    db.execute("INSERT INTO events VALUES (?, ?, ?, ?)",
-                               (ev.blockNumber, ev.logIndex, ev.event, json.dumps({k: str(v) for k, v in ev.args.items()})))
+                    db.execute(
+                        "INSERT INTO events VALUES (?, ?, ?, ?)",
+                        (
+                            ev.blockNumber,
+                            ev.logIndex,
+                            ev.event,
+                            json.dumps({k: str(v) for k, v in ev.args.items()}),
+                        ),
+                    )
                     count += 1
         db.commit()
         block += 1
     seconds = time.perf_counter() - t
-    print(json.dumps({"events": count, "seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "events": count,
+                "seconds": seconds,
+                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def run_child(*args: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--baseline-events", type=int, default=30_000)
-    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test",
-                        help="admin URL; a scratch database is created and dropped ('' to skip)")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="admin URL; a scratch database is created and dropped ('' to skip)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -147,12 +209,16 @@ def main() -> None:
             from sqlalchemy import create_engine, text
 
             name = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(args.postgres.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+            admin = create_engine(
+                args.postgres.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+            )
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             try:
                 pg_url = args.postgres.rsplit("/", 1)[0] + f"/{name}"
-                rows.append(("skillchain indexer -> PostgreSQL", run_child("ours", url, str(info_path), pg_url)))
+                rows.append(
+                    ("skillchain indexer -> PostgreSQL", run_child("ours", url, str(info_path), pg_url))
+                )
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -161,10 +227,14 @@ def main() -> None:
         print(f"\nindexing {info_path and ours['events']:,.0f} events end to end from anvil (2 cores)")
         print(f"{'indexer':<38} {'events':>10} {'seconds':>8} {'events/s':>10} {'peak RSS MB':>12}")
         for label, r in rows:
-            print(f"{label:<38} {r['events']:>10,.0f} {r['seconds']:>8.1f} {r['events'] / r['seconds']:>10,.0f} {r['rss_mb']:>12.0f}")
+            print(
+                f"{label:<38} {r['events']:>10,.0f} {r['seconds']:>8.1f} {r['events'] / r['seconds']:>10,.0f} {r['rss_mb']:>12.0f}"
+            )
         ratio = (ours["events"] / ours["seconds"]) / (base["events"] / base["seconds"])
-        print(f"\nSQLite rate {ours['events'] / ours['seconds']:,.0f} events/s (target >= 50,000); "
-              f"{ratio:.0f}x the web3.py baseline (target >= 20x); peak RSS {ours['rss_mb']:.0f} MB (target <= 500 MB)")
+        print(
+            f"\nSQLite rate {ours['events'] / ours['seconds']:,.0f} events/s (target >= 50,000); "
+            f"{ratio:.0f}x the web3.py baseline (target >= 20x); peak RSS {ours['rss_mb']:.0f} MB (target <= 500 MB)"
+        )
     finally:
         proc.terminate()
         proc.wait()

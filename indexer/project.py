@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import Connection, Table, select, tuple_
+from sqlalchemy import Connection, Table, select
 
 from db.chain import (
     PROJECTION_TABLES,
@@ -112,12 +112,26 @@ class Batch:
             return
         t = PROJECTION_TABLES[table]
         pk = PK[table]
+        # Query on the primary key's leading columns (chain_id, second column IN ...) and keep the exact
+        # keys in Python: a row-value IN list is not index-friendly on every database (PostgreSQL
+        # falls back to a scan), while this form uses the primary-key index everywhere.
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            cols = [t.c[name] for name in pk]
             found: dict[tuple[Any, ...], Row] = {}
-            for row in self.conn.execute(select(t).where(tuple_(*cols).in_(chunk))).mappings():
-                found[tuple(row[name] for name in pk)] = dict(row)
+            query = select(t)
+            if len(pk) > 1:
+                by_chain: dict[Any, set[Any]] = defaultdict(set)
+                for key in chunk:
+                    by_chain[key[0]].add(key[1])
+                for chain_id, seconds in by_chain.items():
+                    rows = self.conn.execute(
+                        query.where(t.c[pk[0]] == chain_id, t.c[pk[1]].in_(seconds))
+                    ).mappings()
+                    for row in rows:
+                        found[tuple(row[name] for name in pk)] = dict(row)
+            else:
+                for row in self.conn.execute(query.where(t.c[pk[0]].in_([k[0] for k in chunk]))).mappings():
+                    found[tuple(row[name] for name in pk)] = dict(row)
             for key in chunk:
                 self.rows[table][key] = found.get(key)
                 self.original[table][key] = dict(found[key]) if key in found else None

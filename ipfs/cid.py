@@ -74,6 +74,8 @@ class Cid:
     @classmethod
     def read(cls, data: bytes) -> tuple[Cid, int]:
         """Parse a binary CID at the start of `data`; return it and the bytes it used."""
+        if len(data) < 34:
+            raise InvalidCid("too short for a sha2-256 CID")
         if data[:2] == _MH_PREFIX:
             if len(data) < 34:
                 raise InvalidCid("truncated CIDv0")
@@ -102,8 +104,8 @@ def parse_cid(text: str) -> Cid:
             raw = base64.b32decode(body + "=" * (-len(body) % 8))
         else:
             raw = bytes(_MfCid.decode(text))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidCid(f"{text!r} is not a valid CID: {exc}") from None
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise InvalidCid(f"{text!r} is not a valid CID: {exc or type(exc).__name__}") from None
     try:
         return Cid.from_bytes(raw)
     except InvalidCid as exc:

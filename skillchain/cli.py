@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -191,6 +193,7 @@ def up(
     signal.signal(signal.SIGTERM, _on_signal)
 
     local: LocalChain | None = None
+    services: list[Callable[[], None]] = []
     try:
         if settings.rpc_url is None:
             local = LocalChain(
@@ -219,6 +222,7 @@ def up(
             ensure_compiled()
             _deploy_local(settings, url, force=False)
         record = load_record(path)
+        services = _start_services(settings, stop) if record is not None else []
         typer.echo("")
         typer.secho("Skillchain is up", fg=typer.colors.GREEN, bold=True)
         typer.echo(f"  {'chain':<15} {url} (chain id {chain_id})")
@@ -226,6 +230,9 @@ def up(
             for name, entry in record.contracts.items():
                 typer.echo(f"  {name:<15} {entry.address}")
         typer.echo(f"  {'data':<15} {settings.data_dir.resolve()}")
+        if services:
+            typer.echo(f"  {'API + dApp':<15} http://{settings.api_host}:{settings.api_port}/ (docs: /docs)")
+            typer.echo(f"  {'database':<15} {settings.effective_database_url}")
         typer.echo("press Ctrl-C to stop")
         while not stop.wait(0.5):
             if local and local.process and local.process.poll() is not None:
@@ -235,6 +242,9 @@ def up(
     except ChainError as exc:
         raise _fail(str(exc)) from None
     finally:
+        stop.set()
+        for stopper in reversed(services):
+            stopper()
         if local is not None:
             typer.echo("stopping anvil (saving chain state)")
             local.stop()
@@ -398,6 +408,42 @@ def ipfs_import_car(file: Annotated[Path, typer.Argument(exists=True, dir_okay=F
 def ipfs_gc() -> None:
     """Delete blocks that no pinned content reaches."""
     typer.echo(f"removed {_store().gc()} blocks")
+
+
+def _start_services(settings: Settings, stop: threading.Event) -> list[Callable[[], None]]:
+    """The indexer and the API on threads beside the chain; returns functions that stop them."""
+    import uvicorn
+
+    from api.app import create_app
+    from indexer.service import build
+
+    stoppers: list[Callable[[], None]] = []
+    indexer = build(settings)
+    indexer_thread = threading.Thread(
+        target=indexer.run, kwargs={"once": False, "stop": stop}, name="indexer", daemon=True
+    )
+    indexer_thread.start()
+    stoppers.append(lambda: indexer_thread.join(timeout=10))
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+        )
+    )
+    api_thread = threading.Thread(target=server.run, name="api", daemon=True)
+    api_thread.start()
+
+    def stop_api() -> None:
+        server.should_exit = True
+        api_thread.join(timeout=10)
+
+    stoppers.append(stop_api)
+    deadline = time.monotonic() + 30
+    while not server.started and api_thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        raise _fail(f"the API could not start on {settings.api_host}:{settings.api_port} (port in use?)")
+    return stoppers
 
 
 def run() -> None:  # pragma: no cover - console entry point wrapper

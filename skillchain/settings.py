@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     issuers: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated accredited issuer addresses (ISSUER_ROLE)."
     )
+    admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated wallets allowed on the /admin routes."
+    )
     funders: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated card-payment relayer addresses (FUNDER_ROLE).",
@@ -106,14 +109,14 @@ class Settings(BaseSettings):
             return {int(k.strip()): v.strip() for k, v in pairs}
         return value
 
-    @field_validator("arbiters", "issuers", "funders", mode="before")
+    @field_validator("arbiters", "issuers", "funders", "admins", mode="before")
     @classmethod
     def _split_addresses(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("arbiters", "issuers", "funders")
+    @field_validator("arbiters", "issuers", "funders", "admins")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
         for item in value:

@@ -76,6 +76,19 @@ def test_deploy_to_testnet_writes_record_and_is_idempotent(sepolia: str, tmp_pat
     standard = json.loads((verify_dir / "SkillEscrow.standard-input.json").read_text())
     assert standard["compilerVersion"].startswith("v0.8.")
     assert "contracts/SkillEscrow.sol" in standard["input"]["sources"]
+    # What an explorer would do: compile the input and compare with the deployed code.
+    compiled = json.loads(
+        subprocess.run(
+            ["node", "tools/solc.mjs", "--standard-json"],
+            input=json.dumps(standard["input"]),
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        ).stdout
+    )
+    creation = compiled["contracts"]["contracts/SkillEscrow.sol"]["SkillEscrow"]["evm"]["bytecode"]["object"]
+    assert "0x" + creation == _artifact_bytecode("SkillEscrow")  # the deployed creation code, byte for byte
 
     again = deploy(sepolia, tmp_path)
     assert again.returncode == 0 and "already deployed" in again.stdout
@@ -133,3 +146,9 @@ def test_local_deploy_adds_a_test_stablecoin_held_by_the_relayer(tmp_path: Path)
         assert usd.functions.balanceOf(relayer).call() > 0 and usd.functions.decimals().call() == 6
     finally:
         local.stop()
+
+
+def _artifact_bytecode(name: str) -> str:
+    from chain.artifacts import load_artifact
+
+    return load_artifact(name).bytecode

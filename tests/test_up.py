@@ -24,8 +24,13 @@ def free_port() -> int:
 
 
 def run_up(data_dir: Path, port: int, timeout: float = 120) -> tuple[str, int]:
-    """Start `skillchain up`, wait until it is up, SIGINT it; return its output and exit code."""
-    env = os.environ | {"SKILLCHAIN_DATA_DIR": str(data_dir), "SKILLCHAIN_ANVIL_PORT": str(port)}
+    """Start `skillchain up`, wait until it is up, check the API, SIGINT it; return output and exit code."""
+    api_port = free_port()
+    env = os.environ | {
+        "SKILLCHAIN_DATA_DIR": str(data_dir),
+        "SKILLCHAIN_ANVIL_PORT": str(port),
+        "SKILLCHAIN_API_PORT": str(api_port),
+    }
     proc = subprocess.Popen(
         [str(VENV_BIN / "skillchain"), "up"],
         stdout=subprocess.PIPE,
@@ -41,6 +46,11 @@ def run_up(data_dir: Path, port: int, timeout: float = 120) -> tuple[str, int]:
         if "press Ctrl-C to stop" in line or time.monotonic() > deadline:
             break
     assert port_in_use("127.0.0.1", port), "".join(lines)
+    import httpx
+
+    assert httpx.get(f"http://127.0.0.1:{api_port}/health", timeout=10).json()["status"] == "ok"
+    ready = httpx.get(f"http://127.0.0.1:{api_port}/ready", timeout=10).json()
+    assert "deployments" not in ready["missing"] and "chain" not in ready["missing"], ready
     proc.send_signal(signal.SIGINT)
     rest, _ = proc.communicate(timeout=60)
     return "".join(lines) + rest, proc.returncode
@@ -56,6 +66,7 @@ def test_up_deploys_persists_and_stops_cleanly(tmp_path: Path) -> None:
     assert record is not None and "TestStablecoin" in record.contracts
 
     assert not port_in_use("127.0.0.1", port), "anvil left behind"
+    assert "API + dApp" in out
 
     out, code = run_up(tmp_path, port)  # same chain again: nothing redeployed
     assert code == 0 and "already deployed" in out, out

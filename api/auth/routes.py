@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import siwe
 from api.auth.store import consume_nonce, create_session, new_nonce, revoke_session
 from api.deps import ConnDep, CurrentSession, SettingsDep
+from api.models import ERRORS
 
 
 class NoncePublic(BaseModel):
@@ -48,7 +49,7 @@ def _rate_limited(request: Request) -> None:
         )
 
 
-router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(_rate_limited)])
+router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(_rate_limited)], responses=ERRORS)
 
 
 @router.get("/nonce", response_model=NoncePublic, summary="A single-use nonce for a sign-in message")
@@ -79,7 +80,7 @@ def post_verify(body: VerifyRequest, request: Request, conn: ConnDep, settings: 
             check_issued_at=True,
         )
     except siwe.MalformedMessage as exc:
-        raise HTTPException(422, f"malformed sign-in message: {exc}") from None
+        raise HTTPException(400, f"malformed sign-in message: {exc}") from None
     except siwe.SiweError as exc:
         raise HTTPException(401, f"{exc.reason}: {exc}") from None
     stamp = int(now.timestamp())

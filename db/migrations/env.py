@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 
 import db.auth
-import db.chain  # noqa: F401
+import db.chain
+import db.market  # noqa: F401
 from db.metadata import metadata
 
 engine = context.config.attributes["engine"]

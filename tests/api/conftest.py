@@ -76,3 +76,6 @@ def serve_in_thread(app: FastAPI) -> tuple[str, uvicorn.Server, threading.Thread
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     return f"http://127.0.0.1:{port}", server, thread
+
+
+from tests.api.conftest_chain import stack  # noqa: E402, F401 - the full-stack fixture

@@ -88,7 +88,7 @@ def test_bad_signature_and_malformed_message(client: TestClient) -> None:
     message, signature = make_message(nonce)
     forged = signature[:-4] + ("00" if signature[-4:-2] != "00" else "11") + signature[-2:]
     assert client.post("/auth/verify", json={"message": message, "signature": forged}).status_code == 401
-    assert client.post("/auth/verify", json={"message": "hello", "signature": "0x00"}).status_code == 422
+    assert client.post("/auth/verify", json={"message": "hello", "signature": "0x00"}).status_code == 400
     assert client.post("/auth/verify", json={"message": message, "signature": "zz"}).status_code == 422
     assert client.post("/auth/verify", json={"message": message}).status_code == 422
     extra = {"message": message, "signature": signature, "role": "admin"}

@@ -89,3 +89,14 @@ def test_sizes_around_chunk_boundaries_match_reference(
     path.write_bytes(data)
     assert str(add_bytes(data, cid_version=version)) == oracle_cid(path, version)
     assert add_stream(io.BytesIO(data), cid_version=version)[1] == size
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=80) | st.from_regex(r"(Qm|b|z|f)[A-Za-z0-9]{0,70}", fullmatch=True))
+def test_any_text_is_a_cid_or_an_invalid_cid_error(text: str) -> None:
+    from ipfs.cid import parse_cid
+
+    try:
+        parse_cid(text)
+    except InvalidCid:
+        pass

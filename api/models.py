@@ -1,0 +1,257 @@
+"""Request and response models: one per direction; requests forbid unknown fields."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from eth_utils.address import is_address, to_checksum_address
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from chain.txbuilder import PreparedTx
+
+
+def _checksummed(value: str) -> str:
+    if not is_address(value):
+        raise ValueError("not a 0x-prefixed 20-byte address (or a wrong EIP-55 checksum)")
+    return str(to_checksum_address(value))
+
+
+Address = Annotated[
+    str,
+    Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"]),
+    AfterValidator(_checksummed),
+]
+Uint256Str = Annotated[
+    str, Field(pattern=r"^[0-9]{1,78}$", description="a base-unit amount as a decimal string")
+]
+Cid = Annotated[str, Field(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9]+$")]
+SkillSlug = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z0-9-]+$")]
+Lang = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+Text = Annotated[str, Field(max_length=5000)]
+
+
+class ErrorPublic(BaseModel):
+    """Every error the API raises itself: a sentence saying what is wrong."""
+
+    detail: str
+
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorPublic, "description": text}
+    for code, text in {
+        400: "the request is well-formed but not acceptable (the detail says why)",
+        401: "not signed in, or the session ended",
+        403: "signed in, but not allowed to touch this object",
+        404: "no such object",
+        409: "the object is not in a state that allows this",
+        413: "request body too large",
+        429: "too many requests",
+        503: "a dependency (chain deployment) is not available yet",
+    }.items()
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ profiles
+
+
+class ProfileUpdate(Strict):
+    display_name: str = Field(min_length=1, max_length=80)
+    bio: Text = ""
+    skills: list[SkillSlug] = Field(default_factory=list, max_length=30)
+    hourly_rate: Decimal | None = Field(None, ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
+    languages: list[Lang] = Field(default_factory=list, max_length=10)
+    timezone: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$")
+    avatar_cid: Cid | None = None
+
+
+class ProfilePublic(BaseModel):
+    address: str
+    display_name: str
+    bio: str
+    skills: list[str]
+    hourly_rate: Decimal | None
+    languages: list[str]
+    timezone: str | None
+    avatar_cid: str | None
+
+
+class ReputationPublic(BaseModel):
+    as_provider_count: int
+    as_provider_average: float | None
+    as_client_count: int
+    as_client_average: float | None
+
+
+class CredentialSummary(BaseModel):
+    chain_id: int
+    token_id: str
+    issuer: str
+    skill_id: str
+    skill: str | None
+    issued_at: int
+    expires_at: int
+    revoked: bool
+
+
+class UserPublic(BaseModel):
+    address: str
+    profile: ProfilePublic | None
+    reputation: ReputationPublic
+    credentials: list[CredentialSummary]
+
+
+# ------------------------------------------------------------------ listings
+
+
+class ListingCreate(Strict):
+    kind: Literal["offer", "request"]
+    skill: SkillSlug
+    title: str = Field(min_length=3, max_length=120)
+    description: Text
+    price: Decimal = Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
+    currency: Literal["USD", "EUR", "ETH"] = "USD"
+    languages: list[Lang] = Field(default_factory=lambda: ["en"], min_length=1, max_length=10)
+    timezone: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$")
+
+
+class ListingUpdate(Strict):
+    title: str | None = Field(None, min_length=3, max_length=120)
+    description: Text | None = None
+    price: Decimal | None = Field(None, ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
+    languages: list[Lang] | None = Field(None, min_length=1, max_length=10)
+    timezone: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$")
+    active: bool | None = None
+
+
+class ListingPublic(BaseModel):
+    id: int
+    owner: str
+    kind: str
+    skill: str
+    title: str
+    description: str
+    price: Decimal
+    currency: str
+    languages: list[str]
+    timezone: str | None
+    active: bool
+    owner_rating: float | None
+
+
+class ListingsPublic(BaseModel):
+    data: list[ListingPublic]
+    count: int
+
+
+# ------------------------------------------------------------------ engagements
+
+
+class MilestoneIn(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    description: Text = ""
+    amount: Uint256Str
+    due_date: int = Field(gt=0, lt=2**40, description="unix seconds")
+
+
+class EngagementPrepare(Strict):
+    provider: Address
+    token: Literal["ETH"] | Address = "ETH"
+    title: str = Field(min_length=1, max_length=200)
+    description: Text = ""
+    skill: SkillSlug
+    milestones: list[MilestoneIn] = Field(min_length=1, max_length=16)
+    review_window: int = Field(86400, ge=3600, le=30 * 86400)
+    arbiter: Address | None = None
+
+
+class PreparedWithDocument(BaseModel):
+    tx: PreparedTx
+    document_cid: str | None = None
+    digest: str | None = None
+
+
+class DeliverableIn(Strict):
+    summary: Text = Field(min_length=1)
+    files: list[Cid] = Field(default_factory=list, max_length=50)
+
+
+class EvidenceIn(Strict):
+    statement: Text = Field(min_length=1)
+    files: list[Cid] = Field(default_factory=list, max_length=50)
+
+
+class ResolveIn(Strict):
+    provider_share_bps: int = Field(ge=0, le=10_000)
+
+
+class WithdrawIn(Strict):
+    token: Literal["ETH"] | Address = "ETH"
+
+
+class ReviewPrepare(Strict):
+    engagement_id: int = Field(ge=1, lt=2**63)
+    rating: int = Field(ge=1, le=5)
+    comment: Text = ""
+
+
+class MilestonePublic(BaseModel):
+    index: int
+    amount: str
+    due_date: int
+    releasable_at: int | None
+    state: str
+    deliverable_digest: str | None
+
+
+class EngagementPublic(BaseModel):
+    chain_id: int
+    id: int
+    client: str
+    provider: str
+    payer: str
+    token: str
+    arbiter: str
+    fee_bps: int
+    review_window: int
+    terms_digest: str
+    total_amount: str
+    status: str
+    paid: bool
+    disputed_at: int | None
+    milestones: list[MilestonePublic]
+
+
+class EngagementsPublic(BaseModel):
+    data: list[EngagementPublic]
+    count: int
+
+
+class EvidencePublic(BaseModel):
+    id: int
+    author: str
+    cid: str
+    created_at: int
+
+
+class ReviewPublic(BaseModel):
+    engagement_id: int
+    reviewer: str
+    subject: str
+    role: str
+    rating: int
+    comment_digest: str
+    flagged: bool
+
+
+class ReviewsPublic(BaseModel):
+    data: list[ReviewPublic]
+    count: int
+    onchain_average: float | None = Field(description="plain average of on-chain ratings as provider")
+    fraud_discounted_average: float | None = Field(
+        description="average after discounting reviews flagged by the fraud signals (matching)"
+    )

@@ -1,0 +1,155 @@
+"""Read-model and marketplace queries used by several routes (keyword-only, return X | None)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from api.models import (
+    CredentialSummary,
+    EngagementPublic,
+    MilestonePublic,
+    ProfilePublic,
+    ReputationPublic,
+)
+from api.skills import by_id
+from db.chain import credentials, engagements, milestones, reputation
+from db.market import profiles
+
+
+def profile_of(*, conn: Connection, address: str) -> ProfilePublic | None:
+    row = conn.execute(select(profiles).where(profiles.c.address == address)).mappings().first()
+    if row is None:
+        return None
+    return ProfilePublic(
+        address=row["address"],
+        display_name=row["display_name"],
+        bio=row["bio"],
+        skills=json.loads(row["skills"]),
+        hourly_rate=row["hourly_rate"],
+        languages=json.loads(row["languages"]),
+        timezone=row["timezone"],
+        avatar_cid=row["avatar_cid"],
+    )
+
+
+def reputation_of(*, conn: Connection, chain_id: int, address: str) -> ReputationPublic:
+    row = (
+        conn.execute(
+            select(reputation).where(reputation.c.chain_id == chain_id, reputation.c.subject == address)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return ReputationPublic(
+            as_provider_count=0, as_provider_average=None, as_client_count=0, as_client_average=None
+        )
+    pc, ps, cc, cs = row["provider_count"], row["provider_sum"], row["client_count"], row["client_sum"]
+    return ReputationPublic(
+        as_provider_count=pc,
+        as_provider_average=round(ps / pc, 3) if pc else None,
+        as_client_count=cc,
+        as_client_average=round(cs / cc, 3) if cc else None,
+    )
+
+
+def credentials_of(*, conn: Connection, chain_id: int, holder: str) -> list[CredentialSummary]:
+    skills = by_id()
+    rows = conn.execute(
+        select(credentials)
+        .where(
+            credentials.c.chain_id == chain_id,
+            credentials.c.holder == holder,
+            credentials.c.burned.is_(False),
+        )
+        .order_by(credentials.c.issued_at)
+    ).mappings()
+    return [
+        CredentialSummary(
+            chain_id=r["chain_id"],
+            token_id=r["token_id"],
+            issuer=r["issuer"],
+            skill_id=r["skill_id"],
+            skill=skills[r["skill_id"]].slug if r["skill_id"] in skills else None,
+            issued_at=r["issued_at"],
+            expires_at=r["expires_at"],
+            revoked=r["revoked"],
+        )
+        for r in rows
+    ]
+
+
+def engagement_of(*, conn: Connection, chain_id: int, engagement_id: int) -> EngagementPublic | None:
+    row = (
+        conn.execute(
+            select(engagements).where(engagements.c.chain_id == chain_id, engagements.c.id == engagement_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    ms = conn.execute(
+        select(milestones)
+        .where(milestones.c.chain_id == chain_id, milestones.c.engagement_id == engagement_id)
+        .order_by(milestones.c.idx)
+    ).mappings()
+    return _engagement(row, list(ms))
+
+
+def _engagement(row: Any, ms: list[Any]) -> EngagementPublic:
+    return EngagementPublic(
+        chain_id=row["chain_id"],
+        id=row["id"],
+        client=row["client"],
+        provider=row["provider"],
+        payer=row["payer"],
+        token=row["token"],
+        arbiter=row["arbiter"],
+        fee_bps=row["fee_bps"],
+        review_window=row["review_window"],
+        terms_digest=row["terms_digest"],
+        total_amount=str(row["total_amount"]),
+        status=row["status"],
+        paid=row["paid"],
+        disputed_at=row["disputed_at"],
+        milestones=[
+            MilestonePublic(
+                index=m["idx"],
+                amount=str(m["amount"]),
+                due_date=m["due_date"],
+                releasable_at=m["releasable_at"],
+                state=m["state"],
+                deliverable_digest=m["deliverable_digest"],
+            )
+            for m in ms
+        ],
+    )
+
+
+def engagements_where(
+    *, conn: Connection, chain_id: int, clause: Any, limit: int, offset: int
+) -> list[EngagementPublic]:
+    rows = (
+        conn.execute(
+            select(engagements)
+            .where(engagements.c.chain_id == chain_id, clause)
+            .order_by(engagements.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        .mappings()
+        .all()
+    )
+    out = []
+    for row in rows:
+        ms = conn.execute(
+            select(milestones)
+            .where(milestones.c.chain_id == chain_id, milestones.c.engagement_id == row["id"])
+            .order_by(milestones.c.idx)
+        ).mappings()
+        out.append(_engagement(row, list(ms)))
+    return out

@@ -1,0 +1,231 @@
+"""Profiles, users, the skills catalog and listings."""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from sqlalchemy import ColumnElement, Float, cast, delete, func, insert, select, update
+
+from api.deps import ConnDep, CurrentSession, SettingsDep
+from api.models import (
+    ERRORS,
+    Address,
+    ListingCreate,
+    ListingPublic,
+    ListingsPublic,
+    ListingUpdate,
+    ProfilePublic,
+    ProfileUpdate,
+    SkillSlug,
+    UserPublic,
+)
+from api.queries import credentials_of, profile_of, reputation_of
+from api.skills import Skill, catalog
+from db.chain import reputation
+from db.market import listings, profiles
+
+router = APIRouter(tags=["marketplace"], responses=ERRORS)
+MAX_PAGE = 100
+
+
+def _known_skills(slugs: list[str]) -> None:
+    unknown = [s for s in slugs if s not in catalog()]
+    if unknown:
+        raise HTTPException(400, f"unknown skill(s): {', '.join(unknown)} (see GET /skills)")
+
+
+@router.get("/skills", response_model=list[Skill], summary="The skills catalog (id = keccak256(slug))")
+def get_skills() -> list[Skill]:
+    return list(catalog().values())
+
+
+@router.get("/me/profile", response_model=ProfilePublic, responses={404: {"description": "no profile yet"}})
+def get_my_profile(session: CurrentSession, conn: ConnDep) -> ProfilePublic:
+    profile = profile_of(conn=conn, address=session.address)
+    if profile is None:
+        raise HTTPException(404, "no profile yet: PUT /me/profile creates it")
+    return profile
+
+
+@router.put("/me/profile", response_model=ProfilePublic)
+def put_my_profile(body: ProfileUpdate, session: CurrentSession, conn: ConnDep) -> ProfilePublic:
+    _known_skills(body.skills)
+    values = {
+        "display_name": body.display_name,
+        "bio": body.bio,
+        "skills": json.dumps(body.skills),
+        "hourly_rate": body.hourly_rate,
+        "languages": json.dumps(body.languages),
+        "timezone": body.timezone,
+        "avatar_cid": body.avatar_cid,
+        "updated_at": int(time.time()),
+    }
+    conn.execute(delete(profiles).where(profiles.c.address == session.address))
+    conn.execute(insert(profiles).values(address=session.address, **values))
+    profile = profile_of(conn=conn, address=session.address)
+    assert profile is not None
+    return profile
+
+
+@router.get(
+    "/users/{address}", response_model=UserPublic, summary="Public profile, on-chain reputation, credentials"
+)
+def get_user(address: Annotated[Address, Path()], conn: ConnDep, settings: SettingsDep) -> UserPublic:
+    chain_id = settings.chain_id
+    return UserPublic(
+        address=address,
+        profile=profile_of(conn=conn, address=address),
+        reputation=reputation_of(conn=conn, chain_id=chain_id, address=address),
+        credentials=credentials_of(conn=conn, chain_id=chain_id, holder=address),
+    )
+
+
+def _listing(row: dict[str, object], rating: float | None) -> ListingPublic:
+    return ListingPublic(
+        id=row["id"],
+        owner=row["owner"],
+        kind=row["kind"],
+        skill=row["skill"],
+        title=row["title"],
+        description=row["description"],
+        price=row["price"],
+        currency=row["currency"],
+        languages=json.loads(str(row["languages"])),
+        timezone=row["timezone"],
+        active=row["active"],
+        owner_rating=rating,
+    )
+
+
+def _rating_expr() -> ColumnElement[Any]:
+    """Average rating as a provider, NULL without reviews."""
+    return cast(reputation.c.provider_sum, Float) / func.nullif(reputation.c.provider_count, 0)
+
+
+@router.post("/listings", response_model=ListingPublic, status_code=201)
+def create_listing(body: ListingCreate, session: CurrentSession, conn: ConnDep) -> ListingPublic:
+    _known_skills([body.skill])
+    now = int(time.time())
+    result = conn.execute(
+        insert(listings).values(
+            owner=session.address,
+            kind=body.kind,
+            skill=body.skill,
+            title=body.title,
+            description=body.description,
+            price=body.price,
+            currency=body.currency,
+            languages=json.dumps(body.languages),
+            timezone=body.timezone,
+            active=True,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    (listing_id,) = result.inserted_primary_key  # type: ignore[misc]
+    row = conn.execute(select(listings).where(listings.c.id == listing_id)).mappings().one()
+    return _listing(dict(row), None)
+
+
+@router.get("/listings", response_model=ListingsPublic, summary="Search listings")
+def search_listings(
+    conn: ConnDep,
+    settings: SettingsDep,
+    skill: SkillSlug | None = None,
+    kind: Annotated[str | None, Query(pattern="^(offer|request)$")] = None,
+    min_price: Annotated[Decimal | None, Query(ge=0, le=Decimal("1000000"))] = None,
+    max_price: Annotated[Decimal | None, Query(ge=0, le=Decimal("1000000"))] = None,
+    language: Annotated[str | None, Query(pattern="^[a-z]{2}$")] = None,
+    min_rating: Annotated[float | None, Query(ge=1, le=5)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    owner: Address | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> ListingsPublic:
+    rating = _rating_expr().label("owner_rating")
+    query = (
+        select(listings, rating)
+        .select_from(
+            listings.outerjoin(
+                reputation,
+                (reputation.c.subject == listings.c.owner) & (reputation.c.chain_id == settings.chain_id),
+            )
+        )
+        .where(listings.c.active.is_(True))
+    )
+    if skill:
+        query = query.where(listings.c.skill == skill)
+    if kind:
+        query = query.where(listings.c.kind == kind)
+    if min_price is not None:
+        query = query.where(listings.c.price >= min_price)
+    if max_price is not None:
+        query = query.where(listings.c.price <= max_price)
+    if language:
+        query = query.where(listings.c.languages.like(f'%"{language}"%'))
+    if owner:
+        query = query.where(listings.c.owner == owner)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            listings.c.title.ilike(pattern, escape="\\") | listings.c.description.ilike(pattern, escape="\\")
+        )
+    if min_rating is not None:
+        query = query.where(_rating_expr() >= min_rating)
+    count = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(listings.c.id.desc()).limit(limit).offset(offset)).mappings().all()
+    return ListingsPublic(
+        data=[
+            _listing(dict(r), round(r["owner_rating"], 3) if r["owner_rating"] is not None else None)
+            for r in rows
+        ],
+        count=count,
+    )
+
+
+@router.get(
+    "/listings/{listing_id}", response_model=ListingPublic, responses={404: {"description": "unknown"}}
+)
+def get_listing(listing_id: Annotated[int, Path(ge=1, lt=2**31)], conn: ConnDep) -> ListingPublic:
+    row = conn.execute(select(listings).where(listings.c.id == listing_id)).mappings().first()
+    if row is None:
+        raise HTTPException(404, "no such listing")
+    return _listing(dict(row), None)
+
+
+def _owned(conn: ConnDep, listing_id: int, owner: str) -> None:
+    row = conn.execute(select(listings.c.owner).where(listings.c.id == listing_id)).first()
+    if row is None:
+        raise HTTPException(404, "no such listing")
+    if row.owner != owner:
+        raise HTTPException(403, "only the listing's owner may change it")
+
+
+@router.patch("/listings/{listing_id}", response_model=ListingPublic, responses={403: {}, 404: {}})
+def update_listing(
+    listing_id: Annotated[int, Path(ge=1, lt=2**31)],
+    body: ListingUpdate,
+    session: CurrentSession,
+    conn: ConnDep,
+) -> ListingPublic:
+    _owned(conn, listing_id, session.address)
+    values: dict[str, object] = {
+        k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None
+    }
+    if "languages" in values:
+        values["languages"] = json.dumps(values["languages"])
+    values["updated_at"] = int(time.time())
+    conn.execute(update(listings).where(listings.c.id == listing_id).values(**values))
+    return get_listing(listing_id, conn)
+
+
+@router.delete("/listings/{listing_id}", status_code=204, responses={403: {}, 404: {}})
+def delete_listing(
+    listing_id: Annotated[int, Path(ge=1, lt=2**31)], session: CurrentSession, conn: ConnDep
+) -> None:
+    _owned(conn, listing_id, session.address)
+    conn.execute(delete(listings).where(listings.c.id == listing_id))

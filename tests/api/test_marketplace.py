@@ -1,0 +1,267 @@
+"""The marketplace API end to end: profiles, listings, an engagement from prepared transactions signed
+by real keys on anvil, the indexer's read model, reviews, disputes, privacy, readiness."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from chain.tx import anvil_account
+from tests.api.conftest_chain import Stack
+
+CLIENT, PROVIDER, STRANGER, ARBITER, ADMIN = (anvil_account(i) for i in (1, 2, 3, 9, 0))
+
+
+def test_health_ready_metrics_and_openapi(stack: Stack) -> None:
+    c = stack.client
+    assert c.get("/health").status_code == 200
+    ready = c.get("/ready").json()
+    assert ready["ready"] and ready["missing"] == []
+    assert "skillchain" in c.get("/metrics").text or c.get("/metrics").status_code == 200
+    assert "/engagements/prepare" in c.get("/openapi.json").json()["paths"]
+
+
+def test_profiles_and_public_user(stack: Stack) -> None:
+    c = stack.client
+    auth = stack.sign_in(PROVIDER)
+    assert c.get("/me/profile", headers=auth).status_code == 404
+    body = {
+        "display_name": "Ada",
+        "bio": "Solidity mentor",
+        "skills": ["solidity", "rust"],
+        "hourly_rate": "80.00",
+        "languages": ["en", "fr"],
+        "timezone": "Europe/Paris",
+    }
+    put = c.put("/me/profile", json=body, headers=auth)
+    assert put.status_code == 200 and put.json()["skills"] == ["solidity", "rust"]
+    assert c.put("/me/profile", json=body | {"skills": ["basket-weaving"]}, headers=auth).status_code == 400
+    assert c.put("/me/profile", json=body | {"role": "admin"}, headers=auth).status_code == 422
+    assert c.put("/me/profile", json=body).status_code == 401
+    user = c.get(f"/users/{PROVIDER.address.lower()}").json()  # any case in, checksummed out
+    assert user["address"] == PROVIDER.address and user["profile"]["display_name"] == "Ada"
+    assert c.get("/users/0x1234").status_code == 422
+
+
+def test_skills_catalog_ids_are_keccak_of_slug(stack: Stack) -> None:
+    from eth_hash.auto import keccak
+
+    skills = {s["slug"]: s for s in stack.client.get("/skills").json()}
+    assert skills["solidity"]["id"] == "0x" + keccak(b"solidity").hex()
+
+
+def test_listings_crud_search_and_ownership(stack: Stack) -> None:
+    c = stack.client
+    owner, other = stack.sign_in(PROVIDER), stack.sign_in(STRANGER)
+    created = c.post(
+        "/listings",
+        headers=owner,
+        json={
+            "kind": "offer",
+            "skill": "solidity",
+            "title": "Audit-ready Solidity",
+            "description": "Pair on your contracts",
+            "price": "90",
+            "languages": ["en"],
+            "timezone": "Europe/Paris",
+        },
+    )
+    assert created.status_code == 201
+    lid = created.json()["id"]
+    c.post(
+        "/listings",
+        headers=other,
+        json={
+            "kind": "request",
+            "skill": "rust",
+            "title": "Learn Rust",
+            "description": "beginner",
+            "price": "20",
+            "languages": ["de"],
+        },
+    )
+    found = c.get("/listings", params={"skill": "solidity", "max_price": 100, "language": "en"}).json()
+    assert [item["id"] for item in found["data"]] == [lid]
+    assert c.get("/listings", params={"q": "audit"}).json()["count"] == 1
+    assert c.get("/listings", params={"min_price": 95, "skill": "solidity"}).json()["count"] == 0
+    assert c.get("/listings", params={"limit": 101}).status_code == 422
+    assert c.patch(f"/listings/{lid}", headers=other, json={"price": "1"}).status_code == 403
+    assert c.patch(f"/listings/{lid}", headers=owner, json={"owner": STRANGER.address}).status_code == 422
+    assert c.patch(f"/listings/{lid}", headers=owner, json={"price": "85"}).json()["price"] == "85.00"
+    assert c.delete(f"/listings/{lid}", headers=other).status_code == 403
+    assert c.delete(f"/listings/{lid}", headers=owner).status_code == 204
+    assert c.get(f"/listings/{lid}").status_code == 404
+
+
+def test_engagement_lifecycle_through_prepared_transactions(stack: Stack) -> None:
+    c = stack.client
+    client, provider = stack.sign_in(CLIENT), stack.sign_in(PROVIDER)
+    due = int(time.time()) + 7 * 86400
+    prepared = c.post(
+        "/engagements/prepare",
+        headers=client,
+        json={
+            "provider": PROVIDER.address,
+            "title": "Solidity mentoring",
+            "skill": "solidity",
+            "milestones": [
+                {"title": "Week 1", "amount": str(10**17), "due_date": due},
+                {"title": "Week 2", "amount": str(2 * 10**17), "due_date": due + 86400},
+            ],
+        },
+    )
+    assert prepared.status_code == 200, prepared.text
+    body = prepared.json()
+    assert body["document_cid"].startswith("bafkrei") and int(body["tx"]["value"], 16) == 3 * 10**17
+    assert stack.client.get(f"/ipfs/{body['document_cid']}").json()["title"] == "Solidity mentoring"
+    stack.send(CLIENT, body["tx"])
+    stack.index()
+    mine = c.get("/me/engagements", headers=client).json()
+    eid = mine["data"][0]["id"]
+    e = c.get(f"/engagements/{eid}").json()
+    assert e["client"] == CLIENT.address and e["status"] == "active" and len(e["milestones"]) == 2
+
+    # Only the provider prepares a submission, only the client an approval.
+    assert (
+        c.post(f"/engagements/{eid}/milestones/0/submit", headers=client, json={"summary": "x"}).status_code
+        == 403
+    )
+    for i in (0, 1):
+        sub = c.post(
+            f"/engagements/{eid}/milestones/{i}/submit", headers=provider, json={"summary": f"done {i}"}
+        )
+        assert sub.status_code == 200
+        stack.send(PROVIDER, sub.json()["tx"])
+        stack.send(CLIENT, c.post(f"/engagements/{eid}/milestones/{i}/approve", headers=client).json())
+    stack.index()
+    settled = c.get(f"/engagements/{eid}").json()
+    assert settled["status"] == "settled" and [m["state"] for m in settled["milestones"]] == [
+        "released",
+        "released",
+    ]
+
+    review = c.post(
+        "/reviews/prepare", headers=client, json={"engagement_id": eid, "rating": 5, "comment": "superb"}
+    )
+    assert review.status_code == 200
+    stack.send(CLIENT, review.json()["tx"])
+    stack.send(PROVIDER, c.post("/withdraw", headers=provider, json={"token": "ETH"}).json())
+    stack.index()
+    reviews = c.get(f"/users/{PROVIDER.address}/reviews").json()
+    assert reviews["data"][0]["rating"] == 5 and reviews["onchain_average"] == 5.0
+    user = c.get(f"/users/{PROVIDER.address}").json()
+    assert user["reputation"]["as_provider_count"] == 1
+
+
+def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
+    c = stack.client
+    client, provider, stranger, arbiter = (stack.sign_in(a) for a in (CLIENT, PROVIDER, STRANGER, ARBITER))
+    due = int(time.time()) + 86400
+    prepared = c.post(
+        "/engagements/prepare",
+        headers=client,
+        json={
+            "provider": PROVIDER.address,
+            "title": "Design review",
+            "skill": "ui-design",
+            "milestones": [{"title": "Mockups", "amount": "1000", "due_date": due}],
+        },
+    ).json()
+    stack.send(CLIENT, prepared["tx"])
+    stack.index()
+    eid = c.get("/me/engagements", headers=client).json()["data"][0]["id"]
+    dispute = c.post(f"/engagements/{eid}/dispute", headers=client, json={"statement": "Nothing delivered"})
+    assert dispute.status_code == 200
+    stack.send(CLIENT, dispute.json()["tx"])
+    assert (
+        c.post(
+            f"/engagements/{eid}/evidence", headers=provider, json={"statement": "Sent by mail"}
+        ).status_code
+        == 201
+    )
+    assert c.get(f"/engagements/{eid}/evidence", headers=stranger).status_code == 403
+    stack.index()
+    assert len(c.get(f"/engagements/{eid}/evidence", headers=arbiter).json()) == 2
+    queue = c.get("/arbiter/queue", headers=arbiter).json()
+    assert [e["id"] for e in queue["data"]] == [eid]
+    assert (
+        c.post(f"/engagements/{eid}/resolve", headers=client, json={"provider_share_bps": 0}).status_code
+        == 403
+    )
+    resolve = c.post(f"/engagements/{eid}/resolve", headers=arbiter, json={"provider_share_bps": 2500})
+    stack.send(ARBITER, resolve.json())
+    stack.index()
+    assert c.get(f"/engagements/{eid}").json()["status"] == "settled"
+
+
+def test_bad_input_is_a_clear_4xx(stack: Stack) -> None:
+    c = stack.client
+    client = stack.sign_in(CLIENT)
+    past = {
+        "provider": PROVIDER.address,
+        "title": "t",
+        "skill": "solidity",
+        "milestones": [{"title": "m", "amount": "1", "due_date": 1}],
+    }
+    assert c.post("/engagements/prepare", headers=client, json=past).status_code == 400
+    assert (
+        c.post("/engagements/prepare", headers=client, json=past | {"provider": CLIENT.address}).status_code
+        == 400
+    )
+    assert c.get("/engagements/999999").status_code == 404
+    assert c.get("/engagements/0").status_code == 422
+    assert c.post("/listings", headers=client, content=b"{" * 10).status_code == 422
+
+
+def test_admin_routes_only_for_configured_admins(stack: Stack) -> None:
+    assert stack.client.get("/admin/stats", headers=stack.sign_in(STRANGER)).status_code == 403
+    stats = stack.client.get("/admin/stats", headers=stack.sign_in(ADMIN))
+    assert stats.status_code == 200 and stats.json()["engagements"] >= 1
+
+
+def test_export_and_erase(stack: Stack) -> None:
+    c = stack.client
+    auth = stack.sign_in(STRANGER)
+    c.put(
+        "/me/profile", headers=auth, json={"display_name": "Temp", "bio": "", "skills": [], "languages": []}
+    )
+    exported = c.get("/me/export", headers=auth).json()
+    assert exported["profile"]["display_name"] == "Temp" and "on_chain" in exported["retention_notes"]
+    erased = c.request("DELETE", "/me", headers=auth).json()
+    assert erased["erased"]["profile"] == 1 and "on_chain" in erased["kept"]
+    assert c.get("/me/profile", headers=stack.sign_in(STRANGER)).status_code == 404
+
+
+@pytest.mark.slow
+def test_event_stream_pushes_my_events(stack: Stack) -> None:
+    import threading
+
+    c = stack.client
+    client = stack.sign_in(CLIENT)
+    got: list[str] = []
+
+    def listen() -> None:
+        with c.stream("GET", "/events/stream", headers=client) as response:
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    got.append(line)
+                    return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    prepared = c.post(
+        "/engagements/prepare",
+        headers=client,
+        json={
+            "provider": PROVIDER.address,
+            "title": "Live",
+            "skill": "python",
+            "milestones": [{"title": "m", "amount": "5", "due_date": int(time.time()) + 86400}],
+        },
+    ).json()
+    stack.send(CLIENT, prepared["tx"])
+    stack.index()
+    thread.join(timeout=10)
+    assert got and "EngagementCreated" in got[0]
