@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth.eip1271 import RpcEip1271Checker
 from api.auth.ratelimit import RateLimiter
 from api.auth.routes import router as auth_router
-from api.routes import account, engagements, market, ops
+from api.routes import account, credentials, engagements, market, ops
 from chain.records import load_record, record_path
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(market.router)
     app.include_router(engagements.router)
     app.include_router(account.router)
+    app.include_router(credentials.router)
     app.include_router(ops.router)
     # The trustless gateway serves the embedded store; with Kubo, Kubo's own gateway does that job.
     app.include_router(
@@ -131,15 +132,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if response.status_code == 405:
             if not allowed:
                 for template, operations in app.openapi()["paths"].items():
-                    integers = {
-                        p["name"]
-                        for op in operations.values()
-                        for p in op.get("parameters", [])
-                        if p.get("in") == "path" and p.get("schema", {}).get("type") == "integer"
-                    }
+                    shapes: dict[str, str] = {}
+                    for op in operations.values():
+                        for p in op.get("parameters", []):
+                            schema = p.get("schema", {})
+                            if p.get("in") != "path":
+                                continue
+                            if "pattern" in schema:
+                                shapes[p["name"]] = schema["pattern"].removeprefix("^").removesuffix("$")
+                            elif schema.get("type") == "integer":
+                                shapes[p["name"]] = "-?[0-9]+"
 
-                    def piece(m: re.Match[str], integers: set[str] = integers) -> str:
-                        return "-?[0-9]+" if m.group(1) in integers else "[^/]+"
+                    def piece(m: re.Match[str], shapes: dict[str, str] = shapes) -> str:
+                        return f"(?:{shapes.get(m.group(1), '[^/]+')})"
 
                     pattern = re.compile("^" + re.sub(r"\{([^/]+)\}", piece, template) + "$")
                     allowed.append((pattern, {m.upper() for m in operations}))

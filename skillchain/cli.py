@@ -310,6 +310,81 @@ def index(
     typer.echo(f"indexed up to block {cp.block_number if cp else 'none'}")
 
 
+@app.command()
+def verify(
+    credential: Annotated[str, typer.Argument(help="CHAIN_ID:TOKEN_ID, e.g. 31337:7201...")],
+    rpc: Annotated[
+        str | None, typer.Option("--rpc", help="JSON-RPC endpoint (default SKILLCHAIN_RPC_URL or local).")
+    ] = None,
+    gateway: Annotated[
+        str | None, typer.Option("--gateway", help="IPFS gateway URL; default: the local embedded store.")
+    ] = None,
+    contract: Annotated[
+        str | None, typer.Option(help="SkillCredential address (default: the deployment record).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Check a credential directly against a chain and IPFS, with no Skillchain server involved.
+
+    Exit code 0: valid; 1: invalid or not found; 2: could not check.
+    """
+    from chain.records import load_record, record_path
+    from chain.verify_direct import CouldNotCheck, gateway_fetcher, verify_direct
+
+    settings = _settings()
+    try:
+        chain_part, token_part = credential.split(":", 1)
+        chain_id, token_id = int(chain_part), int(token_part)
+    except ValueError:
+        raise _fail("expected CHAIN_ID:TOKEN_ID with decimal numbers", 2) from None
+    record = load_record(
+        record_path(chain_id, data_dir=settings.data_dir, deployments_dir=settings.deployments_dir)
+    )
+    address = contract or (record.address_of("SkillCredential") if record else None)
+    if address is None:
+        raise _fail(f"no deployment record for chain {chain_id}: pass --contract", 2)
+    if gateway:
+        fetch = gateway_fetcher(gateway)
+    else:
+        from ipfs.store import EmbeddedStore
+
+        fetch = EmbeddedStore(settings.data_dir / "ipfs").fetch_for_verification
+
+    try:
+        result = verify_direct(
+            chain_id=chain_id,
+            token_id=token_id,
+            rpc_url=rpc or settings.effective_rpc_url,
+            contract=address,
+            fetch=fetch,
+            from_block=record.start_block if record else 0,
+        )
+    except CouldNotCheck as exc:
+        raise _fail(f"could not check: {exc}", 2) from None
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        status = "VALID" if result.valid else "INVALID"
+        colour = typer.colors.GREEN if result.valid else typer.colors.RED
+        typer.secho(f"{status}  credential {chain_id}:{token_id}", fg=colour, bold=True)
+        if result.reasons:
+            typer.echo(f"  why not:      {', '.join(result.reasons)}")
+        if result.exists:
+            accredited = "still accredited" if result.issuer_accredited else "no longer accredited"
+            checked = "hash-checked" if result.metadata else "not available"
+            typer.echo(f"  holder:       {result.holder}")
+            typer.echo(f"  issuer:       {result.issuer} ({accredited})")
+            typer.echo(f"  skill id:     {result.skill_id}")
+            typer.echo(f"  issued at:    {result.issued_at}   expires at: {result.expires_at or 'never'}")
+            typer.echo(f"  metadata:     ipfs://{result.metadata_cid} ({checked})")
+            if result.proof:
+                typer.echo(
+                    f"  on-chain:     chain {result.proof.chain_id}, contract {result.proof.contract}, "
+                    f"block {result.proof.block_number}, tx {result.proof.transaction}"
+                )
+    raise typer.Exit(0 if result.valid else 1)
+
+
 ipfs_app = typer.Typer(help="Content addressing identical to Kubo's `ipfs add`, and the local store.")
 app.add_typer(ipfs_app, name="ipfs")
 CidVersion = Annotated[

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from sqlalchemy import insert, or_, select
 
 from api.deps import ChainDep, ConnDep, CurrentSession, SettingsDep, StoreDep
+from api.documents import document_input
 from api.models import (
     ERRORS,
     DeliverableIn,
@@ -41,7 +42,8 @@ EngagementId = Annotated[int, Path(ge=1, lt=2**63)]
 
 def _upload(store: ContentStore, document: md.PublicDocument) -> tuple[str, str]:
     data = document.to_bytes()
-    digest = "0x" + document.digest().hex()
+    with document_input():
+        digest = "0x" + document.digest().hex()
     result = store.add_bytes(data, cid_version=1)
     return result.cid, digest
 
@@ -82,15 +84,8 @@ def prepare_engagement(
         raise HTTPException(400, "no arbiter configured: name one (an ARBITER_ROLE holder)")
     if arbiter in (session.address, body.provider):
         raise HTTPException(400, "the arbiter cannot be a party")
-    terms = md.EngagementTerms(
-        title=body.title,
-        description=body.description,
-        skill=body.skill,
-        client=session.address,
-        provider=body.provider,
-        milestones=[md.MilestoneTerms(title=m.title, description=m.description) for m in body.milestones],
-        nonce="0x" + os.urandom(32).hex(),
-    )
+    with document_input():
+        terms = _terms(body, session.address)
     cid, digest = _upload(store, terms)
     token = ETH if body.token == "ETH" else body.token
     tx = chain.builder.build(
@@ -109,6 +104,18 @@ def prepare_engagement(
         description=f"Fund '{body.title}' ({len(amounts)} milestone(s)); approve the token first if not ETH",
     )
     return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
+
+
+def _terms(body: EngagementPrepare, client: str) -> md.EngagementTerms:
+    return md.EngagementTerms(
+        title=body.title,
+        description=body.description,
+        skill=body.skill,
+        client=client,
+        provider=body.provider,
+        milestones=[md.MilestoneTerms(title=m.title, description=m.description) for m in body.milestones],
+        nonce="0x" + os.urandom(32).hex(),
+    )
 
 
 @router.get("/engagements/{engagement_id:int}", response_model=EngagementPublic, responses={404: {}})
@@ -145,13 +152,14 @@ def prepare_submit(
     _party(e, session.address, "provider")
     if index >= len(e.milestones):
         raise HTTPException(404, f"engagement {engagement_id} has no milestone {index}")
-    doc = md.Deliverable(
-        chainId=chain.chain_id,
-        engagementId=engagement_id,
-        milestoneIndex=index,
-        summary=body.summary,
-        files=body.files,
-    )
+    with document_input():
+        doc = md.Deliverable(
+            chainId=chain.chain_id,
+            engagementId=engagement_id,
+            milestoneIndex=index,
+            summary=body.summary,
+            files=body.files,
+        )
     cid, digest = _upload(store, doc)
     tx = chain.builder.build(
         "SkillEscrow",
@@ -220,13 +228,14 @@ def prepare_dispute(
 def _add_evidence(
     conn: ConnDep, chain_id: int, engagement_id: int, author: str, body: EvidenceIn, store: ContentStore
 ) -> str:
-    doc = md.Evidence(
-        chainId=chain_id,
-        engagementId=engagement_id,
-        author=author,
-        statement=body.statement,
-        files=body.files,
-    )
+    with document_input():
+        doc = md.Evidence(
+            chainId=chain_id,
+            engagementId=engagement_id,
+            author=author,
+            statement=body.statement,
+            files=body.files,
+        )
     cid, _digest = _upload(store, doc)
     conn.execute(
         insert(evidence).values(
@@ -318,12 +327,13 @@ def prepare_review(
         raise HTTPException(409, "only a settled engagement can be reviewed")
     cid, digest = None, "0x" + "00" * 32
     if body.comment:
-        doc = md.ReviewComment(
-            chainId=chain.chain_id,
-            engagementId=body.engagement_id,
-            reviewer=session.address,
-            text=body.comment,
-        )
+        with document_input():
+            doc = md.ReviewComment(
+                chainId=chain.chain_id,
+                engagementId=body.engagement_id,
+                reviewer=session.address,
+                text=body.comment,
+            )
         cid, digest = _upload(store, doc)
     tx = chain.builder.build(
         "Reputation",

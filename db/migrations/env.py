@@ -6,6 +6,7 @@ from alembic import context
 
 import db.auth
 import db.chain
+import db.credentials
 import db.market  # noqa: F401
 from db.metadata import metadata
 

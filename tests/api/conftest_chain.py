@@ -36,7 +36,8 @@ class Stack:
 
     def index(self) -> None:
         engine = make_engine(self.settings.effective_database_url)
-        config = IndexerConfig.from_record(self.record, finality_depth=0)
+        # Everything in the unfinalised window: reorg tests can roll back, and the live path is exercised.
+        config = IndexerConfig.from_record(self.record, finality_depth=64)
         Indexer(engine, RpcClient(self.chain.url), config).run(once=True)
         engine.dispose()
 

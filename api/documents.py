@@ -1,0 +1,25 @@
+"""Turning user input into IPFS documents: a field the document refuses (contact data in free text,
+too long, ...) is the client's mistake, answered with 400 and the reasons — never a 500."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import HTTPException
+from pydantic import ValidationError
+
+from ipfs.errors import DocumentTooLarge
+
+
+@contextmanager
+def document_input() -> Iterator[None]:
+    try:
+        yield
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'document'}: {e['msg']}" for e in exc.errors()
+        )
+        raise HTTPException(400, f"document rejected: {problems}") from None
+    except DocumentTooLarge as exc:
+        raise HTTPException(400, str(exc)) from None
