@@ -12,6 +12,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth.eip1271 import RpcEip1271Checker
 from api.auth.ratelimit import RateLimiter
 from api.auth.routes import router as auth_router
+from api.payments import routes as payment_routes
+from api.payments.setup import start_payments
 from api.routes import account, credentials, engagements, market, ops
 from chain.records import load_record, record_path
 from db.engine import make_engine
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(engagements.router)
     app.include_router(account.router)
     app.include_router(credentials.router)
+    app.include_router(payment_routes.router)
+    app.state.payments = start_payments(settings, engine)
     app.include_router(ops.router)
     # The trustless gateway serves the embedded store; with Kubo, Kubo's own gateway does that job.
     app.include_router(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from api.payments.service import Payments
     from ipfs.store import EmbeddedStore
 
 from skillchain import __version__
@@ -383,6 +384,53 @@ def verify(
                     f"block {result.proof.block_number}, tx {result.proof.transaction}"
                 )
     raise typer.Exit(0 if result.valid else 1)
+
+
+payments_app = typer.Typer(help="Card payments (Stripe Checkout funding on-chain escrow).")
+app.add_typer(payments_app, name="payments")
+
+
+def _payments() -> Payments:
+    from api.payments.setup import start_payments
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    settings = _settings().model_copy(update={"payments_worker": False})
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    payments = start_payments(settings, engine)
+    if payments is None:
+        raise _fail(
+            "card payments are not configured: set SKILLCHAIN_STRIPE_SECRET_KEY and SKILLCHAIN_STRIPE_WEBHOOK_SECRET"
+        )
+    return payments
+
+
+@payments_app.command("reconcile")
+def payments_reconcile() -> None:
+    """Fund every paid Checkout Session that was never funded (e.g. while the webhook was down), once."""
+    result = _payments().reconcile()
+    typer.echo(
+        f"paid sessions seen: {result['paid_sessions']}, newly queued: {result['queued']}, "
+        f"jobs processed: {result['processed']}"
+    )
+
+
+@payments_app.command("worker")
+def payments_worker(
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+) -> None:
+    """Work through the payment job queue (funding, chargeback disputes, refunds)."""
+    payments = _payments()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while True:
+        done = payments.process_jobs()
+        if done:
+            typer.echo(f"processed {done} job(s)")
+        if once or stop.wait(1.0):
+            return
 
 
 ipfs_app = typer.Typer(help="Content addressing identical to Kubo's `ipfs add`, and the local store.")

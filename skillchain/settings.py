@@ -59,6 +59,22 @@ class Settings(BaseSettings):
         0.2, gt=0, le=60, description="Seconds between head polls when caught up."
     )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body the API accepts.")
+    stripe_secret_key: SecretStr | None = Field(
+        None, description="Stripe secret key; unset = card payments off (503)."
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        None, description="Stripe webhook signing secret (whsec_...)."
+    )
+    stripe_api_base: str | None = Field(
+        None, description="Stripe API base URL override (tests point it at a stand-in)."
+    )
+    relayer_key: SecretStr | None = Field(
+        None, description="Card relayer's key (FUNDER_ROLE); on a local chain anvil account 8 is used."
+    )
+    stablecoin: str | None = Field(
+        None, description="Stablecoin card payments fund in; default: the local tUSD."
+    )
+    payments_worker: bool = Field(True, description="Run the payment job worker inside the API process.")
     ipfs_api: AnyHttpUrl | None = Field(
         None, description="Kubo RPC API (e.g. http://127.0.0.1:5001); default: the embedded store."
     )

@@ -7,7 +7,8 @@ from alembic import context
 import db.auth
 import db.chain
 import db.credentials
-import db.market  # noqa: F401
+import db.market
+import db.payments  # noqa: F401
 from db.metadata import metadata
 
 engine = context.config.attributes["engine"]

@@ -1,0 +1,86 @@
+"""Wiring card payments from settings: Stripe client, relayer key, the worker thread."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from sqlalchemy import Engine
+
+from api.payments.service import Payments, StripeConfig
+from chain.records import LOCAL_CHAIN_IDS, load_record, record_path
+from skillchain.settings import Settings
+
+log = logging.getLogger("skillchain.payments")
+
+
+class LazyRelayer:
+    """The relayer needs the chain; the API must start without it. Built on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._relayer: Any = None
+
+    def get(self) -> Any:
+        if self._relayer is None:
+            from eth_account import Account
+            from web3 import Web3
+
+            from chain.relayer import Relayer
+            from chain.tx import anvil_account
+
+            s = self.settings
+            record = load_record(
+                record_path(s.chain_id, data_dir=s.data_dir, deployments_dir=s.deployments_dir)
+            )
+            if record is None:
+                return None
+            if s.relayer_key is not None:
+                account = Account.from_key(s.relayer_key.get_secret_value())
+            elif s.chain_id in LOCAL_CHAIN_IDS:
+                account = anvil_account(8)  # the local chain's dev relayer, funded with tUSD at deploy
+            else:
+                return None
+            self._relayer = Relayer(Web3(Web3.HTTPProvider(s.effective_rpc_url)), account, record)
+        return self._relayer
+
+
+class PaymentsWithLazyRelayer(Payments):
+    def __init__(self, *, lazy: LazyRelayer, **kwargs: Any) -> None:
+        super().__init__(relayer=None, **kwargs)
+        self._lazy = lazy
+
+    def process_jobs(self) -> int:
+        if self.relayer is None:
+            self.relayer = self._lazy.get()
+        return super().process_jobs()
+
+
+def start_payments(settings: Settings, engine: Engine) -> Payments | None:
+    if settings.stripe_secret_key is None or settings.stripe_webhook_secret is None:
+        return None
+    payments = PaymentsWithLazyRelayer(
+        lazy=LazyRelayer(settings),
+        engine=engine,
+        chain_id=settings.chain_id,
+        config=StripeConfig(
+            secret_key=settings.stripe_secret_key.get_secret_value(),
+            webhook_secret=settings.stripe_webhook_secret.get_secret_value(),
+            api_base=settings.stripe_api_base,
+            success_url=f"http://{settings.api_host}:{settings.api_port}/?paid={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"http://{settings.api_host}:{settings.api_port}/?cancelled=1",
+        ),
+    )
+    if settings.payments_worker:
+
+        def work() -> None:
+            stop = threading.Event()
+            while not stop.wait(1.0):
+                try:
+                    payments.process_jobs()
+                except Exception:
+                    log.exception("payment worker pass failed")
+
+        threading.Thread(target=work, name="payments-worker", daemon=True).start()
+    return payments

@@ -1,0 +1,352 @@
+"""Card payments: Stripe Checkout funds the escrow exactly once, against Stripe's wire format (a
+stand-in) and a real anvil (the contract's externalRef check runs for real)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from api.app import create_app
+from api.payments.service import Payments
+from chain.artifacts import load_artifact
+from chain.relayer import external_ref
+from chain.tx import anvil_account
+from db.payments import payment_jobs, stripe_events
+from tests.api.conftest_chain import Stack
+from tests.api.stripe_standin import StripeStandIn, running_stripe_standin
+
+SECRET = "whsec_test_skillchain"  # a test webhook secret for the stand-in, not a real one
+CLIENT, PROVIDER = anvil_account(1), anvil_account(2)
+
+
+@dataclass
+class Pay:
+    stack: Stack
+    client: TestClient
+    payments: Payments
+    stripe: StripeStandIn
+
+    def webhook(self, payload: bytes, signature: str | None = None) -> Any:
+        return self.client.post(
+            "/payments/webhook",
+            content=payload,
+            headers={
+                "Stripe-Signature": signature or StripeStandIn.sign(payload, SECRET),
+                "Content-Type": "application/json",
+            },
+        )
+
+    def checkout(self) -> dict[str, Any]:
+        due = int(time.time()) + 7 * 86400
+        response = self.client.post(
+            "/payments/checkout",
+            headers=self.stack.sign_in(CLIENT),
+            json={
+                "provider": PROVIDER.address,
+                "title": "Card-paid mentoring",
+                "skill": "python",
+                "milestones": [{"title": "one", "amount": "25000000", "due_date": due}],
+            },
+        )
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def fundings(self, session_id: str) -> int:
+        """EngagementCreated events on-chain carrying this payment's externalRef."""
+        escrow = self.stack.w3.eth.contract(
+            address=self.stack.record.address_of("SkillEscrow"), abi=load_artifact("SkillEscrow").abi
+        )
+        ref = external_ref(session_id)
+        return sum(
+            1
+            for e in escrow.events.EngagementCreated.get_logs(from_block=0)
+            if bytes(e.args.externalRef) == ref
+        )
+
+    def counts(self) -> tuple[int, int]:
+        with self.payments.engine.connect() as conn:
+            return (
+                conn.execute(select(func.count()).select_from(stripe_events)).scalar_one(),
+                conn.execute(select(func.count()).select_from(payment_jobs)).scalar_one(),
+            )
+
+
+@pytest.fixture(scope="module")
+def pay(stack: Stack) -> Iterator[Pay]:
+    with running_stripe_standin() as (url, standin):
+        settings = stack.settings.model_copy(
+            update={
+                "stripe_secret_key": "sk_test_standin",
+                "stripe_webhook_secret": SECRET,
+                "stripe_api_base": url,
+                "payments_worker": False,
+            }
+        )
+        from pydantic import SecretStr
+
+        settings = settings.model_copy(
+            update={
+                "stripe_secret_key": SecretStr("sk_test_standin"),
+                "stripe_webhook_secret": SecretStr(SECRET),
+            }
+        )
+        app = create_app(settings)
+        yield Pay(stack, TestClient(app), app.state.payments, standin)
+
+
+def test_without_keys_the_routes_answer_503(stack: Stack) -> None:
+    assert stack.client.post("/payments/webhook", content=b"{}").status_code == 503
+    response = stack.client.post(
+        "/payments/checkout",
+        headers=stack.sign_in(CLIENT),
+        json={
+            "provider": PROVIDER.address,
+            "title": "x",
+            "skill": "python",
+            "milestones": [{"title": "m", "amount": "10000", "due_date": int(time.time()) + 999}],
+        },
+    )
+    assert response.status_code == 503 and response.json()["detail"] == "card payments are not configured"
+
+
+def test_checkout_creates_a_hosted_session_idempotently(pay: Pay) -> None:
+    out = pay.checkout()
+    assert out["checkout_url"].startswith("https://checkout.stripe.test/") and out["amount_cents"] == 2500
+    assert pay.stripe.idempotency_keys[-1] == f"skillchain-quote-{out['quote_id']}"
+    assert pay.stripe.sessions[out["session_id"]]["metadata"]["quote_id"] == out["quote_id"]
+
+
+def test_bad_signatures_are_400_and_write_nothing(pay: Pay) -> None:
+    out = pay.checkout()
+    payload = StripeStandIn.event(
+        "checkout.session.completed", pay.stripe.complete(out["session_id"], paid=True)
+    )
+    before = pay.counts()
+    assert pay.webhook(payload, StripeStandIn.sign(payload, "whsec_wrong")).status_code == 400
+    changed = payload.replace(b'"paid"', b'"paiD"')
+    assert pay.webhook(changed, StripeStandIn.sign(payload, SECRET)).status_code == 400
+    old = StripeStandIn.sign(payload, SECRET, timestamp=int(time.time()) - 301)
+    assert pay.webhook(payload, old).status_code == 400
+    assert pay.webhook(payload, "garbage").status_code == 400
+    assert pay.counts() == before
+
+
+def test_same_event_ten_times_in_a_row_and_concurrently_funds_once(pay: Pay) -> None:
+    out = pay.checkout()
+    payload = StripeStandIn.event(
+        "checkout.session.completed", pay.stripe.complete(out["session_id"], paid=True)
+    )
+    results = [pay.webhook(payload).json()["result"] for _ in range(10)]
+    assert results[0] == "fund queued" and set(results[1:]) == {"duplicate"}
+    other = pay.checkout()
+    concurrent = StripeStandIn.event(
+        "checkout.session.completed", pay.stripe.complete(other["session_id"], paid=True)
+    )
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        codes = list(pool.map(lambda _: pay.webhook(concurrent).status_code, range(10)))
+    assert codes == [200] * 10
+    pay.payments.process_jobs()
+    pay.payments.process_jobs()  # a second pass finds nothing left to do
+    assert pay.fundings(out["session_id"]) == 1 and pay.fundings(other["session_id"]) == 1
+    with pay.payments.engine.connect() as conn:
+        jobs = conn.execute(
+            select(payment_jobs).where(
+                payment_jobs.c.session_id.in_([out["session_id"], other["session_id"]])
+            )
+        ).all()
+    assert len(jobs) == 2 and all(j.status == "done" for j in jobs)
+
+
+def test_unpaid_completion_waits_for_async_success_and_failure_never_funds(pay: Pay) -> None:
+    a, b, c = pay.checkout(), pay.checkout(), pay.checkout()
+    assert (
+        pay.webhook(
+            StripeStandIn.event(
+                "checkout.session.completed", pay.stripe.complete(a["session_id"], paid=False)
+            )
+        )
+        .json()["result"]
+        .startswith("awaiting")
+    )
+    pay.payments.process_jobs()
+    assert pay.fundings(a["session_id"]) == 0
+    assert (
+        pay.webhook(
+            StripeStandIn.event(
+                "checkout.session.async_payment_succeeded", pay.stripe.pay_async(a["session_id"])
+            )
+        ).json()["result"]
+        == "fund queued"
+    )
+    # b: the success arrives before the (unpaid) completion
+    pay.webhook(
+        StripeStandIn.event("checkout.session.async_payment_succeeded", pay.stripe.pay_async(b["session_id"]))
+    )
+    pay.webhook(
+        StripeStandIn.event("checkout.session.completed", pay.stripe.complete(b["session_id"], paid=False))
+    )
+    # c: fails
+    pay.webhook(
+        StripeStandIn.event("checkout.session.completed", pay.stripe.complete(c["session_id"], paid=False))
+    )
+    pay.webhook(
+        StripeStandIn.event("checkout.session.async_payment_failed", pay.stripe.sessions[c["session_id"]])
+    )
+    pay.payments.process_jobs()
+    assert (pay.fundings(a["session_id"]), pay.fundings(b["session_id"]), pay.fundings(c["session_id"])) == (
+        1,
+        1,
+        0,
+    )
+
+
+def test_relayer_crash_after_sending_does_not_double_fund(pay: Pay, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = pay.checkout()
+    pay.webhook(
+        StripeStandIn.event("checkout.session.completed", pay.stripe.complete(out["session_id"], paid=True))
+    )
+    original = Payments._update
+
+    def crash_after_broadcast(self: Payments, job_id: int, **values: Any) -> None:
+        if values.get("status") == "sent":
+            raise SystemExit("relayer killed between sending and recording")
+        original(self, job_id, **values)
+
+    monkeypatch.setattr(Payments, "_update", crash_after_broadcast)
+    with pytest.raises(SystemExit):
+        pay.payments.process_jobs()
+    monkeypatch.setattr(Payments, "_update", original)
+    pay.payments.process_jobs()  # the restarted worker finds the signed tx and confirms it
+    assert pay.fundings(out["session_id"]) == 1
+
+
+def test_sent_but_never_recorded_is_caught_by_the_contract(pay: Pay, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worst case: the transaction went out and nothing at all was recorded. The next attempt sees the
+    externalRef used; and a second fundFor with it really reverts on-chain."""
+    out = pay.checkout()
+    pay.webhook(
+        StripeStandIn.event("checkout.session.completed", pay.stripe.complete(out["session_id"], paid=True))
+    )
+    original = Payments._update
+    relayer = pay.payments.relayer
+
+    def lose_the_record(self: Payments, job_id: int, **values: Any) -> None:
+        if values.get("status") == "sending":
+            from chain.relayer import SignedTx
+
+            relayer.broadcast(SignedTx(values["raw_tx"], values["tx_hash"], values["nonce"]))  # type: ignore[union-attr]
+            relayer.wait(values["tx_hash"])  # type: ignore[union-attr]
+            raise SystemExit("crashed before writing anything")
+        original(self, job_id, **values)
+
+    monkeypatch.setattr(Payments, "_update", lose_the_record)
+    with pytest.raises(SystemExit):
+        pay.payments.process_jobs()
+    monkeypatch.setattr(Payments, "_update", original)
+    pay.payments.process_jobs()
+    assert pay.fundings(out["session_id"]) == 1
+    from api.payments import service
+
+    quote = (
+        pay.payments.engine.connect()
+        .execute(
+            select(service.payment_quotes).where(
+                service.payment_quotes.c.checkout_session == out["session_id"]
+            )
+        )
+        .mappings()
+        .one()
+    )
+    import json
+
+    assert relayer is not None
+    from eth_hash.auto import keccak
+    from web3.exceptions import ContractCustomError
+
+    with pytest.raises(ContractCustomError) as refused:  # the escrow refuses a second fundFor, for real
+        relayer.sign_fund_for(
+            client=quote["client"],
+            provider=quote["provider"],
+            token=quote["token"],
+            amounts=[int(a) for a in json.loads(quote["amounts"])],
+            due_dates=json.loads(quote["due_dates"]),
+            review_window=quote["review_window"],
+            arbiter=quote["arbiter"],
+            terms_digest=bytes.fromhex(quote["terms_digest"][2:]),
+            ref=external_ref(out["session_id"]),
+            nonce=relayer.next_nonce(),
+        )
+    selector = "0x" + bytes(keccak(b"EscrowExternalRefUsed(bytes32)"))[:4].hex()
+    assert str(refused.value.data).startswith(selector)
+    assert pay.fundings(out["session_id"]) == 1
+
+
+def test_chargeback_raises_exactly_one_dispute(pay: Pay) -> None:
+    out = pay.checkout()
+    session = pay.stripe.complete(out["session_id"], paid=True)
+    pay.webhook(StripeStandIn.event("checkout.session.completed", session))
+    pay.payments.process_jobs()
+    pay.stack.index()
+    charge = {"id": "ch_1", "object": "charge", "payment_intent": session["payment_intent"]}
+    dispute = {
+        "id": "du_1",
+        "object": "dispute",
+        "charge": "ch_1",
+        "payment_intent": session["payment_intent"],
+    }
+    assert (
+        pay.webhook(StripeStandIn.event("charge.dispute.created", dispute)).json()["result"]
+        == "dispute queued"
+    )
+    assert (
+        pay.webhook(StripeStandIn.event("charge.refunded", charge)).json()["result"]
+        == "dispute already queued"
+    )
+    pay.payments.process_jobs()
+    pay.payments.process_jobs()
+    pay.stack.index()
+    escrow = pay.stack.w3.eth.contract(
+        address=pay.stack.record.address_of("SkillEscrow"), abi=load_artifact("SkillEscrow").abi
+    )
+    raised = [
+        e for e in escrow.events.DisputeRaised.get_logs(from_block=0) if e.args.by == anvil_account(8).address
+    ]
+    eid = pay.payments._engagement_for(out["session_id"])
+    assert eid is not None and [e.args.id for e in raised].count(eid) == 1
+
+
+def test_reconcile_funds_paid_sessions_the_webhook_missed_exactly_once(pay: Pay) -> None:
+    missed = [pay.checkout(), pay.checkout()]
+    for m in missed:
+        pay.stripe.complete(m["session_id"], paid=True)  # paid on Stripe; no webhook ever arrives
+    first = pay.payments.reconcile()
+    assert first["queued"] >= 2
+    second = pay.payments.reconcile()
+    assert second["queued"] == 0
+    assert [pay.fundings(m["session_id"]) for m in missed] == [1, 1]
+
+
+def test_permanently_failing_funding_is_refunded_once(pay: Pay) -> None:
+    out = pay.checkout()
+    pay.webhook(
+        StripeStandIn.event("checkout.session.completed", pay.stripe.complete(out["session_id"], paid=True))
+    )
+    with pay.payments.engine.begin() as conn:  # a quote that can never fund (arbiter = the client)
+        from db.payments import payment_quotes
+
+        conn.execute(
+            payment_quotes.update()
+            .where(payment_quotes.c.checkout_session == out["session_id"])
+            .values(arbiter=CLIENT.address)
+        )
+    for _ in range(6):
+        pay.payments.process_jobs()
+    intent = pay.stripe.sessions[out["session_id"]]["payment_intent"]
+    assert pay.stripe.refunds[intent] == 1 and pay.fundings(out["session_id"]) == 0
