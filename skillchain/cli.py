@@ -401,7 +401,8 @@ def _payments() -> Payments:
     payments = start_payments(settings, engine)
     if payments is None:
         raise _fail(
-            "card payments are not configured: set SKILLCHAIN_STRIPE_SECRET_KEY and SKILLCHAIN_STRIPE_WEBHOOK_SECRET"
+            "card payments are not configured: set SKILLCHAIN_STRIPE_SECRET_KEY and "
+            "SKILLCHAIN_STRIPE_WEBHOOK_SECRET"
         )
     return payments
 

@@ -1,0 +1,1 @@
+"""Recommendations, career paths and fraud/sybil signals from the marketplace's own data (numpy)."""
