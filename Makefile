@@ -12,7 +12,7 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(abspath $(BIN)):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer
+.PHONY: setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-matching
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -65,10 +65,13 @@ bench-ipfs: setup ## adding 1 GiB to the embedded IPFS store vs hashlib.sha256
 bench-indexer: setup ## index 1M events: ours (SQLite, PostgreSQL) vs a web3.py indexer
 	$(BIN)/python bench/indexer.py
 
+bench-matching: setup ## numpy ALS vs implicit; NDCG; top-10 query latency
+	$(BIN)/python bench/matching.py
+
 bench-siwe: setup ## sign-in verification throughput vs siwe-py
 	$(BIN)/python bench/siwe_verify.py
 
-bench: bench-gas bench-siwe bench-ipfs bench-indexer ## every benchmark
+bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-matching ## every benchmark
 
 clean: ## remove build outputs (keeps the data folder)
 	rm -rf .build $(VENV) node_modules

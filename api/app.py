@@ -14,7 +14,7 @@ from api.auth.ratelimit import RateLimiter
 from api.auth.routes import router as auth_router
 from api.payments import routes as payment_routes
 from api.payments.setup import start_payments
-from api.routes import account, credentials, engagements, market, ops
+from api.routes import account, credentials, engagements, market, matching, ops
 from chain.records import load_record, record_path
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account.router)
     app.include_router(credentials.router)
     app.include_router(payment_routes.router)
+    app.include_router(matching.router)
     app.state.payments = start_payments(settings, engine)
     app.include_router(ops.router)
     # The trustless gateway serves the embedded store; with Kubo, Kubo's own gateway does that job.

@@ -36,7 +36,7 @@ def generate(
     new_mentors: int = 8,
     seed: int = 1,
 ) -> Planted:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - synthetic test data, not security
     m = Marketplace(relayers={"0xrelayer"})
     cluster_of: dict[str, int] = {}
     block = 0

@@ -434,6 +434,23 @@ def payments_worker(
             return
 
 
+matching_app = typer.Typer(help="Recommendations, career paths and fraud signals.")
+app.add_typer(matching_app, name="matching")
+
+
+@matching_app.command("train")
+def matching_train() -> None:
+    """Build a model snapshot from the read model (the API serves /recommendations from it)."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from matching.service import train
+
+    settings = _settings()
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    train(engine, settings.chain_id, settings.data_dir, relayers=set(settings.funders), log=typer.echo)
+
+
 ipfs_app = typer.Typer(help="Content addressing identical to Kubo's `ipfs add`, and the local store.")
 app.add_typer(ipfs_app, name="ipfs")
 CidVersion = Annotated[

@@ -379,6 +379,18 @@ def user_reviews(
         .all()
     )
     average = round(sum(all_ratings) / len(all_ratings), 3) if all_ratings else None
+    from matching.service import discounted
+
+    flagged = discounted(conn.engine, settings.chain_id, set(settings.funders))
+    kept = conn.execute(
+        select(reviews.c.rating, reviews.c.engagement_id, reviews.c.reviewer).where(
+            reviews.c.chain_id == settings.chain_id,
+            reviews.c.subject == address,
+            reviews.c.role == "provider",
+        )
+    ).all()
+    honest = [r.rating for r in kept if (r.engagement_id, r.reviewer) not in flagged]
+    fair = round(sum(honest) / len(honest), 3) if honest else None
     data = [
         ReviewPublic(
             engagement_id=r["engagement_id"],
@@ -387,11 +399,8 @@ def user_reviews(
             role=r["role"],
             rating=r["rating"],
             comment_digest=r["comment_digest"],
-            flagged=False,
+            flagged=(r["engagement_id"], r["reviewer"]) in flagged,
         )
         for r in rows
     ]
-    # The fraud signals (matching) are not built yet: nothing is discounted, both figures are equal.
-    return ReviewsPublic(
-        data=data, count=len(data), onchain_average=average, fraud_discounted_average=average
-    )
+    return ReviewsPublic(data=data, count=len(data), onchain_average=average, fraud_discounted_average=fair)
