@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: $(STAMP)/python $(STAMP)/npm $(SOLC) $(BIN)/anvil ## install everything that is missing
+setup: $(STAMP)/python $(STAMP)/npm $(SOLC) $(BIN)/anvil $(STAMP)/browser ## install everything that is missing
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ $(SOLC): tools/solc.mjs $(STAMP)/npm
 $(BIN)/anvil: $(STAMP)/npm
 	ln -sf "$$(node -p "require('path').resolve('node_modules/@foundry-rs/anvil-' + {linux:'linux',darwin:'darwin'}[process.platform] + '-' + {x64:'amd64',arm64:'arm64'}[process.arch] + '/bin/anvil')")" $@
 	$@ --version >/dev/null
+
+# The browser tests drive Debian's Chromium with Playwright (Playwright's own browser download does not
+# work here). Installed once, as root, from the distribution's packages.
+$(STAMP)/browser: | $(BIN)/python
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "could not install chromium (needs root and the Debian mirror)"; exit 1; }; }
+	@mkdir -p $(STAMP) && touch $@
 
 run: setup ## start a local chain, deploy the contracts and run every service
 	$(BIN)/skillchain up

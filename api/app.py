@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth.eip1271 import RpcEip1271Checker
@@ -134,6 +136,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _allow_header(request: Request, call_next: Any) -> Any:
         """A 405 lists every method the path supports (Starlette lists only the first route's)."""
         response = await call_next(request)
+        # API answers are live read-model state: never let a browser or proxy reuse them. (The IPFS
+        # gateway and the dApp's files set their own caching.)
+        response.headers.setdefault("Cache-Control", "no-store")
         if response.status_code == 405:
             if not allowed:
                 for template, operations in app.openapi()["paths"].items():
@@ -157,6 +162,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if methods:
                 response.headers["Allow"] = ", ".join(sorted(methods))
         return response
+
+    web = Path(__file__).resolve().parents[1] / "web"
+    app.mount("/app", StaticFiles(directory=web), name="web")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(web / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/health", tags=["ops"], summary="Liveness: answers whenever the process is up")
     def health() -> dict[str, str]:

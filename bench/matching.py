@@ -14,19 +14,19 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # both implementations on one thread
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import sys
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
+import numpy as np
+import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matching.als import ALS  # noqa: E402
-from matching.data import Listing, Marketplace  # noqa: E402
-from matching.recommend import Recommender  # noqa: E402
+from matching.als import ALS
+from matching.data import Listing, Marketplace
+from matching.recommend import Recommender
 
 
 def synthetic(users: int, items: int, interactions: int, clusters: int = 50, seed: int = 0):  # type: ignore[no-untyped-def]
@@ -56,7 +56,9 @@ def synthetic(users: int, items: int, interactions: int, clusters: int = 50, see
     return train, held
 
 
-def ndcg(user_factors: np.ndarray, item_factors: np.ndarray, train: sp.csr_matrix, held: dict[int, set[int]]) -> float:
+def ndcg(
+    user_factors: np.ndarray, item_factors: np.ndarray, train: sp.csr_matrix, held: dict[int, set[int]]
+) -> float:
     users = np.array(sorted(held))
     total = 0.0
     for start in range(0, len(users), 1000):
@@ -88,7 +90,9 @@ def popularity_ndcg(train: sp.csr_matrix, held: dict[int, set[int]]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--interactions", type=int, default=2_000_000)
@@ -98,15 +102,23 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     train, held = synthetic(args.users, args.items, args.interactions)
-    print(f"{train.shape[0]:,} users x {train.shape[1]:,} items, {train.nnz:,} interactions; 64 factors; 1 thread each")
+    print(
+        f"{train.shape[0]:,} users x {train.shape[1]:,} items, {train.nnz:,} interactions; 64 factors; 1 thread each"
+    )
     with threadpool_limits(1):
         ours = ALS(factors=64, regularization=0.05, alpha=10.0, iterations=args.iterations)
         start = time.perf_counter()
         ours.fit(train)
         ours_t = (time.perf_counter() - start) / args.iterations
-        theirs = implicit.als.AlternatingLeastSquares(factors=64, regularization=0.05, alpha=10.0,
-                                                      iterations=args.iterations, num_threads=1, random_state=0,
-                                                      calculate_training_loss=False)
+        theirs = implicit.als.AlternatingLeastSquares(
+            factors=64,
+            regularization=0.05,
+            alpha=10.0,
+            iterations=args.iterations,
+            num_threads=1,
+            random_state=0,
+            calculate_training_loss=False,
+        )
         start = time.perf_counter()
         theirs.fit(train, show_progress=False)
         theirs_t = (time.perf_counter() - start) / args.iterations
@@ -117,17 +129,29 @@ def main() -> None:
     print(f"{'skillchain numpy ALS':<22} {ours_t:>12.2f} {ours_ndcg:>9.4f}")
     print(f"{'implicit 0.7 ALS':<22} {theirs_t:>12.2f} {theirs_ndcg:>9.4f}")
     print(f"{'popularity':<22} {'':>12} {pop:>9.4f}")
-    print(f"time ratio {ours_t / theirs_t:.2f}x implicit (target <= 2x); NDCG {ours_ndcg / theirs_ndcg:.3f} of implicit's "
-          f"(target >= 0.95); {ours_ndcg / pop:.1f}x popularity (target >= 1.5x)")
+    print(
+        f"time ratio {ours_t / theirs_t:.2f}x implicit (target <= 2x); NDCG {ours_ndcg / theirs_ndcg:.3f} of implicit's "
+        f"(target >= 0.95); {ours_ndcg / pop:.1f}x popularity (target >= 1.5x)"
+    )
 
     # top-10 query latency over 100k listings
     rng = np.random.default_rng(1)
     skills = ["solidity", "python", "guitar", "spanish", "ui-design", "defi", "rust", "piano"]
-    market = Marketplace(listings=[
-        Listing(i, f"0xmentor{i % 20000:05d}", skills[i % len(skills)], f"{skills[i % len(skills)]} lessons {i % 97}",
-                "learn with a patient mentor", float(rng.integers(10, 200)), ("en",), "Europe/Berlin")
-        for i in range(100_000)
-    ])
+    market = Marketplace(
+        listings=[
+            Listing(
+                i,
+                f"0xmentor{i % 20000:05d}",
+                skills[i % len(skills)],
+                f"{skills[i % len(skills)]} lessons {i % 97}",
+                "learn with a patient mentor",
+                float(rng.integers(10, 200)),
+                ("en",),
+                "Europe/Berlin",
+            )
+            for i in range(100_000)
+        ]
+    )
     model = Recommender.train(market)
     times = []
     for q in range(500):
@@ -135,7 +159,9 @@ def main() -> None:
         model.recommend(wants=[skills[q % len(skills)]], max_price=150, language="en", k=10)
         times.append(time.perf_counter() - start)
     p99 = float(np.percentile(times, 99)) * 1000
-    print(f"top-10 query over 100,000 listings: p50 {np.median(times) * 1000:.2f} ms, p99 {p99:.2f} ms (target <= 5 ms)")
+    print(
+        f"top-10 query over 100,000 listings: p50 {np.median(times) * 1000:.2f} ms, p99 {p99:.2f} ms (target <= 5 ms)"
+    )
 
 
 if __name__ == "__main__":

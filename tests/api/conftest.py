@@ -65,10 +65,11 @@ def client(app: FastAPI) -> TestClient:
     return TestClient(app)
 
 
-def serve_in_thread(app: FastAPI) -> tuple[str, uvicorn.Server, threading.Thread]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def serve_in_thread(app: FastAPI, port: int | None = None) -> tuple[str, uvicorn.Server, threading.Thread]:
+    if port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

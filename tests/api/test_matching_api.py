@@ -17,26 +17,56 @@ def test_recommendations_next_skills_and_risk(stack: Stack) -> None:
     c = stack.client
     mentor, other, learner = stack.sign_in(MENTOR), stack.sign_in(OTHER_MENTOR), stack.sign_in(LEARNER)
     assert c.get("/recommendations", headers=learner).status_code == 503  # no snapshot yet
-    c.post("/listings", headers=mentor, json={"kind": "offer", "skill": "solidity", "title": "Solidity mentoring",
-                                               "description": "contracts and audits", "price": "50"})
-    c.post("/listings", headers=other, json={"kind": "offer", "skill": "piano", "title": "Piano for beginners",
-                                              "description": "scales", "price": "30"})
-    prepared = c.post("/engagements/prepare", headers=learner, json={
-        "provider": MENTOR.address, "title": "Mentoring", "skill": "solidity",
-        "milestones": [{"title": "m", "amount": "1000", "due_date": int(time.time()) + 86400}]}).json()
+    c.post(
+        "/listings",
+        headers=mentor,
+        json={
+            "kind": "offer",
+            "skill": "solidity",
+            "title": "Solidity mentoring",
+            "description": "contracts and audits",
+            "price": "50",
+        },
+    )
+    c.post(
+        "/listings",
+        headers=other,
+        json={
+            "kind": "offer",
+            "skill": "piano",
+            "title": "Piano for beginners",
+            "description": "scales",
+            "price": "30",
+        },
+    )
+    prepared = c.post(
+        "/engagements/prepare",
+        headers=learner,
+        json={
+            "provider": MENTOR.address,
+            "title": "Mentoring",
+            "skill": "solidity",
+            "milestones": [{"title": "m", "amount": "1000", "due_date": int(time.time()) + 86400}],
+        },
+    ).json()
     stack.send(LEARNER, prepared["tx"])
     stack.index()
     eid = c.get("/me/engagements", headers=learner).json()["data"][0]["id"]
     stack.send(LEARNER, c.post(f"/engagements/{eid}/milestones/0/approve", headers=learner).json())
     stack.index()
-    stack.send(LEARNER, c.post("/reviews/prepare", headers=learner, json={"engagement_id": eid, "rating": 5}).json()["tx"])
+    stack.send(
+        LEARNER,
+        c.post("/reviews/prepare", headers=learner, json={"engagement_id": eid, "rating": 5}).json()["tx"],
+    )
     stack.index()
 
     engine = make_engine(stack.settings.effective_database_url)
     train(engine, 31337, stack.settings.data_dir, relayers=set(), log=lambda _m: None)
     recs = c.get("/recommendations", headers=learner, params={"skills": ["solidity"]}).json()
     assert recs[0]["owner"] == MENTOR.address
-    assert "teaches solidity" in recs[0]["reasons"] and any("from 1 paid engagement" in r for r in recs[0]["reasons"])
+    assert "teaches solidity" in recs[0]["reasons"] and any(
+        "from 1 paid engagement" in r for r in recs[0]["reasons"]
+    )
     assert c.get("/recommendations", headers=learner, params={"skills": ["nope"]}).status_code == 400
 
     nxt = c.get(f"/skills/{skill_id('solidity')}/next")
