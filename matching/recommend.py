@@ -62,6 +62,23 @@ class Recommender:
         self.quality: dict[str, tuple[float, int]] = {}
         self.history: dict[str, list[str]] = {}
         self.new_share = 0.2
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _prepare(self) -> None:
+        """Per-listing arrays computed once, so a query is a handful of vector operations."""
+        mean = self.quality["*"][0]
+        self._cache["quality"] = np.array([(self.quality.get(o, (mean, 0))[0] - 1) / 4 for o in self.owners])
+        self._cache["new"] = np.array([self.quality.get(o, (0, 0))[1] == 0 for o in self.owners], dtype=bool)
+        self._cache["region"] = np.array([(tz or "").split("/")[0] for tz in self.timezones])
+        self._cache["owner_index"] = np.array(
+            [self.provider_index.get(o, -1) for o in self.owners], dtype=np.int64
+        )
+
+    def _language_mask(self, language: str) -> np.ndarray:
+        key = f"lang:{language}"
+        if key not in self._cache:
+            self._cache[key] = np.array([language in langs for langs in self.languages], dtype=bool)
+        return self._cache[key]
 
     # ------------------------------------------------------------ training
     @classmethod
@@ -112,6 +129,7 @@ class Recommender:
             )
             matrix.sum_duplicates()
             r.als = ALS(factors=factors, iterations=iterations, regularization=0.05, alpha=10.0).fit(matrix)
+        r._prepare()
         return r
 
     def _tfidf(self, docs: list[list[str]]) -> sp.csr_matrix:
@@ -143,17 +161,19 @@ class Recommender:
         n = len(self.listing_ids)
         if n == 0:
             return []
+        if "quality" not in self._cache:
+            self._prepare()
         mask = np.ones(n, bool)
         if max_price is not None:
             mask &= self.prices <= max_price
         if language:
-            mask &= np.array([language in langs for langs in self.languages])
+            mask &= self._language_mask(language)
         if timezone:
-            region = timezone.split("/")[0]
-            mask &= np.array([tz is None or tz.split("/")[0] == region for tz in self.timezones])
+            regions = self._cache["region"]
+            mask &= (regions == timezone.split("/")[0]) | (regions == "")
         wanted = list(wants or [])
         query = self._tfidf([tokens(" ".join(wanted * 2) + " " + text)])
-        content = np.asarray((self.content @ query.T).todense()).ravel()
+        content = self.content @ query.toarray().ravel()  # sparse matrix x dense vector: one pass
         collab = np.zeros(n)
         history = self.history.get(learner or "", [])
         if self.als.item_factors.size and history:
@@ -164,26 +184,30 @@ class Recommender:
                 else self.als.fold_in(dict(counts))
             )
             provider_scores = self.als.scores(user)
-            owners = np.array([self.provider_index.get(o, -1) for o in self.owners])
+            owners = self._cache["owner_index"]
             collab = np.where(owners >= 0, provider_scores[owners.clip(0)], 0.0)
             if collab.max() > 0:
                 collab = collab / collab.max()
-        mean = self.quality["*"][0]
-        quality = np.array([(self.quality.get(o, (mean, 0))[0] - 1) / 4 for o in self.owners])
-        score = 0.55 * content + 0.3 * collab + 0.15 * quality
+        score = 0.55 * content + 0.3 * collab + 0.15 * self._cache["quality"]
         score[~mask] = -np.inf
         candidates = np.flatnonzero(mask)
         if len(candidates) == 0:
             return []
-        order = candidates[np.argsort(-score[candidates], kind="stable")]
+        head = min(len(candidates), 3 * k)  # only the best few need sorting
+        best = candidates[np.argpartition(-score[candidates], head - 1)[:head]]
+        order = best[np.argsort(-score[best], kind="stable")]
         chosen = list(order[:k])
         if exploration and self.new_share > 0:
             reserve = max(1, round(k * self.new_share))
-            new = [i for i in order if self.quality.get(self.owners[i], (0, 0))[1] == 0 and content[i] > 0]
-            new = [i for i in new if i not in chosen[: k - reserve]]
-            if new:  # rotate through the matching new mentors so their exposure is spread, not piled up
-                start = zlib.crc32(f"{learner}|{' '.join(wanted)}|{text}".encode()) % len(new)
-                new = new[start:] + new[:start]
+            eligible = np.flatnonzero(mask & self._cache["new"] & (content > 0))
+            keep = set(chosen[: k - reserve])
+            new: list[int] = []
+            if len(eligible):  # rotate through every matching new mentor: exposure is spread, not piled up
+                start = zlib.crc32(f"{learner}|{' '.join(wanted)}|{text}".encode()) % len(eligible)
+                for j in range(min(len(eligible), reserve + len(keep))):
+                    i = int(eligible[(start + j) % len(eligible)])
+                    if i not in keep:
+                        new.append(i)
             picks = new[:reserve]
             if picks:
                 chosen = chosen[: k - len(picks)] + picks
@@ -262,6 +286,7 @@ class Recommender:
         r.new_share = meta["new_share"]
         r.als = ALS(**meta["als"])
         r.als.user_factors, r.als.item_factors = a["user_factors"], a["item_factors"]
+        r._prepare()
         return r
 
 

@@ -41,7 +41,7 @@ FLAGS = [
     "--disable-dev-shm-usage",
 ]
 
-served_errors: list[list[BaseException]] = []
+served_errors: list[list[Exception]] = []
 
 WALLET = """
 (() => {
@@ -80,12 +80,12 @@ def served(stack: Stack) -> Iterator[tuple[str, Stack]]:
         RpcClient(stack.chain.url),
         IndexerConfig.from_record(stack.record, finality_depth=64, poll_interval=0.1),
     )
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def follow() -> None:
         try:
             indexer.run(stop=stop)
-        except BaseException as exc:  # surfaced by the test below
+        except Exception as exc:  # noqa: BLE001 - surfaced by the test below
             errors.append(exc)
 
     indexing = threading.Thread(target=follow, daemon=True)
