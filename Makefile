@@ -12,7 +12,7 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(abspath $(BIN)):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-matching
+.PHONY: setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-matching bench-api
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -76,10 +76,13 @@ bench-indexer: setup ## index 1M events: ours (SQLite, PostgreSQL) vs a web3.py 
 bench-matching: setup ## numpy ALS vs implicit; NDCG; top-10 query latency
 	$(BIN)/python bench/matching.py
 
+bench-api: setup ## API throughput vs a bare FastAPI endpoint, 100 clients
+	$(BIN)/python bench/api.py
+
 bench-siwe: setup ## sign-in verification throughput vs siwe-py
 	$(BIN)/python bench/siwe_verify.py
 
-bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-matching ## every benchmark
+bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-matching bench-api ## every benchmark
 
 clean: ## remove build outputs (keeps the data folder)
 	rm -rf .build $(VENV) node_modules

@@ -19,8 +19,34 @@ FUZZ = os.environ.get("SKILLCHAIN_FUZZ") == "1"
 
 @pytest.fixture(scope="module")
 def api_schema(stack: Stack) -> Iterator[schemathesis.BaseSchema]:
-    app = stack.client.app
-    yield schemathesis.openapi.from_asgi("/openapi.json", app).exclude(path="/events/stream")
+    """The whole API with every optional part on (card payments against the Stripe stand-in, a matching
+    snapshot), so a 503 "not configured" can only mean a real outage — which must not happen here."""
+    from pydantic import SecretStr
+
+    from api.app import create_app
+    from db.engine import make_engine
+    from matching.service import train
+    from tests.api.stripe_standin import running_stripe_standin
+
+    train(
+        make_engine(stack.settings.effective_database_url),
+        31337,
+        stack.settings.data_dir,
+        relayers=set(),
+        log=lambda _m: None,
+    )
+    with running_stripe_standin() as (url, _standin):
+        settings = stack.settings.model_copy(
+            update={
+                "stripe_secret_key": SecretStr("sk_test_standin"),
+                "stripe_webhook_secret": SecretStr("whsec_test"),
+                "stripe_api_base": url,
+                "payments_worker": False,
+            }
+        )
+        yield schemathesis.openapi.from_asgi("/openapi.json", create_app(settings)).exclude(
+            path="/events/stream"
+        )
 
 
 @pytest.fixture(scope="module")
