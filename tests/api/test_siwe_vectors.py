@@ -14,7 +14,10 @@ from api.auth import siwe
 from api.auth.eip1271 import RpcEip1271Checker
 from chain.toolchain import PROJECT_ROOT
 
-VECTORS = PROJECT_ROOT.parent / "shared" / "testdata" / "siwe"
+# The official vectors, copied unchanged from ../shared/testdata/siwe (spruceid/siwe, MIT/Apache-2.0) so
+# a clone tests the same data wherever it lives; the shared copy is preferred when it is beside us.
+_SHARED = PROJECT_ROOT.parent / "shared" / "testdata" / "siwe"
+VECTORS = _SHARED if (_SHARED / "parsing_positive.json").exists() else PROJECT_ROOT / "tests" / "data" / "siwe"
 FIELDS = {
     "domain": "domain",
     "address": "address",
