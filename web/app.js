@@ -92,6 +92,7 @@ async function home() {
     const f = new FormData($("#search"));
     const q = new URLSearchParams([...f].filter(([, v]) => v));
     const { data } = await api(`/listings?${q}`, { auth: false });
+    if (!$("#results")) return;  // navigated away meanwhile
     $("#results").innerHTML = `<h2>Listings</h2>` + (data.map((l) => `<div class="card"><h3>${esc(l.title)}</h3>
       <p>${esc(l.description)}</p><p>${esc(l.skill)} · ${esc(l.price)} ${esc(l.currency)} · ${esc(l.owner)}
       ${l.owner_rating ? ` · ★ ${esc(l.owner_rating)}` : ""}</p>
@@ -102,6 +103,7 @@ async function home() {
   if (state.token) {
     try {
       const recs = await api("/recommendations");
+      if (!$("#recs")) return;
       $("#recs").innerHTML = `<h2>Recommended for you</h2>` + recs.map((r) => `<div class="card">Listing ${r.listing_id} by ${esc(r.owner)}<br><small>${r.reasons.map(esc).join(" · ")}</small></div>`).join("");
     } catch { /* no snapshot yet: nothing to recommend */ }
   }
@@ -135,14 +137,18 @@ function book(listingId, owner) {
 }
 
 async function engagements() {
+  const here = location.hash;
   const { data } = await api("/me/engagements");
+  if (location.hash !== here) return;
   view.innerHTML = `<h1>My engagements</h1>` + (data.map((e) => `<div class="card"><a href="#/engagement/${e.id}">Engagement ${e.id}</a>
     — ${esc(e.status)} · client ${esc(e.client)} · provider ${esc(e.provider)}</div>`).join("") || "<p>None yet (it appears once indexed).</p>");
 }
 
 let stream = null;
 async function engagement(id) {
+  const here = location.hash;
   const e = await api(`/engagements/${id}`, { auth: false });
+  if (location.hash !== here) return;  // the user (or a live update) moved on meanwhile
   const me = state.me;
   const rows = e.milestones.map((m) => `<li>Milestone ${m.index}: ${esc(m.amount)} wei — <strong>${esc(m.state)}</strong>
       ${me === e.provider && m.state === "funded" ? `<button data-act="submit" data-i="${m.index}">Submit milestone ${m.index}</button>` : ""}
@@ -197,8 +203,10 @@ async function follow(id) {  // server-sent events over fetch, so the session he
 
 async function credentials() {
   if (!state.me) return (view.innerHTML = "<p>Sign in to see your credentials.</p>");
+  const here = location.hash;
   const user = await api(`/users/${state.me}`, { auth: false });
   const vouchers = await api("/me/vouchers");
+  if (location.hash !== here) return;
   view.innerHTML = `<h1>My credentials</h1>` + user.credentials.map((c) => {
     const link = `${location.origin}/#/verify/${c.chain_id}/${c.token_id}`;
     return `<div class="card">${esc(c.skill || c.skill_id)} from ${esc(c.issuer)} ${c.revoked ? '<span class="invalid">revoked</span>' : ""}
@@ -237,7 +245,9 @@ function issuer() {
 }
 
 async function arbiter() {
+  const here = location.hash;
   const { data } = await api("/arbiter/queue");
+  if (location.hash !== here) return;
   view.innerHTML = `<h1>Disputes to resolve</h1>` + (data.map((e) => `<div class="card">Engagement ${e.id} (${esc(e.total_amount)} wei)
     <button data-e="${e.id}" data-act="evidence">Evidence</button>
     <form data-e="${e.id}"><label>Provider share (basis points) <input name="bps" type="number" min="0" max="10000" value="5000"></label><button>Resolve</button></form>
@@ -313,5 +323,5 @@ async function route() {
 })();
 
 $("#connect").addEventListener("click", guard(async () => (state.account && state.me !== state.account ? signIn() : state.account ? null : (await connect(), signIn()))));
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => { if (stream) { stream.abort(); stream = null; } route(); });
 route();
