@@ -1,7 +1,11 @@
 """Differential test: our strict parser against siwe-py (the reference Python implementation, ABNF
 parser) on hypothesis-generated messages, valid and mutated. Both must accept and reject the same
-texts and read the same fields. (No difference was found; the official vectors remain the authority
-where the two would differ.)"""
+texts and read the same fields, except for the one difference listed below.
+
+Known difference (the official vectors do not cover it; RFC 3986 decides): a host such as
+`127.0.0.103000` — a dotted-quad prefix that is not an IPv4 address — is a valid reg-name under
+RFC 3986 section 3.2.2, so we accept it; siwe-py's ABNF engine commits to the IPv4address alternative
+and rejects it."""
 
 from __future__ import annotations
 
@@ -64,6 +68,15 @@ def mutate(text: str, how: tuple[str, int, str] | None) -> str:
     return text[:i] + char + text[i:]
 
 
+def _dotted_quad_reg_name(text: str) -> bool:
+    import re
+
+    host = text.split(" wants you to", 1)[0].split("://", 1)[-1].rsplit("@", 1)[-1]
+    host = re.sub(r":[0-9]*$", "", host)
+    ipv4 = re.fullmatch(r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}", host)
+    return bool(re.match(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", host)) and not ipv4
+
+
 def reference_fields(text: str) -> dict[str, object] | None:
     try:
         m = ReferenceSiwe.from_message(message=text)
@@ -92,6 +105,8 @@ def test_accepts_and_reads_exactly_what_siwe_py_does(
 ) -> None:
     text = mutate(SiweMessage(**fields).to_text(), how)  # type: ignore[arg-type]
     theirs = reference_fields(text)
+    if theirs is None and _dotted_quad_reg_name(text):
+        return  # the known difference above
     try:
         ours = parse_message(text)
     except MalformedMessage:
