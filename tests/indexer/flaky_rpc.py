@@ -1,9 +1,9 @@
 """A deliberately unreliable JSON-RPC proxy in front of anvil, for the indexer's resilience test:
-a share of calls time out, answer 429 or 5xx, or refuse an eth_getLogs range as providers do."""
+a fixed share of calls (every third for 30%) time out, answer 429 or 5xx, or refuse an eth_getLogs
+range as providers do, the kind rotating so every kind happens in every run."""
 
 from __future__ import annotations
 
-import random
 import socket
 import threading
 import time
@@ -23,8 +23,11 @@ from starlette.routing import Route
 def running_flaky_proxy(
     upstream: str, *, failure_rate: float, seed: int
 ) -> Iterator[tuple[str, Counter[str]]]:
-    rng = random.Random(seed)
     lock = threading.Lock()
+    calls = [0]
+    rotation = [seed]
+    kinds = ["range", "timeout", "429", "5xx"]
+    every = max(1, round(1 / failure_rate)) if failure_rate < 1 else 1
     stats: Counter[str] = Counter()
     client = httpx.Client(timeout=30)
 
@@ -32,22 +35,22 @@ def running_flaky_proxy(
         body = await request.body()
         payload = await request.json()
         method = payload.get("method")
-        with lock:
-            roll = rng.random()
-            kind = rng.choice(["timeout", "429", "5xx", "range"]) if roll < failure_rate else "ok"
-        if kind == "range" and method == "eth_getLogs":
-            params = payload["params"][0]
-            span = int(params.get("toBlock", "0x0"), 16) - int(params.get("fromBlock", "0x0"), 16)
-            if span > 0:
-                stats["range"] += 1
-                return JSONResponse(
-                    {
-                        "jsonrpc": "2.0",
-                        "id": payload["id"],
-                        "error": {"code": -32005, "message": "query returned more than 10000 results"},
-                    }
-                )
+        params = (payload.get("params") or [{}])[0] if method == "eth_getLogs" else {}
+        ranged = isinstance(params, dict) and "fromBlock" in params and (
+            int(params.get("toBlock", "0x0"), 16) > int(params.get("fromBlock", "0x0"), 16)
+        )
+        with lock:  # a deterministic schedule: every `every`-th call fails, the kind rotating
+            calls[0] += 1
             kind = "ok"
+            if calls[0] % every == 0:
+                kind = kinds[rotation[0] % len(kinds)]
+                if kind == "range" and not ranged:
+                    kind = kinds[(rotation[0] + 1) % len(kinds)]
+                rotation[0] += 1
+        if kind == "range":
+            stats["range"] += 1
+            error = {"code": -32005, "message": "query returned more than 10000 results"}
+            return JSONResponse({"jsonrpc": "2.0", "id": payload["id"], "error": error})
         if kind == "timeout":
             stats["timeout"] += 1
             time.sleep(1.5)  # longer than the client's timeout
