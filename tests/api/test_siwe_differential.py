@@ -73,7 +73,9 @@ def _dotted_quad_reg_name(text: str) -> bool:
 
     host = text.split(" wants you to", 1)[0].split("://", 1)[-1].rsplit("@", 1)[-1]
     host = re.sub(r":[0-9]*$", "", host)
-    ipv4 = re.fullmatch(r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}", host)
+    ipv4 = re.fullmatch(
+        r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])){3}", host
+    )
     return bool(re.match(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]", host)) and not ipv4
 
 

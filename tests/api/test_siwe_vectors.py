@@ -17,7 +17,9 @@ from chain.toolchain import PROJECT_ROOT
 # The official vectors, copied unchanged from ../shared/testdata/siwe (spruceid/siwe, MIT/Apache-2.0) so
 # a clone tests the same data wherever it lives; the shared copy is preferred when it is beside us.
 _SHARED = PROJECT_ROOT.parent / "shared" / "testdata" / "siwe"
-VECTORS = _SHARED if (_SHARED / "parsing_positive.json").exists() else PROJECT_ROOT / "tests" / "data" / "siwe"
+VECTORS = (
+    _SHARED if (_SHARED / "parsing_positive.json").exists() else PROJECT_ROOT / "tests" / "data" / "siwe"
+)
 FIELDS = {
     "domain": "domain",
     "address": "address",

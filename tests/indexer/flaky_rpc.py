@@ -36,8 +36,10 @@ def running_flaky_proxy(
         payload = await request.json()
         method = payload.get("method")
         params = (payload.get("params") or [{}])[0] if method == "eth_getLogs" else {}
-        ranged = isinstance(params, dict) and "fromBlock" in params and (
-            int(params.get("toBlock", "0x0"), 16) > int(params.get("fromBlock", "0x0"), 16)
+        ranged = (
+            isinstance(params, dict)
+            and "fromBlock" in params
+            and (int(params.get("toBlock", "0x0"), 16) > int(params.get("fromBlock", "0x0"), 16))
         )
         with lock:  # a deterministic schedule: every `every`-th call fails, the kind rotating
             calls[0] += 1
