@@ -41,13 +41,14 @@ _bearer = HTTPBearer(auto_error=False, description="Session token from POST /aut
 
 
 def current_session(
-    engine: Annotated[Engine, Depends(get_engine)],
+    conn: ConnDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Session:
+    # The request's own connection (FastAPI shares a dependency within a request): taking a second
+    # one from the pool while holding the first can deadlock the pool under load.
     if credentials is None:
         raise HTTPException(401, "sign in first: send 'Authorization: Bearer <session token>'")
-    with engine.connect() as conn:
-        session = find_session(conn=conn, token=credentials.credentials, now=int(time.time()))
+    session = find_session(conn=conn, token=credentials.credentials, now=int(time.time()))
     if session is None:
         raise HTTPException(401, "session unknown, expired or signed out")
     return session
