@@ -62,6 +62,7 @@ class Recommender:
         self.quality: dict[str, tuple[float, int]] = {}
         self.history: dict[str, list[str]] = {}
         self.new_share = 0.2
+        self.flagged: set[tuple[int, str]] = set()  # (engagement id, reviewer) discounted in public averages
         self._cache: dict[str, np.ndarray] = {}
 
     def _prepare(self) -> None:
@@ -103,6 +104,7 @@ class Recommender:
 
         reports = signals(m)
         discounted = flagged_reviews(m, reports)
+        r.flagged = discounted
         ratings: dict[str, list[int]] = defaultdict(list)
         for rv in m.reviews:
             if rv.role == "provider" and (rv.engagement_id, rv.reviewer) not in discounted:
@@ -253,6 +255,7 @@ class Recommender:
             "provider_index": self.provider_index,
             "client_index": self.client_index,
             "quality": self.quality,
+            "flagged": sorted(self.flagged),
             "history": self.history,
             "new_share": self.new_share,
             "als": {
@@ -284,6 +287,7 @@ class Recommender:
         )
         r.quality = {k: (v[0], v[1]) for k, v in meta["quality"].items()}
         r.new_share = meta["new_share"]
+        r.flagged = {(int(e), str(a)) for e, a in meta.get("flagged", [])}
         r.als = ALS(**meta["als"])
         r.als.user_factors, r.als.item_factors = a["user_factors"], a["item_factors"]
         r._prepare()

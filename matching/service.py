@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from matching.data import Marketplace, load
-from matching.fraud import RiskReport, flagged_reviews, signals
+from matching.fraud import RiskReport, signals
 from matching.recommend import Recommender
 
 
@@ -35,8 +35,3 @@ def train(
 def risk(engine: Engine, chain_id: int, relayers: set[str]) -> tuple[Marketplace, dict[str, RiskReport]]:
     market = load(engine, chain_id, relayers)
     return market, signals(market)
-
-
-def discounted(engine: Engine, chain_id: int, relayers: set[str]) -> set[tuple[int, str]]:
-    market, reports = risk(engine, chain_id, relayers)
-    return flagged_reviews(market, reports)

@@ -15,12 +15,7 @@ import pytest
 from chain.localchain import port_in_use
 from chain.records import load_record
 from chain.toolchain import VENV_BIN
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.indexer.conftest import free_port
 
 
 def run_up(data_dir: Path, port: int, timeout: float = 120) -> tuple[str, int]:

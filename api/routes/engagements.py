@@ -6,7 +6,7 @@ import os
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import insert, or_, select
 
 from api.deps import ChainDep, ConnDep, CurrentSession, SettingsDep, StoreDep
@@ -351,6 +351,7 @@ def prepare_review(
 )
 def user_reviews(
     address: Annotated[AddressType, Path()],
+    request: Request,
     conn: ConnDep,
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -379,9 +380,12 @@ def user_reviews(
         .all()
     )
     average = round(sum(all_ratings) / len(all_ratings), 3) if all_ratings else None
-    from matching.service import discounted
+    # Flags come from the last `skillchain matching train` (computed there, not per request); before
+    # the first training nothing is discounted and both averages are equal.
+    from api.routes.matching import snapshot
 
-    flagged = discounted(conn.engine, settings.chain_id, set(settings.funders))
+    model = snapshot(request, settings)
+    flagged = model.flagged if model is not None else set()
     kept = conn.execute(
         select(reviews.c.rating, reviews.c.engagement_id, reviews.c.reviewer).where(
             reviews.c.chain_id == settings.chain_id,

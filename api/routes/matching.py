@@ -37,16 +37,23 @@ class RiskPublic(BaseModel):
     signals: dict[str, str]
 
 
-def _model(request: Request, settings: SettingsDep) -> Recommender:
-    folder = snapshot_dir(settings.data_dir)
-    meta = folder / "meta.json"
+def snapshot(request: Request, settings: SettingsDep) -> Recommender | None:
+    """The trained snapshot, loaded once per training run (None before the first)."""
+    meta = snapshot_dir(settings.data_dir) / "meta.json"
     if not meta.exists():
-        raise HTTPException(503, "no matching snapshot yet: run `skillchain matching train`")
+        return None
     cached = getattr(request.app.state, "matching", None)
     mtime = meta.stat().st_mtime
     if cached is None or cached[0] != mtime:
-        request.app.state.matching = (mtime, Recommender.load(folder))
+        request.app.state.matching = (mtime, Recommender.load(meta.parent))
     return request.app.state.matching[1]  # type: ignore[no-any-return]
+
+
+def _model(request: Request, settings: SettingsDep) -> Recommender:
+    model = snapshot(request, settings)
+    if model is None:
+        raise HTTPException(503, "no matching snapshot yet: run `skillchain matching train`")
+    return model
 
 
 @router.get(
