@@ -62,8 +62,13 @@ def deploy(
     deployments_dir: Path,
     force: bool = False,
     log: Callable[[str], None] = print,
+    before_deploy: Callable[[], None] | None = None,
 ) -> tuple[DeploymentRecord, bool]:
-    """Deploy (or find) the contracts on the sender's chain. Returns the record and whether it deployed."""
+    """Deploy (or find) the contracts on the sender's chain. Returns the record and whether it deployed.
+
+    ``before_deploy`` runs only when something will be deployed (confirmation, unlocking a keyfile);
+    it aborts by raising.
+    """
     w3 = sender.w3
     chain_id = w3.eth.chain_id
     genesis = w3.eth.get_block(0)["hash"]
@@ -75,6 +80,8 @@ def deploy(
             log(f"contracts already deployed on chain {chain_id} (record {path}); use --force to redeploy")
             return existing, False
         log(f"deployment record {path} does not match this chain: deploying again")
+    if before_deploy is not None:
+        before_deploy()
 
     me = sender.address
     admin = params.admin or me

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -29,12 +29,26 @@ class TransactionFailed(ChainError):
     """Raised when a transaction is mined but reverted."""
 
 
+class SignedTx(Protocol):
+    @property
+    def raw_transaction(self) -> bytes: ...
+
+
+class TxSigner(Protocol):
+    """What signs for a Sender: an eth-account key (``LocalAccount``) or an ape account (``ApeSigner``)."""
+
+    @property
+    def address(self) -> Any: ...
+
+    def sign_transaction(self, transaction_dict: Any) -> SignedTx: ...
+
+
 @dataclass
 class Sender:
-    """Sends transactions from one key, keeping its own nonce so back-to-back sends don't collide."""
+    """Sends transactions from one signer, keeping its own nonce so back-to-back sends don't collide."""
 
     w3: Web3
-    account: LocalAccount
+    account: TxSigner
     timeout: float = 120.0
     _nonce: int | None = None
 

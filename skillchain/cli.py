@@ -85,90 +85,86 @@ def compile_cmd() -> None:
 
 
 def _deploy_local(settings: Settings, rpc_url: str, force: bool) -> None:
-    from chain.deploy import DeployParams, deploy
-    from chain.tx import Sender, anvil_account, connect
+    from chain.tx import connect
+    from skillchain.deployment import deploy_configured
 
-    w3 = connect(rpc_url)
-    deployer = anvil_account(0)
-    relayer = anvil_account(8)
-    params = DeployParams(
-        admin=settings.admin,
-        admin_delay=settings.admin_delay,
-        treasury=settings.treasury,
-        fee_bps=settings.fee_bps,
-        arbiters=settings.arbiters or [anvil_account(9).address],
-        issuers=settings.issuers or [str(anvil_account(i).address) for i in range(1, 5)],
-        funders=settings.funders or [relayer.address],
-        review_minimums={"eth": settings.review_minimum_wei},
-        test_stablecoin=True,
-        verification_inputs=False,  # a disposable local chain is never verified on an explorer
-        stablecoin_holders=[str(relayer.address)] + [str(anvil_account(i).address) for i in range(1, 5)],
-    )
-    deploy(
-        Sender(w3, deployer),
-        params,
-        data_dir=settings.data_dir,
-        deployments_dir=settings.deployments_dir,
-        force=force,
-        log=typer.echo,
-    )
+    deploy_configured(settings, connect(rpc_url), None, force=force, log=typer.echo)
 
 
 @app.command("deploy")
 def deploy_cmd(
+    network: Annotated[
+        str | None,
+        typer.Option(
+            help="ape network choice, e.g. ethereum:sepolia:node or ethereum:sepolia:https://rpc… "
+            "(`ape networks list`). Without it, --rpc-url / SKILLCHAIN_RPC_URL / the local anvil."
+        ),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(help="ape account alias that signs (`ape accounts import ALIAS`); needs --network."),
+    ] = None,
     rpc_url: Annotated[
         str | None,
-        typer.Option(help="JSON-RPC endpoint (default: SKILLCHAIN_RPC_URL or the local anvil)."),
+        typer.Option(help="JSON-RPC endpoint; with --network it overrides the provider's configured URI."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Deploy again even if the record says it is deployed.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before deploying to a public chain.")
+    ] = False,
 ) -> None:
-    """Deploy the contracts wired together and write the deployment record.
+    """Deploy the three contracts wired together, configure them from SKILLCHAIN_* and write the record.
 
-    On a local chain (id 31337 or 1337) anvil's development account deploys and a test stablecoin is
-    added; elsewhere SKILLCHAIN_DEPLOYER_KEY signs and the record goes to deployments/<chainId>.json.
+    On a local chain (id 31337 or 1337) anvil's development account deploys, a test stablecoin is added
+    and the record goes to the data folder. Elsewhere an ape account (--network … --account ALIAS) or
+    SKILLCHAIN_DEPLOYER_KEY signs; the record goes to deployments/<chainId>.json with each contract's
+    standard-JSON input for Etherscan/Sourcify beside it. Nothing already deployed is redeployed unless
+    --force.
     """
     from chain.compile_if_needed import ensure_compiled
-    from chain.deploy import DeployParams, deploy
     from chain.errors import ChainError
     from chain.records import LOCAL_CHAIN_IDS
-    from chain.tx import Sender, connect
+    from chain.tx import TxSigner, connect
+    from skillchain.deployment import deploy_configured
 
     settings = _settings()
-    url = rpc_url or settings.effective_rpc_url
-    try:
-        ensure_compiled()
-        w3 = connect(url)
-        chain_id = w3.eth.chain_id
-        if chain_id in LOCAL_CHAIN_IDS and settings.deployer_key is None:
-            _deploy_local(settings, url, force)
-            return
-        if settings.deployer_key is None:
-            raise _fail(f"chain {chain_id} is not local: set SKILLCHAIN_DEPLOYER_KEY to the deployer's key")
+    confirm = None if yes else (lambda text: typer.confirm(text, default=False))
+    key_signer: TxSigner | None = None
+    if settings.deployer_key is not None:
         from eth_account import Account
 
-        account = Account.from_key(settings.deployer_key.get_secret_value())
-        params = DeployParams(
-            admin=settings.admin,
-            admin_delay=settings.admin_delay,
-            treasury=settings.treasury,
-            fee_bps=settings.fee_bps,
-            arbiters=settings.arbiters,
-            issuers=settings.issuers,
-            funders=settings.funders,
-            review_minimums={"eth": settings.review_minimum_wei},
-        )
-        deploy(
-            Sender(w3, account),
-            params,
-            data_dir=settings.data_dir,
-            deployments_dir=settings.deployments_dir,
-            force=force,
-            log=typer.echo,
-        )
+        key_signer = Account.from_key(settings.deployer_key.get_secret_value())
+    try:
+        ensure_compiled()
+        if network is None:
+            if account is not None:
+                raise _fail(
+                    "--account names an ape account: use it with --network (e.g. ethereum:sepolia:node)", 2
+                )
+            url = rpc_url or settings.effective_rpc_url
+            try:
+                w3 = connect(url)
+                w3.eth.chain_id  # noqa: B018 - reach the node before anything else
+            except OSError as exc:
+                raise _fail(f"cannot reach {url}: {exc}") from None
+            deploy_configured(settings, w3, key_signer, force=force, confirm=confirm, log=typer.echo)
+            return
+        from chain.ape_signer import ApeSigner, ape_network, load_account, unlock
+
+        with ape_network(network, rpc_url) as w3:
+            signer: TxSigner | None = key_signer
+            unlock_signer = None
+            if account is not None:
+                ape_account = load_account(account)
+                signer = ApeSigner(ape_account)
+                unlock_signer = lambda: unlock(ape_account)  # noqa: E731
+            elif signer is None and w3.eth.chain_id in LOCAL_CHAIN_IDS:
+                signer = ApeSigner(load_account(None))  # ape's test account 0 is anvil's account 0
+            deploy_configured(
+                settings, w3, signer, force=force, confirm=confirm, unlock=unlock_signer, log=typer.echo
+            )
     except ChainError as exc:
         raise _fail(str(exc)) from None
-    except OSError as exc:
-        raise _fail(f"cannot reach {url}: {exc}") from None
 
 
 @app.command()

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated card-payment relayer addresses (FUNDER_ROLE).",
     )
+    allowed_tokens: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated ERC-20 addresses escrow accepts besides ETH (e.g. USDC on the chain).",
+    )
     review_minimum_wei: int = Field(
         10**15, ge=0, description="Smallest ETH engagement (wei) whose parties may review."
     )
@@ -125,14 +129,14 @@ class Settings(BaseSettings):
             return {int(k.strip()): v.strip() for k, v in pairs}
         return value
 
-    @field_validator("arbiters", "issuers", "funders", "admins", mode="before")
+    @field_validator("arbiters", "issuers", "funders", "admins", "allowed_tokens", mode="before")
     @classmethod
     def _split_addresses(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("arbiters", "issuers", "funders", "admins")
+    @field_validator("arbiters", "issuers", "funders", "admins", "allowed_tokens")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
         for item in value:

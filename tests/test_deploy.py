@@ -44,7 +44,7 @@ def deploy(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess
         "SKILLCHAIN_FEE_BPS": "300",
     }
     return subprocess.run(
-        [str(VENV_BIN / "skillchain"), "deploy", "--rpc-url", url, *extra],
+        [str(VENV_BIN / "skillchain"), "deploy", "--rpc-url", url, "--yes", *extra],
         capture_output=True,
         text=True,
         env=env,
@@ -111,6 +111,109 @@ def test_deploy_to_non_local_chain_without_key_is_refused(sepolia: str, tmp_path
         env=env,
     )
     assert result.returncode == 1 and "SKILLCHAIN_DEPLOYER_KEY" in result.stderr
+
+
+USDC_ON_SEPOLIA = "0x1c7D4B196Cb0C7B01d743Fbc6116a902379C7238"
+
+
+@pytest.fixture(scope="module")
+def ape_keystore(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """An ape data folder holding one encrypted keyfile account, `deployer` (anvil's account 3)."""
+    from chain.compile_if_needed import ensure_compiled
+
+    ensure_compiled()  # compile with the real ape data folder before pointing ape elsewhere
+    folder = tmp_path_factory.mktemp("ape-data")
+    subprocess.run(
+        [
+            str(VENV_BIN / "python"),
+            "-c",
+            "import sys; from ape_accounts import import_account_from_private_key as imp; "
+            "imp('deployer', sys.argv[1], sys.argv[2])",
+            "correct horse battery staple 42!",
+            anvil_account(3).key.hex(),
+        ],
+        env=os.environ | {"APE_DATA_FOLDER": str(folder)},
+        check=True,
+        capture_output=True,
+    )
+    return {"APE_DATA_FOLDER": str(folder)}
+
+
+def ape_env(tmp_path: Path, keystore: dict[str, str], passphrase: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "SKILLCHAIN_DEPLOYER_KEY"}
+    return env | keystore | {
+        "APE_ACCOUNTS_deployer_PASSPHRASE": passphrase,
+        "SKILLCHAIN_DATA_DIR": str(tmp_path / "data"),
+        "SKILLCHAIN_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+        "SKILLCHAIN_ALLOWED_TOKENS": USDC_ON_SEPOLIA,
+        "SKILLCHAIN_FEE_BPS": "125",
+    }
+
+
+@pytest.mark.slow
+def test_ape_account_deploys_on_the_sepolia_network_and_ape_run_sees_the_record(
+    sepolia: str, tmp_path: Path, ape_keystore: dict[str, str]
+) -> None:
+    env = ape_env(tmp_path, ape_keystore, "correct horse battery staple 42!")
+    cmd = [str(VENV_BIN / "skillchain"), "deploy", "--network", "ethereum:sepolia:node", "--rpc-url", sepolia]
+    first = subprocess.run([*cmd, "--account", "deployer", "--yes"], capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    record = load_record(tmp_path / "deployments" / f"{SEPOLIA}.json")
+    assert record is not None and record.chain_id == SEPOLIA
+    assert record.deployer == anvil_account(3).address  # the ape keyfile signed, not a dev key
+    assert (tmp_path / "deployments" / f"{SEPOLIA}-verify" / "Reputation.standard-input.json").exists()
+    w3 = Web3(Web3.HTTPProvider(sepolia))
+    escrow = w3.eth.contract(address=record.address_of("SkillEscrow"), abi=_abi("SkillEscrow"))
+    assert escrow.functions.feeBps().call() == 125
+    assert escrow.functions.isTokenAllowed(USDC_ON_SEPOLIA).call()
+    assert escrow.functions.hasRole(b"\x00" * 32, anvil_account(3).address).call()
+
+    # The ape script is the same procedure: it finds the deployment and deploys nothing.
+    script = subprocess.run(
+        [
+            str(VENV_BIN / "ape"),
+            "run",
+            "deploy",
+            "--network",
+            f"ethereum:sepolia:{sepolia}",
+            "--account",
+            "deployer",
+            "--yes",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert script.returncode == 0, script.stdout + script.stderr
+    assert "already deployed" in script.stdout
+    assert load_record(tmp_path / "deployments" / f"{SEPOLIA}.json") == record
+
+
+def test_ape_deploy_with_a_wrong_passphrase_or_unknown_alias_deploys_nothing(
+    sepolia: str, tmp_path: Path, ape_keystore: dict[str, str]
+) -> None:
+    cmd = [str(VENV_BIN / "skillchain"), "deploy", "--network", "ethereum:sepolia:node", "--rpc-url", sepolia]
+    env = ape_env(tmp_path, ape_keystore, "not the passphrase")
+    wrong = subprocess.run([*cmd, "--account", "deployer", "--yes"], capture_output=True, text=True, env=env)
+    assert wrong.returncode == 1 and "cannot unlock ape account 'deployer'" in wrong.stderr
+    unknown = subprocess.run([*cmd, "--account", "nobody", "--yes"], capture_output=True, text=True, env=env)
+    assert unknown.returncode == 1 and "no ape account 'nobody'" in unknown.stderr and "deployer" in unknown.stderr
+    declined = subprocess.run(
+        [*cmd, "--account", "deployer"], input="n\n", capture_output=True, text=True, env=env
+    )
+    assert declined.returncode == 1 and "deployment cancelled" in declined.stderr
+    assert not (tmp_path / "deployments").exists()
+
+
+def test_account_without_network_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "skillchain"), "deploy", "--account", "deployer"],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"SKILLCHAIN_DATA_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 2 and "--network" in result.stderr
 
 
 def _abi(name: str) -> list[dict[str, object]]:
