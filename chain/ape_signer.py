@@ -88,7 +88,8 @@ def load_account(alias: str | None) -> AccountAPI:
     except (ApeException, KeyError, IndexError):
         known = ", ".join(sorted(a.alias for a in accounts if a.alias)) or "none"
         raise ApeError(
-            f"no ape account {alias!r} (accounts known to ape: {known}); add one with `ape accounts import {alias}`"
+            f"no ape account {alias!r} (accounts known to ape: {known}); "
+            f"add one with `ape accounts import {alias}`"
         ) from None
 
 

@@ -63,6 +63,7 @@ class Recommender:
         self.history: dict[str, list[str]] = {}
         self.new_share = 0.2
         self.flagged: set[tuple[int, str]] = set()  # (engagement id, reviewer) discounted in public averages
+        self.careers: dict[str, list[tuple[str, float, int]]] = {}  # skill id -> what holders earned next
         self._cache: dict[str, np.ndarray] = {}
 
     def _prepare(self) -> None:
@@ -102,6 +103,7 @@ class Recommender:
         r.idf = np.array([math.log((1 + n) / (1 + df[t])) + 1 for t in sorted(df)])
         r.content = r._tfidf(docs)
 
+        r.careers = career_paths(m)
         reports = signals(m)
         discounted = flagged_reviews(m, reports)
         r.flagged = discounted
@@ -231,6 +233,10 @@ class Recommender:
             reasons.append(f"learners who booked {history[-1]} also booked this mentor")
         return Recommendation(int(self.listing_ids[i]), owner, score, reasons)
 
+    def next_skills(self, skill_id: str) -> list[tuple[str, float, int]]:
+        """Career path from the snapshot: what holders of `skill_id` earned next."""
+        return self.careers.get(skill_id, [])
+
     # ------------------------------------------------------------ snapshot
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -256,6 +262,7 @@ class Recommender:
             "client_index": self.client_index,
             "quality": self.quality,
             "flagged": sorted(self.flagged),
+            "careers": self.careers,
             "history": self.history,
             "new_share": self.new_share,
             "als": {
@@ -288,25 +295,36 @@ class Recommender:
         r.quality = {k: (v[0], v[1]) for k, v in meta["quality"].items()}
         r.new_share = meta["new_share"]
         r.flagged = {(int(e), str(a)) for e, a in meta.get("flagged", [])}
+        r.careers = {
+            skill: [(str(s), float(share), int(c)) for s, share, c in nxt]
+            for skill, nxt in meta.get("careers", {}).items()
+        }
         r.als = ALS(**meta["als"])
         r.als.user_factors, r.als.item_factors = a["user_factors"], a["item_factors"]
         r._prepare()
         return r
 
 
-def next_skills(m: Marketplace, skill_id: str, k: int = 5) -> list[tuple[str, float, int]]:
-    """Skills that holders of `skill_id` earned next: (skill id, share of those holders, count)."""
+def career_paths(m: Marketplace, k: int = 5) -> dict[str, list[tuple[str, float, int]]]:
+    """For every skill: the skills its holders earned next, as (skill id, share of holders, count).
+
+    "Next" means first earned after the holder's first credential in that skill.
+    """
     by_holder: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for c in m.credentials:
         by_holder[c.holder].append((c.issued_at, c.skill_id))
-    after: Counter[str] = Counter()
-    holders = 0
+    after: dict[str, Counter[str]] = defaultdict(Counter)
+    holders: Counter[str] = Counter()
     for items in by_holder.values():
-        items.sort()
-        firsts = [t for t, s in items if s == skill_id]
-        if not firsts:
-            continue
-        holders += 1
-        seen = {s for t, s in items if t > firsts[0] and s != skill_id}
-        after.update(seen)
-    return [(s, c / holders, c) for s, c in after.most_common(k)] if holders else []
+        first: dict[str, int] = {}
+        for t, skill in sorted(items):
+            first.setdefault(skill, t)
+        for skill, t in first.items():
+            holders[skill] += 1
+            after[skill].update(other for other, t2 in first.items() if t2 > t)
+    return {skill: [(s, c / holders[skill], c) for s, c in after[skill].most_common(k)] for skill in holders}
+
+
+def next_skills(m: Marketplace, skill_id: str, k: int = 5) -> list[tuple[str, float, int]]:
+    """Skills that holders of `skill_id` earned next: (skill id, share of those holders, count)."""
+    return career_paths(m, k).get(skill_id, [])

@@ -141,13 +141,17 @@ def ape_keystore(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def ape_env(tmp_path: Path, keystore: dict[str, str], passphrase: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "SKILLCHAIN_DEPLOYER_KEY"}
-    return env | keystore | {
-        "APE_ACCOUNTS_deployer_PASSPHRASE": passphrase,
-        "SKILLCHAIN_DATA_DIR": str(tmp_path / "data"),
-        "SKILLCHAIN_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
-        "SKILLCHAIN_ALLOWED_TOKENS": USDC_ON_SEPOLIA,
-        "SKILLCHAIN_FEE_BPS": "125",
-    }
+    return (
+        env
+        | keystore
+        | {
+            "APE_ACCOUNTS_deployer_PASSPHRASE": passphrase,
+            "SKILLCHAIN_DATA_DIR": str(tmp_path / "data"),
+            "SKILLCHAIN_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+            "SKILLCHAIN_ALLOWED_TOKENS": USDC_ON_SEPOLIA,
+            "SKILLCHAIN_FEE_BPS": "125",
+        }
+    )
 
 
 @pytest.mark.slow
@@ -198,7 +202,11 @@ def test_ape_deploy_with_a_wrong_passphrase_or_unknown_alias_deploys_nothing(
     wrong = subprocess.run([*cmd, "--account", "deployer", "--yes"], capture_output=True, text=True, env=env)
     assert wrong.returncode == 1 and "cannot unlock ape account 'deployer'" in wrong.stderr
     unknown = subprocess.run([*cmd, "--account", "nobody", "--yes"], capture_output=True, text=True, env=env)
-    assert unknown.returncode == 1 and "no ape account 'nobody'" in unknown.stderr and "deployer" in unknown.stderr
+    assert (
+        unknown.returncode == 1
+        and "no ape account 'nobody'" in unknown.stderr
+        and "deployer" in unknown.stderr
+    )
     declined = subprocess.run(
         [*cmd, "--account", "deployer"], input="n\n", capture_output=True, text=True, env=env
     )

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from api.deps import AdminSession, ConnDep, CurrentSession, SettingsDep
 from api.models import ERRORS
 from api.skills import by_id, catalog
-from matching.recommend import Recommender, next_skills
+from matching.recommend import Recommender
 from matching.service import risk, snapshot_dir
 
 router = APIRouter(tags=["matching"], responses=ERRORS)
@@ -95,12 +95,10 @@ def recommendations(
 
 @router.get("/skills/{skill_id}/next", response_model=list[NextSkillPublic], summary="Skills to learn next")
 def skills_next(
-    skill_id: Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")], conn: ConnDep, settings: SettingsDep
+    request: Request, skill_id: Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")], settings: SettingsDep
 ) -> list[NextSkillPublic]:
-    from matching.data import load
-
+    """What holders of this skill's credential earned next, from the trained snapshot."""
     known = by_id()
-    market = load(conn.engine, settings.chain_id)
     return [
         NextSkillPublic(
             skill_id=s,
@@ -108,7 +106,7 @@ def skills_next(
             share_of_holders=round(share, 4),
             holders=count,
         )
-        for s, share, count in next_skills(market, skill_id)
+        for s, share, count in _model(request, settings).next_skills(skill_id)
     ]
 
 

@@ -17,6 +17,7 @@ def test_recommendations_next_skills_and_risk(stack: Stack) -> None:
     c = stack.client
     mentor, other, learner = stack.sign_in(MENTOR), stack.sign_in(OTHER_MENTOR), stack.sign_in(LEARNER)
     assert c.get("/recommendations", headers=learner).status_code == 503  # no snapshot yet
+    assert c.get(f"/skills/{skill_id('solidity')}/next").status_code == 503
     c.post(
         "/listings",
         headers=mentor,

@@ -120,3 +120,10 @@ def test_career_paths_follow_what_holders_earned_next(planted: Planted) -> None:
     nxt = next_skills(planted.market, "solidity")
     assert nxt and nxt[0][0] in ("smart-contract-security", "defi")
     assert all(0 < share <= 1 for _s, share, _c in nxt)
+
+
+def test_career_paths_are_in_the_snapshot(model: Recommender, planted: Planted, tmp_path: Path) -> None:
+    assert model.next_skills("solidity") == next_skills(planted.market, "solidity")
+    model.save(tmp_path)
+    assert Recommender.load(tmp_path).next_skills("solidity") == model.next_skills("solidity")
+    assert model.next_skills("no-such-skill") == []
