@@ -13,6 +13,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -75,14 +76,13 @@ class BulkWriter:
         placeholders = ", ".join([self.mark] * len(columns))
         # Table and column names come from our own schema, never from input.
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
-        wide = not self.postgres
-        params = [
-            tuple(
-                str(row[c]) if wide and c in _UINT256_COLUMNS and row[c] is not None else row[c]
-                for c in columns
-            )
-            for row in rows
-        ]
+        getter = itemgetter(*columns)
+        params = [getter(row) for row in rows] if len(columns) > 1 else [(row[columns[0]],) for row in rows]
+        wide = [i for i, c in enumerate(columns) if c in _UINT256_COLUMNS]
+        if wide and not self.postgres:  # SQLite integers stop at 2**63: uint256 columns are text there
+            params = [
+                tuple(str(v) if i in wide and v is not None else v for i, v in enumerate(p)) for p in params
+            ]
         cursor = self._cursor()
         cursor.executemany(sql, params)
         cursor.close()
@@ -112,26 +112,24 @@ class Batch:
             return
         t = PROJECTION_TABLES[table]
         pk = PK[table]
-        # Query on the primary key's leading columns (chain_id, second column IN ...) and keep the exact
-        # keys in Python: a row-value IN list is not index-friendly on every database (PostgreSQL
-        # falls back to a scan), while this form uses the primary-key index everywhere.
+        # Query on a prefix of the primary key — equality on the columns every wanted key shares, IN on
+        # the first that varies — and keep the exact keys in Python: a row-value IN list is not
+        # index-friendly on every database (PostgreSQL falls back to a scan), while this form walks the
+        # primary-key index everywhere and never reads rows beyond the wanted ones' prefix.
+        cursor_columns = [c.name for c in t.columns]
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             found: dict[tuple[Any, ...], Row] = {}
-            query = select(t)
-            if len(pk) > 1:
-                by_chain: dict[Any, set[Any]] = defaultdict(set)
-                for key in chunk:
-                    by_chain[key[0]].add(key[1])
-                for chain_id, seconds in by_chain.items():
-                    rows = self.conn.execute(
-                        query.where(t.c[pk[0]] == chain_id, t.c[pk[1]].in_(seconds))
-                    ).mappings()
-                    for row in rows:
-                        found[tuple(row[name] for name in pk)] = dict(row)
-            else:
-                for row in self.conn.execute(query.where(t.c[pk[0]].in_([k[0] for k in chunk]))).mappings():
-                    found[tuple(row[name] for name in pk)] = dict(row)
+            split = next((i for i in range(len(pk) - 1) if len({k[i] for k in chunk}) > 1), len(pk) - 1)
+            groups: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
+            for key in chunk:
+                groups[key[:split]].add(key[split])
+            for prefix, values in groups.items():
+                conditions = [t.c[pk[i]] == v for i, v in enumerate(prefix)]
+                query = select(t).where(*conditions, t.c[pk[split]].in_(values))
+                for raw in self.conn.execute(query):
+                    row = dict(zip(cursor_columns, raw, strict=True))
+                    found[tuple(row[name] for name in pk)] = row
             for key in chunk:
                 self.rows[table][key] = found.get(key)
                 self.original[table][key] = dict(found[key]) if key in found else None
@@ -276,15 +274,15 @@ class Projector:
                 new["reviews"].add((c, a["engagementId"], a["reviewer"]))  # one review per side, ever
                 keys["reputation"].add((c, a["subject"]))
             elif e.contract == "SkillCredential":
-                if "tokenId" in a:
+                if "tokenId" in a:  # ids are metadata digests: one burned may be issued again
                     keys["credentials"].add((c, str(a["tokenId"])))
                 elif e.name in ("RoleGranted", "RoleRevoked"):
                     keys["issuers"].add((c, a["account"]))
         keys["escrow_config"].add((c,))
         for table, absent in new.items():
-            batch.known_absent(table, absent - keys[table])
+            batch.known_absent(table, absent)
         for table, wanted in keys.items():
-            batch.prefetch(table, wanted)
+            batch.prefetch(table, wanted - new[table])
         treasury = (batch.rows["escrow_config"].get((c,)) or {}).get("treasury") or ZERO_ADDRESS
         created = {
             e.args["id"]: e.args
