@@ -83,7 +83,7 @@ def child_ours(url: str, info: dict[str, object], database_url: str) -> None:
     from indexer.rpc import RpcClient
     from indexer.runner import Indexer, IndexerConfig
 
-    engine = make_engine(database_url)
+    engine = make_engine(database_url, bulk_writer=True)
     upgrade(engine)
     config = IndexerConfig(
         chain_id=31337,

@@ -1,13 +1,16 @@
 """Event decoding generated from the contracts' ABIs (adding an event needs no hand-written decoder).
 
-The hot path decodes static fields by slicing 32-byte words and only falls back to eth-abi for
-types it does not slice itself; no pydantic model or web3.py call per event.
+The hot path is a function generated per event from its ABI (``EventSpec.decode_hex``): it slices the
+RPC's hex strings word by word straight into Python values (``int(word, 16)``, cached checksummed
+addresses, ``"0x" + word``) without converting the log to bytes first, and falls back to eth-abi only
+for types it does not slice itself (strings, bytes, tuples). No pydantic model or web3.py call per
+event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +25,16 @@ WordDecoder = Callable[[bytes], Value]
 @lru_cache(maxsize=65536)
 def checksum(raw20: bytes) -> str:
     return str(to_checksum_address(raw20))
+
+
+@lru_cache(maxsize=65536)
+def checksum_hex(hex40: str) -> str:
+    """EIP-55 form of 40 lowercase hex digits (cached: a chain has far fewer accounts than events)."""
+    return str(to_checksum_address("0x" + hex40))
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 256) if value >> 255 else value
 
 
 def _address(word: bytes) -> str:
@@ -83,6 +96,10 @@ class EventSpec:
     indexed: tuple[tuple[str, str, WordDecoder | None], ...]
     data: tuple[tuple[str, str, WordDecoder | None], ...]
     all_static: bool
+    decode_hex: Callable[[list[str], str], dict[str, Value]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "decode_hex", _generate_hex_decoder(self))
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Value]:
         args: dict[str, Value] = {}
@@ -149,3 +166,70 @@ def event_specs(abis: dict[str, list[dict[str, Any]]]) -> dict[bytes, EventSpec]
                 all_static=all(d is not None for _n, _t, d in data),
             )
     return specs
+
+
+# ---------------------------------------------------------------- generated hex decoders
+
+
+def _word_expr(abi_type: str, word: str) -> str | None:
+    """Python source decoding one ABI word, given the source of its 64 hex digits."""
+    if "[" in abi_type or "(" in abi_type:
+        return None
+    if abi_type == "address":
+        return f"_addr({word}[24:64])"
+    if abi_type.startswith("uint"):
+        return f"int({word}, 16)"
+    if abi_type.startswith("int"):
+        return f"_signed(int({word}, 16))"
+    if abi_type == "bool":
+        return f"(int({word}, 16) != 0)"
+    if abi_type == "bytes32":
+        return f'"0x" + {word}'
+    if abi_type.startswith("bytes") and abi_type[5:].isdigit():
+        return f'"0x" + {word}[:{2 * int(abi_type[5:])}]'
+    return None
+
+
+def _generate_hex_decoder(spec: EventSpec) -> Callable[[list[str], str], dict[str, Value]]:
+    """Compile `decode_hex(topics, data)` for one event: hex strings in, the same values as `decode`."""
+    items: list[str] = []
+    for k, (name, abi_type, _dec) in enumerate(spec.indexed, start=1):
+        expr = _word_expr(abi_type, f"topics[{k}][2:66].lower()")
+        items.append(f"{name!r}: {expr if expr is not None else f'topics[{k}].lower()'}")
+    needs_fallback = False
+    for i, (name, abi_type, _dec) in enumerate(spec.data):
+        word = f"d[{64 * i}:{64 * i + 64}]"
+        expr = _word_expr(abi_type, word)
+        if expr is None and abi_type.endswith("[]"):
+            inner = _word_expr(abi_type[:-2], "w")
+            if inner is not None:
+                expr = f"_array(d, {64 * i}, lambda w: {inner})"
+        if expr is None:
+            needs_fallback = True
+            break
+        items.append(f"{name!r}: {expr}")
+    namespace: dict[str, Any] = {
+        "_addr": checksum_hex,
+        "_signed": _signed,
+        "_array": _hex_array,
+        "_spec": spec,
+    }
+    if needs_fallback:
+        source = (
+            "def decode_hex(topics, data):\n"
+            "    return _spec.decode([bytes.fromhex(t[2:]) for t in topics], bytes.fromhex(data[2:]))\n"
+        )
+    else:
+        body = ", ".join(items)
+        source = f"def decode_hex(topics, data):\n    d = data[2:].lower()\n    return {{{body}}}\n"
+    exec(compile(source, f"<decoder {spec.contract}.{spec.name}>", "exec"), namespace)  # noqa: S102 - our own ABI
+    decoder: Callable[[list[str], str], dict[str, Value]] = namespace["decode_hex"]
+    return decoder
+
+
+def _hex_array(d: str, head: int, element: Callable[[str], Value]) -> list[Value]:
+    """A dynamic array of one-word elements: its offset word at `head` (hex digits into `d`)."""
+    start = int(d[head : head + 64], 16) * 2
+    length = int(d[start : start + 64], 16)
+    first = start + 64
+    return [element(d[first + 64 * k : first + 64 * k + 64]) for k in range(length)]

@@ -31,6 +31,18 @@ PK: dict[str, tuple[str, ...]] = {
     name: tuple(c.name for c in table.primary_key.columns) for name, table in PROJECTION_TABLES.items()
 }
 Row = dict[str, Any]
+RAW_EVENT_COLUMNS = (
+    "chain_id",
+    "block_hash",
+    "log_index",
+    "block_number",
+    "tx_hash",
+    "address",
+    "event",
+    "args",
+)
+if tuple(c.name for c in chain_events.columns) != RAW_EVENT_COLUMNS:  # the tuples below follow this order
+    raise RuntimeError("chain_events columns changed: update RAW_EVENT_COLUMNS and Projector.apply")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +95,17 @@ class BulkWriter:
             params = [
                 tuple(str(v) if i in wide and v is not None else v for i, v in enumerate(p)) for p in params
             ]
+        cursor = self._cursor()
+        cursor.executemany(sql, params)
+        cursor.close()
+
+    def insert_tuples(self, table: Table, params: list[tuple[Any, ...]]) -> None:
+        """Rows already in the table's column order (and already in a form both databases take)."""
+        if not params:
+            return
+        columns = [c.name for c in table.columns]
+        placeholders = ", ".join([self.mark] * len(columns))
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
         cursor = self._cursor()
         cursor.executemany(sql, params)
         cursor.close()
@@ -219,19 +242,20 @@ class Projector:
         if not events:
             return
         encode = msgspec.json.encode
-        BulkWriter(conn).insert(
+        # Raw events go straight in as tuples in the table's column order (no dict per event).
+        BulkWriter(conn).insert_tuples(
             chain_events,
             [
-                {
-                    "chain_id": e.chain_id,
-                    "block_hash": e.block_hash,
-                    "log_index": e.log_index,
-                    "block_number": e.block_number,
-                    "tx_hash": e.tx_hash,
-                    "address": e.address,
-                    "event": e.name,
-                    "args": encode(e.args).decode(),  # exact integers, any size
-                }
+                (
+                    e.chain_id,
+                    e.block_hash,
+                    e.log_index,
+                    e.block_number,
+                    e.tx_hash,
+                    e.address,
+                    e.name,
+                    encode(e.args).decode(),  # exact integers, any size
+                )
                 for e in events
             ],
         )

@@ -94,7 +94,7 @@ def build(
         raise NoDeployment(
             f"no deployment record for chain {chain_id} at {path}: deploy first (`skillchain deploy`)"
         )
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, bulk_writer=True)
     upgrade(engine)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     release = acquire_leader_lock(engine, str(settings.data_dir / f"indexer-{chain_id}.lock"))
