@@ -99,6 +99,7 @@ class Indexer:
         self.specs = {}
         self._started = time.monotonic()
         self._range = self.config.initial_range
+        self._next_analyze = 10_000
 
     # ------------------------------------------------------------ checkpoints
     def checkpoint(self, conn: Connection) -> Checkpoint | None:
@@ -259,6 +260,20 @@ class Indexer:
             self.projector.apply(conn, self.config.chain_id, events, journal_block=None)
             self._set_checkpoint(conn, last, block_hash, genesis)
         self._report(last, head, len(events))
+        self._refresh_statistics()
+
+    def _refresh_statistics(self) -> None:
+        """PostgreSQL: re-ANALYZE the tables each time the indexed total doubles during a catch-up.
+
+        Bulk loading outruns autovacuum's statistics: a planner that still believes a table holds a
+        hundred rows answers the batch's key lookups with a scan of every row of the chain (measured:
+        50 s of a 70 s run went to one table's lookups). A handful of ANALYZE runs per catch-up fixes it.
+        """
+        if self.engine.dialect.name != "postgresql" or self.events_total < self._next_analyze:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(text("ANALYZE " + ", ".join([chain_events.name, *PROJECTION_TABLES])))
+        self._next_analyze = 2 * self.events_total
 
     def _index_live_block(self, number: int, head: int, genesis: str) -> None:
         c = self.config
