@@ -155,7 +155,9 @@ class MilestoneIn(Strict):
     title: str = Field(min_length=1, max_length=200)
     description: Text = ""
     amount: Uint256Str
-    due_date: int = Field(gt=0, lt=2**40, description="unix seconds")
+    due_date: int = Field(
+        gt=0, lt=2**32, description="unix seconds (the escrow stores them in 32 bits: before 2106)"
+    )
 
 
 class EngagementPrepare(Strict):

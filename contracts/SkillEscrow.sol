@@ -11,9 +11,13 @@ import {ISkillEscrow} from "./interfaces/ISkillEscrow.sol";
 /// @title SkillEscrow — milestone escrow for skill engagements, paid in ETH or allow-listed ERC-20s
 /// @notice Immutable (no proxy). Money moves only into internal balances (`owed`) and leaves through
 ///         `withdraw` / `withdrawTo`, so a recipient that reverts can never block anyone else.
-/// @dev Storage is packed for cheap creation: the arbiter is stored as a small id assigned when
+/// @dev Storage is packed for cheap creation — two fresh slots for a one-milestone ETH engagement:
+///      slot 0 holds the client, the terms and the first milestone's due date, slot 1 the provider and
+///      the first milestone's amount. Everything that starts at zero (milestone states, the count of
+///      closed milestones, `paid`, the open dispute) is written later, and the engagement's progress
+///      shares the slot of milestone 0's progress. The arbiter is stored as a small id assigned when
 ///      ARBITER_ROLE is first granted, the payer only when it differs from the client, and the token
-///      slot stays empty for ETH.
+///      slot stays empty for ETH. Hence the bounds: amounts below 2^96, due dates before 2106.
 contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -41,25 +45,30 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         // slot 0
         address client; // receives the service, approves milestones
         uint16 feeBps; // fixed at creation
-        uint32 reviewWindow; // seconds after a submission
+        uint24 reviewWindow; // seconds after a submission (at most MAX_REVIEW_WINDOW)
         uint8 milestoneCount; // 1..MAX_MILESTONES
-        uint8 openMilestones; // not yet released, refunded or resolved
-        uint24 arbiterId; // index into _arbiters
-        bool paid; // something reached the provider
+        uint16 arbiterId; // index into _arbiters
+        uint32 firstDueDate; // milestone 0's due date (unix seconds)
         // slot 1
         address provider; // delivers and is paid
-        uint40 disputedAt; // open dispute's start, 0 when none
+        uint96 firstAmount; // milestone 0's amount, fee included
         // slot 2
         address token; // address(0) for ETH
         // slot 3
         address payer; // address(0) when the client paid
     }
 
+    /// @dev Milestone 0 keeps its amount and due date in the engagement (above) and only its progress
+    ///      here; its slot also carries the engagement's progress (the last three fields), so the
+    ///      first submission and every later change touch one slot.
     struct Milestone {
-        uint128 amount; // fee included
-        uint40 dueDate; // unix seconds
+        uint96 amount; // fee included (index >= 1)
+        uint32 dueDate; // unix seconds (index >= 1)
         uint40 releasableAt; // set on submission
         MilestoneState state;
+        uint8 closedMilestones; // slot 0 only: milestones released, refunded or resolved
+        bool paid; // slot 0 only: something reached the provider
+        uint40 disputedAt; // slot 0 only: open dispute's start, 0 when none
     }
 
     // One packed configuration slot, read once per creation.
@@ -73,7 +82,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     mapping(address token => mapping(address account => uint256)) private _owed;
     mapping(address token => bool) private _allowedTokens;
     mapping(bytes32 externalRef => bool) private _usedExternalRefs;
-    mapping(address arbiter => uint24) private _arbiterIds;
+    mapping(address arbiter => uint16) private _arbiterIds;
     address[] private _arbiters;
 
     /// @param admin DEFAULT_ADMIN_ROLE holder (two-step handover with `adminDelay`)
@@ -159,22 +168,33 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         for (uint256 i; i < count; ++i) {
             uint256 amount = amounts[i];
             uint256 due = dueDates[i];
-            if (amount == 0 || amount > type(uint128).max) revert EscrowInvalidAmount(i, amount);
-            if (due <= block.timestamp || due > type(uint40).max) revert EscrowInvalidDueDate(i, due, block.timestamp);
+            if (amount == 0 || amount > type(uint96).max) revert EscrowInvalidAmount(i, amount);
+            if (due <= block.timestamp || due > type(uint32).max) revert EscrowInvalidDueDate(i, due, block.timestamp);
             total += amount;
-            _milestones[id][i] =
-                Milestone({amount: uint128(amount), dueDate: uint40(due), releasableAt: 0, state: MilestoneState.Funded});
+            // Milestone 0's terms live in the engagement; its progress starts at zero (Funded).
+            if (i != 0) {
+                _milestones[id][i] = Milestone({
+                    amount: uint96(amount),
+                    dueDate: uint32(due),
+                    releasableAt: 0,
+                    state: MilestoneState.Funded,
+                    closedMilestones: 0,
+                    paid: false,
+                    disputedAt: 0
+                });
+            }
         }
 
         uint16 fee = _feeBps;
         Engagement storage e = _engagements[id];
         e.client = client;
         e.feeBps = fee;
-        e.reviewWindow = reviewWindow;
+        e.reviewWindow = uint24(reviewWindow);
         e.milestoneCount = uint8(count);
-        e.openMilestones = uint8(count);
         e.arbiterId = _arbiterIds[arbiter];
+        e.firstDueDate = uint32(dueDates[0]);
         e.provider = provider;
+        e.firstAmount = uint96(amounts[0]);
         if (token != address(0)) e.token = token;
         if (payer != client) e.payer = payer;
 
@@ -200,7 +220,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     function submitMilestone(uint256 id, uint256 index, bytes32 deliverableDigest) external {
         Engagement storage e = _existing(id);
         if (msg.sender != e.provider) revert EscrowUnauthorizedCaller(id, msg.sender);
-        if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
+        if (_progress(id).disputedAt != 0) revert EscrowDisputeOpen(id);
         Milestone storage m = _milestone(e, id, index);
         if (m.state != MilestoneState.Funded) revert EscrowInvalidMilestoneState(id, index, m.state);
         uint40 releasableAt = uint40(block.timestamp) + e.reviewWindow;
@@ -213,7 +233,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     function approveMilestone(uint256 id, uint256 index) external {
         Engagement storage e = _existing(id);
         if (msg.sender != e.client) revert EscrowUnauthorizedCaller(id, msg.sender);
-        if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
+        if (_progress(id).disputedAt != 0) revert EscrowDisputeOpen(id);
         Milestone storage m = _milestone(e, id, index);
         if (m.state != MilestoneState.Funded && m.state != MilestoneState.Submitted) {
             revert EscrowInvalidMilestoneState(id, index, m.state);
@@ -224,7 +244,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     /// @inheritdoc ISkillEscrow
     function autoRelease(uint256 id, uint256 index) external {
         Engagement storage e = _existing(id);
-        if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
+        if (_progress(id).disputedAt != 0) revert EscrowDisputeOpen(id);
         Milestone storage m = _milestone(e, id, index);
         if (m.state != MilestoneState.Submitted) revert EscrowInvalidMilestoneState(id, index, m.state);
         if (block.timestamp < m.releasableAt) revert EscrowNotYetReleasable(id, index, m.releasableAt);
@@ -240,7 +260,8 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         bool allowed = msg.sender == e.client || msg.sender == e.provider
             || (msg.sender == payer && hasRole(FUNDER_ROLE, msg.sender));
         if (!allowed) revert EscrowUnauthorizedCaller(id, msg.sender);
-        if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
+        Milestone storage progress = _progress(id);
+        if (progress.disputedAt != 0) revert EscrowDisputeOpen(id);
 
         uint256 count = e.milestoneCount;
         bool disputable = false;
@@ -257,14 +278,14 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         }
         if (!disputable) revert EscrowNothingToDispute(id);
         uint40 now_ = uint40(block.timestamp);
-        e.disputedAt = now_;
+        progress.disputedAt = now_;
         emit DisputeRaised(id, msg.sender, now_, now_ + DISPUTE_TIMEOUT);
     }
 
     /// @inheritdoc ISkillEscrow
     function resolveDispute(uint256 id, uint16 providerShareBps) external {
         Engagement storage e = _existing(id);
-        if (e.disputedAt == 0) revert EscrowNoOpenDispute(id);
+        if (_progress(id).disputedAt == 0) revert EscrowNoOpenDispute(id);
         if (msg.sender != _arbiters[e.arbiterId] || !hasRole(ARBITER_ROLE, msg.sender)) {
             revert EscrowUnauthorizedCaller(id, msg.sender);
         }
@@ -275,7 +296,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
             if (m.state == MilestoneState.Funded || m.state == MilestoneState.Submitted) {
-                frozen += m.amount;
+                frozen += _amountOf(e, m, i);
                 m.state = MilestoneState.Resolved;
             }
         }
@@ -286,7 +307,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     /// @inheritdoc ISkillEscrow
     function settleExpiredDispute(uint256 id) external {
         Engagement storage e = _existing(id);
-        uint256 disputedAt = e.disputedAt;
+        uint256 disputedAt = _progress(id).disputedAt;
         if (disputedAt == 0) revert EscrowNoOpenDispute(id);
         uint256 timeoutAt = disputedAt + DISPUTE_TIMEOUT;
         if (block.timestamp < timeoutAt) revert EscrowDisputeNotTimedOut(id, timeoutAt);
@@ -298,10 +319,10 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
             if (m.state == MilestoneState.Submitted) {
-                providerGross += m.amount;
+                providerGross += _amountOf(e, m, i);
                 m.state = MilestoneState.Resolved;
             } else if (m.state == MilestoneState.Funded) {
-                payerAmount += m.amount;
+                payerAmount += _amountOf(e, m, i);
                 m.state = MilestoneState.Resolved;
             }
         }
@@ -321,10 +342,11 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         address token = e.token;
         uint256 fee = providerGross * e.feeBps / BPS;
         uint256 providerAmount = providerGross - fee;
-        e.disputedAt = 0;
-        e.openMilestones = 0; // every milestone still open was frozen and is now resolved
+        Milestone storage progress = _progress(id);
+        progress.disputedAt = 0;
+        progress.closedMilestones = e.milestoneCount; // every milestone still open was frozen and is now resolved
         if (providerGross != 0) {
-            e.paid = true;
+            progress.paid = true;
             _owed[token][e.provider] += providerAmount;
             if (fee != 0) _owed[token][_treasury] += fee;
         }
@@ -337,7 +359,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     /// @inheritdoc ISkillEscrow
     function cancel(uint256 id) external {
         Engagement storage e = _existing(id);
-        if (e.disputedAt != 0) revert EscrowDisputeOpen(id);
+        if (_progress(id).disputedAt != 0) revert EscrowDisputeOpen(id);
         bool byProvider = msg.sender == e.provider;
         if (!byProvider && msg.sender != e.client) revert EscrowUnauthorizedCaller(id, msg.sender);
 
@@ -353,16 +375,17 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
             // delivered and is past its due date.
             bool refundable = byProvider
                 ? (s == MilestoneState.Funded || s == MilestoneState.Submitted)
-                : (s == MilestoneState.Funded && block.timestamp > m.dueDate);
+                : (s == MilestoneState.Funded && block.timestamp > _dueDateOf(e, m, i));
             if (refundable) {
+                uint256 amount = _amountOf(e, m, i);
                 m.state = MilestoneState.Refunded;
-                refunded += m.amount;
+                refunded += amount;
                 ++closed;
-                emit MilestoneRefunded(id, i, payer, m.amount);
+                emit MilestoneRefunded(id, i, payer, amount);
             }
         }
         if (closed == 0) revert EscrowNothingToCancel(id);
-        e.openMilestones -= uint8(closed);
+        _progress(id).closedMilestones += uint8(closed);
         _owed[token][payer] += refunded;
         emit EngagementCancelled(id, msg.sender, refunded);
     }
@@ -463,6 +486,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     /// @inheritdoc ISkillEscrow
     function getEngagement(uint256 id) external view returns (EngagementView memory v) {
         Engagement storage e = _existing(id);
+        Milestone storage progress = _progress(id);
         v = EngagementView({
             client: e.client,
             provider: e.provider,
@@ -472,9 +496,9 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
             feeBps: e.feeBps,
             reviewWindow: e.reviewWindow,
             milestoneCount: e.milestoneCount,
-            openMilestones: e.openMilestones,
-            paid: e.paid,
-            disputedAt: e.disputedAt
+            openMilestones: e.milestoneCount - progress.closedMilestones,
+            paid: progress.paid,
+            disputedAt: progress.disputedAt
         });
     }
 
@@ -482,7 +506,12 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     function getMilestone(uint256 id, uint256 index) external view returns (MilestoneView memory) {
         Engagement storage e = _existing(id);
         Milestone storage m = _milestone(e, id, index);
-        return MilestoneView({amount: m.amount, dueDate: m.dueDate, releasableAt: m.releasableAt, state: m.state});
+        return MilestoneView({
+            amount: uint128(_amountOf(e, m, index)),
+            dueDate: uint40(_dueDateOf(e, m, index)),
+            releasableAt: m.releasableAt,
+            state: m.state
+        });
     }
 
     /// @inheritdoc ISkillEscrow
@@ -492,7 +521,8 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         returns (address client, address provider, bool settled, bool paid)
     {
         Engagement storage e = _existing(id);
-        return (e.client, e.provider, e.openMilestones == 0, e.paid);
+        Milestone storage progress = _progress(id);
+        return (e.client, e.provider, progress.closedMilestones == e.milestoneCount, progress.paid);
     }
 
     /// @inheritdoc ISkillEscrow
@@ -503,10 +533,12 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     {
         Engagement storage e = _existing(id);
         uint256 count = e.milestoneCount;
-        for (uint256 i; i < count; ++i) {
+        value = e.firstAmount;
+        for (uint256 i = 1; i < count; ++i) {
             value += _milestones[id][i].amount;
         }
-        return (e.client, e.provider, e.token, value, e.openMilestones == 0, e.paid);
+        Milestone storage progress = _progress(id);
+        return (e.client, e.provider, e.token, value, progress.closedMilestones == count, progress.paid);
     }
 
     // ---------------------------------------------------------------- internals
@@ -521,6 +553,19 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         return _milestones[id][index];
     }
 
+    /// @dev The engagement's progress (closed count, paid, open dispute) shares milestone 0's slot.
+    function _progress(uint256 id) private view returns (Milestone storage) {
+        return _milestones[id][0];
+    }
+
+    function _amountOf(Engagement storage e, Milestone storage m, uint256 index) private view returns (uint256) {
+        return index == 0 ? e.firstAmount : m.amount;
+    }
+
+    function _dueDateOf(Engagement storage e, Milestone storage m, uint256 index) private view returns (uint256) {
+        return index == 0 ? e.firstDueDate : m.dueDate;
+    }
+
     function _payerOf(Engagement storage e) private view returns (address payer) {
         payer = e.payer;
         if (payer == address(0)) payer = e.client;
@@ -528,23 +573,25 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
 
     /// @dev Effects only: credits the provider and the treasury; money leaves through withdraw.
     function _release(Engagement storage e, Milestone storage m, uint256 id, uint256 index) private {
-        uint256 amount = m.amount;
+        uint256 amount = _amountOf(e, m, index);
         uint256 fee = amount * e.feeBps / BPS;
         address token = e.token;
         address provider = e.provider;
         m.state = MilestoneState.Released;
-        e.openMilestones -= 1;
-        e.paid = true;
+        Milestone storage progress = _progress(id);
+        progress.closedMilestones += 1;
+        progress.paid = true;
         _owed[token][provider] += amount - fee;
         if (fee != 0) _owed[token][_treasury] += fee;
         emit MilestoneReleased(id, index, provider, amount - fee, fee);
     }
 
-    /// @dev Gives each new arbiter a small id so engagements store 3 bytes instead of an address.
+    /// @dev Gives each new arbiter a small id so engagements store 2 bytes instead of an address.
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
         granted = super._grantRole(role, account);
         if (role == ARBITER_ROLE && _arbiterIds[account] == 0) {
-            _arbiterIds[account] = uint24(_arbiters.length);
+            if (_arbiters.length > type(uint16).max) revert EscrowTooManyArbiters();
+            _arbiterIds[account] = uint16(_arbiters.length);
             _arbiters.push(account);
         }
     }

@@ -76,8 +76,8 @@ def prepare_engagement(
     if any(m.due_date <= now for m in body.milestones):
         raise HTTPException(400, "every milestone's due date must be in the future")
     amounts = [int(m.amount) for m in body.milestones]
-    if any(a == 0 or a >= 2**128 for a in amounts):
-        raise HTTPException(400, "milestone amounts must be between 1 and 2^128 - 1 base units")
+    if any(a == 0 or a >= 2**96 for a in amounts):  # the escrow stores amounts in 96 bits
+        raise HTTPException(400, "milestone amounts must be between 1 and 2^96 - 1 base units")
     arbiters = settings.arbiters or list(chain.record.parameters.get("arbiters", []))
     arbiter = body.arbiter or (arbiters[0] if arbiters else None)
     if arbiter is None:

@@ -60,10 +60,12 @@ interface ISkillEscrow {
     error EscrowLengthMismatch(uint256 amounts, uint256 dueDates);
     /// @notice The review window is outside [MIN_REVIEW_WINDOW, MAX_REVIEW_WINDOW].
     error EscrowReviewWindowOutOfBounds(uint256 reviewWindow, uint256 min, uint256 max);
-    /// @notice A milestone's due date is not in the future (or beyond uint40).
+    /// @notice A milestone's due date is not in the future (or beyond uint32: the year 2106).
     error EscrowInvalidDueDate(uint256 index, uint256 dueDate, uint256 timestamp);
-    /// @notice A milestone amount is zero or does not fit in uint128.
+    /// @notice A milestone amount is zero or does not fit in uint96 (7.9e28 base units).
     error EscrowInvalidAmount(uint256 index, uint256 amount);
+    /// @notice Every one of the 65,535 arbiter ids is taken.
+    error EscrowTooManyArbiters();
     /// @notice `msg.value` does not match what the engagement needs (the ETH total, or 0 for a token).
     error EscrowWrongValue(uint256 sent, uint256 expected);
     /// @notice This external payment reference already funded an engagement.

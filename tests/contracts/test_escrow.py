@@ -726,3 +726,56 @@ def test_admin_handover_is_two_step_with_delay(
     chain.pending_timestamp = chain.pending_timestamp + 3 * DAY + 1
     e.acceptDefaultAdminTransfer(sender=stranger)
     assert e.defaultAdmin() == stranger
+
+
+# ---------------------------------------------------------------- storage bounds (packed layout)
+
+MAX_AMOUNT = 2**96 - 1
+MAX_DUE = 2**32 - 1
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_amounts_beyond_96_bits_are_refused(
+    escrow: Any, usdc: Any, client: Any, provider: Any, arbiter: Any, chain: Any, index: int
+) -> None:
+    amounts = [1, 1]
+    amounts[index] = MAX_AMOUNT + 1
+    now = chain.pending_timestamp
+    with ape.reverts(escrow.EscrowInvalidAmount, index=index, amount=MAX_AMOUNT + 1):
+        escrow.createEngagement(
+            provider, usdc, amounts, [now + DAY, now + DAY], DAY, arbiter, TERMS, sender=client
+        )
+
+
+@pytest.mark.parametrize("index", [0, 1])
+def test_due_dates_beyond_32_bits_are_refused(
+    escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any, index: int
+) -> None:
+    now = chain.pending_timestamp
+    dues = [now + DAY, now + DAY]
+    dues[index] = MAX_DUE + 1
+    with ape.reverts(escrow.EscrowInvalidDueDate, index=index, dueDate=MAX_DUE + 1):
+        escrow.createEngagement(provider, ETH, [1, 1], dues, DAY, arbiter, TERMS, sender=client, value=2)
+
+
+def test_largest_terms_round_trip_for_the_inline_and_the_mapped_milestone(
+    escrow: Any, usdc: Any, admin: Any, client: Any, provider: Any, arbiter: Any, chain: Any
+) -> None:
+    usdc.mint(client, 2 * MAX_AMOUNT, sender=admin)
+    now = chain.pending_timestamp
+    eid = escrow.createEngagement(
+        provider, usdc, [MAX_AMOUNT, MAX_AMOUNT - 1], [MAX_DUE, now + DAY], DAY, arbiter, TERMS, sender=client
+    ).return_value
+    first, second = escrow.getMilestone(eid, 0), escrow.getMilestone(eid, 1)
+    assert (first.amount, first.dueDate, first.state) == (MAX_AMOUNT, MAX_DUE, FUNDED)
+    assert (second.amount, second.dueDate, second.state) == (MAX_AMOUNT - 1, now + DAY, FUNDED)
+    assert escrow.settlementOf(eid).value == 2 * MAX_AMOUNT - 1
+    view = escrow.getEngagement(eid)
+    assert (view.milestoneCount, view.openMilestones, view.paid, view.disputedAt) == (2, 2, False, 0)
+    # Releasing milestone 0 (whose progress shares the engagement's progress slot) pays exactly it.
+    escrow.approveMilestone(eid, 0, sender=client)
+    view = escrow.getEngagement(eid)
+    assert (view.openMilestones, view.paid) == (1, True)
+    assert escrow.getMilestone(eid, 0).state == RELEASED and escrow.getMilestone(eid, 1).state == FUNDED
+    fee = MAX_AMOUNT * escrow.getEngagement(eid).feeBps // 10_000
+    assert escrow.owed(usdc, provider) == MAX_AMOUNT - fee
