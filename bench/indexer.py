@@ -8,6 +8,11 @@ chain. The web3.py baseline (`contract.events.X.get_logs` + one INSERT per event
 of the same blocks, because at ~2k events/s a million would take ten minutes; the ratio compares rates.
 Targets (issue #7): >= 50,000 events/s into SQLite, >= 20x the baseline, peak RSS <= 500 MB.
 
+For context the same run also measures Ponder, the TypeScript indexer, through the shared harness
+(../shared/bench-peers/ponder/run.sh, PostgreSQL mode, the same number of events) when it is present:
+its events are ERC-20 transfers with a balance-upsert handler rather than our lifecycles, so read
+that row as "what a production indexer manages on this machine", not as the same workload.
+
     make bench-indexer        (or: .venv/bin/python bench/indexer.py [--events 1000000])
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sqlite3
 import subprocess
@@ -167,6 +173,31 @@ def child_baseline(url: str, info: dict[str, object], db_path: str, max_events: 
     )
 
 
+PONDER_HARNESS = ROOT.parent / "shared" / "bench-peers" / "ponder" / "run.sh"
+
+
+def run_ponder(events: int) -> tuple[str, dict[str, float]] | None:
+    """Ponder through the shared harness (its own anvil, chain and PostgreSQL); None if it failed."""
+    print(f"running Ponder on {events:,} events (shared harness, PostgreSQL) ...", file=sys.stderr)
+    proc = subprocess.run(
+        ["bash", str(PONDER_HARNESS), str(events), "1"],
+        env={**os.environ, "BENCH_DB": "postgres"},
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    summaries = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"summary"')]
+    if proc.returncode != 0 or not summaries or not summaries[-1]["ok"]:
+        print(f"Ponder run failed (rc {proc.returncode}):\n{proc.stderr[-2000:]}", file=sys.stderr)
+        return None
+    summary = summaries[-1]
+    return str(summary.get("ponder") or ""), {
+        "events": float(summary["events"]),
+        "seconds": float(summary["wall_s"][0]),
+        "rss_mb": float(summary["peak_rss_mb"][0]),
+    }
+
+
 def run_child(*args: str) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True
@@ -184,6 +215,9 @@ def main() -> None:
         "--postgres",
         default="postgresql://postgres@127.0.0.1:5432/test",
         help="admin URL; a scratch database is created and dropped ('' to skip)",
+    )
+    parser.add_argument(
+        "--no-ponder", action="store_true", help="skip the Ponder run (../shared/bench-peers/ponder)"
     )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,6 +258,12 @@ def main() -> None:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         base = run_child("baseline", url, str(info_path), str(tmp / "base.db"), str(args.baseline_events))
         rows.append(("web3.py get_logs + INSERT (prefix)", base))
+        proc.terminate()  # free the core before Ponder starts its own chain
+        if not args.no_ponder and PONDER_HARNESS.exists():
+            found = run_ponder(args.events)
+            if found is not None:
+                version, ponder = found
+                rows.append((f"Ponder {version} -> PostgreSQL (ERC-20)", ponder))
         print(f"\nindexing {info_path and ours['events']:,.0f} events end to end from anvil (2 cores)")
         print(f"{'indexer':<38} {'events':>10} {'seconds':>8} {'events/s':>10} {'peak RSS MB':>12}")
         for label, r in rows:
@@ -235,6 +275,13 @@ def main() -> None:
             f"\nSQLite rate {ours['events'] / ours['seconds']:,.0f} events/s (target >= 50,000); "
             f"{ratio:.0f}x the web3.py baseline (target >= 20x); peak RSS {ours['rss_mb']:.0f} MB (target <= 500 MB)"
         )
+        for label, r in rows:
+            if label.startswith("Ponder"):
+                ponder_rate = r["events"] / r["seconds"]
+                print(
+                    f"for context: {ponder_rate:,.0f} events/s for {label} — ours is "
+                    f"{ours['events'] / ours['seconds'] / ponder_rate:.1f}x into SQLite"
+                )
     finally:
         proc.terminate()
         proc.wait()
