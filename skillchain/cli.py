@@ -151,6 +151,15 @@ def deploy_cmd(
             return
         from chain.ape_signer import ApeSigner, ape_network, load_account, unlock
 
+        if network.split(":")[1:2] == ["local"] and rpc_url is None:
+            # ape would start a throwaway anvil of its own; deploy to the local chain `make run` keeps.
+            rpc_url = settings.effective_rpc_url
+            try:
+                connect(rpc_url).eth.chain_id  # noqa: B018 - is it running?
+            except OSError:
+                raise _fail(
+                    f"no local chain at {rpc_url}: start it with `make run` (or pass --rpc-url)"
+                ) from None
         with ape_network(network, rpc_url) as w3:
             signer: TxSigner | None = key_signer
             unlock_signer = None

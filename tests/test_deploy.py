@@ -263,3 +263,28 @@ def _artifact_bytecode(name: str) -> str:
     from chain.artifacts import load_artifact
 
     return load_artifact(name).bytecode
+
+
+def test_ape_local_network_deploys_to_the_running_local_chain(tmp_path: Path) -> None:
+    """`--network ethereum:local:foundry` uses the chain `make run` keeps, not a throwaway anvil of ape's."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "SKILLCHAIN_DEPLOYER_KEY"} | {
+        "SKILLCHAIN_DATA_DIR": str(tmp_path / "data"),
+        "SKILLCHAIN_ANVIL_PORT": str(port),
+    }
+    cmd = [str(VENV_BIN / "skillchain"), "deploy", "--network", "ethereum:local:foundry"]
+    down = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert down.returncode == 1 and "no local chain at" in down.stderr
+    local = LocalChain(data_dir=tmp_path / "chain", port=port, chain_id=31337)
+    local.start()
+    try:
+        up = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        assert up.returncode == 0, up.stderr
+        record = load_record(tmp_path / "data" / "deployments" / "31337.json")
+        assert record is not None
+        w3 = Web3(Web3.HTTPProvider(local.url))
+        assert len(w3.eth.get_code(Web3.to_checksum_address(record.address_of("SkillEscrow")))) > 0
+    finally:
+        local.stop()
