@@ -9,7 +9,7 @@ deployment, so both paths deploy the same thing.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,18 +62,17 @@ def ape_network(choice: str, rpc_url: str | None = None) -> Iterator[Web3]:
     if rpc_url:
         # ape's node provider takes `uri`; foundry connects to a running anvil given as `host`.
         settings = {"host": rpc_url} if choice.endswith(":foundry") else {"uri": rpc_url}
-    try:
-        context = networks.parse_network_choice(choice, provider_settings=settings or None)
-        provider = context.__enter__()
-    except ApeException as exc:
-        raise ApeError(f"cannot connect to ape network {choice!r}: {exc}") from None
-    try:
+    with ExitStack() as stack:
+        try:
+            provider = stack.enter_context(
+                networks.parse_network_choice(choice, provider_settings=settings or None)
+            )
+        except ApeException as exc:
+            raise ApeError(f"cannot connect to ape network {choice!r}: {exc}") from None
         web3 = getattr(provider, "web3", None)
         if not isinstance(web3, Web3):
             raise ApeError(f"ape provider {provider.name!r} of {choice!r} exposes no web3 connection")
         yield web3
-    finally:
-        context.__exit__(None, None, None)
 
 
 def load_account(alias: str | None) -> AccountAPI:

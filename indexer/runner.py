@@ -79,8 +79,7 @@ class Indexer:
     rpc: RpcClient
     config: IndexerConfig
     on_progress: Callable[[Progress], None] | None = None
-    specs: dict[bytes, EventSpec] = field(init=False)
-    hex_specs: dict[tuple[str, str], EventSpec] = field(init=False)
+    specs: dict[tuple[str, str], EventSpec] = field(init=False)  # (contract, topic0 hex) -> decoder
     projector: Projector = field(default_factory=Projector, init=False)
     events_total: int = field(default=0, init=False)
     reorgs: int = field(default=0, init=False)
@@ -90,13 +89,11 @@ class Indexer:
         for name in INDEXED_CONTRACTS:
             abis[name] = load_artifact(name).abi
         # Events are matched by (contract, topic0) so same-named events of two contracts stay apart.
-        self.specs_by_contract = {name: event_specs({name: abi}) for name, abi in abis.items()}
-        self.hex_specs = {
+        self.specs = {
             (name, "0x" + topic0.hex()): spec
-            for name, specs in self.specs_by_contract.items()
-            for topic0, spec in specs.items()
+            for name, abi in abis.items()
+            for topic0, spec in event_specs({name: abi}).items()
         }
-        self.specs = {}
         self._started = time.monotonic()
         self._range = self.config.initial_range
         self._next_analyze = 10_000
@@ -128,7 +125,7 @@ class Indexer:
         append = out.append
         chain_id = self.config.chain_id
         names = self.config.addresses
-        specs = self.hex_specs
+        specs = self.specs
         for lg in logs:
             if lg.removed or not lg.topics:
                 continue
@@ -241,10 +238,11 @@ class Indexer:
                         pending.result()
                     pending = writer.submit(self._write_range, events, b, block_hash, genesis, head)
                     if stop is not None and stop.is_set():
-                        pending.result()
-                        return
+                        break
                 if pending is not None:
                     pending.result()
+            if stop is not None and stop.is_set():
+                return
             next_block = safe + 1
         for number in range(max(next_block, c.start_block), head + 1):
             if stop is not None and stop.is_set():

@@ -11,6 +11,7 @@ operations over blocks; measured at 1.1x implicit's time per iteration (bench/ma
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,9 +26,8 @@ class ALS:
     alpha: float = 1.0
     iterations: int = 15
     cg_steps: int = 3
-    chunk: int = (
-        20_000  # nonzeros per row block: its gathered rows (5 MB) stay in cache; 5k and 50k are slower
-    )
+    # Nonzeros per row block: its gathered rows (5 MB) stay in cache; 5k and 50k are slower.
+    chunk: int = 20_000
     seed: int = 0
     user_factors: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     item_factors: FloatArray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
@@ -62,27 +62,20 @@ class ALS:
         indptr = c.indptr
         n = c.shape[0]
         # Block boundaries at about `chunk` nonzeros each, never splitting a row.
-        bounds = np.unique(np.searchsorted(indptr, np.arange(0, c.nnz + self.chunk, self.chunk)).clip(0, n))
-        bounds = np.unique(np.concatenate(([0], bounds, [n])))
-        for r0, r1 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            s, e = int(indptr[r0]), int(indptr[r1])
-            out[r0:r1] = self._solve_block(c, r0, r1, s, e, x[r0:r1], y, yty)
+        starts = np.searchsorted(indptr, np.arange(0, c.nnz, self.chunk))
+        bounds = np.unique(np.concatenate(([0], starts, [n]))).tolist()
+        for r0, r1 in pairwise(bounds):
+            out[r0:r1] = self._solve_block(c, r0, r1, x[r0:r1], y, yty)
         return out
 
     def _solve_block(
-        self,
-        c: sp.csr_matrix,
-        r0: int,
-        r1: int,
-        s: int,
-        e: int,
-        x: FloatArray,
-        y: FloatArray,
-        yty: FloatArray,
+        self, c: sp.csr_matrix, r0: int, r1: int, x: FloatArray, y: FloatArray, yty: FloatArray
     ) -> FloatArray:
-        x = x.copy()
+        """CG for rows r0..r1-1 (x: their current factors, warm start)."""
+        s, e = int(c.indptr[r0]), int(c.indptr[r1])
         if s == e:  # rows without interactions: the solution of (YtY + reg) x = 0
             return np.zeros_like(x)
+        x = x.copy()
         yc = y[c.indices[s:e]]  # the block's factor rows, one per nonzero
         local_indptr = c.indptr[r0 : r1 + 1] - s
         counts = np.diff(local_indptr)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from web3 import Web3
+
     from api.payments.service import Payments
     from ipfs.store import EmbeddedStore
 
@@ -91,6 +93,18 @@ def _deploy_local(settings: Settings, rpc_url: str, force: bool) -> None:
     deploy_configured(settings, connect(rpc_url), None, force=force, log=typer.echo)
 
 
+def _reachable(url: str, failure: str) -> Web3:
+    """A connection to the node at `url`, or the command stops with `failure` and the cause."""
+    from chain.tx import connect
+
+    w3 = connect(url)
+    try:
+        w3.eth.chain_id  # noqa: B018 - reach the node before anything else
+    except OSError as exc:
+        raise _fail(f"{failure} ({exc})") from None
+    return w3
+
+
 @app.command("deploy")
 def deploy_cmd(
     network: Annotated[
@@ -124,7 +138,7 @@ def deploy_cmd(
     from chain.compile_if_needed import ensure_compiled
     from chain.errors import ChainError
     from chain.records import LOCAL_CHAIN_IDS
-    from chain.tx import TxSigner, connect
+    from chain.tx import TxSigner
     from skillchain.deployment import deploy_configured
 
     settings = _settings()
@@ -142,11 +156,7 @@ def deploy_cmd(
                     "--account names an ape account: use it with --network (e.g. ethereum:sepolia:node)", 2
                 )
             url = rpc_url or settings.effective_rpc_url
-            try:
-                w3 = connect(url)
-                w3.eth.chain_id  # noqa: B018 - reach the node before anything else
-            except OSError as exc:
-                raise _fail(f"cannot reach {url}: {exc}") from None
+            w3 = _reachable(url, f"cannot reach {url}")
             deploy_configured(settings, w3, key_signer, force=force, confirm=confirm, log=typer.echo)
             return
         from chain.ape_signer import ApeSigner, ape_network, load_account, unlock
@@ -154,12 +164,7 @@ def deploy_cmd(
         if network.split(":")[1:2] == ["local"] and rpc_url is None:
             # ape would start a throwaway anvil of its own; deploy to the local chain `make run` keeps.
             rpc_url = settings.effective_rpc_url
-            try:
-                connect(rpc_url).eth.chain_id  # noqa: B018 - is it running?
-            except OSError:
-                raise _fail(
-                    f"no local chain at {rpc_url}: start it with `make run` (or pass --rpc-url)"
-                ) from None
+            _reachable(rpc_url, f"no local chain at {rpc_url}: start it with `make run` (or pass --rpc-url)")
         with ape_network(network, rpc_url) as w3:
             signer: TxSigner | None = key_signer
             unlock_signer = None

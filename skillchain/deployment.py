@@ -22,28 +22,11 @@ class DeployRefused(ChainError):
     """The deployment cannot start as asked (no signer for a public chain, declined confirmation)."""
 
 
-def local_params(settings: Settings) -> DeployParams:
-    """A local chain: anvil's development accounts fill every role, plus a test stablecoin for the relayer."""
-    relayer = anvil_account(8)
-    return DeployParams(
-        admin=settings.admin,
-        admin_delay=settings.admin_delay,
-        treasury=settings.treasury,
-        fee_bps=settings.fee_bps,
-        arbiters=settings.arbiters or [anvil_account(9).address],
-        issuers=settings.issuers or [str(anvil_account(i).address) for i in range(1, 5)],
-        funders=settings.funders or [relayer.address],
-        allowed_tokens=settings.allowed_tokens,
-        review_minimums={"eth": settings.review_minimum_wei},
-        test_stablecoin=True,
-        verification_inputs=False,  # a disposable local chain is never verified on an explorer
-        stablecoin_holders=[str(relayer.address)] + [str(anvil_account(i).address) for i in range(1, 5)],
-    )
-
-
-def public_params(settings: Settings) -> DeployParams:
-    """A testnet or mainnet: only what is configured, and standard-JSON inputs for verification."""
-    return DeployParams(
+def deploy_params(settings: Settings, *, local: bool) -> DeployParams:
+    """What Settings configure. A public chain gets exactly that, plus standard-JSON inputs for
+    verification; a local chain fills unset roles with anvil's development accounts and adds a test
+    stablecoin for the card relayer."""
+    params = DeployParams(
         admin=settings.admin,
         admin_delay=settings.admin_delay,
         treasury=settings.treasury,
@@ -53,6 +36,20 @@ def public_params(settings: Settings) -> DeployParams:
         funders=settings.funders,
         allowed_tokens=settings.allowed_tokens,
         review_minimums={"eth": settings.review_minimum_wei},
+    )
+    if not local:
+        return params
+    relayer = str(anvil_account(8).address)
+    dev_issuers = [str(anvil_account(i).address) for i in range(1, 5)]
+    return params.model_copy(
+        update={
+            "arbiters": settings.arbiters or [str(anvil_account(9).address)],
+            "issuers": settings.issuers or dev_issuers,
+            "funders": settings.funders or [relayer],
+            "test_stablecoin": True,
+            "verification_inputs": False,  # a disposable local chain is never verified on an explorer
+            "stablecoin_holders": [relayer, *dev_issuers],
+        }
     )
 
 
@@ -81,7 +78,7 @@ def deploy_configured(
                 "or set SKILLCHAIN_DEPLOYER_KEY"
             )
         signer = anvil_account(0)
-    params = local_params(settings) if local else public_params(settings)
+    params = deploy_params(settings, local=local)
 
     def before_deploy() -> None:
         if confirm is not None and not local:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,16 +15,14 @@ from chain.localchain import LocalChain
 from chain.records import load_record
 from chain.toolchain import VENV_BIN
 from chain.tx import anvil_account
+from tests.indexer.conftest import free_port
 
 SEPOLIA = 11155111
 
 
 @pytest.fixture(scope="module")
 def sepolia(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    chain = LocalChain(data_dir=tmp_path_factory.mktemp("sepolia"), port=port, chain_id=SEPOLIA)
+    chain = LocalChain(data_dir=tmp_path_factory.mktemp("sepolia"), port=free_port(), chain_id=SEPOLIA)
     chain.start()
     try:
         yield chain.url
@@ -231,10 +228,7 @@ def _abi(name: str) -> list[dict[str, object]]:
 
 
 def test_local_deploy_adds_a_test_stablecoin_held_by_the_relayer(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    local = LocalChain(data_dir=tmp_path / "chain", port=port, chain_id=31337)
+    local = LocalChain(data_dir=tmp_path / "chain", port=free_port(), chain_id=31337)
     local.start()
     try:
         env = os.environ | {"SKILLCHAIN_DATA_DIR": str(tmp_path / "data")}
@@ -267,9 +261,7 @@ def _artifact_bytecode(name: str) -> str:
 
 def test_ape_local_network_deploys_to_the_running_local_chain(tmp_path: Path) -> None:
     """`--network ethereum:local:foundry` uses the chain `make run` keeps, not a throwaway anvil of ape's."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "SKILLCHAIN_DEPLOYER_KEY"} | {
         "SKILLCHAIN_DATA_DIR": str(tmp_path / "data"),
         "SKILLCHAIN_ANVIL_PORT": str(port),

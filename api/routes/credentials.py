@@ -24,6 +24,7 @@ from api.queries import credentials_of
 from api.skills import by_id, catalog
 from chain.credential_check import OnChainProof, Verdict, verdict
 from chain.txbuilder import PreparedTx
+from chain.vouchers import voucher_typed_data
 from db.chain import credentials, engagements, issuers, reviews
 from db.credentials import issuer_profiles, presentation_challenges, vouchers
 from ipfs import metadata as md
@@ -257,33 +258,7 @@ def prepare_batch(
 
 
 def _typed_data(chain: ChainDep, message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Voucher": [
-                {"name": "recipient", "type": "address"},
-                {"name": "skillId", "type": "bytes32"},
-                {"name": "metadataDigest", "type": "bytes32"},
-                {"name": "expiresAt", "type": "uint64"},
-                {"name": "engagementId", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "validUntil", "type": "uint64"},
-            ],
-        },
-        "primaryType": "Voucher",
-        "domain": {
-            "name": "SkillCredential",
-            "version": "1",
-            "chainId": chain.chain_id,
-            "verifyingContract": chain.builder.address("SkillCredential"),
-        },
-        "message": message,
-    }
+    return voucher_typed_data(chain.chain_id, chain.builder.address("SkillCredential"), message)
 
 
 def _voucher_public(row: Any, chain: ChainDep) -> VoucherPublic:

@@ -215,7 +215,7 @@ def prepare_dispute(
 ) -> PreparedWithDocument:
     e = _engagement(conn, chain, engagement_id)
     _party(e, session.address, "client", "provider")
-    cid = _add_evidence(conn, chain.chain_id, engagement_id, session.address, body, store)
+    cid = _add_evidence(conn, chain.chain_id, engagement_id, session.address, body, store).cid
     tx = chain.builder.build(
         "SkillEscrow",
         "raiseDispute",
@@ -227,7 +227,7 @@ def prepare_dispute(
 
 def _add_evidence(
     conn: ConnDep, chain_id: int, engagement_id: int, author: str, body: EvidenceIn, store: ContentStore
-) -> str:
+) -> EvidencePublic:
     with document_input():
         doc = md.Evidence(
             chainId=chain_id,
@@ -237,16 +237,15 @@ def _add_evidence(
             files=body.files,
         )
     cid, _digest = _upload(store, doc)
-    conn.execute(
+    created_at = int(time.time())
+    result = conn.execute(
         insert(evidence).values(
-            chain_id=chain_id,
-            engagement_id=engagement_id,
-            author=author,
-            cid=cid,
-            created_at=int(time.time()),
+            chain_id=chain_id, engagement_id=engagement_id, author=author, cid=cid, created_at=created_at
         )
     )
-    return cid
+    key = result.inserted_primary_key
+    assert key is not None  # an autoincrement insert always reports its key
+    return EvidencePublic(id=key[0], author=author, cid=cid, created_at=created_at)
 
 
 @router.post("/engagements/{engagement_id:int}/evidence", response_model=EvidencePublic, status_code=201)
@@ -260,14 +259,7 @@ def add_evidence(
 ) -> EvidencePublic:
     e = _engagement(conn, chain, engagement_id)
     _party(e, session.address, "client", "provider")
-    cid = _add_evidence(conn, chain.chain_id, engagement_id, session.address, body, store)
-    row = (
-        conn.execute(select(evidence).where(evidence.c.cid == cid).order_by(evidence.c.id.desc()))
-        .mappings()
-        .first()
-    )
-    assert row is not None
-    return EvidencePublic(id=row["id"], author=row["author"], cid=row["cid"], created_at=row["created_at"])
+    return _add_evidence(conn, chain.chain_id, engagement_id, session.address, body, store)
 
 
 @router.get("/engagements/{engagement_id:int}/evidence", response_model=list[EvidencePublic])

@@ -11,6 +11,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
+from chain.vouchers import voucher_typed_data
 from tests.contracts.conftest import DAY
 
 SKILL = hashlib.sha3_256(b"unused").digest()  # any 32 bytes; the API derives it from the slug
@@ -27,33 +28,7 @@ def token_id(d: bytes) -> int:
 
 
 def voucher_data(credential: Any, chain_id: int, voucher: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Voucher": [
-                {"name": "recipient", "type": "address"},
-                {"name": "skillId", "type": "bytes32"},
-                {"name": "metadataDigest", "type": "bytes32"},
-                {"name": "expiresAt", "type": "uint64"},
-                {"name": "engagementId", "type": "uint256"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "validUntil", "type": "uint64"},
-            ],
-        },
-        "primaryType": "Voucher",
-        "domain": {
-            "name": "SkillCredential",
-            "version": "1",
-            "chainId": chain_id,
-            "verifyingContract": credential.address,
-        },
-        "message": voucher,
-    }
+    return voucher_typed_data(chain_id, credential.address, voucher)
 
 
 def sign_voucher(key: str, credential: Any, voucher: dict[str, Any], chain_id: int = 31337) -> bytes:
