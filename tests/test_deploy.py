@@ -15,7 +15,7 @@ from chain.localchain import LocalChain
 from chain.records import load_record
 from chain.toolchain import VENV_BIN
 from chain.tx import anvil_account
-from tests.indexer.conftest import free_port
+from tests.net import free_port
 
 SEPOLIA = 11155111
 

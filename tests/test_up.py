@@ -15,7 +15,7 @@ import pytest
 from chain.localchain import port_in_use
 from chain.records import load_record
 from chain.toolchain import VENV_BIN
-from tests.indexer.conftest import free_port
+from tests.net import free_port
 
 
 def run_up(data_dir: Path, port: int, timeout: float = 120) -> tuple[str, int]:

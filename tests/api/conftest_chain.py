@@ -14,7 +14,6 @@ from web3 import Web3
 
 from api.app import create_app
 from chain.compile_if_needed import ensure_compiled
-from chain.deploy import DeployParams, deploy
 from chain.localchain import LocalChain
 from chain.records import DeploymentRecord
 from chain.tx import Sender, anvil_account
@@ -23,7 +22,8 @@ from indexer.rpc import RpcClient
 from indexer.runner import Indexer, IndexerConfig
 from skillchain.settings import Settings
 from tests.api.siwe_helpers import iso
-from tests.indexer.conftest import free_port
+from tests.indexer.conftest import deploy_test_contracts
+from tests.net import free_port
 
 
 @dataclass
@@ -84,24 +84,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     chain = LocalChain(data_dir=data, port=port, chain_id=31337)
     chain.start()
     try:
-        w3 = Web3(Web3.HTTPProvider(chain.url))
-        params = DeployParams(
-            admin_delay=0,
-            arbiters=[anvil_account(9).address],
-            issuers=[anvil_account(2).address],
-            funders=[anvil_account(8).address],
-            review_minimums={"eth": 1},
-            test_stablecoin=True,
-            stablecoin_holders=[anvil_account(i).address for i in range(1, 9)],
-            verification_inputs=False,
-        )
-        record, _ = deploy(
-            Sender(w3, anvil_account(0)),
-            params,
-            data_dir=data,
-            deployments_dir=data / "none",
-            log=lambda _m: None,
-        )
+        w3, record = deploy_test_contracts(chain, data, issuer=2)
         settings = Settings(  # type: ignore[call-arg]
             data_dir=data,
             database_url=f"sqlite:///{data / 'api.db'}",

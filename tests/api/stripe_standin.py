@@ -7,8 +7,6 @@ stripe library's own scheme (`WebhookSignature.generate_signature_header`)."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 import uuid
 from collections import Counter
@@ -17,9 +15,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import stripe
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from tests.net import serving
 
 
 class StripeStandIn:
@@ -133,16 +132,5 @@ class StripeStandIn:
 @contextmanager
 def running_stripe_standin() -> Iterator[tuple[str, StripeStandIn]]:
     standin = StripeStandIn()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(standin.app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", standin
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serving(standin.app) as url:
+        yield url, standin

@@ -13,8 +13,9 @@ from sqlalchemy import update
 
 from api.app import create_app
 from db.auth import auth_nonces
-from tests.api.conftest import make_settings, serve_in_thread
+from tests.api.conftest import make_settings
 from tests.api.siwe_helpers import ADDRESS, make_message
+from tests.net import serve_in_thread
 
 
 def sign_in(client: TestClient, **kw: object) -> httpx.Response:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,14 +18,9 @@ from chain.records import DeploymentRecord
 from chain.tx import Sender, anvil_account
 from db.engine import make_engine
 from db.migrate import upgrade
+from tests.net import free_port
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -37,6 +31,30 @@ class Deployed:
     chain: LocalChain
 
 
+def deploy_test_contracts(chain: LocalChain, data: Path, *, issuer: int) -> tuple[Web3, DeploymentRecord]:
+    """The contracts on a private anvil, as the tests use them: anvil account 0 deploys, 9 arbitrates,
+    `issuer` is accredited, 8 is the card relayer, 1-8 hold the test stablecoin, no admin delay."""
+    w3 = Web3(Web3.HTTPProvider(chain.url))
+    params = DeployParams(
+        admin_delay=0,
+        arbiters=[anvil_account(9).address],
+        issuers=[anvil_account(issuer).address],
+        funders=[anvil_account(8).address],
+        review_minimums={"eth": 1},
+        test_stablecoin=True,
+        stablecoin_holders=[anvil_account(i).address for i in range(1, 9)],
+        verification_inputs=False,
+    )
+    record, _ = deploy(
+        Sender(w3, anvil_account(0)),
+        params,
+        data_dir=data,
+        deployments_dir=data / "none",
+        log=lambda _m: None,
+    )
+    return w3, record
+
+
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     ensure_compiled()
@@ -44,20 +62,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     chain = LocalChain(data_dir=data, port=free_port(), chain_id=31337)
     chain.start()
     try:
-        w3 = Web3(Web3.HTTPProvider(chain.url))
-        params = DeployParams(
-            admin_delay=0,
-            arbiters=[anvil_account(9).address],
-            issuers=[anvil_account(4).address],
-            funders=[anvil_account(8).address],
-            review_minimums={"eth": 1},
-            test_stablecoin=True,
-            stablecoin_holders=[anvil_account(i).address for i in range(1, 9)],
-            verification_inputs=False,
-        )
-        record, _ = deploy(
-            Sender(w3, anvil_account(0)), params, data_dir=data, deployments_dir=data, log=lambda _m: None
-        )
+        w3, record = deploy_test_contracts(chain, data, issuer=4)
         yield Deployed(chain.url, w3, record, chain)
     finally:
         chain.stop()

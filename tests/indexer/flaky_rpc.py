@@ -4,7 +4,6 @@ range as providers do, the kind rotating so every kind happens in every run."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections import Counter
@@ -12,11 +11,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.net import serving
 
 
 @contextmanager
@@ -66,17 +66,8 @@ def running_flaky_proxy(
         return Response(upstream_response.content, media_type="application/json")
 
     app = Starlette(routes=[Route("/", handle, methods=["POST"])])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}", stats
+        with serving(app) as url:
+            yield url, stats
     finally:
-        server.should_exit = True
-        thread.join(timeout=5)
         client.close()

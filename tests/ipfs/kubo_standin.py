@@ -6,19 +6,16 @@ HTTP 500), backed by the embedded store, so the real client code path is exercis
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from ipfs.errors import IpfsError
 from ipfs.store import EmbeddedStore
+from tests.net import serving
 
 
 def kubo_error(message: str) -> JSONResponse:
@@ -83,19 +80,5 @@ def build_app(store: EmbeddedStore) -> FastAPI:
 @contextmanager
 def running_standin(root: Path) -> Iterator[str]:
     """Serve the stand-in on a free loopback port; yield its API URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(build_app(EmbeddedStore(root)), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
+    with serving(build_app(EmbeddedStore(root))) as url:
+        yield url

@@ -23,9 +23,8 @@ from chain.tx import Sender, anvil_account
 from db.engine import make_engine
 from indexer.rpc import RpcClient
 from indexer.runner import Indexer, IndexerConfig
-from tests.api.conftest import serve_in_thread
 from tests.api.conftest_chain import Stack
-from tests.indexer.conftest import free_port
+from tests.net import free_port, serve_in_thread
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = PROJECT_ROOT / "test-output" / "web"
