@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from sqlalchemy import Connection, Table, select
@@ -45,8 +44,9 @@ if tuple(c.name for c in chain_events.columns) != RAW_EVENT_COLUMNS:  # the tupl
     raise RuntimeError("chain_events columns changed: update RAW_EVENT_COLUMNS and Projector.apply")
 
 
-@dataclass(frozen=True, slots=True)
-class DecodedEvent:
+class DecodedEvent(NamedTuple):
+    """One decoded log (a NamedTuple: cheap to build, and to pickle across to the indexer's process)."""
+
     chain_id: int
     block_number: int
     block_hash: str

@@ -73,6 +73,7 @@ class RpcClient:
 
     def __init__(self, url: str, *, timeout: float = 20.0, attempts: int = 8, backoff: float = 0.1) -> None:
         self.url = url
+        self.timeout = timeout
         self.attempts = attempts
         self.backoff = backoff
         self.http = httpx.Client(timeout=timeout, limits=httpx.Limits(max_connections=16))
@@ -81,6 +82,10 @@ class RpcClient:
 
     def close(self) -> None:
         self.http.close()
+
+    def constructor_args(self) -> tuple[str, dict[str, Any]]:
+        """(url, options) that build an equivalent client, e.g. in another process."""
+        return self.url, {"timeout": self.timeout, "attempts": self.attempts, "backoff": self.backoff}
 
     def _post(self, method: str, params: list[Any]) -> bytes:
         body = msgspec.json.encode(

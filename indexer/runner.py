@@ -8,8 +8,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +25,10 @@ from db.chain import (
     indexer_checkpoints,
     reorg_journal,
 )
-from indexer.decode import EventSpec, event_specs
-from indexer.errors import IndexerError, RangeTooLarge, ReorgTooDeep
+from indexer.errors import IndexerError, ReorgTooDeep
+from indexer.offload import DecodeProcess
 from indexer.project import PK, DecodedEvent, Projector
+from indexer.reader import DecodedRange, RangePolicy, RangeReader
 from indexer.rpc import RpcClient, RpcLog
 
 log = logging.getLogger("skillchain.indexer")
@@ -62,6 +64,19 @@ class IndexerConfig:
     target_logs: int = 5_000  # per eth_getLogs answer: bounds memory whatever the block density
     concurrency: int = 3
     poll_interval: float = 0.2
+    # A catch-up expected to read at least this many more events reads them in a helper process
+    # (None: never). Starting one costs about a second, so short catch-ups stay in-process.
+    offload_min_events: int | None = 50_000
+
+    def range_policy(self) -> RangePolicy:
+        return RangePolicy(
+            addresses=dict(self.addresses),
+            chain_id=self.chain_id,
+            max_range=self.max_range,
+            initial_range=self.initial_range,
+            target_logs=self.target_logs,
+            concurrency=self.concurrency,
+        )
 
     @classmethod
     def from_record(cls, record: DeploymentRecord, **overrides: Any) -> IndexerConfig:
@@ -79,23 +94,16 @@ class Indexer:
     rpc: RpcClient
     config: IndexerConfig
     on_progress: Callable[[Progress], None] | None = None
-    specs: dict[tuple[str, str], EventSpec] = field(init=False)  # (contract, topic0 hex) -> decoder
+    reader: RangeReader = field(init=False)
+    abis: dict[str, list[dict[str, Any]]] = field(init=False)
     projector: Projector = field(default_factory=Projector, init=False)
     events_total: int = field(default=0, init=False)
     reorgs: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
-        abis: dict[str, list[dict[str, Any]]] = {}
-        for name in INDEXED_CONTRACTS:
-            abis[name] = load_artifact(name).abi
-        # Events are matched by (contract, topic0) so same-named events of two contracts stay apart.
-        self.specs = {
-            (name, "0x" + topic0.hex()): spec
-            for name, abi in abis.items()
-            for topic0, spec in event_specs({name: abi}).items()
-        }
+        self.abis = {name: load_artifact(name).abi for name in INDEXED_CONTRACTS}
+        self.reader = RangeReader(self.rpc, self.config.range_policy(), self.abis)
         self._started = time.monotonic()
-        self._range = self.config.initial_range
         self._next_analyze = 10_000
 
     # ------------------------------------------------------------ checkpoints
@@ -119,67 +127,29 @@ class Indexer:
                 )
             )
 
-    # ------------------------------------------------------------ decoding
+    # ------------------------------------------------------------ reading
     def decode(self, logs: list[RpcLog]) -> list[DecodedEvent]:
-        out: list[DecodedEvent] = []
-        append = out.append
-        chain_id = self.config.chain_id
-        names = self.config.addresses
-        specs = self.specs
-        for lg in logs:
-            if lg.removed or not lg.topics:
-                continue
-            contract = names.get(lg.address.lower())
-            if contract is None:
-                continue
-            spec = specs.get((contract, lg.topics[0].lower()))
-            if spec is None:
-                continue
-            append(
-                DecodedEvent(
-                    chain_id,
-                    int(lg.blockNumber, 16),
-                    lg.blockHash,
-                    int(lg.logIndex, 16),
-                    lg.transactionHash,
-                    lg.address,
-                    contract,
-                    spec.name,
-                    spec.decode_hex(lg.topics, lg.data),
-                )
-            )
-        return out
+        return self.reader.decode(logs)
 
-    # ------------------------------------------------------------ fetching
-    def _fetch(self, start: int, end: int) -> list[RpcLog]:
-        """Logs of [start, end], splitting the range whenever the provider says it is too large."""
-        addresses = list(self.config.addresses)
-        try:
-            return self.rpc.get_logs(addresses=addresses, from_block=start, to_block=end)
-        except RangeTooLarge:
-            if start == end:
-                raise
-            self._range = max(1, (end - start + 1) // 2)
-            mid = (start + end) // 2
-            return self._fetch(start, mid) + self._fetch(mid + 1, end)
-
-    def _ranges(self, start: int, end: int) -> Iterator[tuple[int, int, Future[list[RpcLog]]]]:
-        """Consecutive ranges fetched ahead by a bounded pool; the range grows after each success."""
-        pending: list[tuple[int, int, Future[list[RpcLog]]]] = []
-        with ThreadPoolExecutor(max_workers=self.config.concurrency, thread_name_prefix="getlogs") as pool:
-            nxt = start
-            while nxt <= end or pending:
-                while nxt <= end and len(pending) < self.config.concurrency:
-                    to = min(end, nxt + self._range - 1)
-                    pending.append((nxt, to, pool.submit(self._fetch, nxt, to)))
-                    nxt = to + 1
-                a, b, fut = pending.pop(0)
-                logs = fut.result()  # raise here, in order
-                if len(logs) > self.config.target_logs:
-                    self._range = max(1, self._range // 2)
-                elif len(logs) < self.config.target_logs // 4:
-                    self._range = min(self.config.max_range, self._range * 2)
-                yield a, b, fut
+    def _decoded_ranges(self, start: int, end: int) -> Generator[DecodedRange, None, None]:
+        """Finalised ranges, read in this process at first; once what is left looks like at least
+        `offload_min_events` events (extrapolated from the blocks read so far), the rest is read by
+        a helper process on the other core (indexer/offload.py)."""
+        threshold = self.config.offload_min_events
+        ranges = self.reader.ranges(start, end)
+        events = 0
+        with closing(ranges):
+            for decoded in ranges:
+                yield decoded
+                events += len(decoded.events)
+                left, done = end - decoded.last, decoded.last - start + 1
+                if threshold is not None and left > 0 and events * left >= threshold * done:
+                    break
+            else:
+                return
+        log.info("reading blocks %s..%s in a helper process", decoded.last + 1, end)
+        with DecodeProcess(self.rpc, self.reader.policy, self.abis, decoded.last + 1, end) as child:
+            yield from child.ranges()
 
     # ------------------------------------------------------------ the loop
     def run(self, *, once: bool = False, stop: threading.Event | None = None) -> None:
@@ -231,14 +201,15 @@ class Indexer:
             # next batch is handed over. (SQLite and psycopg release the GIL while they work.)
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer") as writer:
                 pending: Future[None] | None = None
-                for _a, b, fut in self._ranges(next_block, safe):
-                    events = self.decode(fut.result())
-                    block_hash = self.rpc.header(b).hash
-                    if pending is not None:
-                        pending.result()
-                    pending = writer.submit(self._write_range, events, b, block_hash, genesis, head)
-                    if stop is not None and stop.is_set():
-                        break
+                with closing(self._decoded_ranges(next_block, safe)) as ranges:
+                    for decoded in ranges:
+                        if pending is not None:
+                            pending.result()
+                        pending = writer.submit(
+                            self._write_range, decoded.events, decoded.last, decoded.last_hash, genesis, head
+                        )
+                        if stop is not None and stop.is_set():
+                            break
                 if pending is not None:
                     pending.result()
             if stop is not None and stop.is_set():

@@ -82,3 +82,31 @@ def test_sqlite_and_postgresql_hold_the_same_rows(
     index(lite, deployed, finality_depth=3)
     index(pg, deployed, finality_depth=3)
     assert dump(lite) == dump(pg)
+
+
+def test_a_catch_up_read_by_the_helper_process_builds_the_same_model(
+    tmp_path: Path, deployed: Deployed, market: Market
+) -> None:
+    dumps = []
+    # offload_min_events=0: everything after the first range is read by `python -m indexer.offload`.
+    for offload in (None, 0):
+        for engine in make_database("sqlite", tmp_path):
+            indexer = index(
+                engine, deployed, finality_depth=0, initial_range=2, max_range=4, offload_min_events=offload
+            )
+            assert indexer.events_total > 60
+            dumps.append(dump(engine))
+    assert dumps[0] == dumps[1]
+
+
+def test_the_helper_process_reports_its_errors(deployed: Deployed) -> None:
+    from indexer.errors import FatalRpcError
+    from indexer.offload import DecodeProcess
+    from tests.net import free_port
+
+    policy = IndexerConfig.from_record(deployed.record).range_policy()
+    nobody = RpcClient(f"http://127.0.0.1:{free_port()}", attempts=2, backoff=0.01)
+    with DecodeProcess(nobody, policy, {}, 1, 10) as child:
+        with pytest.raises(FatalRpcError, match="eth_getLogs kept failing after 2 attempts"):
+            list(child.ranges())
+        assert child.proc.wait(timeout=10) == 0  # it reported the error and exited
