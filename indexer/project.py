@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import msgspec
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Dialect, Table
 
 from db.chain import (
     PROJECTION_TABLES,
@@ -69,6 +69,36 @@ def _jsonable(value: Any) -> Any:
 _UINT256_COLUMNS = {"amount", "total_amount"}
 
 
+def _key_getter(table: str) -> Callable[[Row], tuple[Any, ...]]:
+    names = PK[table]
+    if len(names) == 1:
+        only = names[0]
+        return lambda row: (row[only],)
+    return itemgetter(*names)  # a tuple for two or more names
+
+
+def _params_getter(table: Table, *, text_uint256: bool) -> Callable[[Row], tuple[Any, ...]]:
+    """row -> the table's columns in order, uint256 columns as decimal text where the database's
+    integers stop at 2**63 (SQLite). Generated once per table: this runs for every written row."""
+    parts = [
+        f"str(r[{c.name!r}]) if r[{c.name!r}] is not None else None"
+        if text_uint256 and c.name in _UINT256_COLUMNS
+        else f"r[{c.name!r}]"
+        for c in table.columns
+    ]
+    source = f"lambda r: ({', '.join(parts)},)"
+    getter: Callable[[Row], tuple[Any, ...]] = eval(source)  # noqa: S307 - built from our own schema
+    return getter
+
+
+KEY = {name: _key_getter(name) for name in PROJECTION_TABLES}
+PARAMS = {
+    (name, text): _params_getter(table, text_uint256=text)
+    for name, table in PROJECTION_TABLES.items()
+    for text in (False, True)
+}
+
+
 class BulkWriter:
     """Bulk inserts through the DB-API cursor: COPY on PostgreSQL, executemany with a prepared
     statement on SQLite. The SQLAlchemy Core per-row parameter processing costs more than the
@@ -83,17 +113,9 @@ class BulkWriter:
         return self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
     def insert(self, table: Table, rows: list[Row]) -> None:
-        if not rows:
-            return
-        columns = [c.name for c in table.columns]
-        getter = itemgetter(*columns)
-        params = [getter(row) for row in rows] if len(columns) > 1 else [(row[columns[0]],) for row in rows]
-        wide = [i for i, c in enumerate(columns) if c in _UINT256_COLUMNS]
-        if wide and not self.postgres:  # SQLite integers stop at 2**63: uint256 columns are text there
-            params = [
-                tuple(str(v) if i in wide and v is not None else v for i, v in enumerate(p)) for p in params
-            ]
-        self.insert_tuples(table, params)
+        if rows:
+            to_params = PARAMS[table.name, not self.postgres]
+            self.insert_tuples(table, [to_params(row) for row in rows])
 
     def insert_tuples(self, table: Table, params: list[tuple[Any, ...]]) -> None:
         """Rows already in the table's column order (and already in a form the database takes)."""
@@ -127,12 +149,13 @@ class Batch:
     def __init__(self, conn: Connection, chain_id: int) -> None:
         self.conn = conn
         self.chain_id = chain_id
-        self.rows: dict[str, dict[tuple[Any, ...], Row | None]] = defaultdict(dict)
-        self.original: dict[str, dict[tuple[Any, ...], Row | None]] = defaultdict(dict)
-        self.dirty: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
+        self.rows: dict[str, dict[tuple[Any, ...], Row | None]] = {name: {} for name in PROJECTION_TABLES}
+        self.original: dict[str, dict[tuple[Any, ...], Row | None]] = {name: {} for name in PROJECTION_TABLES}
+        self.dirty: dict[str, set[tuple[Any, ...]]] = {name: set() for name in PROJECTION_TABLES}
 
     def prefetch(self, table: str, keys: Iterable[tuple[Any, ...]]) -> None:
-        wanted = [k for k in set(keys) if k not in self.rows[table]]
+        known = self.rows[table]
+        wanted = [k for k in set(keys) if k not in known]
         if not wanted:
             return
         t = PROJECTION_TABLES[table]
@@ -141,41 +164,60 @@ class Batch:
         # the first that varies — and keep the exact keys in Python: a row-value IN list is not
         # index-friendly on every database (PostgreSQL falls back to a scan), while this form walks the
         # primary-key index everywhere and never reads rows beyond the wanted ones' prefix.
-        cursor_columns = [c.name for c in t.columns]
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            found: dict[tuple[Any, ...], Row] = {}
-            split = next((i for i in range(len(pk) - 1) if len({k[i] for k in chunk}) > 1), len(pk) - 1)
-            groups: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
-            for key in chunk:
-                groups[key[:split]].add(key[split])
-            for prefix, values in groups.items():
-                conditions = [t.c[pk[i]] == v for i, v in enumerate(prefix)]
-                query = select(t).where(*conditions, t.c[pk[split]].in_(values))
-                for raw in self.conn.execute(query):
-                    row = dict(zip(cursor_columns, raw, strict=True))
-                    found[tuple(row[name] for name in pk)] = row
-            for key in chunk:
-                self.rows[table][key] = found.get(key)
-                self.original[table][key] = dict(found[key]) if key in found else None
+        # Plain DB-API statements: SQLAlchemy's compilation of a 500-value IN cost more than the lookup.
+        columns = [c.name for c in t.columns]
+        key_of = KEY[table]
+        original = self.original[table]
+        mark = "%s" if self.conn.dialect.name == "postgresql" else "?"
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found: dict[tuple[Any, ...], Row] = {}
+                split = next((i for i in range(len(pk) - 1) if len({k[i] for k in chunk}) > 1), len(pk) - 1)
+                groups: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
+                for key in chunk:
+                    groups[key[:split]].add(key[split])
+                for prefix, values in groups.items():
+                    where = [f"{pk[i]} = {mark}" for i in range(split)]
+                    where.append(f"{pk[split]} IN ({', '.join([mark] * len(values))})")
+                    sql = f"SELECT {', '.join(columns)} FROM {t.name} WHERE {' AND '.join(where)}"  # noqa: S608
+                    cursor.execute(sql, (*prefix, *values))
+                    convert = _result_converters(t, self.conn.dialect, cursor.description)
+                    for raw in cursor.fetchall():
+                        row = {
+                            name: (value if conv is None or value is None else conv(value))
+                            for name, conv, value in zip(columns, convert, raw, strict=True)
+                        }
+                        found[key_of(row)] = row
+                for key in chunk:
+                    hit = found.get(key)
+                    known[key] = hit
+                    original[key] = None if hit is None else dict(hit)
+        finally:
+            cursor.close()
 
     def known_absent(self, table: str, keys: Iterable[tuple[Any, ...]]) -> None:
         """Rows that cannot exist yet (their creating event was just accepted as new): skip the query."""
+        known = self.rows[table]
+        original = self.original[table]
         for key in keys:
-            if key not in self.rows[table]:
-                self.rows[table][key] = None
-                self.original[table][key] = None
+            if key not in known:
+                known[key] = None
+                original[key] = None
 
     def get(self, table: str, key: tuple[Any, ...]) -> Row | None:
-        if key not in self.rows[table]:
+        known = self.rows[table]
+        if key not in known:
             self.prefetch(table, [key])
-        return self.rows[table][key]
+        return known[key]
 
     def put(self, table: str, row: Row) -> None:
-        key = tuple(row[name] for name in PK[table])
-        if key not in self.rows[table]:
+        key = KEY[table](row)
+        known = self.rows[table]
+        if key not in known:
             self.prefetch(table, [key])
-        self.rows[table][key] = row
+        known[key] = row
         self.dirty[table].add(key)
 
     def flush(self, journal_block: int | None) -> None:
@@ -209,6 +251,22 @@ class Batch:
                 row = self.rows[table][key]
                 self.original[table][key] = None if row is None else dict(row)
         self.dirty.clear()
+
+
+_CONVERTERS: dict[tuple[str, str], list[Callable[[Any], Any] | None]] = {}
+
+
+def _result_converters(table: Table, dialect: Dialect, description: Any) -> list[Callable[[Any], Any] | None]:
+    """Per column, what SQLAlchemy would do to a fetched value (uint256 text or NUMERIC -> int, 0/1 ->
+    bool); `description` is the DB-API cursor's, whose type codes some dialects need."""
+    cached = _CONVERTERS.get((table.name, dialect.name))
+    if cached is None:
+        cached = [
+            c.type.dialect_impl(dialect).result_processor(dialect, d[1])
+            for c, d in zip(table.columns, description, strict=True)
+        ]
+        _CONVERTERS[table.name, dialect.name] = cached
+    return cached
 
 
 Handler = Callable[[Batch, DecodedEvent], None]
