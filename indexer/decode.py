@@ -12,14 +12,59 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from eth_abi.abi import decode as abi_decode
+import msgspec
 from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
 Value = Any
 WordDecoder = Callable[[bytes], Value]
+
+
+class DecodedEvent(NamedTuple):
+    """One decoded log (a NamedTuple: cheap to build, and to pickle across to the indexer's process)."""
+
+    chain_id: int
+    block_number: int
+    block_hash: str
+    log_index: int
+    tx_hash: str
+    address: str
+    contract: str
+    name: str
+    args: dict[str, Any]
+
+
+RAW_EVENT_COLUMNS = (
+    "chain_id",
+    "block_hash",
+    "log_index",
+    "block_number",
+    "tx_hash",
+    "address",
+    "event",
+    "args",
+)
+
+
+def raw_event_rows(events: list[DecodedEvent]) -> list[tuple[Any, ...]]:
+    """Rows of the raw event table (db.chain.chain_events, RAW_EVENT_COLUMNS order); args as JSON
+    with exact integers of any size."""
+    encode = msgspec.json.encode
+    return [
+        (
+            e.chain_id,
+            e.block_hash,
+            e.log_index,
+            e.block_number,
+            e.tx_hash,
+            e.address,
+            e.name,
+            encode(e.args).decode(),
+        )
+        for e in events
+    ]
 
 
 @lru_cache(maxsize=65536)
@@ -122,6 +167,8 @@ class EventSpec:
                 start = offset + 32
                 args[name] = [inner(data[start + 32 * k : start + 32 * k + 32]) for k in range(length)]  # type: ignore[misc]
             else:
+                from eth_abi.abi import decode as abi_decode  # rare (strings, tuples): imported when needed
+
                 types = [t for _n, t, _d in self.data]
                 decoded = abi_decode(types, data)
                 args[name] = _jsonable(decoded[i])

@@ -13,9 +13,8 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
-import msgspec
 from sqlalchemy import Connection, Dialect, Table
 
 from db.chain import (
@@ -23,6 +22,7 @@ from db.chain import (
     chain_events,
     reorg_journal,
 )
+from indexer.decode import RAW_EVENT_COLUMNS, DecodedEvent, raw_event_rows
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ISSUER_ROLE = "0x114e74f6ea3bd819998f78687bfcb11b140da08e9b7d222fa9c1f1ba1f2aa122"
@@ -30,32 +30,8 @@ PK: dict[str, tuple[str, ...]] = {
     name: tuple(c.name for c in table.primary_key.columns) for name, table in PROJECTION_TABLES.items()
 }
 Row = dict[str, Any]
-RAW_EVENT_COLUMNS = (
-    "chain_id",
-    "block_hash",
-    "log_index",
-    "block_number",
-    "tx_hash",
-    "address",
-    "event",
-    "args",
-)
 if tuple(c.name for c in chain_events.columns) != RAW_EVENT_COLUMNS:  # the tuples below follow this order
-    raise RuntimeError("chain_events columns changed: update RAW_EVENT_COLUMNS and Projector.apply")
-
-
-class DecodedEvent(NamedTuple):
-    """One decoded log (a NamedTuple: cheap to build, and to pickle across to the indexer's process)."""
-
-    chain_id: int
-    block_number: int
-    block_hash: str
-    log_index: int
-    tx_hash: str
-    address: str
-    contract: str
-    name: str
-    args: dict[str, Any]
+    raise RuntimeError("chain_events columns changed: update RAW_EVENT_COLUMNS and raw_event_rows")
 
 
 def _jsonable(value: Any) -> Any:
@@ -297,28 +273,19 @@ class Projector:
 
     # ------------------------------------------------------------ batch driver
     def apply(
-        self, conn: Connection, chain_id: int, events: list[DecodedEvent], journal_block: int | None
+        self,
+        conn: Connection,
+        chain_id: int,
+        events: list[DecodedEvent],
+        journal_block: int | None,
+        raw_rows: list[tuple[Any, ...]] | None = None,
     ) -> None:
+        """Store the raw events (`raw_rows`: theirs from `raw_event_rows`, if the reader built them
+        already) and apply them to the projections."""
         if not events:
             return
-        encode = msgspec.json.encode
         # Raw events go straight in as tuples in the table's column order (no dict per event).
-        BulkWriter(conn).insert_tuples(
-            chain_events,
-            [
-                (
-                    e.chain_id,
-                    e.block_hash,
-                    e.log_index,
-                    e.block_number,
-                    e.tx_hash,
-                    e.address,
-                    e.name,
-                    encode(e.args).decode(),  # exact integers, any size
-                )
-                for e in events
-            ],
-        )
+        BulkWriter(conn).insert_tuples(chain_events, raw_event_rows(events) if raw_rows is None else raw_rows)
         batch = Batch(conn, chain_id)
         self._prefetch(batch, chain_id, events)
         handlers = self.handlers
@@ -330,57 +297,65 @@ class Projector:
 
     def _prefetch(self, batch: Batch, c: int, events: list[DecodedEvent]) -> None:
         """Load, in a few bulk queries, every row the batch's events can touch (no query per event)."""
-        keys: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
-        new: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
-        owed_by_engagement: dict[int, set[str]] = defaultdict(set)
-        owed_direct: set[tuple[Any, ...]] = set()
+        engagements, milestones, credentials, reputation, issuers = set(), set(), set(), set(), set()
+        new_engagements, new_milestones, new_reviews = set(), set(), set()
+        created: dict[int, dict[str, Any]] = {}
+        named_accounts: dict[int, list[str]] = {}  # engagement id -> accounts its events name
+        owed: set[tuple[Any, ...]] = set()
         for e in events:
-            a = e.args
-            if e.contract == "SkillEscrow":
-                if e.name == "EngagementCreated":
+            contract, name, a = e.contract, e.name, e.args
+            if contract == "SkillEscrow":
+                if name == "EngagementCreated":
                     # Ids are unique and the raw event was new (its primary key accepted it), so these
                     # rows do not exist: a rolled-back creation was removed by the journal.
-                    new["engagements"].add((c, a["id"]))
-                    new["milestones"].update((c, a["id"], i) for i in range(len(a["amounts"])))
-                elif e.name == "Withdrawn":
-                    owed_direct.add((c, a["token"], a["account"]))
+                    eid = a["id"]
+                    created[eid] = a
+                    new_engagements.add((c, eid))
+                    for i in range(len(a["amounts"])):
+                        new_milestones.add((c, eid, i))
+                elif name == "Withdrawn":
+                    owed.add((c, a["token"], a["account"]))
                 elif "id" in a:
-                    keys["engagements"].add((c, a["id"]))
+                    eid = a["id"]
+                    engagements.add((c, eid))
                     if "index" in a:
-                        keys["milestones"].add((c, a["id"], a["index"]))
-                    if e.name == "DisputeResolved":
-                        keys["milestones"].update((c, a["id"], i) for i in range(16))
-                    owed_by_engagement[a["id"]].update(a[k] for k in ("provider", "payer") if k in a)
-                    owed_by_engagement[a["id"]].add("*")
-                else:
-                    keys["escrow_config"].add((c,))
-            elif e.name == "ReviewSubmitted":
-                new["reviews"].add((c, a["engagementId"], a["reviewer"]))  # one review per side, ever
-                keys["reputation"].add((c, a["subject"]))
-            elif e.contract == "SkillCredential":
+                        milestones.add((c, eid, a["index"]))
+                    if name == "DisputeResolved":
+                        milestones.update([(c, eid, i) for i in range(16)])
+                    accounts = named_accounts.setdefault(eid, [])
+                    if "provider" in a:
+                        accounts.append(a["provider"])
+                    if "payer" in a:
+                        accounts.append(a["payer"])
+            elif name == "ReviewSubmitted":
+                new_reviews.add((c, a["engagementId"], a["reviewer"]))  # one review per side, ever
+                reputation.add((c, a["subject"]))
+            elif contract == "SkillCredential":
                 if "tokenId" in a:  # ids are metadata digests: one burned may be issued again
-                    keys["credentials"].add((c, str(a["tokenId"])))
-                elif e.name in ("RoleGranted", "RoleRevoked"):
-                    keys["issuers"].add((c, a["account"]))
-        keys["escrow_config"].add((c,))
-        for table, absent in new.items():
-            batch.known_absent(table, absent)
-        for table, wanted in keys.items():
-            batch.prefetch(table, wanted - new[table])
+                    credentials.add((c, str(a["tokenId"])))
+                elif name in ("RoleGranted", "RoleRevoked"):
+                    issuers.add((c, a["account"]))
+        batch.known_absent("engagements", new_engagements)
+        batch.known_absent("milestones", new_milestones)
+        batch.known_absent("reviews", new_reviews)
+        batch.prefetch("escrow_config", [(c,)])
+        batch.prefetch("engagements", engagements - new_engagements)
+        batch.prefetch("milestones", milestones - new_milestones)
+        batch.prefetch("reputation", reputation)
+        batch.prefetch("credentials", credentials)
+        batch.prefetch("issuers", issuers)
         treasury = (batch.rows["escrow_config"].get((c,)) or {}).get("treasury") or ZERO_ADDRESS
-        created = {
-            e.args["id"]: e.args
-            for e in events
-            if e.name == "EngagementCreated" and e.contract == "SkillEscrow"
-        }
-        owed = set(owed_direct)
-        for eid, accounts in owed_by_engagement.items():
-            row = batch.rows["engagements"].get((c, eid)) or created.get(eid)
+        known = batch.rows["engagements"]
+        for eid, accounts in named_accounts.items():
+            row = known.get((c, eid)) or created.get(eid)
             if row is None:
                 continue
             token = row["token"]
-            parties = {row["provider"], row["payer"], treasury} | {a for a in accounts if a != "*"}
-            owed.update((c, token, account) for account in parties)
+            owed.add((c, token, row["provider"]))
+            owed.add((c, token, row["payer"]))
+            owed.add((c, token, treasury))
+            for account in accounts:
+                owed.add((c, token, account))
         batch.prefetch("escrow_owed", owed)
 
     # ------------------------------------------------------------ helpers

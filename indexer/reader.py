@@ -4,14 +4,13 @@ decoded into events. Runs in the indexer's process, or in a helper process durin
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from indexer.decode import EventSpec, event_specs
+from indexer.decode import DecodedEvent, EventSpec, event_specs, raw_event_rows
 from indexer.errors import RangeTooLarge
-from indexer.project import DecodedEvent
 from indexer.rpc import RpcClient, RpcLog
 
 
@@ -28,12 +27,14 @@ class RangePolicy:
 
 
 class DecodedRange(NamedTuple):
-    """The decoded events of blocks [first, last] and the hash of `last` (the checkpoint after them)."""
+    """The decoded events of blocks [first, last], their raw-event rows, and the hash of `last` (the
+    checkpoint after them)."""
 
     first: int
     last: int
     last_hash: str
     events: list[DecodedEvent]
+    raw_rows: list[tuple[Any, ...]]
 
 
 def decoder_table(abis: dict[str, list[dict[str, Any]]]) -> dict[tuple[str, str], EventSpec]:
@@ -96,7 +97,7 @@ class RangeReader:
             mid = (start + end) // 2
             return self.fetch(start, mid) + self.fetch(mid + 1, end)
 
-    def raw_ranges(self, start: int, end: int) -> Iterator[tuple[int, int, list[RpcLog]]]:
+    def raw_ranges(self, start: int, end: int) -> Generator[tuple[int, int, list[RpcLog]], None, None]:
         """Consecutive ranges' logs, fetched ahead by a bounded pool, yielded in order."""
         p = self.policy
         pending: list[tuple[int, int, Future[list[RpcLog]]]] = []
@@ -109,12 +110,21 @@ class RangeReader:
                     nxt = to + 1
                 a, b, fut = pending.pop(0)
                 logs = fut.result()  # raise here, in order
-                if len(logs) > p.target_logs:
-                    self.range = max(1, self.range // 2)
-                elif len(logs) < p.target_logs // 4:
-                    self.range = min(p.max_range, self.range * 2)
+                self.adapt(len(logs))
                 yield a, b, logs
+
+    def adapt(self, answered: int) -> None:
+        """Size the next ranges after an answer of `answered` logs."""
+        p = self.policy
+        if answered > p.target_logs:
+            self.range = max(1, self.range // 2)
+        elif answered < p.target_logs // 4:
+            self.range = min(p.max_range, self.range * 2)
+
+    def decoded(self, first: int, last: int, logs: list[RpcLog]) -> DecodedRange:
+        events = self.decode(logs)
+        return DecodedRange(first, last, self.rpc.header(last).hash, events, raw_event_rows(events))
 
     def ranges(self, start: int, end: int) -> Generator[DecodedRange, None, None]:
         for a, b, logs in self.raw_ranges(start, end):
-            yield DecodedRange(a, b, self.rpc.header(b).hash, self.decode(logs))
+            yield self.decoded(a, b, logs)

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, select
 
-from db.chain import chain_events
+from db.chain import SECONDARY_INDEXES, chain_events
 from indexer.rpc import RpcClient
 from indexer.runner import Indexer, IndexerConfig
 from tests.indexer.activity import Market, dump
@@ -95,8 +95,31 @@ def test_a_catch_up_read_by_the_helper_process_builds_the_same_model(
                 engine, deployed, finality_depth=0, initial_range=2, max_range=4, offload_min_events=offload
             )
             assert indexer.events_total > 60
+            assert secondary_indexes(engine) == EXPECTED_INDEXES  # dropped for the catch-up, built again
             dumps.append(dump(engine))
     assert dumps[0] == dumps[1]
+
+
+EXPECTED_INDEXES = {index.name for index in SECONDARY_INDEXES}
+
+
+def secondary_indexes(engine: Engine) -> set[str]:
+    found = set()
+    for table in {index.table.name for index in SECONDARY_INDEXES}:  # type: ignore[union-attr]
+        found.update(str(ix["name"]) for ix in inspect(engine).get_indexes(table))
+    return found
+
+
+def test_indexes_left_dropped_by_a_crash_are_built_again_on_start(
+    engine: Engine, deployed: Deployed, market: Market
+) -> None:
+    index(engine, deployed, finality_depth=0)
+    with engine.begin() as conn:  # what a kill during a long catch-up leaves behind
+        for ix in SECONDARY_INDEXES:
+            ix.drop(conn)
+    assert secondary_indexes(engine) == set()
+    index(engine, deployed, finality_depth=0)
+    assert secondary_indexes(engine) == EXPECTED_INDEXES
 
 
 def test_the_helper_process_reports_its_errors(deployed: Deployed) -> None:

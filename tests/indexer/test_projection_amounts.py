@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from db.chain import engagements, escrow_owed, milestones
-from indexer.project import DecodedEvent, Projector
+from indexer.decode import DecodedEvent
+from indexer.project import Projector
 
 ETH = "0x0000000000000000000000000000000000000000"
 CLIENT = "0x1111111111111111111111111111111111111111"
