@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import IO, Any, NamedTuple
 
 from indexer.errors import IndexerError
-from indexer.reader import DecodedRange, RangePolicy, RangeReader
+from indexer.reader import DecodedRange, RangePolicy, RangeReader, relax_gc
 from indexer.rpc import RpcClient
 
 _ROOT = Path(__file__).resolve().parents[1]
@@ -41,9 +41,7 @@ class ReadJob(NamedTuple):
 
 def _serve(job: ReadJob, out: IO[bytes]) -> None:
     """The child: read [start, end], write ("range", r) per range, then ("done",) or ("error", exc)."""
-    import gc
-
-    gc.set_threshold(20_000, 10, 10)  # same reason as Indexer.run: batches of small containers
+    relax_gc()
     url, options = job.rpc
     rpc = RpcClient(url, **options)
     try:

@@ -197,6 +197,8 @@ class Batch:
         self.dirty[table].add(key)
 
     def flush(self, journal_block: int | None) -> None:
+        """Write the changed rows back (journalled when `journal_block` is set). A batch is flushed
+        once, at its end: its rows' baseline is not updated for a second flush."""
         seq = 0
         writer = BulkWriter(self.conn)
         for table, keys in self.dirty.items():
@@ -223,10 +225,6 @@ class Batch:
                     seq += 1
                 if entries:
                     self.conn.execute(reorg_journal.insert(), entries)
-            for key in keys:  # the written version is now the baseline for a later flush
-                row = self.rows[table][key]
-                self.original[table][key] = None if row is None else dict(row)
-        self.dirty.clear()
 
 
 _CONVERTERS: dict[tuple[str, str], list[Callable[[Any], Any] | None]] = {}
@@ -363,6 +361,11 @@ class Projector:
         row = b.get("escrow_config", (c,))
         return dict(row) if row else {"chain_id": c, "treasury": None, "fee_bps": None, "paused": False}
 
+    @staticmethod
+    def _treasury_account(b: Batch, c: int) -> str:
+        row = b.get("escrow_config", (c,))
+        return (row["treasury"] if row else None) or ZERO_ADDRESS
+
     def _credit(self, b: Batch, c: int, token: str, account: str, amount: int) -> None:
         if amount == 0:
             return
@@ -461,8 +464,7 @@ class Projector:
         eng["status"] = self._status(eng)
         b.put("engagements", eng)
         self._credit(b, e.chain_id, eng["token"], e.args["provider"], e.args["amount"])
-        treasury = self._config(b, e.chain_id)["treasury"] or ZERO_ADDRESS
-        self._credit(b, e.chain_id, eng["token"], treasury, e.args["fee"])
+        self._credit(b, e.chain_id, eng["token"], self._treasury_account(b, e.chain_id), e.args["fee"])
 
     def _refunded(self, b: Batch, e: DecodedEvent) -> None:
         eng = self._engagement(b, e)
@@ -498,7 +500,7 @@ class Projector:
         token = eng["token"]
         self._credit(b, c, token, eng["provider"], e.args["providerAmount"])
         self._credit(b, c, token, eng["payer"], e.args["payerAmount"])
-        self._credit(b, c, token, self._config(b, c)["treasury"] or ZERO_ADDRESS, e.args["fee"])
+        self._credit(b, c, token, self._treasury_account(b, c), e.args["fee"])
 
     def _withdrawn(self, b: Batch, e: DecodedEvent) -> None:
         self._credit(b, e.chain_id, e.args["token"], e.args["account"], -e.args["amount"])

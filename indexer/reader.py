@@ -4,6 +4,7 @@ decoded into events. Runs in the indexer's process, or in a helper process durin
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,6 +13,19 @@ from typing import Any, NamedTuple
 from indexer.decode import DecodedEvent, EventSpec, event_specs, raw_event_rows
 from indexer.errors import RangeTooLarge
 from indexer.rpc import RpcClient, RpcLog
+
+GC_THRESHOLDS = (100_000, 50, 100)
+
+
+def relax_gc() -> None:
+    """Collect garbage less often while indexing (process-wide; never more often than before).
+
+    A range allocates tens of thousands of small containers that all stay alive until it is written,
+    so CPython's default (a young pass every 700 allocations, older ones after 10 of those) spends
+    its time re-scanning live objects: measured, half of decoding at the defaults and still a tenth
+    of a catch-up at (20,000, 10, 10). The indexer makes few reference cycles."""
+    current = gc.get_threshold()
+    gc.set_threshold(*(max(now, relaxed) for now, relaxed in zip(current, GC_THRESHOLDS, strict=False)))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ detection and a journal, every batch and its checkpoint committed in one transac
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import threading
@@ -30,11 +29,10 @@ from indexer.decode import DecodedEvent
 from indexer.errors import IndexerError, ReorgTooDeep
 from indexer.offload import DecodeProcess
 from indexer.project import PK, Projector
-from indexer.reader import DecodedRange, RangePolicy, RangeReader
+from indexer.reader import DecodedRange, RangePolicy, RangeReader, relax_gc
 from indexer.rpc import RpcClient, RpcLog
 
 log = logging.getLogger("skillchain.indexer")
-GC_YOUNG_THRESHOLD = 20_000
 INDEXED_CONTRACTS = ("SkillEscrow", "Reputation", "SkillCredential")
 
 
@@ -189,12 +187,7 @@ class Indexer:
     # ------------------------------------------------------------ the loop
     def run(self, *, once: bool = False, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
-        # A batch allocates tens of thousands of small containers that all stay alive until it is
-        # written; CPython's default (a young-generation pass every 700 allocations) then spends
-        # nearly half of decoding in the collector (measured). Young passes every 20,000 instead.
-        threshold = gc.get_threshold()
-        if threshold[0] < GC_YOUNG_THRESHOLD:
-            gc.set_threshold(GC_YOUNG_THRESHOLD, *threshold[1:])
+        relax_gc()
         genesis = self.rpc.header(0).hash
         with self.engine.begin() as conn:
             self._check_genesis(conn, genesis)
