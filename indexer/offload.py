@@ -32,6 +32,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 
 
 class ReadJob(NamedTuple):
+    parent_pid: int
     rpc: tuple[str, dict[str, Any]]
     policy: RangePolicy
     abis: dict[str, list[dict[str, Any]]]
@@ -80,7 +81,7 @@ class DecodeProcess:
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.out = self.proc.stdout
-        pickle.dump(ReadJob(rpc.constructor_args(), policy, abis, start, end), self.proc.stdin)
+        pickle.dump(ReadJob(os.getpid(), rpc.constructor_args(), policy, abis, start, end), self.proc.stdin)
         self.proc.stdin.close()
 
     def ranges(self) -> Iterator[DecodedRange]:
@@ -114,8 +115,24 @@ class DecodeProcess:
         self.close()
 
 
+def _die_with(parent_pid: int) -> None:
+    """Linux: be killed when the indexer dies, even while blocked in an RPC call (a closed pipe is
+    only noticed at the next write)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # it died before that took effect
+        os._exit(0)
+
+
 def main() -> None:
     job: ReadJob = pickle.load(sys.stdin.buffer)  # noqa: S301 - written by the indexer that started us
+    _die_with(job.parent_pid)
     # The results own the real stdout; anything else printing (a library, a warning) goes to stderr.
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

@@ -99,7 +99,10 @@ def build(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     release = acquire_leader_lock(engine, str(settings.data_dir / f"indexer-{chain_id}.lock"))
     config = IndexerConfig.from_record(
-        record, finality_depth=settings.finality_depth, poll_interval=settings.index_poll_interval
+        record,
+        finality_depth=settings.finality_depth,
+        poll_interval=settings.index_poll_interval,
+        offload_min_events=None if settings.index_helper_min_events < 0 else settings.index_helper_min_events,
     )
     if from_block is not None:
         config.start_block = from_block

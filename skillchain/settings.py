@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     index_poll_interval: float = Field(
         0.2, gt=0, le=60, description="Seconds between head polls when caught up."
     )
+    index_helper_min_events: int = Field(
+        50_000,
+        ge=-1,
+        description="A catch-up expected to read at least this many events reads them in a helper "
+        "process on another core (and rebuilds secondary indexes at its end); -1 = never.",
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body the API accepts.")
     stripe_secret_key: SecretStr | None = Field(
         None, description="Stripe secret key; unset = card payments off (503)."

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from chain.toolchain import VENV_BIN
+from chain.toolchain import PROJECT_ROOT, VENV_BIN
 from db.engine import make_engine
 from indexer.errors import LeaderLockHeld
 from indexer.rpc import RpcClient
@@ -53,8 +55,12 @@ def test_sigkill_at_twenty_random_points_then_restart(
     }
     rng = random.Random(20)
     command = [str(VENV_BIN / "skillchain"), "index", "--once"]
-    for _ in range(20):
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for i in range(20):
+        # Every other run reads through the helper process (and drops/rebuilds secondary indexes).
+        helper = {"SKILLCHAIN_INDEX_HELPER_MIN_EVENTS": "0" if i % 2 else "-1"}
+        proc = subprocess.Popen(
+            command, env=env | helper, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.3, 2.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -130,3 +136,42 @@ def test_live_mode_makes_an_event_queryable_within_a_second(
     finally:
         stop.set()
         thread.join(timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie nobody has reaped yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_the_read_helper_dies_with_a_killed_indexer(tmp_path: Path) -> None:
+    """SIGKILL of the indexer while its helper waits on an RPC that never answers: the helper goes too."""
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        script = (
+            "import time\n"
+            "from indexer.offload import DecodeProcess\n"
+            "from indexer.reader import RangePolicy\n"
+            "from indexer.rpc import RpcClient\n"
+            "policy = RangePolicy({}, 1, max_range=8, initial_range=8, target_logs=100, concurrency=1)\n"
+            f"rpc = RpcClient('http://127.0.0.1:{port}', timeout=600)\n"
+            "helper = DecodeProcess(rpc, policy, {}, 1, 100)\n"
+            "print(helper.proc.pid, flush=True)\n"
+            "time.sleep(600)\n"
+        )
+        indexer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, cwd=PROJECT_ROOT)
+        assert indexer.stdout is not None
+        helper = int(indexer.stdout.readline())
+        time.sleep(0.5)  # the helper is inside its first eth_getLogs now
+        assert _alive(helper)
+        indexer.send_signal(signal.SIGKILL)
+        indexer.wait()
+        deadline = time.monotonic() + 10
+        while _alive(helper) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(helper)
