@@ -120,7 +120,10 @@ class BulkWriter:
 
 
 class Batch:
-    """The rows of one batch: loaded once, changed in memory, written back once."""
+    """The rows of one batch: loaded once, changed in memory, written back once.
+
+    A row in `rows` belongs to the batch: handlers may change it in place and `put` it back (what the
+    database held is kept apart, as a copy, in `original`, for the delete and the reorg journal)."""
 
     def __init__(self, conn: Connection, chain_id: int) -> None:
         self.conn = conn
@@ -369,10 +372,11 @@ class Projector:
     def _credit(self, b: Batch, c: int, token: str, account: str, amount: int) -> None:
         if amount == 0:
             return
-        key = (c, token, account)
-        row = b.get("escrow_owed", key)
-        current = row["amount"] if row else 0
-        b.put("escrow_owed", {"chain_id": c, "token": token, "account": account, "amount": current + amount})
+        row = b.get("escrow_owed", (c, token, account))
+        if row is None:
+            row = {"chain_id": c, "token": token, "account": account, "amount": 0}
+        row["amount"] += amount
+        b.put("escrow_owed", row)
 
     def _engagement(self, b: Batch, e: DecodedEvent) -> Row:
         row = b.get("engagements", (e.chain_id, e.args["id"]))
@@ -380,7 +384,7 @@ class Projector:
             raise LookupError(
                 f"event {e.name} for unknown engagement {e.args['id']} at block {e.block_number}"
             )
-        return dict(row)
+        return row
 
     @staticmethod
     def _status(row: Row) -> str:
@@ -443,7 +447,7 @@ class Projector:
         row = b.get("milestones", (e.chain_id, e.args["id"], e.args["index"]))
         if row is None:
             raise LookupError(f"{e.name} for unknown milestone {e.args['id']}/{e.args['index']}")
-        return dict(row)
+        return row
 
     def _submitted(self, b: Batch, e: DecodedEvent) -> None:
         m = self._milestone(b, e)

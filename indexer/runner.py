@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
@@ -165,7 +165,8 @@ class Indexer:
                     return
         log.info("reading blocks %s..%s in a helper process", b + 1, end)
         self._defer_secondary_indexes()
-        with DecodeProcess(self.rpc, reader.policy, self.abis, b + 1, end) as child:
+        policy = replace(reader.policy, initial_range=reader.range)  # what this chain's density taught us
+        with DecodeProcess(self.rpc, policy, self.abis, b + 1, end) as child:
             yield reader.decoded(a, b, logs)
             yield from child.ranges()
 
