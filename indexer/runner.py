@@ -1,5 +1,9 @@
 """The indexing loop: historical ranges in bulk, the unfinalised window block by block with reorg
-detection and a journal, every batch and its checkpoint committed in one transaction."""
+detection and a journal, every batch and its checkpoint committed in one transaction.
+
+Reading (indexer/reader.py) overlaps writing; a long catch-up is read by a helper process
+(indexer/offload.py) and runs without the read model's secondary indexes, which are built again at
+its end."""
 
 from __future__ import annotations
 
