@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import IO, Any, NamedTuple
 
 from indexer.errors import IndexerError
-from indexer.reader import DecodedRange, RangePolicy, RangeReader, relax_gc
+from indexer.reader import DecodedRange, RangePolicy, RangeReader, collect_range_garbage, relax_gc
 from indexer.rpc import RpcClient
 
 _ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +49,8 @@ def _serve(job: ReadJob, out: IO[bytes]) -> None:
         for decoded in RangeReader(rpc, job.policy, job.abis).ranges(job.start, job.end):
             pickle.dump(("range", decoded), out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()
+            del decoded
+            collect_range_garbage()
         pickle.dump(("done", None), out)
         out.flush()
     except (BrokenPipeError, ConnectionResetError):

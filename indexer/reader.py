@@ -17,6 +17,13 @@ from indexer.rpc import RpcClient, RpcLog
 GC_THRESHOLDS = (100_000, 50, 100)
 
 
+def collect_range_garbage() -> None:
+    """After a range is read: collect the reference cycles it left (httpx's, holding answers of
+    megabytes) while they are young. With the relaxed thresholds they reached the old generation and,
+    measured, grew the read helper by ~1 MB per 1,000 events (117 MB instead of 335 MB on 300k)."""
+    gc.collect(1)
+
+
 def relax_gc() -> None:
     """Collect garbage less often while indexing (process-wide; never more often than before).
 
@@ -128,10 +135,11 @@ class RangeReader:
                 yield a, b, logs
 
     def adapt(self, answered: int) -> None:
-        """Size the next ranges after an answer of `answered` logs."""
+        """Size the next ranges after an answer of `answered` logs: in proportion when it was too
+        large (a dense chain's first answer can be many times the target), doubling when small."""
         p = self.policy
         if answered > p.target_logs:
-            self.range = max(1, self.range // 2)
+            self.range = max(1, min(self.range // 2, self.range * p.target_logs // answered))
         elif answered < p.target_logs // 4:
             self.range = min(p.max_range, self.range * 2)
 
