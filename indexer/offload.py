@@ -6,8 +6,9 @@ reading half therefore runs in a child process on the other core: it writes each
 to its stdout, in order, as a pickle (`DecodedEvent` is a NamedTuple, so that is cheap), and the
 pipe's buffer bounds how far it runs ahead. Nothing is written to the database by the child: the
 indexer still commits every range's rows with its checkpoint in one transaction, so a crash of
-either process loses only work that is redone. An error in the child is re-raised in the indexer;
-the child exits when the pipe closes (the indexer stopped or died).
+either process loses only work that is redone. An error in the child is re-raised in the indexer.
+The indexer kills the child when it stops; on Linux the child also dies with the indexer
+(PR_SET_PDEATHSIG), and anywhere it exits at its next write to the closed pipe.
 
 The child is `python -m indexer.offload`, not multiprocessing: spawn re-runs the parent's main
 module, which a script calling the indexer need not guard, and fork is unsafe with live threads.
@@ -41,7 +42,7 @@ class ReadJob(NamedTuple):
 
 
 def _serve(job: ReadJob, out: IO[bytes]) -> None:
-    """The child: read [start, end], write ("range", r) per range, then ("done",) or ("error", exc)."""
+    """The child: read [start, end], write ("range", r) per range, then ("done", None) or ("error", exc)."""
     relax_gc()
     url, options = job.rpc
     rpc = RpcClient(url, **options)
@@ -58,7 +59,8 @@ def _serve(job: ReadJob, out: IO[bytes]) -> None:
     except Exception as exc:  # noqa: BLE001 - every failure is reported to the indexer, which raises it
         try:
             payload = pickle.dumps(("error", exc))
-        except Exception:  # noqa: BLE001 - an exception that does not pickle
+            pickle.loads(payload)  # noqa: S301 - our own bytes: an exception must also unpickle
+        except Exception:  # noqa: BLE001 - one that does not survive the trip is sent as text
             payload = pickle.dumps(("error", IndexerError(f"{type(exc).__name__}: {exc}")))
         try:
             out.write(payload)
