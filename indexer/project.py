@@ -75,6 +75,15 @@ PARAMS = {
 }
 
 
+def _driver_cursor(conn: Connection) -> Any:
+    """A cursor of the DB-API connection under `conn` (inside its transaction)."""
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _placeholder(conn: Connection) -> str:
+    return "%s" if conn.dialect.name == "postgresql" else "?"
+
+
 class BulkWriter:
     """Bulk inserts through the DB-API cursor: COPY on PostgreSQL, executemany with a prepared
     statement on SQLite. The SQLAlchemy Core per-row parameter processing costs more than the
@@ -83,10 +92,10 @@ class BulkWriter:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.postgres = conn.dialect.name == "postgresql"
-        self.mark = "%s" if self.postgres else "?"
+        self.mark = _placeholder(conn)
 
     def _cursor(self) -> Any:
-        return self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        return _driver_cursor(self.conn)
 
     def insert(self, table: Table, rows: list[Row]) -> None:
         if rows:
@@ -147,8 +156,8 @@ class Batch:
         columns = [c.name for c in t.columns]
         key_of = KEY[table]
         original = self.original[table]
-        mark = "%s" if self.conn.dialect.name == "postgresql" else "?"
-        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        mark = _placeholder(self.conn)
+        cursor = _driver_cursor(self.conn)
         try:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]

@@ -7,6 +7,7 @@ its end."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -29,12 +30,11 @@ from db.chain import (
     indexer_checkpoints,
     reorg_journal,
 )
-from indexer.decode import DecodedEvent
 from indexer.errors import IndexerError, ReorgTooDeep
 from indexer.offload import DecodeProcess
 from indexer.project import PK, Projector
 from indexer.reader import DecodedRange, RangePolicy, RangeReader, relax_gc
-from indexer.rpc import RpcClient, RpcLog
+from indexer.rpc import RpcClient
 
 log = logging.getLogger("skillchain.indexer")
 INDEXED_CONTRACTS = ("SkillEscrow", "Reputation", "SkillCredential")
@@ -133,9 +133,6 @@ class Indexer:
             )
 
     # ------------------------------------------------------------ reading
-    def decode(self, logs: list[RpcLog]) -> list[DecodedEvent]:
-        return self.reader.decode(logs)
-
     def _decoded_ranges(self, start: int, end: int) -> Generator[DecodedRange, None, None]:
         """Finalised ranges, read in this process at first; once what is left looks like at least
         `offload_min_events` events (extrapolated from the blocks read so far), the rest is read by a
@@ -149,24 +146,19 @@ class Indexer:
             left, done = end - last, last - start + 1
             return threshold is not None and left > 0 and (seen + logs) * left >= threshold * done
 
-        # The first range alone (nothing fetched ahead yet): a dense chain decides here, before any
-        # work that the helper would repeat.
-        a, b = start, min(end, start + reader.range - 1)
-        logs = reader.fetch(a, b)
-        reader.adapt(len(logs))
-        if not worth_offloading(b, len(logs)):
-            yield reader.decoded(a, b, logs)
-            seen += len(logs)
-            if b == end:
+        # The first range is fetched alone (nothing fetched ahead yet): a dense chain decides there,
+        # before any work that the helper would repeat. The rest is fetched ahead once iterated.
+        first_end = min(end, start + reader.range - 1)
+        first = reader.fetch(start, first_end)
+        reader.adapt(len(first))
+        with closing(reader.raw_ranges(first_end + 1, end)) as rest:
+            for a, b, logs in itertools.chain([(start, first_end, first)], rest):
+                if worth_offloading(b, len(logs)):
+                    break
+                yield reader.decoded(a, b, logs)
+                seen += len(logs)
+            else:
                 return
-            with closing(reader.raw_ranges(b + 1, end)) as raw:
-                for a, b, logs in raw:
-                    if worth_offloading(b, len(logs)):
-                        break
-                    yield reader.decoded(a, b, logs)
-                    seen += len(logs)
-                else:
-                    return
         log.info("reading blocks %s..%s in a helper process", b + 1, end)
         self._defer_secondary_indexes()
         policy = replace(reader.policy, initial_range=reader.range)  # what this chain's density taught us
@@ -175,8 +167,8 @@ class Indexer:
             yield from child.ranges()
 
     def _defer_secondary_indexes(self) -> None:
-        """Drop the read model's secondary indexes for a long catch-up (sync_to builds them again when it
-        ends, and `run` on start if a crash came first). Measured: a sixth of the writing time; the
+        """Drop the read model's secondary indexes for a long catch-up (_catch_up builds them again when
+        it ends, and `run` on start if a crash came first). Measured: a sixth of the writing time; the
         API still answers meanwhile, by scanning."""
         with self.engine.begin() as conn:
             for index in SECONDARY_INDEXES:
@@ -295,7 +287,7 @@ class Indexer:
                 self._handle_reorg(number - 1)
                 return
         logs = self.rpc.get_logs_at(addresses=list(c.addresses), block_hash=header.hash)
-        events = self.decode(logs)
+        events = self.reader.decode(logs)
         with self.engine.begin() as conn:
             self.projector.apply(conn, c.chain_id, events, journal_block=number)
             conn.execute(
