@@ -12,7 +12,7 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(abspath $(BIN)):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-matching bench-api
+.PHONY: setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -73,6 +73,9 @@ bench-ipfs: setup ## adding 1 GiB to the embedded IPFS store vs hashlib.sha256
 bench-indexer: setup ## index 1M events: ours (SQLite, PostgreSQL) vs a web3.py indexer
 	$(BIN)/python bench/indexer.py
 
+bench-indexer-live: setup ## live mode: block mined -> row queryable, ours vs a web3.py poller
+	$(BIN)/python bench/indexer_live.py
+
 bench-matching: setup ## numpy ALS vs implicit; NDCG; top-10 query latency
 	$(BIN)/python bench/matching.py
 
@@ -82,7 +85,7 @@ bench-api: setup ## API throughput vs a bare FastAPI endpoint, 100 clients
 bench-siwe: setup ## sign-in verification throughput vs siwe-py
 	$(BIN)/python bench/siwe_verify.py
 
-bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-matching bench-api ## every benchmark
+bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-indexer-live bench-matching bench-api ## every benchmark
 
 clean: ## remove build outputs (keeps the data folder)
 	rm -rf .build $(VENV) node_modules

@@ -101,9 +101,7 @@ def test_postgres_leader_lock(tmp_path: Path) -> None:
         release()
 
 
-def test_live_mode_makes_an_event_queryable_within_a_second(
-    engine: Engine, deployed: Deployed, busy: Market
-) -> None:
+def test_live_mode_makes_a_new_event_queryable(engine: Engine, deployed: Deployed, busy: Market) -> None:
     from sqlalchemy import func, select
 
     from db.chain import engagements
@@ -124,13 +122,14 @@ def test_live_mode_makes_an_event_queryable_within_a_second(
         eid = busy.create()
         mined = time.monotonic()
         seen = None
-        while time.monotonic() - mined < 5:
+        while time.monotonic() - mined < 30:  # only 'never': the latency itself is measured in bench/
             with engine.connect() as conn:
                 if conn.execute(select(engagements.c.id).where(engagements.c.id == eid)).first():
                     seen = time.monotonic() - mined
                     break
             time.sleep(0.02)
-        # Reported, not asserted as a timing bound (shared machines are noisy): see bench/ for the figure.
+        # Reported, not asserted as a timing bound (shared machines are noisy): bench/indexer_live.py
+        # measures it against the 1 s target.
         assert seen is not None, "the new engagement never appeared"
         print(f"live latency: {seen * 1000:.0f} ms")
     finally:
