@@ -209,44 +209,39 @@ def child_sql_floor(url: str, info: dict[str, object], tmp: Path) -> None:
     print(json.dumps({"events": indexer.events_total, "seconds": spent}))
 
 
-def child_baseline(url: str, info: dict[str, object], db_path: str, max_events: int) -> None:
-    """The straightforward way: web3.py's get_logs per event type, one INSERT per event."""
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 600}))
-    abis = info["abis"]
-    by_name = {v: k for k, v in info["addresses"].items()}  # type: ignore[union-attr]
-    contracts = [
-        (
-            w3.eth.contract(
-                address=Web3.to_checksum_address(by_name["SkillEscrow"]), abi=abis["EscrowEventEmitter"]
-            ),  # type: ignore[index]
-            ["EngagementCreated", "MilestoneSubmitted", "MilestoneReleased"],
-        ),
-        (
-            w3.eth.contract(
-                address=Web3.to_checksum_address(by_name["Reputation"]), abi=abis["ReputationEventEmitter"]
-            ),  # type: ignore[index]
-            ["ReviewSubmitted"],
-        ),
-        (
-            w3.eth.contract(
-                address=Web3.to_checksum_address(by_name["SkillCredential"]),
-                abi=abis["CredentialEventEmitter"],
-            ),  # type: ignore[index]
-            ["CredentialIssued"],
-        ),
-    ]
-    db = sqlite3.connect(db_path)
-    db.execute(
-        "CREATE TABLE events (block INTEGER, log_index INTEGER, name TEXT, args TEXT, PRIMARY KEY (block, log_index))"
-    )
-    count = 0
-    block = int(info["start_block"])  # type: ignore[arg-type]
-    t = time.perf_counter()
-    while count < max_events and block <= int(info["head"]):  # type: ignore[arg-type]
-        for contract, names in contracts:
+class Baseline:
+    """The straightforward way: web3.py's get_logs per event type, one INSERT per event (also the
+    live benchmark's peer, bench/indexer_live.py)."""
+
+    def __init__(self, w3: Web3, info: dict[str, Any], db_path: str) -> None:
+        abis = info["abis"]
+        by_name = {v: k for k, v in info["addresses"].items()}
+
+        def contract(name: str, abi: str) -> Any:
+            return w3.eth.contract(address=Web3.to_checksum_address(by_name[name]), abi=abis[abi])
+
+        self.contracts = [
+            (
+                contract("SkillEscrow", "EscrowEventEmitter"),
+                ["EngagementCreated", "MilestoneSubmitted", "MilestoneReleased"],
+            ),
+            (contract("Reputation", "ReputationEventEmitter"), ["ReviewSubmitted"]),
+            (contract("SkillCredential", "CredentialEventEmitter"), ["CredentialIssued"]),
+        ]
+        self.db = sqlite3.connect(db_path)
+        self.db.execute("PRAGMA journal_mode=WAL")  # the live benchmark reads while it writes
+        self.db.execute(
+            "CREATE TABLE events (block INTEGER, log_index INTEGER, name TEXT, args TEXT, PRIMARY KEY (block, log_index))"
+        )
+        self.db.commit()
+
+    def index_block(self, block: int) -> int:
+        """Fetch and store one block's events, committed; returns how many."""
+        count = 0
+        for contract, names in self.contracts:
             for name in names:
                 for ev in getattr(contract.events, name).get_logs(from_block=block, to_block=block):
-                    db.execute(
+                    self.db.execute(
                         "INSERT INTO events VALUES (?, ?, ?, ?)",
                         (
                             ev.blockNumber,
@@ -256,7 +251,17 @@ def child_baseline(url: str, info: dict[str, object], db_path: str, max_events: 
                         ),
                     )
                     count += 1
-        db.commit()
+        self.db.commit()
+        return count
+
+
+def child_baseline(url: str, info: dict[str, Any], db_path: str, max_events: int) -> None:
+    baseline = Baseline(Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 600})), info, db_path)
+    count = 0
+    block = int(info["start_block"])
+    t = time.perf_counter()
+    while count < max_events and block <= int(info["head"]):
+        count += baseline.index_block(block)
         block += 1
     seconds = time.perf_counter() - t
     print(

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from web3 import Web3  # noqa: E402
 
 from bench.common import start_anvil  # noqa: E402
-from bench.indexer import seed  # noqa: E402
+from bench.indexer import Baseline, seed  # noqa: E402
 from chain.tx import anvil_account  # noqa: E402
 
 TARGET_SECONDS = 1.0
@@ -55,38 +56,15 @@ def child_ours(url: str, info: dict[str, object], db_path: str, poll: float) -> 
     Indexer(engine, RpcClient(url), config).run()  # until terminated
 
 
-def child_baseline(url: str, info: dict[str, object], db_path: str, poll: float) -> None:
-    """Poll the head; for each new block, web3.py's get_logs per event type and an INSERT per event."""
+def child_baseline(url: str, info: dict[str, Any], db_path: str, poll: float) -> None:
+    """Poll the head; index each new block the straightforward way (bench/indexer.py's Baseline)."""
     w3 = Web3(Web3.HTTPProvider(url))
-    by_name = {v: k for k, v in info["addresses"].items()}  # type: ignore[union-attr]
-    abis = info["abis"]
-    escrow = w3.eth.contract(
-        address=Web3.to_checksum_address(by_name["SkillEscrow"]),
-        abi=abis["EscrowEventEmitter"],  # type: ignore[index]
-    )
-    names = ["EngagementCreated", "MilestoneSubmitted", "MilestoneReleased"]
-    db = sqlite3.connect(db_path)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute(
-        "CREATE TABLE events (block INTEGER, log_index INTEGER, name TEXT, args TEXT, PRIMARY KEY (block, log_index))"
-    )
-    db.commit()
-    done = int(info["start_block"]) - 1  # type: ignore[call-overload]
+    baseline = Baseline(w3, info, db_path)
+    done = int(info["start_block"]) - 1
     while True:
         head = w3.eth.block_number
         for block in range(done + 1, head + 1):
-            for name in names:
-                for ev in getattr(escrow.events, name).get_logs(from_block=block, to_block=block):
-                    db.execute(
-                        "INSERT INTO events VALUES (?, ?, ?, ?)",
-                        (
-                            ev.blockNumber,
-                            ev.logIndex,
-                            ev.event,
-                            json.dumps({k: str(v) for k, v in ev.args.items()}),
-                        ),
-                    )
-            db.commit()
+            baseline.index_block(block)
         done = head
         time.sleep(poll)
 
