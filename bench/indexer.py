@@ -91,7 +91,9 @@ def seed(url: str, events: int) -> dict[str, object]:
     }
 
 
-def child_ours(url: str, info: dict[str, object], database_url: str) -> None:
+def our_indexer(url: str, info: dict[str, Any], database_url: str, **config: Any) -> Any:
+    """Our indexer on a migrated database, following the emitters from their first block (no
+    finality lag: the benchmark chain does not reorganise). Returns an indexer.runner.Indexer."""
     from db.engine import make_engine
     from db.migrate import upgrade
     from indexer.rpc import RpcClient
@@ -99,13 +101,18 @@ def child_ours(url: str, info: dict[str, object], database_url: str) -> None:
 
     engine = make_engine(database_url, bulk_writer=True)
     upgrade(engine)
-    config = IndexerConfig(
+    settings = IndexerConfig(
         chain_id=31337,
         addresses=info["addresses"],
-        start_block=info["start_block"],  # type: ignore[arg-type]
+        start_block=info["start_block"],
         finality_depth=0,
+        **config,
     )
-    indexer = Indexer(engine, RpcClient(url, timeout=120), config)
+    return Indexer(engine, RpcClient(url, timeout=120), settings)
+
+
+def child_ours(url: str, info: dict[str, Any], database_url: str) -> None:
+    indexer = our_indexer(url, info, database_url)
     before = resource.getrusage(resource.RUSAGE_SELF)
     t = time.perf_counter()
     indexer.run(once=True)
@@ -126,7 +133,7 @@ def child_ours(url: str, info: dict[str, object], database_url: str) -> None:
     )
 
 
-def child_sql_floor(url: str, info: dict[str, object], tmp: Path) -> None:
+def child_sql_floor(url: str, info: dict[str, Any], tmp: Path) -> None:
     """Index again with every bulk write recorded (untimed), then replay the records into a fresh
     database with the same settings, timed: SQLite's own work for our read model."""
     import pickle
@@ -135,27 +142,23 @@ def child_sql_floor(url: str, info: dict[str, object], tmp: Path) -> None:
     from db.engine import make_engine
     from db.migrate import upgrade
     from indexer import project
-    from indexer.rpc import RpcClient
-    from indexer.runner import Indexer, IndexerConfig
+    from indexer.runner import Indexer
 
     record = (tmp / "writes.pickle").open("wb")
-    insert_tuples, delete = project.BulkWriter.insert_tuples, project.BulkWriter.delete
+    driver_cursor = project._driver_cursor  # every bulk insert and delete goes through its executemany
 
-    def recording_insert(self: project.BulkWriter, table: Any, params: list[tuple[Any, ...]]) -> None:
-        columns = [c.name for c in table.columns]
-        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        pickle.dump((sql, params), record)
-        insert_tuples(self, table, params)
+    class RecordingCursor:
+        def __init__(self, cursor: Any) -> None:
+            self.cursor = cursor
 
-    def recording_delete(self: project.BulkWriter, table: Any, pk: tuple[str, ...], keys: list[Any]) -> None:
-        if keys:
-            pickle.dump(
-                (f"DELETE FROM {table.name} WHERE {' AND '.join(f'{c} = ?' for c in pk)}", keys), record
-            )
-        delete(self, table, pk, keys)
+        def executemany(self, sql: str, params: list[Any]) -> Any:
+            pickle.dump((sql, params), record)
+            return self.cursor.executemany(sql, params)
 
-    project.BulkWriter.insert_tuples = recording_insert  # type: ignore[method-assign]
-    project.BulkWriter.delete = recording_delete  # type: ignore[method-assign]
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.cursor, name)
+
+    project._driver_cursor = lambda conn: RecordingCursor(driver_cursor(conn))
     write_range = Indexer._write_range
 
     def recording_write_range(self: Indexer, *args: Any) -> None:
@@ -163,12 +166,7 @@ def child_sql_floor(url: str, info: dict[str, object], tmp: Path) -> None:
         pickle.dump(("COMMIT", None), record)
 
     Indexer._write_range = recording_write_range  # type: ignore[method-assign]
-    engine = make_engine(f"sqlite:///{tmp / 'recorded.db'}", bulk_writer=True)
-    upgrade(engine)
-    config = IndexerConfig(
-        chain_id=31337, addresses=info["addresses"], start_block=info["start_block"], finality_depth=0
-    )
-    indexer = Indexer(engine, RpcClient(url, timeout=120), config)
+    indexer = our_indexer(url, info, f"sqlite:///{tmp / 'recorded.db'}")
     indexer.run(once=True)
     record.close()
 

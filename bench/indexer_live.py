@@ -32,28 +32,14 @@ sys.path.insert(0, str(ROOT))
 from web3 import Web3  # noqa: E402
 
 from bench.common import start_anvil  # noqa: E402
-from bench.indexer import Baseline, seed  # noqa: E402
+from bench.indexer import Baseline, our_indexer, seed  # noqa: E402
 from chain.tx import anvil_account  # noqa: E402
 
 TARGET_SECONDS = 1.0
 
 
-def child_ours(url: str, info: dict[str, object], db_path: str, poll: float) -> None:
-    from db.engine import make_engine
-    from db.migrate import upgrade
-    from indexer.rpc import RpcClient
-    from indexer.runner import Indexer, IndexerConfig
-
-    engine = make_engine(f"sqlite:///{db_path}", bulk_writer=True)
-    upgrade(engine)
-    config = IndexerConfig(
-        chain_id=31337,
-        addresses=info["addresses"],  # type: ignore[arg-type]
-        start_block=info["start_block"],  # type: ignore[arg-type]
-        finality_depth=0,
-        poll_interval=poll,
-    )
-    Indexer(engine, RpcClient(url), config).run()  # until terminated
+def child_ours(url: str, info: dict[str, Any], db_path: str, poll: float) -> None:
+    our_indexer(url, info, f"sqlite:///{db_path}", poll_interval=poll).run()  # until terminated
 
 
 def child_baseline(url: str, info: dict[str, Any], db_path: str, poll: float) -> None:
