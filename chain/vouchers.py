@@ -13,6 +13,7 @@ VOUCHER_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "verifyingContract", "type": "address"},
     ],
     "Voucher": [
+        {"name": "issuer", "type": "address"},
         {"name": "recipient", "type": "address"},
         {"name": "skillId", "type": "bytes32"},
         {"name": "metadataDigest", "type": "bytes32"},

@@ -30,19 +30,23 @@ contract Reputation is IReputation, AccessControlDefaultAdminRules {
     /// @inheritdoc IReputation
     function review(uint256 engagementId, uint8 rating, bytes32 commentDigest) external {
         if (rating < 1 || rating > 5) revert ReputationInvalidRating(rating);
-        // `paid` is deliberately ignored: a settled engagement of sufficient value may be reviewed even
-        // when it was refunded in full — a client may rate a provider who never delivered.
-        // slither-disable-next-line unused-return
-        (address client, address provider, address token, uint256 value, bool settled,) =
-            escrow.settlementOf(engagementId);
+        ISkillEscrow.Settlement memory s = escrow.settlementOf(engagementId);
 
-        bool byClient = msg.sender == client;
-        if (!byClient && msg.sender != provider) revert ReputationNotParty(engagementId, msg.sender);
+        bool byClient = msg.sender == s.client;
+        if (!byClient && msg.sender != s.provider) revert ReputationNotParty(engagementId, msg.sender);
         (address subject, Role role, uint8 side) =
-            byClient ? (provider, Role.Provider, uint8(1)) : (client, Role.Client, uint8(2));
-        if (!settled) revert ReputationNotSettled(engagementId);
-        uint256 minimum = _minimums[token];
-        if (value < minimum) revert ReputationBelowMinimum(engagementId, token, value, minimum);
+            byClient ? (s.provider, Role.Provider, uint8(1)) : (s.client, Role.Client, uint8(2));
+        // Consent first: an engagement the provider never agreed to says nothing about the provider.
+        if (!s.accepted) revert ReputationNotAccepted(engagementId);
+        if (!s.settled) revert ReputationNotSettled(engagementId);
+        uint256 minimum = _minimums[s.token];
+        if (minimum == 0) revert ReputationNoMinimum(s.token);
+        // Real work: at least the minimum reached the provider (so a fake review costs the fee on it),
+        // or the arbiter weighed a dispute over it. A refund alone — a cancel, a withdrawn request, a
+        // dispute settled by the timeout — never makes an engagement reviewable.
+        if (!s.arbitrated && s.providerGross < minimum) {
+            revert ReputationBelowMinimum(engagementId, s.token, s.providerGross, minimum);
+        }
         uint8 sides = _reviewedSides[engagementId];
         if (sides & side != 0) revert ReputationAlreadyReviewed(engagementId, msg.sender);
 
@@ -58,13 +62,14 @@ contract Reputation is IReputation, AccessControlDefaultAdminRules {
         emit ReviewSubmitted(engagementId, msg.sender, subject, role, rating, commentDigest);
     }
 
-    /// @notice Sets the smallest escrowed value (in `token` units; address(0) for ETH) that can be reviewed.
+    /// @notice Sets the smallest amount (in `token` units, fee included; address(0) for ETH) that must
+    ///         reach the provider for its engagement to be reviewable. 0 makes the token unreviewable.
     function setReviewMinimum(address token, uint256 minimum) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _minimums[token] = minimum;
         emit ReviewMinimumSet(token, minimum);
     }
 
-    /// @notice The smallest reviewable escrowed value for `token`.
+    /// @notice The smallest amount that must reach the provider for a review, per token (0: none allowed).
     function reviewMinimum(address token) external view returns (uint256) {
         return _minimums[token];
     }
@@ -81,9 +86,9 @@ contract Reputation is IReputation, AccessControlDefaultAdminRules {
 
     /// @inheritdoc IReputation
     function hasReviewed(uint256 engagementId, address reviewer) external view returns (bool) {
-        // Only the parties are needed here; the settlement details are irrelevant to "has reviewed".
+        // Only the parties are needed here; the settlement state is irrelevant to "has reviewed".
         // slither-disable-next-line unused-return
-        (address client, address provider,,,,) = escrow.settlementOf(engagementId);
+        (address client, address provider,,) = escrow.engagementStatus(engagementId);
         uint8 sides = _reviewedSides[engagementId];
         if (reviewer == client) return sides & 1 != 0;
         if (reviewer == provider) return sides & 2 != 0;

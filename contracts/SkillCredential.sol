@@ -34,7 +34,7 @@ contract SkillCredential is
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
     /// @notice EIP-712 type hash of `Voucher`.
     bytes32 public constant VOUCHER_TYPEHASH = keccak256(
-        "Voucher(address recipient,bytes32 skillId,bytes32 metadataDigest,uint64 expiresAt,uint256 engagementId,uint256 nonce,uint64 validUntil)"
+        "Voucher(address issuer,address recipient,bytes32 skillId,bytes32 metadataDigest,uint64 expiresAt,uint256 engagementId,uint256 nonce,uint64 validUntil)"
     );
 
     /// @notice The escrow whose engagements can back credentials.
@@ -59,7 +59,11 @@ contract SkillCredential is
 
     mapping(uint256 tokenId => Token) private _tokens;
     mapping(uint256 tokenId => bytes32) private _skills;
+    // Never cleared, not even by burn: a revoked token id (= metadata digest) stays revoked for good.
     mapping(uint256 tokenId => bool) private _revoked;
+    // Written only for engagement-backed credentials.
+    mapping(uint256 tokenId => uint256 engagementId) private _engagementOf;
+    mapping(bytes32 engagementAndSkill => bool) private _engagementBacked;
     mapping(address holder => uint256) private _balances;
     mapping(address issuer => IssuerInfo) private _issuerInfo;
     mapping(address issuer => mapping(uint256 word => uint256 bits)) private _usedNonces;
@@ -94,6 +98,9 @@ contract SkillCredential is
         returns (uint256 tokenId)
     {
         if (block.timestamp > voucher.validUntil) revert CredentialVoucherExpired(voucher.validUntil);
+        // The signed voucher names its issuer, so one owner's signature cannot serve another of its
+        // wallets (an EIP-1271 wallet that checks its owner's signature over the raw hash).
+        if (voucher.issuer != issuer) revert CredentialVoucherIssuerMismatch(voucher.issuer, issuer);
         _useNonce(issuer, voucher.nonce);
         // ECDSA (low-s only, so no malleable twin) for EOAs, EIP-1271 for contract wallets. The digest
         // binds this chain id and this contract's address through the EIP-712 domain.
@@ -133,7 +140,14 @@ contract SkillCredential is
         }
         tokenId = uint256(metadataDigest);
         if (_tokens[tokenId].holder != address(0)) revert CredentialAlreadyIssued(tokenId);
-        if (engagementId != 0) _checkEngagement(engagementId, issuer, to);
+        if (_revoked[tokenId]) revert CredentialRevokedForever(tokenId);
+        if (engagementId != 0) {
+            _checkEngagement(engagementId, issuer, to);
+            bytes32 key = keccak256(abi.encode(engagementId, skillId));
+            if (_engagementBacked[key]) revert CredentialEngagementUsed(engagementId, skillId);
+            _engagementBacked[key] = true;
+            _engagementOf[tokenId] = engagementId;
+        }
 
         _tokens[tokenId] = Token({
             holder: to,
@@ -170,6 +184,7 @@ contract SkillCredential is
         return keccak256(
             abi.encode(
                 VOUCHER_TYPEHASH,
+                v.issuer,
                 v.recipient,
                 v.skillId,
                 v.metadataDigest,
@@ -186,7 +201,8 @@ contract SkillCredential is
     /// @inheritdoc ISkillCredential
     function revoke(uint256 tokenId, bytes32 reasonDigest) external {
         Token storage t = _existing(tokenId);
-        bool byIssuer = msg.sender == _issuerById[t.issuerId];
+        // An issuer whose accreditation was withdrawn (say, a compromised key) can no longer revoke.
+        bool byIssuer = msg.sender == _issuerById[t.issuerId] && _issuerInfo[msg.sender].accredited;
         if (!byIssuer && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
             revert CredentialUnauthorizedRevoker(tokenId, msg.sender);
         }
@@ -201,7 +217,8 @@ contract SkillCredential is
         if (msg.sender != holder) revert CredentialNotHolder(tokenId, msg.sender);
         delete _tokens[tokenId];
         delete _skills[tokenId];
-        delete _revoked[tokenId];
+        // _revoked stays: burning must never launder a revocation. _engagementOf and _engagementBacked
+        // stay too: an engagement backs one credential per skill, once.
         unchecked {
             _balances[holder] -= 1;
         }
@@ -226,8 +243,14 @@ contract SkillCredential is
             expiresAt: t.expiresAt,
             revoked: revoked,
             valid: !revoked && !expired,
-            issuerAccredited: _issuerInfo[issuer].accredited
+            issuerAccredited: _issuerInfo[issuer].accredited,
+            engagementId: _engagementOf[tokenId]
         });
+    }
+
+    /// @inheritdoc ISkillCredential
+    function isRevoked(uint256 tokenId) external view returns (bool) {
+        return _revoked[tokenId];
     }
 
     /// @inheritdoc ISkillCredential

@@ -5,6 +5,8 @@ import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ISkillEscrow} from "./interfaces/ISkillEscrow.sol";
 
@@ -17,8 +19,10 @@ import {ISkillEscrow} from "./interfaces/ISkillEscrow.sol";
 ///      closed milestones, `paid`, the open dispute) is written later, and the engagement's progress
 ///      shares the slot of milestone 0's progress. The arbiter is stored as a small id assigned when
 ///      ARBITER_ROLE is first granted, the payer only when it differs from the client, and the token
-///      slot stays empty for ETH. Hence the bounds: amounts below 2^96, due dates before 2106.
-contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, ReentrancyGuardTransient {
+///      slot stays empty for ETH. Hence the bounds: amounts below 2^96, due dates before 2106, at most
+///      255 arbiters ever granted (the `accepted` flag shares slot 0 with the arbiter id, so accepting
+///      a request rewrites a slot that is already set).
+contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, ReentrancyGuardTransient, EIP712 {
     using SafeERC20 for IERC20;
 
     /// @notice May resolve the disputes of engagements that name it.
@@ -39,7 +43,13 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     /// @notice Time the arbiter has before anyone may settle a dispute by the default rule.
     uint40 public constant DISPUTE_TIMEOUT = 14 days;
 
+    /// @notice EIP-712 type hash of `Offer`.
+    bytes32 public constant OFFER_TYPEHASH = keccak256(
+        "Offer(address provider,address client,address token,uint256[] amounts,uint64[] dueDates,uint32 sessionLength,uint32 grace,uint32 minNotice,uint32 horizon,uint32 reviewWindow,address arbiter,bytes32 termsDigest,uint256 nonce,uint32 uses,uint64 validUntil)"
+    );
+
     uint256 private constant BPS = 10_000;
+    uint256 private constant CANCELLED = type(uint256).max;
 
     struct Engagement {
         // slot 0
@@ -47,7 +57,8 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         uint16 feeBps; // fixed at creation
         uint24 reviewWindow; // seconds after a submission (at most MAX_REVIEW_WINDOW)
         uint8 milestoneCount; // 1..MAX_MILESTONES
-        uint16 arbiterId; // index into _arbiters
+        uint8 arbiterId; // index into _arbiters
+        bool accepted; // the provider agreed (accepted the request, or signed the offer)
         uint32 firstDueDate; // milestone 0's due date (unix seconds)
         // slot 1
         address provider; // delivers and is paid
@@ -66,6 +77,8 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         uint32 dueDate; // unix seconds (index >= 1)
         uint40 releasableAt; // set on submission
         MilestoneState state;
+        bool frozen; // covered by the open dispute
+        uint16 providerShareBps; // Resolved only: the arbiter's provider share
         uint8 closedMilestones; // slot 0 only: milestones released, refunded or resolved
         bool paid; // slot 0 only: something reached the provider
         uint40 disputedAt; // slot 0 only: open dispute's start, 0 when none
@@ -82,8 +95,26 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     mapping(address token => mapping(address account => uint256)) private _owed;
     mapping(address token => bool) private _allowedTokens;
     mapping(bytes32 externalRef => bool) private _usedExternalRefs;
-    mapping(address arbiter => uint16) private _arbiterIds;
+    mapping(address arbiter => uint8) private _arbiterIds;
     address[] private _arbiters;
+    // Single-use offers (uses == 1) and cancellations: one bit per nonce, 256 nonces per word.
+    mapping(address provider => mapping(uint256 word => uint256 bits)) private _offerNonceBits;
+    // Standing offers (uses > 1): engagements funded so far, CANCELLED once cancelled.
+    mapping(address provider => mapping(uint256 nonce => uint256 used)) private _offerUses;
+
+    /// @dev Everything `_create` needs besides the milestone schedule (one memory struct keeps the
+    ///      stack small).
+    struct Params {
+        address client;
+        address payer;
+        address provider;
+        address token;
+        uint32 reviewWindow;
+        address arbiter;
+        bytes32 termsDigest;
+        bytes32 externalRef;
+        bool accepted;
+    }
 
     /// @param admin DEFAULT_ADMIN_ROLE holder (two-step handover with `adminDelay`)
     /// @param adminDelay seconds a new admin must wait before accepting the role
@@ -91,6 +122,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     /// @param initialFeeBps protocol fee for new engagements
     constructor(address admin, uint48 adminDelay, address initialTreasury, uint16 initialFeeBps)
         AccessControlDefaultAdminRules(adminDelay, admin)
+        EIP712("SkillEscrow", "2")
     {
         if (initialTreasury == address(0)) revert EscrowZeroAddress();
         if (initialFeeBps > MAX_FEE_BPS) revert EscrowFeeTooHigh(initialFeeBps, MAX_FEE_BPS);
@@ -114,7 +146,11 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         address arbiter,
         bytes32 termsDigest
     ) external payable nonReentrant returns (uint256 id) {
-        id = _create(msg.sender, msg.sender, provider, token, amounts, dueDates, reviewWindow, arbiter, termsDigest, 0);
+        id = _create(
+            Params(msg.sender, msg.sender, provider, token, reviewWindow, arbiter, termsDigest, 0, false),
+            amounts,
+            dueDates
+        );
     }
 
     /// @inheritdoc ISkillEscrow
@@ -129,36 +165,156 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         bytes32 termsDigest,
         bytes32 externalRef
     ) external payable nonReentrant onlyRole(FUNDER_ROLE) returns (uint256 id) {
-        if (externalRef == bytes32(0)) revert EscrowZeroExternalRef();
-        if (_usedExternalRefs[externalRef]) revert EscrowExternalRefUsed(externalRef);
-        _usedExternalRefs[externalRef] = true;
+        _useExternalRef(externalRef);
         id = _create(
-            client, msg.sender, provider, token, amounts, dueDates, reviewWindow, arbiter, termsDigest, externalRef
+            Params(client, msg.sender, provider, token, reviewWindow, arbiter, termsDigest, externalRef, false),
+            amounts,
+            dueDates
         );
     }
 
-    function _create(
+    /// @inheritdoc ISkillEscrow
+    function createEngagementWithOffer(
+        Offer calldata offer,
+        bytes calldata signature,
+        uint64 startsAt,
+        bytes32 bookingRef,
+        uint64 deadline
+    ) external payable nonReentrant returns (uint256 id) {
+        id = _createFromOffer(offer, signature, msg.sender, msg.sender, startsAt, bookingRef, deadline, 0);
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function fundForWithOffer(
+        Offer calldata offer,
+        bytes calldata signature,
+        address client,
+        uint64 startsAt,
+        bytes32 bookingRef,
+        uint64 deadline,
+        bytes32 externalRef
+    ) external payable nonReentrant onlyRole(FUNDER_ROLE) returns (uint256 id) {
+        _useExternalRef(externalRef);
+        id = _createFromOffer(offer, signature, client, msg.sender, startsAt, bookingRef, deadline, externalRef);
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function cancelOffer(uint256 nonce) external {
+        // Both tracks: whichever kind of offer carries this nonce can no longer be used.
+        _offerNonceBits[msg.sender][nonce >> 8] |= 1 << (nonce & 0xff);
+        _offerUses[msg.sender][nonce] = CANCELLED;
+        emit OfferCancelled(msg.sender, nonce);
+    }
+
+    function _useExternalRef(bytes32 externalRef) private {
+        if (externalRef == bytes32(0)) revert EscrowZeroExternalRef();
+        if (_usedExternalRefs[externalRef]) revert EscrowExternalRefUsed(externalRef);
+        _usedExternalRefs[externalRef] = true;
+    }
+
+    function _createFromOffer(
+        Offer calldata offer,
+        bytes calldata signature,
         address client,
         address payer,
-        address provider,
-        address token,
-        uint256[] calldata amounts,
-        uint64[] calldata dueDates,
-        uint32 reviewWindow,
-        address arbiter,
-        bytes32 termsDigest,
+        uint64 startsAt,
+        bytes32 bookingRef,
+        uint64 deadline,
         bytes32 externalRef
     ) private returns (uint256 id) {
+        if (block.timestamp > deadline) revert EscrowDeadlinePassed(deadline);
+        if (block.timestamp > offer.validUntil) revert EscrowOfferExpired(offer.validUntil);
+        if (offer.client != address(0) && offer.client != client) revert EscrowOfferNotForCaller(offer.client, client);
+        if (offer.uses == 0) revert EscrowInvalidOffer();
+        // The EIP-712 domain binds the chain id and this contract; SignatureChecker accepts only low-s
+        // ECDSA signatures (no malleable twin) or the provider wallet's EIP-1271 answer.
+        if (!SignatureChecker.isValidSignatureNow(offer.provider, _hashTypedDataV4(_offerHash(offer)), signature)) {
+            revert EscrowInvalidSignature(offer.provider);
+        }
+        _useOffer(offer.provider, offer.nonce, offer.uses);
+
+        Params memory p = Params(
+            client,
+            payer,
+            offer.provider,
+            offer.token,
+            offer.reviewWindow,
+            offer.arbiter,
+            offer.termsDigest,
+            externalRef,
+            true
+        );
+        if (offer.sessionLength == 0) {
+            if (startsAt != 0) revert EscrowInvalidStart(startsAt, 0, 0);
+            id = _create(p, offer.amounts, offer.dueDates);
+        } else {
+            if (offer.amounts.length != 1 || offer.dueDates.length != 0) revert EscrowInvalidOffer();
+            uint256 earliest = block.timestamp + offer.minNotice;
+            uint256 latest = offer.horizon == 0 ? type(uint32).max : block.timestamp + offer.horizon;
+            if (startsAt < earliest || startsAt > latest) revert EscrowInvalidStart(startsAt, earliest, latest);
+            uint64[] memory due = new uint64[](1);
+            due[0] = startsAt + offer.sessionLength + offer.grace;
+            id = _create(p, offer.amounts, due);
+        }
+        emit OfferUsed(id, offer.provider, offer.nonce, bookingRef, offer.sessionLength == 0 ? 0 : startsAt);
+    }
+
+    /// @dev Single-use offers take one bit (cheap when the word is already in use); standing offers a
+    ///      counter. `cancelOffer` marks both.
+    function _useOffer(address provider, uint256 nonce, uint256 uses) private {
+        if (uses == 1) {
+            uint256 bit = 1 << (nonce & 0xff);
+            uint256 bits = _offerNonceBits[provider][nonce >> 8];
+            if (bits & bit != 0) {
+                if (_offerUses[provider][nonce] == CANCELLED) revert EscrowOfferCancelled(provider, nonce);
+                revert EscrowOfferUsedUp(provider, nonce, uses);
+            }
+            _offerNonceBits[provider][nonce >> 8] = bits | bit;
+        } else {
+            uint256 used = _offerUses[provider][nonce];
+            if (used == CANCELLED) revert EscrowOfferCancelled(provider, nonce);
+            if (used >= uses) revert EscrowOfferUsedUp(provider, nonce, uses);
+            _offerUses[provider][nonce] = used + 1;
+        }
+    }
+
+    function _offerHash(Offer calldata o) private pure returns (bytes32) {
+        // Split in two encodes: one abi.encode of all 16 words would not fit the stack.
+        bytes memory head = abi.encode(
+            OFFER_TYPEHASH,
+            o.provider,
+            o.client,
+            o.token,
+            keccak256(abi.encodePacked(o.amounts)),
+            keccak256(abi.encodePacked(o.dueDates)),
+            o.sessionLength,
+            o.grace
+        );
+        bytes memory tail = abi.encode(
+            o.minNotice, o.horizon, o.reviewWindow, o.arbiter, o.termsDigest, o.nonce, o.uses, o.validUntil
+        );
+        return keccak256(bytes.concat(head, tail));
+    }
+
+    function _create(Params memory p, uint256[] calldata amounts, uint64[] memory dueDates)
+        private
+        returns (uint256 id)
+    {
         if (_paused) revert EscrowPaused();
+        address client = p.client;
+        address provider = p.provider;
+        address arbiter = p.arbiter;
+        address token = p.token;
         if (client == address(0) || provider == address(0)) revert EscrowZeroAddress();
         if (client == provider) revert EscrowSelfEngagement(client);
         // The arbiter must be neutral: never the client, the provider or whoever holds the money's claim.
-        if (arbiter == client || arbiter == provider || arbiter == payer) revert EscrowArbiterIsParty(arbiter);
+        if (arbiter == client || arbiter == provider || arbiter == p.payer) revert EscrowArbiterIsParty(arbiter);
         if (!hasRole(ARBITER_ROLE, arbiter)) revert EscrowNotAnArbiter(arbiter);
         if (token != address(0) && !_allowedTokens[token]) revert EscrowTokenNotAllowed(token);
         uint256 count = amounts.length;
         if (count == 0 || count > MAX_MILESTONES) revert EscrowMilestoneCount(count, MAX_MILESTONES);
         if (dueDates.length != count) revert EscrowLengthMismatch(count, dueDates.length);
+        uint32 reviewWindow = p.reviewWindow;
         if (reviewWindow < MIN_REVIEW_WINDOW || reviewWindow > MAX_REVIEW_WINDOW) {
             revert EscrowReviewWindowOutOfBounds(reviewWindow, MIN_REVIEW_WINDOW, MAX_REVIEW_WINDOW);
         }
@@ -173,15 +329,9 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
             total += amount;
             // Milestone 0's terms live in the engagement; its progress starts at zero (Funded).
             if (i != 0) {
-                _milestones[id][i] = Milestone({
-                    amount: uint96(amount),
-                    dueDate: uint32(due),
-                    releasableAt: 0,
-                    state: MilestoneState.Funded,
-                    closedMilestones: 0,
-                    paid: false,
-                    disputedAt: 0
-                });
+                Milestone storage m = _milestones[id][i];
+                m.amount = uint96(amount);
+                m.dueDate = uint32(due);
             }
         }
 
@@ -192,14 +342,27 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         e.reviewWindow = uint24(reviewWindow);
         e.milestoneCount = uint8(count);
         e.arbiterId = _arbiterIds[arbiter];
+        e.accepted = p.accepted;
         e.firstDueDate = uint32(dueDates[0]);
         e.provider = provider;
         e.firstAmount = uint96(amounts[0]);
         if (token != address(0)) e.token = token;
-        if (payer != client) e.payer = payer;
+        if (p.payer != client) e.payer = p.payer;
 
         emit EngagementCreated(
-            id, client, provider, payer, token, arbiter, fee, reviewWindow, amounts, dueDates, termsDigest, externalRef
+            id,
+            client,
+            provider,
+            p.payer,
+            token,
+            arbiter,
+            fee,
+            reviewWindow,
+            amounts,
+            dueDates,
+            p.termsDigest,
+            p.externalRef,
+            p.accepted
         );
 
         // Interactions last: pull the funds and check that exactly `total` arrived.
@@ -208,21 +371,63 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         } else {
             if (msg.value != 0) revert EscrowWrongValue(msg.value, 0);
             uint256 before = IERC20(token).balanceOf(address(this));
-            IERC20(token).safeTransferFrom(payer, address(this), total);
+            IERC20(token).safeTransferFrom(p.payer, address(this), total);
             uint256 received = IERC20(token).balanceOf(address(this)) - before;
             if (received != total) revert EscrowFeeOnTransferToken(token, total, received);
         }
+    }
+
+    // ---------------------------------------------------------------- consent
+
+    /// @inheritdoc ISkillEscrow
+    function acceptEngagement(uint256 id) external {
+        Engagement storage e = _existing(id);
+        if (msg.sender != e.provider) revert EscrowUnauthorizedCaller(id, msg.sender);
+        if (e.accepted) revert EscrowAlreadyAccepted(id);
+        if (_progress(id).closedMilestones != 0) revert EscrowNotPending(id);
+        // Accepting work already overdue would hand the client a cancel (or a dispute) at once.
+        uint256 count = e.milestoneCount;
+        for (uint256 i; i < count; ++i) {
+            uint256 due = _dueDateOf(e, _milestones[id][i], i);
+            if (block.timestamp > due) revert EscrowAcceptTooLate(id, due);
+        }
+        e.accepted = true;
+        emit EngagementAccepted(id, msg.sender);
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function withdrawRequest(uint256 id) external {
+        Engagement storage e = _existing(id);
+        address payer = _payerOf(e);
+        if (msg.sender != e.client && msg.sender != payer) revert EscrowUnauthorizedCaller(id, msg.sender);
+        if (e.accepted) revert EscrowAlreadyAccepted(id);
+        Milestone storage progress = _progress(id);
+        if (progress.closedMilestones != 0) revert EscrowNotPending(id);
+        // Before acceptance nothing can have been submitted, released or disputed: every milestone is Funded.
+        uint256 count = e.milestoneCount;
+        uint256 refunded = 0;
+        for (uint256 i; i < count; ++i) {
+            Milestone storage m = _milestones[id][i];
+            uint256 amount = _amountOf(e, m, i);
+            m.state = MilestoneState.Refunded;
+            refunded += amount;
+            emit MilestoneRefunded(id, i, payer, amount);
+        }
+        progress.closedMilestones = uint8(count);
+        _owed[e.token][payer] += refunded;
+        emit RequestWithdrawn(id, msg.sender, refunded);
     }
 
     // ---------------------------------------------------------------- milestones
 
     /// @inheritdoc ISkillEscrow
     function submitMilestone(uint256 id, uint256 index, bytes32 deliverableDigest) external {
-        Engagement storage e = _existing(id);
+        Engagement storage e = _accepted(id);
         if (msg.sender != e.provider) revert EscrowUnauthorizedCaller(id, msg.sender);
-        if (_progress(id).disputedAt != 0) revert EscrowDisputeOpen(id);
         Milestone storage m = _milestone(e, id, index);
+        if (m.frozen) revert EscrowMilestoneFrozen(id, index);
         if (m.state != MilestoneState.Funded) revert EscrowInvalidMilestoneState(id, index, m.state);
+        // A late submission is allowed (see the interface): it only loses the timeout rule's protection.
         uint40 releasableAt = uint40(block.timestamp) + e.reviewWindow;
         m.state = MilestoneState.Submitted;
         m.releasableAt = releasableAt;
@@ -231,10 +436,10 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
 
     /// @inheritdoc ISkillEscrow
     function approveMilestone(uint256 id, uint256 index) external {
-        Engagement storage e = _existing(id);
+        Engagement storage e = _accepted(id);
         if (msg.sender != e.client) revert EscrowUnauthorizedCaller(id, msg.sender);
-        if (_progress(id).disputedAt != 0) revert EscrowDisputeOpen(id);
         Milestone storage m = _milestone(e, id, index);
+        if (m.frozen) revert EscrowMilestoneFrozen(id, index);
         if (m.state != MilestoneState.Funded && m.state != MilestoneState.Submitted) {
             revert EscrowInvalidMilestoneState(id, index, m.state);
         }
@@ -244,8 +449,8 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     /// @inheritdoc ISkillEscrow
     function autoRelease(uint256 id, uint256 index) external {
         Engagement storage e = _existing(id);
-        if (_progress(id).disputedAt != 0) revert EscrowDisputeOpen(id);
         Milestone storage m = _milestone(e, id, index);
+        if (m.frozen) revert EscrowMilestoneFrozen(id, index);
         if (m.state != MilestoneState.Submitted) revert EscrowInvalidMilestoneState(id, index, m.state);
         if (block.timestamp < m.releasableAt) revert EscrowNotYetReleasable(id, index, m.releasableAt);
         _release(e, m, id, index);
@@ -255,31 +460,33 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
 
     /// @inheritdoc ISkillEscrow
     function raiseDispute(uint256 id) external {
-        Engagement storage e = _existing(id);
+        Engagement storage e = _accepted(id);
         address payer = _payerOf(e);
-        bool allowed = msg.sender == e.client || msg.sender == e.provider
-            || (msg.sender == payer && hasRole(FUNDER_ROLE, msg.sender));
-        if (!allowed) revert EscrowUnauthorizedCaller(id, msg.sender);
+        // The client's side: the client, or the card payer (the relayer acting on a chargeback).
+        bool clientSide = msg.sender == e.client || (msg.sender == payer && hasRole(FUNDER_ROLE, msg.sender));
+        if (!clientSide && msg.sender != e.provider) revert EscrowUnauthorizedCaller(id, msg.sender);
         Milestone storage progress = _progress(id);
         if (progress.disputedAt != 0) revert EscrowDisputeOpen(id);
 
+        // Only what is in question freezes: work delivered and still under review (the client's side
+        // contests it), or money for work that is overdue (either side). A milestone not yet due cannot
+        // be disputed, so a dispute can neither stop the provider delivering nor shorten a review window.
         uint256 count = e.milestoneCount;
-        bool disputable = false;
+        uint16 mask = 0;
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
-            if (m.state == MilestoneState.Funded) {
-                disputable = true;
-            } else if (m.state == MilestoneState.Submitted) {
-                // A submission whose review window has ended belongs to the provider: pay it now
-                // rather than let a late dispute freeze it.
-                if (block.timestamp >= m.releasableAt) _release(e, m, id, i);
-                else disputable = true;
+            MilestoneState s = m.state;
+            bool eligible = (s == MilestoneState.Submitted && clientSide && block.timestamp < m.releasableAt)
+                || (s == MilestoneState.Funded && block.timestamp > _dueDateOf(e, m, i));
+            if (eligible) {
+                m.frozen = true;
+                mask |= uint16(1 << i);
             }
         }
-        if (!disputable) revert EscrowNothingToDispute(id);
+        if (mask == 0) revert EscrowNothingToDispute(id);
         uint40 now_ = uint40(block.timestamp);
         progress.disputedAt = now_;
-        emit DisputeRaised(id, msg.sender, now_, now_ + DISPUTE_TIMEOUT);
+        emit DisputeRaised(id, msg.sender, now_, now_ + DISPUTE_TIMEOUT, mask);
     }
 
     /// @inheritdoc ISkillEscrow
@@ -291,17 +498,27 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         }
         if (providerShareBps > BPS) revert EscrowInvalidShare(providerShareBps);
 
-        uint256 frozen = 0;
+        uint256 feeBps_ = e.feeBps;
+        uint256 providerGross = 0;
+        uint256 fee = 0;
+        uint256 payerAmount = 0;
+        uint256 closed = 0;
         uint256 count = e.milestoneCount;
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
-            if (m.state == MilestoneState.Funded || m.state == MilestoneState.Submitted) {
-                frozen += _amountOf(e, m, i);
-                m.state = MilestoneState.Resolved;
-            }
+            if (!m.frozen) continue;
+            uint256 amount = _amountOf(e, m, i);
+            // Per milestone, so the fee never exceeds what releasing each share on its own would charge.
+            uint256 gross = amount * providerShareBps / BPS;
+            providerGross += gross;
+            fee += gross * feeBps_ / BPS;
+            payerAmount += amount - gross;
+            m.frozen = false;
+            m.state = MilestoneState.Resolved;
+            m.providerShareBps = providerShareBps;
+            ++closed;
         }
-        uint256 providerGross = frozen * providerShareBps / BPS;
-        _settleDispute(e, id, providerShareBps, providerGross, frozen - providerGross, false);
+        _settleDispute(e, id, providerShareBps, providerGross, fee, payerAmount, closed, false);
     }
 
     /// @inheritdoc ISkillEscrow
@@ -312,23 +529,36 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         uint256 timeoutAt = disputedAt + DISPUTE_TIMEOUT;
         if (block.timestamp < timeoutAt) revert EscrowDisputeNotTimedOut(id, timeoutAt);
 
-        // Default rule: submitted work is paid, unsubmitted work is refunded.
+        // Default rule: work submitted on time (and, being frozen, before the dispute) is paid; every
+        // other frozen milestone — overdue and never delivered, or delivered late — goes back.
+        uint256 feeBps_ = e.feeBps;
         uint256 providerGross = 0;
+        uint256 fee = 0;
         uint256 payerAmount = 0;
+        uint256 closed = 0;
         uint256 count = e.milestoneCount;
+        address payer = _payerOf(e);
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
-            if (m.state == MilestoneState.Submitted) {
-                providerGross += _amountOf(e, m, i);
-                m.state = MilestoneState.Resolved;
-            } else if (m.state == MilestoneState.Funded) {
-                payerAmount += _amountOf(e, m, i);
-                m.state = MilestoneState.Resolved;
+            if (!m.frozen) continue;
+            uint256 amount = _amountOf(e, m, i);
+            m.frozen = false;
+            ++closed;
+            if (m.state == MilestoneState.Submitted && m.releasableAt - e.reviewWindow <= _dueDateOf(e, m, i)) {
+                uint256 f = amount * feeBps_ / BPS;
+                providerGross += amount;
+                fee += f;
+                m.state = MilestoneState.Released;
+                emit MilestoneReleased(id, i, e.provider, amount - f, f);
+            } else {
+                payerAmount += amount;
+                m.state = MilestoneState.Refunded;
+                emit MilestoneRefunded(id, i, payer, amount);
             }
         }
         uint256 frozen = providerGross + payerAmount;
         uint16 share = frozen == 0 ? 0 : uint16(providerGross * BPS / frozen);
-        _settleDispute(e, id, share, providerGross, payerAmount, true);
+        _settleDispute(e, id, share, providerGross, fee, payerAmount, closed, true);
     }
 
     function _settleDispute(
@@ -336,15 +566,16 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         uint256 id,
         uint16 shareBps,
         uint256 providerGross,
+        uint256 fee,
         uint256 payerAmount,
+        uint256 closed,
         bool byTimeout
     ) private {
         address token = e.token;
-        uint256 fee = providerGross * e.feeBps / BPS;
         uint256 providerAmount = providerGross - fee;
         Milestone storage progress = _progress(id);
         progress.disputedAt = 0;
-        progress.closedMilestones = e.milestoneCount; // every milestone still open was frozen and is now resolved
+        progress.closedMilestones += uint8(closed);
         if (providerGross != 0) {
             progress.paid = true;
             _owed[token][e.provider] += providerAmount;
@@ -359,9 +590,10 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     /// @inheritdoc ISkillEscrow
     function cancel(uint256 id) external {
         Engagement storage e = _existing(id);
-        if (_progress(id).disputedAt != 0) revert EscrowDisputeOpen(id);
         bool byProvider = msg.sender == e.provider;
         if (!byProvider && msg.sender != e.client) revert EscrowUnauthorizedCaller(id, msg.sender);
+        // Before acceptance the client's way out is withdrawRequest; the provider's cancel is a decline.
+        if (!byProvider && !e.accepted) revert EscrowNotAccepted(id);
 
         address payer = _payerOf(e);
         address token = e.token;
@@ -370,6 +602,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         uint256 closed = 0;
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
+            if (m.frozen) continue; // the arbiter's now
             MilestoneState s = m.state;
             // The provider may hand back anything unreleased; the client only what was never
             // delivered and is past its due date.
@@ -497,6 +730,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
             reviewWindow: e.reviewWindow,
             milestoneCount: e.milestoneCount,
             openMilestones: e.milestoneCount - progress.closedMilestones,
+            accepted: e.accepted,
             paid: progress.paid,
             disputedAt: progress.disputedAt
         });
@@ -510,7 +744,9 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
             amount: uint128(_amountOf(e, m, index)),
             dueDate: uint40(_dueDateOf(e, m, index)),
             releasableAt: m.releasableAt,
-            state: m.state
+            state: m.state,
+            frozen: m.frozen,
+            providerShareBps: m.providerShareBps
         });
     }
 
@@ -522,23 +758,47 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     {
         Engagement storage e = _existing(id);
         Milestone storage progress = _progress(id);
-        return (e.client, e.provider, progress.closedMilestones == e.milestoneCount, progress.paid);
+        return (e.client, e.provider, e.accepted && progress.closedMilestones == e.milestoneCount, progress.paid);
     }
 
     /// @inheritdoc ISkillEscrow
-    function settlementOf(uint256 id)
-        external
-        view
-        returns (address client, address provider, address token, uint256 value, bool settled, bool paid)
-    {
+    function settlementOf(uint256 id) external view returns (Settlement memory s) {
         Engagement storage e = _existing(id);
         uint256 count = e.milestoneCount;
-        value = e.firstAmount;
-        for (uint256 i = 1; i < count; ++i) {
-            value += _milestones[id][i].amount;
-        }
         Milestone storage progress = _progress(id);
-        return (e.client, e.provider, e.token, value, progress.closedMilestones == count, progress.paid);
+        s.client = e.client;
+        s.provider = e.provider;
+        s.token = e.token;
+        s.accepted = e.accepted;
+        s.settled = progress.closedMilestones == count;
+        s.paid = progress.paid;
+        for (uint256 i; i < count; ++i) {
+            Milestone storage m = _milestones[id][i];
+            uint256 amount = _amountOf(e, m, i);
+            s.value += amount;
+            MilestoneState state = m.state;
+            if (state == MilestoneState.Released) {
+                s.providerGross += amount;
+            } else if (state == MilestoneState.Resolved) {
+                s.providerGross += amount * m.providerShareBps / BPS;
+                s.arbitrated = true;
+            }
+        }
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function offerUses(address provider, uint256 nonce) external view returns (uint256) {
+        return _offerUses[provider][nonce];
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function isOfferNonceUsed(address provider, uint256 nonce) external view returns (bool) {
+        return _offerNonceBits[provider][nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @inheritdoc ISkillEscrow
+    function offerDigest(Offer calldata offer) external view returns (bytes32) {
+        return _hashTypedDataV4(_offerHash(offer));
     }
 
     // ---------------------------------------------------------------- internals
@@ -546,6 +806,11 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     function _existing(uint256 id) private view returns (Engagement storage e) {
         e = _engagements[id];
         if (e.client == address(0)) revert EscrowUnknownEngagement(id);
+    }
+
+    function _accepted(uint256 id) private view returns (Engagement storage e) {
+        e = _existing(id);
+        if (!e.accepted) revert EscrowNotAccepted(id);
     }
 
     function _milestone(Engagement storage e, uint256 id, uint256 index) private view returns (Milestone storage) {
@@ -586,12 +851,12 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         emit MilestoneReleased(id, index, provider, amount - fee, fee);
     }
 
-    /// @dev Gives each new arbiter a small id so engagements store 2 bytes instead of an address.
+    /// @dev Gives each new arbiter a small id so engagements store 1 byte instead of an address.
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
         granted = super._grantRole(role, account);
         if (role == ARBITER_ROLE && _arbiterIds[account] == 0) {
-            if (_arbiters.length > type(uint16).max) revert EscrowTooManyArbiters();
-            _arbiterIds[account] = uint16(_arbiters.length);
+            if (_arbiters.length > type(uint8).max) revert EscrowTooManyArbiters();
+            _arbiterIds[account] = uint8(_arbiters.length);
             _arbiters.push(account);
         }
     }

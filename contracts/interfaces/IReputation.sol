@@ -2,9 +2,10 @@
 pragma solidity ^0.8.24;
 
 /// @title IReputation — reviews that only real, settled engagements can produce
-/// @notice The client and the provider of an engagement whose every milestone is settled may each
-///         review the other once, when the engagement's escrowed value reached the admin-set minimum
-///         for its token. Aggregates are kept per role: as a provider and as a client.
+/// @notice The client and the provider of an accepted engagement whose every milestone is settled may
+///         each review the other once, when at least the admin-set minimum for its token (fee included)
+///         reached the provider, or when the engagement's arbiter resolved a dispute on it. A token
+///         without a minimum is not reviewable. Aggregates are kept per role: as a provider and as a client.
 interface IReputation {
     /// @notice The role in which the reviewed account took part in the engagement.
     enum Role {
@@ -22,10 +23,14 @@ interface IReputation {
 
     /// @notice The caller is neither the client nor the provider of the engagement.
     error ReputationNotParty(uint256 engagementId, address caller);
+    /// @notice The provider never accepted the engagement.
+    error ReputationNotAccepted(uint256 engagementId);
+    /// @notice No review minimum is set for the token, so its engagements are not reviewable.
+    error ReputationNoMinimum(address token);
     /// @notice Some milestone of the engagement is still open.
     error ReputationNotSettled(uint256 engagementId);
-    /// @notice The engagement's escrowed value is below the review minimum for its token.
-    error ReputationBelowMinimum(uint256 engagementId, address token, uint256 value, uint256 minimum);
+    /// @notice Less than the review minimum for its token reached the provider (`paid`, fee included).
+    error ReputationBelowMinimum(uint256 engagementId, address token, uint256 paid, uint256 minimum);
     /// @notice This side of the engagement has already reviewed.
     error ReputationAlreadyReviewed(uint256 engagementId, address reviewer);
     /// @notice The rating is not between 1 and 5.
@@ -44,10 +49,11 @@ interface IReputation {
         bytes32 commentDigest
     );
 
-    /// @notice The admin set the smallest engagement value that can be reviewed, per token.
+    /// @notice The admin set the smallest amount that must reach a provider for a review, per token.
     event ReviewMinimumSet(address indexed token, uint256 minimum);
 
-    /// @notice Reviews the other party of a settled engagement, once per side.
+    /// @notice Reviews the other party of an accepted, settled engagement with real payment (or an
+    ///         arbiter's decision), once per side.
     /// @param engagementId the SkillEscrow engagement
     /// @param rating 1 (worst) to 5 (best)
     /// @param commentDigest sha2-256 digest of the comment on IPFS, 0 for none

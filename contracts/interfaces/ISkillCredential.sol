@@ -9,6 +9,7 @@ pragma solidity ^0.8.24;
 interface ISkillCredential {
     /// @notice EIP-712 voucher an issuer signs so that anyone may mint the credential for the recipient.
     struct Voucher {
+        address issuer; // the ISSUER_ROLE holder whose signature this is (binds the signature to it)
         address recipient; // receives the credential
         bytes32 skillId; // keccak256 of the skill's canonical slug
         bytes32 metadataDigest; // sha2-256 of the metadata document; becomes the token id
@@ -29,6 +30,7 @@ interface ISkillCredential {
         bool revoked; // revoked by its issuer or the admin
         bool valid; // exists, not revoked, not expired
         bool issuerAccredited; // the issuer still holds ISSUER_ROLE (shown separately: policy is the verifier's)
+        uint256 engagementId; // the SkillEscrow engagement backing it, 0 for none
     }
 
     /// @notice Every transfer path of a soulbound token reverts.
@@ -43,7 +45,7 @@ interface ISkillCredential {
     error CredentialInvalidExpiry(uint64 expiresAt);
     /// @notice The engagement does not back this credential.
     /// @param reason 1 the issuer was not its provider, 2 the holder was not its client, 3 it is not
-    ///        settled, 4 nothing was ever released to the provider
+    ///        accepted and settled, 4 nothing was ever released to the provider
     error CredentialEngagementMismatch(uint256 engagementId, uint8 reason);
     /// @notice The voucher's signature is not the named issuer's.
     error CredentialInvalidSignature(address issuer);
@@ -55,6 +57,12 @@ interface ISkillCredential {
     error CredentialUnauthorizedRevoker(uint256 tokenId, address caller);
     /// @notice Only the holder may burn a credential.
     error CredentialNotHolder(uint256 tokenId, address caller);
+    /// @notice The voucher names another issuer than the one given.
+    error CredentialVoucherIssuerMismatch(address voucherIssuer, address issuer);
+    /// @notice This token id (metadata digest) was revoked once; it can never be issued again.
+    error CredentialRevokedForever(uint256 tokenId);
+    /// @notice The engagement already backs a credential for this skill.
+    error CredentialEngagementUsed(uint256 engagementId, bytes32 skillId);
     /// @notice The credential is already revoked.
     error CredentialAlreadyRevoked(uint256 tokenId);
     /// @notice New credentials are paused.
@@ -84,8 +92,9 @@ interface ISkillCredential {
     /// @notice New credentials were paused (true) or resumed (false).
     event PauseChanged(bool paused);
 
-    /// @notice Issues a credential to `to` (ISSUER_ROLE). `engagementId` (0 for none) must be a
-    ///         settled SkillEscrow engagement with something released, provided by the caller to `to`.
+    /// @notice Issues a credential to `to` (ISSUER_ROLE). `engagementId` (0 for none) must be an
+    ///         accepted, settled SkillEscrow engagement with something released, provided by the caller to
+    ///         `to`, and not yet backing a credential for `skillId`. A revoked token id never comes back.
     /// @return tokenId the new token id (= uint256(metadataDigest))
     function issue(address to, bytes32 skillId, bytes32 metadataDigest, uint64 expiresAt, uint256 engagementId)
         external
@@ -102,7 +111,8 @@ interface ISkillCredential {
     /// @notice The caller (an issuer) cancels a voucher nonce so the voucher can never be redeemed.
     function cancelVoucher(uint256 nonce) external;
 
-    /// @notice Revokes a credential: its issuer or the admin. Never blocked by pausing.
+    /// @notice Revokes a credential for good: its issuer while accredited, or the admin. Never blocked by
+    ///         pausing; burning the token afterwards does not clear the revocation.
     /// @param reasonDigest sha2-256 of the reason document on IPFS
     function revoke(uint256 tokenId, bytes32 reasonDigest) external;
 
@@ -111,6 +121,9 @@ interface ISkillCredential {
 
     /// @notice One view for verifiers; never reverts (a missing credential has `exists == false`).
     function verify(uint256 tokenId) external view returns (Verification memory);
+
+    /// @notice Whether token id `tokenId` was ever revoked (burned tokens included).
+    function isRevoked(uint256 tokenId) external view returns (bool);
 
     /// @notice Whether the issuer has used or cancelled `nonce`.
     function isNonceUsed(address issuer, uint256 nonce) external view returns (bool);

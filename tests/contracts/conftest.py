@@ -69,14 +69,23 @@ def usdc(project: Any, admin: Any, escrow: Any, client: Any, funder: Any) -> Any
     return token
 
 
+REVIEW_MINIMUM_ETH = 10**15
+REVIEW_MINIMUM_USDC = 1_000
+
+
 @pytest.fixture(scope="module")
-def reputation(project: Any, admin: Any, escrow: Any) -> Any:
-    return admin.deploy(project.Reputation, admin, 0, escrow)
+def reputation(project: Any, admin: Any, escrow: Any, usdc: Any) -> Any:
+    contract = admin.deploy(project.Reputation, admin, 0, escrow)
+    # As the deployment does: every accepted token has a minimum.
+    contract.setReviewMinimum(ETH, REVIEW_MINIMUM_ETH, sender=admin)
+    contract.setReviewMinimum(usdc, REVIEW_MINIMUM_USDC, sender=admin)
+    return contract
 
 
 @pytest.fixture
 def create(escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any) -> Callable[..., int]:
-    """Creates an ETH engagement (defaults: 2 milestones of 1 and 2 ETH, due in 7 and 14 days)."""
+    """Creates an ETH request and, unless `accept=False`, has its provider accept it (defaults: 2
+    milestones of 1 and 2 ETH, due in 7 and 14 days)."""
 
     def _create(
         amounts: list[int] | None = None,
@@ -85,6 +94,7 @@ def create(escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any) ->
         sender: Any = None,
         to: Any = None,
         window: int = DAY,
+        accept: bool = True,
     ) -> int:
         amounts = amounts or [10**18, 2 * 10**18]
         due_in = due_in or [7 * DAY * (i + 1) for i in range(len(amounts))]
@@ -100,7 +110,10 @@ def create(escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any) ->
             sender=sender or client,
             value=sum(amounts),
         )
-        return int(receipt.return_value)
+        eid = int(receipt.return_value)
+        if accept:
+            escrow.acceptEngagement(eid, sender=to or provider)
+        return eid
 
     return _create
 

@@ -38,8 +38,11 @@ def sign_voucher(key: str, credential: Any, voucher: dict[str, Any], chain_id: i
     return bytes(signed.signature)
 
 
-def make_voucher(recipient: Any, text: str, chain: Any, nonce: int = 1, **overrides: Any) -> dict[str, Any]:
+def make_voucher(
+    recipient: Any, text: str, chain: Any, nonce: int = 1, *, issuer: Any, **overrides: Any
+) -> dict[str, Any]:
     voucher = {
+        "issuer": issuer.address,
         "recipient": recipient.address,
         "skillId": SKILL,
         "metadataDigest": digest(text),
@@ -53,6 +56,7 @@ def make_voucher(recipient: Any, text: str, chain: Any, nonce: int = 1, **overri
 
 def as_tuple(v: dict[str, Any]) -> tuple[Any, ...]:
     return (
+        v["issuer"],
         v["recipient"],
         v["skillId"],
         v["metadataDigest"],
@@ -258,7 +262,7 @@ def test_engagement_backed_issue_rejects_unknown_engagement(
 def test_voucher_submitted_by_third_party_mints_to_recipient(
     credential: Any, provider: Any, client: Any, stranger: Any, chain: Any
 ) -> None:
-    v = make_voucher(client, "voucher-1", chain)
+    v = make_voucher(client, "voucher-1", chain, issuer=provider)
     sig = sign_voucher(provider.private_key, credential, v)
     signable = encode_typed_data(full_message=voucher_data(credential, 31337, v))
     assert credential.voucherDigest(as_tuple(v)) == keccak(b"\x19\x01" + signable.header + signable.body)
@@ -273,7 +277,7 @@ def test_voucher_submitted_by_third_party_mints_to_recipient(
 def test_voucher_for_another_chain_id_reverts(
     credential: Any, provider: Any, client: Any, stranger: Any, chain: Any
 ) -> None:
-    v = make_voucher(client, "voucher-chain", chain)
+    v = make_voucher(client, "voucher-chain", chain, issuer=provider)
     sig = sign_voucher(provider.private_key, credential, v, chain_id=11155111)
     with ape.reverts(credential.CredentialInvalidSignature, issuer=provider):
         credential.issueWithVoucher(as_tuple(v), provider, sig, sender=stranger)
@@ -282,7 +286,7 @@ def test_voucher_for_another_chain_id_reverts(
 def test_voucher_replayed_after_chain_id_fork_reverts(
     credential: Any, provider: Any, client: Any, stranger: Any, chain: Any
 ) -> None:
-    v = make_voucher(client, "voucher-fork", chain)
+    v = make_voucher(client, "voucher-fork", chain, issuer=provider)
     sig = sign_voucher(provider.private_key, credential, v, chain_id=31337)
     assert credential.voucherDigest(as_tuple(v)) != b""
     before = credential.voucherDigest(as_tuple(v))
@@ -308,7 +312,7 @@ def test_voucher_for_another_contract_reverts(
 ) -> None:
     other = admin.deploy(project.SkillCredential, admin, 0, escrow)
     other.grantRole(other.ISSUER_ROLE(), provider, sender=admin)
-    v = make_voucher(client, "voucher-other", chain)
+    v = make_voucher(client, "voucher-other", chain, issuer=provider)
     sig = sign_voucher(provider.private_key, credential, v)  # signed for `credential`
     with ape.reverts(other.CredentialInvalidSignature, issuer=provider):
         other.issueWithVoucher(as_tuple(v), provider, sig, sender=stranger)
@@ -317,7 +321,7 @@ def test_voucher_for_another_contract_reverts(
 def test_voucher_with_malleable_high_s_signature_reverts(
     credential: Any, provider: Any, client: Any, stranger: Any, chain: Any
 ) -> None:
-    v = make_voucher(client, "voucher-malleable", chain)
+    v = make_voucher(client, "voucher-malleable", chain, issuer=provider)
     sig = sign_voucher(provider.private_key, credential, v)
     r, s, recid = sig[:32], int.from_bytes(sig[32:64], "big"), sig[64]
     twin = r + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - recid])  # 27 <-> 28
@@ -330,7 +334,7 @@ def test_expired_voucher_reverts_one_second_after_valid_until(
     credential: Any, provider: Any, client: Any, stranger: Any, chain: Any
 ) -> None:
     valid_until = chain.pending_timestamp + 50
-    v = make_voucher(client, "voucher-expired", chain, validUntil=valid_until)
+    v = make_voucher(client, "voucher-expired", chain, validUntil=valid_until, issuer=provider)
     sig = sign_voucher(provider.private_key, credential, v)
     chain.pending_timestamp = valid_until + 1
     with ape.reverts(credential.CredentialVoucherExpired, validUntil=valid_until):
@@ -341,7 +345,7 @@ def test_voucher_redeemable_at_valid_until(
     credential: Any, provider: Any, client: Any, stranger: Any, chain: Any
 ) -> None:
     valid_until = chain.pending_timestamp + 50
-    v = make_voucher(client, "voucher-edge", chain, validUntil=valid_until)
+    v = make_voucher(client, "voucher-edge", chain, validUntil=valid_until, issuer=provider)
     sig = sign_voucher(provider.private_key, credential, v)
     chain.pending_timestamp = valid_until
     credential.issueWithVoucher(as_tuple(v), provider, sig, sender=stranger)
@@ -350,7 +354,7 @@ def test_voucher_redeemable_at_valid_until(
 def test_cancelled_nonce_reverts(
     credential: Any, provider: Any, client: Any, stranger: Any, chain: Any
 ) -> None:
-    v = make_voucher(client, "voucher-cancelled", chain, nonce=777)
+    v = make_voucher(client, "voucher-cancelled", chain, nonce=777, issuer=provider)
     sig = sign_voucher(provider.private_key, credential, v)
     tx = credential.cancelVoucher(777, sender=provider)
     assert tx.decode_logs(credential.VoucherCancelled)[0].nonce == 777
@@ -362,7 +366,7 @@ def test_voucher_signed_by_non_issuer_reverts(
     credential: Any, client: Any, stranger: Any, chain: Any, accounts: Any
 ) -> None:
     signer = accounts[8]
-    v = make_voucher(client, "voucher-no-role", chain)
+    v = make_voucher(client, "voucher-no-role", chain, issuer=signer)
     sig = sign_voucher(signer.private_key, credential, v)
     with ape.reverts(credential.CredentialNotIssuer, account=signer):
         credential.issueWithVoucher(as_tuple(v), signer, sig, sender=stranger)
@@ -371,7 +375,7 @@ def test_voucher_signed_by_non_issuer_reverts(
 def test_voucher_naming_an_issuer_it_was_not_signed_by_reverts(
     credential: Any, provider: Any, client: Any, stranger: Any, chain: Any, accounts: Any
 ) -> None:
-    v = make_voucher(client, "voucher-forged", chain)
+    v = make_voucher(client, "voucher-forged", chain, issuer=provider)
     sig = sign_voucher(accounts[8].private_key, credential, v)
     with ape.reverts(credential.CredentialInvalidSignature, issuer=provider):
         credential.issueWithVoucher(as_tuple(v), provider, sig, sender=stranger)
@@ -383,12 +387,12 @@ def test_contract_wallet_issuer_via_eip1271(
     owner = accounts[8]
     wallet = admin.deploy(project.TestSmartWallet, owner)
     credential.grantRole(credential.ISSUER_ROLE(), wallet, sender=admin)
-    v = make_voucher(client, "voucher-safe", chain)
+    v = make_voucher(client, "voucher-safe", chain, issuer=wallet)
     sig = sign_voucher(owner.private_key, credential, v)
     tx = credential.issueWithVoucher(as_tuple(v), wallet, sig, sender=stranger)
     assert tx.decode_logs(credential.CredentialIssued)[0].issuer == wallet
     # A signature by someone other than the wallet's owner is refused.
-    v2 = make_voucher(client, "voucher-safe-2", chain, nonce=2)
+    v2 = make_voucher(client, "voucher-safe-2", chain, nonce=2, issuer=wallet)
     bad = sign_voucher(accounts[9].private_key, credential, v2)
     with ape.reverts(credential.CredentialInvalidSignature, issuer=wallet):
         credential.issueWithVoucher(as_tuple(v2), wallet, bad, sender=stranger)
@@ -457,7 +461,7 @@ def test_pause_blocks_new_credentials_but_not_revoke_or_burn(
     credential.setPaused(True, sender=admin)
     with ape.reverts(credential.CredentialPaused):
         credential.issue(client, SKILL, digest("during"), 0, 0, sender=provider)
-    v = make_voucher(client, "voucher-paused", chain)
+    v = make_voucher(client, "voucher-paused", chain, issuer=provider)
     with ape.reverts(credential.CredentialPaused):
         credential.issueWithVoucher(
             as_tuple(v), provider, sign_voucher(provider.private_key, credential, v), sender=stranger

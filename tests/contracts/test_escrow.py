@@ -387,7 +387,7 @@ def test_dispute_allowed_one_second_before_releasable_at(
     assert event.by == client and event.timeoutAt == releasable - 1 + 14 * DAY
 
 
-def test_dispute_at_releasable_at_releases_instead(
+def test_dispute_at_releasable_at_reverts_the_work_is_the_providers(
     escrow: Any, client: Any, provider: Any, create: Any, chain: Any
 ) -> None:
     eid = create([ONE])
@@ -397,35 +397,54 @@ def test_dispute_at_releasable_at_releases_instead(
         escrow.raiseDispute(eid, sender=client)
 
 
-def test_dispute_pays_out_ended_submissions_and_freezes_the_rest(
-    escrow: Any, client: Any, provider: Any, create: Any, chain: Any
-) -> None:
-    eid = create([ONE, 2 * ONE])
-    releasable = submit_at(escrow, chain, provider, eid, 0)
-    chain.pending_timestamp = releasable
-    tx = escrow.raiseDispute(eid, sender=client)
-    assert len(tx.decode_logs(escrow.MilestoneReleased)) == 1
-    assert escrow.getMilestone(eid, 0).state == RELEASED
-    assert escrow.getEngagement(eid).disputedAt > 0
+def past_due(escrow: Any, chain: Any, eid: int, index: int = 0) -> None:
+    """Moves the clock just past the milestone's due date (never backwards)."""
+    chain.pending_timestamp = max(chain.pending_timestamp, int(escrow.getMilestone(eid, index).dueDate) + 1)
 
 
-def test_open_dispute_blocks_auto_release_approve_submit_and_cancel(
+def test_dispute_freezes_only_eligible_milestones_and_the_rest_goes_on(
     escrow: Any, client: Any, provider: Any, stranger: Any, create: Any, chain: Any
 ) -> None:
-    eid = create([ONE, ONE])
+    eid = create([ONE, 2 * ONE, 3 * ONE], [DAY, 30 * DAY, 30 * DAY])
     releasable = submit_at(escrow, chain, provider, eid, 0)
-    escrow.raiseDispute(eid, sender=provider)
+    tx = escrow.raiseDispute(eid, sender=client)  # milestone 0 is under review; 1 and 2 are not due
+    [event] = tx.decode_logs(escrow.DisputeRaised)
+    assert event.frozenMask == 0b001
+    assert escrow.getMilestone(eid, 0).frozen and not escrow.getMilestone(eid, 1).frozen
+    # The frozen milestone is the arbiter's: no release, approval or cancel touches it.
     chain.pending_timestamp = releasable + 1
-    with ape.reverts(escrow.EscrowDisputeOpen, id=eid):
+    with ape.reverts(escrow.EscrowMilestoneFrozen, id=eid, index=0):
         escrow.autoRelease(eid, 0, sender=stranger)
-    with ape.reverts(escrow.EscrowDisputeOpen, id=eid):
+    with ape.reverts(escrow.EscrowMilestoneFrozen, id=eid, index=0):
         escrow.approveMilestone(eid, 0, sender=client)
     with ape.reverts(escrow.EscrowDisputeOpen, id=eid):
-        escrow.submitMilestone(eid, 1, TERMS, sender=provider)
-    with ape.reverts(escrow.EscrowDisputeOpen, id=eid):
-        escrow.cancel(eid, sender=provider)
-    with ape.reverts(escrow.EscrowDisputeOpen, id=eid):
         escrow.raiseDispute(eid, sender=client)
+    # Everything else goes on: the provider delivers, the client approves, a cancel skips the frozen one.
+    escrow.submitMilestone(eid, 1, TERMS, sender=provider)
+    escrow.approveMilestone(eid, 1, sender=client)
+    tx = escrow.cancel(eid, sender=provider)
+    assert [r.index for r in tx.decode_logs(escrow.MilestoneRefunded)] == [2]
+    assert escrow.getMilestone(eid, 0).state == SUBMITTED
+
+
+def test_provider_may_dispute_only_overdue_funded_milestones(
+    escrow: Any, client: Any, provider: Any, create: Any, chain: Any
+) -> None:
+    eid = create([ONE, ONE], [DAY, 2 * DAY])
+    submit_at(escrow, chain, provider, eid, 0)
+    # Its own submission under review is the client's to contest, not the provider's.
+    with ape.reverts(escrow.EscrowNothingToDispute, id=eid):
+        escrow.raiseDispute(eid, sender=provider)
+    past_due(escrow, chain, eid, 1)
+    tx = escrow.raiseDispute(eid, sender=provider)
+    assert tx.decode_logs(escrow.DisputeRaised)[0].frozenMask == 0b10
+
+
+def test_dispute_on_a_milestone_not_yet_due_reverts(escrow: Any, client: Any, provider: Any, create: Any) -> None:
+    eid = create([ONE], [30 * DAY])
+    for who in (client, provider):
+        with ape.reverts(escrow.EscrowNothingToDispute, id=eid):
+            escrow.raiseDispute(eid, sender=who)
 
 
 def test_dispute_reverts_for_strangers_and_settled_engagements(
@@ -439,11 +458,16 @@ def test_dispute_reverts_for_strangers_and_settled_engagements(
         escrow.raiseDispute(eid, sender=client)
 
 
-def test_resolve_dispute_splits_frozen_amount_once(
-    escrow: Any, client: Any, provider: Any, arbiter: Any, treasury: Any, create: Any
-) -> None:
-    eid = create([ONE, 3 * ONE])
+def overdue_dispute(escrow: Any, chain: Any, client: Any, eid: int) -> None:
+    past_due(escrow, chain, eid, escrow.getEngagement(eid).milestoneCount - 1)
     escrow.raiseDispute(eid, sender=client)
+
+
+def test_resolve_dispute_splits_frozen_amount_once(
+    escrow: Any, client: Any, provider: Any, arbiter: Any, treasury: Any, create: Any, chain: Any
+) -> None:
+    eid = create([ONE, 3 * ONE], [DAY, DAY])
+    overdue_dispute(escrow, chain, client, eid)
     tx = escrow.resolveDispute(eid, 2500, sender=arbiter)
     [event] = tx.decode_logs(escrow.DisputeResolved)
     gross = 4 * ONE * 2500 // 10_000
@@ -452,16 +476,18 @@ def test_resolve_dispute_splits_frozen_amount_once(
     assert escrow.owed(ETH, provider) == gross - fee_of(gross)
     assert escrow.owed(ETH, client) == 4 * ONE - gross
     assert escrow.owed(ETH, treasury) == fee_of(gross)
-    assert escrow.getMilestone(eid, 1).state == RESOLVED
+    m = escrow.getMilestone(eid, 1)
+    assert m.state == RESOLVED and m.providerShareBps == 2500 and not m.frozen
+    assert escrow.getEngagement(eid).openMilestones == 0
     with ape.reverts(escrow.EscrowNoOpenDispute, id=eid):
         escrow.resolveDispute(eid, 2500, sender=arbiter)
 
 
 def test_only_the_named_arbiter_resolves(
-    escrow: Any, admin: Any, client: Any, stranger: Any, create: Any
+    escrow: Any, admin: Any, client: Any, stranger: Any, create: Any, chain: Any
 ) -> None:
     eid = create([ONE])
-    escrow.raiseDispute(eid, sender=client)
+    overdue_dispute(escrow, chain, client, eid)
     escrow.grantRole(escrow.ARBITER_ROLE(), stranger, sender=admin)  # an arbiter, but not this one
     with ape.reverts(escrow.EscrowUnauthorizedCaller, id=eid, caller=stranger):
         escrow.resolveDispute(eid, 5000, sender=stranger)
@@ -470,10 +496,10 @@ def test_only_the_named_arbiter_resolves(
 
 
 def test_resolve_dispute_rejects_share_above_100_percent(
-    escrow: Any, client: Any, arbiter: Any, create: Any
+    escrow: Any, client: Any, arbiter: Any, create: Any, chain: Any
 ) -> None:
     eid = create([ONE])
-    escrow.raiseDispute(eid, sender=client)
+    overdue_dispute(escrow, chain, client, eid)
     with ape.reverts(escrow.EscrowInvalidShare, providerShareBps=10_001):
         escrow.resolveDispute(eid, 10_001, sender=arbiter)
 
@@ -481,11 +507,12 @@ def test_resolve_dispute_rejects_share_above_100_percent(
 def test_expired_dispute_settles_by_default_rule_at_timeout(
     escrow: Any, client: Any, provider: Any, stranger: Any, create: Any, chain: Any
 ) -> None:
-    eid = create([ONE, 2 * ONE])
-    submit_at(escrow, chain, provider, eid, 0)  # submitted: goes to the provider
-    t = chain.pending_timestamp + 3
+    eid = create([ONE, 2 * ONE], [DAY, DAY])
+    submit_at(escrow, chain, provider, eid, 0)  # submitted on time: goes to the provider
+    t = int(escrow.getMilestone(eid, 1).dueDate) + 1  # milestone 1 overdue, milestone 0 still under review
     chain.pending_timestamp = t
-    escrow.raiseDispute(eid, sender=client)
+    tx = escrow.raiseDispute(eid, sender=client)
+    assert tx.decode_logs(escrow.DisputeRaised)[0].frozenMask == 0b11
     timeout = t + 14 * DAY
     chain.pending_timestamp = timeout - 1
     with ape.reverts(escrow.EscrowDisputeNotTimedOut, id=eid, timeoutAt=timeout):
@@ -494,6 +521,9 @@ def test_expired_dispute_settles_by_default_rule_at_timeout(
     tx = escrow.settleExpiredDispute(eid, sender=stranger)
     [event] = tx.decode_logs(escrow.DisputeResolved)
     assert event.byTimeout and event.providerAmount == ONE - fee_of(ONE) and event.payerAmount == 2 * ONE
+    assert [r.index for r in tx.decode_logs(escrow.MilestoneReleased)] == [0]
+    assert [r.index for r in tx.decode_logs(escrow.MilestoneRefunded)] == [1]
+    assert (escrow.getMilestone(eid, 0).state, escrow.getMilestone(eid, 1).state) == (RELEASED, REFUNDED)
     assert escrow.owed(ETH, client) == 2 * ONE
     with ape.reverts(escrow.EscrowNoOpenDispute, id=eid):
         escrow.settleExpiredDispute(eid, sender=stranger)
@@ -503,7 +533,7 @@ def test_arbiter_may_still_resolve_after_timeout_until_someone_settles(
     escrow: Any, client: Any, arbiter: Any, create: Any, chain: Any
 ) -> None:
     eid = create([ONE])
-    escrow.raiseDispute(eid, sender=client)
+    overdue_dispute(escrow, chain, client, eid)
     chain.pending_timestamp = chain.pending_timestamp + 15 * DAY
     escrow.resolveDispute(eid, 10_000, sender=arbiter)
     with ape.reverts(escrow.EscrowNoOpenDispute, id=eid):
@@ -517,6 +547,8 @@ def test_funder_payer_may_raise_dispute(
     eid = escrow.fundFor(
         client, provider, usdc, [900], [now + DAY], DAY, arbiter, TERMS, b"\x44" * 32, sender=funder
     ).return_value
+    escrow.acceptEngagement(eid, sender=provider)
+    past_due(escrow, chain, eid)
     escrow.raiseDispute(eid, sender=funder)
     escrow.resolveDispute(eid, 0, sender=arbiter)
     assert escrow.owed(usdc, funder) == 900 and escrow.owed(usdc, client) == 0
@@ -579,6 +611,7 @@ def test_withdraw_pays_eth_and_tokens(
     tid = escrow.createEngagement(
         provider, usdc, [4000], [now + DAY], DAY, arbiter, TERMS, sender=client
     ).return_value
+    escrow.acceptEngagement(tid, sender=provider)
     escrow.approveMilestone(tid, 0, sender=client)
     escrow.withdrawTo(usdc, arbiter, sender=provider)
     assert usdc.balanceOf(arbiter) == 4000 - fee_of(4000)
@@ -607,6 +640,7 @@ def test_reentrant_provider_gains_nothing(
         sender=client,
         value=2 * ONE,
     ).return_value
+    attacker.call(escrow.acceptEngagement.encode_input(eid), sender=admin)
     escrow.approveMilestone(eid, 0, sender=client)
     attacker.withdrawEth(sender=admin)
     assert attacker.received() == ONE - fee_of(ONE)
@@ -625,6 +659,8 @@ def test_reentrant_payer_gains_nothing_from_refund_or_resolution(
     )
     attacker.call(data, sender=admin, value=2 * ONE)
     eid = escrow.engagementCount()
+    escrow.acceptEngagement(eid, sender=provider)
+    chain.pending_timestamp = now + DAY + 1
     attacker.call(escrow.raiseDispute.encode_input(eid), sender=admin)
     escrow.resolveDispute(eid, 5000, sender=arbiter)
     attacker.withdrawEth(sender=admin)
@@ -646,6 +682,7 @@ def test_reverting_recipient_cannot_block_others(
     other = escrow.createEngagement(
         provider, ETH, [ONE], [now + DAY], DAY, arbiter, TERMS, sender=client, value=ONE
     ).return_value
+    escrow.acceptEngagement(other, sender=provider)
     escrow.approveMilestone(other, 0, sender=client)
     with ape.reverts(escrow.EscrowEthTransferFailed):
         refuser.call(escrow, escrow.withdraw.encode_input(ETH), sender=admin)
@@ -666,13 +703,14 @@ def test_pause_never_blocks_release_refund_resolution_or_withdrawal(
     chain: Any,
 ) -> None:
     a = create([ONE, ONE, ONE])
-    b = create([ONE])
+    b = create([ONE], [HOUR])
     escrow.setPaused(True, sender=admin)
     escrow.approveMilestone(a, 0, sender=client)
     releasable = submit_at(escrow, chain, provider, a, 1)
     chain.pending_timestamp = releasable
     escrow.autoRelease(a, 1, sender=stranger)
     escrow.cancel(a, sender=provider)
+    past_due(escrow, chain, b)
     escrow.raiseDispute(b, sender=client)
     escrow.resolveDispute(b, 5000, sender=arbiter)
     escrow.withdraw(ETH, sender=provider)
@@ -691,6 +729,7 @@ def test_token_without_return_value_works(
     eid = escrow.createEngagement(
         provider, token, [5000], [now + DAY], DAY, arbiter, TERMS, sender=client
     ).return_value
+    escrow.acceptEngagement(eid, sender=provider)
     escrow.approveMilestone(eid, 0, sender=client)
     escrow.withdraw(token, sender=provider)
     assert token.balanceOf(provider) == 5000 - fee_of(5000)
@@ -707,6 +746,7 @@ def test_token_returning_false_reverts_cleanly(
     eid = escrow.createEngagement(
         provider, token, [5000], [now + DAY], DAY, arbiter, TERMS, sender=client
     ).return_value
+    escrow.acceptEngagement(eid, sender=provider)
     escrow.approveMilestone(eid, 0, sender=client)
     token.setFailing(True, sender=admin)
     with ape.reverts(escrow.SafeERC20FailedOperation, token=token):
@@ -772,6 +812,7 @@ def test_largest_terms_round_trip_for_the_inline_and_the_mapped_milestone(
     assert escrow.settlementOf(eid).value == 2 * MAX_AMOUNT - 1
     view = escrow.getEngagement(eid)
     assert (view.milestoneCount, view.openMilestones, view.paid, view.disputedAt) == (2, 2, False, 0)
+    escrow.acceptEngagement(eid, sender=provider)
     # Releasing milestone 0 (whose progress shares the engagement's progress slot) pays exactly it.
     escrow.approveMilestone(eid, 0, sender=client)
     view = escrow.getEngagement(eid)

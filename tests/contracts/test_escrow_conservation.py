@@ -23,7 +23,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from chain.offers import Offer
 from tests.contracts.conftest import DAY, ETH, FEE_BPS, HOUR
+from tests.contracts.offer_helpers import sign_offer
 
 FUNDED, SUBMITTED, RELEASED, REFUNDED, RESOLVED = range(5)
 BPS = 10_000
@@ -37,6 +39,7 @@ class Milestone:
     due: int
     state: int = FUNDED
     releasable_at: int = 0
+    frozen: bool = False
 
 
 @dataclass
@@ -49,7 +52,12 @@ class Engagement:
     window: int
     milestones: list[Milestone]
     payer_is_funder: bool
+    accepted: bool = False
     disputed_at: int = 0
+
+    def pending(self) -> bool:
+        """A request nobody has accepted, withdrawn or declined yet."""
+        return not self.accepted and all(m.state == FUNDED for m in self.milestones)
 
 
 @dataclass
@@ -68,6 +76,10 @@ class Model:
         self.credit(e.token, e.provider, m.amount - fee)
         self.credit(e.token, self.treasury, fee)
         m.state = RELEASED
+
+    def refund(self, e: Engagement, m: Milestone) -> None:
+        self.credit(e.token, e.payer, m.amount)
+        m.state = REFUNDED
 
     def open_escrow(self, token: str) -> int:
         return sum(
@@ -132,16 +144,41 @@ def test_escrow_conserves_money_over_random_action_sequences(
             window=st.integers(HOUR, 3 * DAY),
             use_token=st.booleans(),
             by_funder=st.booleans(),
+            via_offer=st.booleans(),
         )
         def create(
-            self, data: Any, amounts: list[int], window: int, use_token: bool, by_funder: bool
+            self, data: Any, amounts: list[int], window: int, use_token: bool, by_funder: bool, via_offer: bool
         ) -> None:
             client, provider = data.draw(st.permutations(parties))[:2]
             dues = [self.t + data.draw(st.integers(HOUR, 30 * DAY)) for _ in amounts]
             token = usdc.address if (use_token or by_funder) else ETH
-            if by_funder:
-                self.refs += 1
-                ref = self.refs.to_bytes(32, "big")
+            self.refs += 1
+            ref = self.refs.to_bytes(32, "big")
+            if via_offer:
+                # A one-off custom offer the provider signed: accepted from the start.
+                offer = Offer(
+                    provider=provider.address,
+                    token=token,
+                    amounts=amounts,
+                    dueDates=dues,
+                    reviewWindow=window,
+                    arbiter=arbiter.address,
+                    termsDigest=b"\x01" * 32,
+                    nonce=self.refs,
+                    validUntil=self.t + DAY,
+                )
+                sig = sign_offer(provider.private_key, escrow.address, offer)
+                if by_funder:
+                    receipt = self.tx(
+                        True, escrow.fundForWithOffer, offer.as_tuple(), sig, client, 0, ref, 2**63, ref,
+                        sender=funder,
+                    )
+                else:
+                    receipt = self.tx(
+                        True, escrow.createEngagementWithOffer, offer.as_tuple(), sig, 0, ref, 2**63,
+                        sender=client, value=sum(amounts) if token == ETH else 0,
+                    )
+            elif by_funder:
                 receipt = self.tx(
                     True,
                     escrow.fundFor,
@@ -182,7 +219,29 @@ def test_escrow_conserves_money_over_random_action_sequences(
                 window=window,
                 milestones=[Milestone(a, d) for a, d in zip(amounts, dues, strict=True)],
                 payer_is_funder=by_funder,
+                accepted=via_offer,
             )
+
+        @rule(data=st.data())
+        def accept(self, data: Any) -> None:
+            picked = self.pick(data)
+            if picked is None:
+                return
+            eid, e = picked
+            ok = e.pending() and all(self.t <= m.due for m in e.milestones)
+            if self.tx(ok, escrow.acceptEngagement, eid, sender=by_address[e.provider]):
+                e.accepted = True
+
+        @rule(data=st.data(), by_payer=st.booleans())
+        def withdraw_request(self, data: Any, by_payer: bool) -> None:
+            picked = self.pick(data)
+            if picked is None:
+                return
+            eid, e = picked
+            caller = e.payer if by_payer else e.client
+            if self.tx(e.pending(), escrow.withdrawRequest, eid, sender=by_address[caller]):
+                for m in e.milestones:
+                    self.model.refund(e, m)
 
         @rule(data=st.data(), index=st.integers(0, 2))
         def submit(self, data: Any, index: int) -> None:
@@ -193,7 +252,7 @@ def test_escrow_conserves_money_over_random_action_sequences(
             if index >= len(e.milestones):
                 return
             m = e.milestones[index]
-            ok = not e.disputed_at and m.state == FUNDED
+            ok = e.accepted and not m.frozen and m.state == FUNDED
             if self.tx(ok, escrow.submitMilestone, eid, index, b"\x02" * 32, sender=by_address[e.provider]):
                 m.state, m.releasable_at = SUBMITTED, self.t - 1 + e.window
 
@@ -204,7 +263,7 @@ def test_escrow_conserves_money_over_random_action_sequences(
                 return
             eid, e = picked
             m = e.milestones[index]
-            ok = not e.disputed_at and m.state in (FUNDED, SUBMITTED)
+            ok = e.accepted and not m.frozen and m.state in (FUNDED, SUBMITTED)
             if self.tx(ok, escrow.approveMilestone, eid, index, sender=by_address[e.client]):
                 self.model.release(e, m)
 
@@ -215,7 +274,7 @@ def test_escrow_conserves_money_over_random_action_sequences(
                 return
             eid, e = picked
             m = e.milestones[index]
-            ok = not e.disputed_at and m.state == SUBMITTED and self.t >= m.releasable_at
+            ok = not m.frozen and m.state == SUBMITTED and self.t >= m.releasable_at
             if self.tx(ok, escrow.autoRelease, eid, index, sender=arbiter):
                 self.model.release(e, m)
 
@@ -226,15 +285,18 @@ def test_escrow_conserves_money_over_random_action_sequences(
                 return
             eid, e = picked
             caller = getattr(e, who)
-            allowed = who in ("client", "provider") or (who == "payer" and e.payer_is_funder)
-            due_now = [m for m in e.milestones if m.state == SUBMITTED and self.t >= m.releasable_at]
-            disputable = any(
-                m.state == FUNDED or (m.state == SUBMITTED and self.t < m.releasable_at) for m in e.milestones
-            )
-            ok = allowed and not e.disputed_at and disputable
+            client_side = caller == e.client or (caller == e.payer and e.payer_is_funder)
+            allowed = client_side or caller == e.provider
+            eligible = [
+                m
+                for m in e.milestones
+                if (m.state == SUBMITTED and client_side and self.t < m.releasable_at)
+                or (m.state == FUNDED and self.t > m.due)
+            ]
+            ok = e.accepted and allowed and not e.disputed_at and bool(eligible)
             if self.tx(ok, escrow.raiseDispute, eid, sender=by_address[caller]):
-                for m in due_now:
-                    self.model.release(e, m)
+                for m in eligible:
+                    m.frozen = True
                 e.disputed_at = self.t - 1
 
         @rule(data=st.data(), share=st.integers(0, BPS))
@@ -244,15 +306,14 @@ def test_escrow_conserves_money_over_random_action_sequences(
                 return
             eid, e = picked
             if self.tx(bool(e.disputed_at), escrow.resolveDispute, eid, share, sender=arbiter):
-                frozen = sum(m.amount for m in e.milestones if m.state in (FUNDED, SUBMITTED))
                 for m in e.milestones:
-                    if m.state in (FUNDED, SUBMITTED):
-                        m.state = RESOLVED
-                gross = frozen * share // BPS
-                fee = gross * e.fee_bps // BPS
-                self.model.credit(e.token, e.provider, gross - fee)
-                self.model.credit(e.token, self.model.treasury, fee)
-                self.model.credit(e.token, e.payer, frozen - gross)
+                    if m.frozen:
+                        gross = m.amount * share // BPS
+                        fee = gross * e.fee_bps // BPS
+                        self.model.credit(e.token, e.provider, gross - fee)
+                        self.model.credit(e.token, self.model.treasury, fee)
+                        self.model.credit(e.token, e.payer, m.amount - gross)
+                        m.state, m.frozen = RESOLVED, False
                 e.disputed_at = 0
 
         @rule(data=st.data())
@@ -263,15 +324,15 @@ def test_escrow_conserves_money_over_random_action_sequences(
             eid, e = picked
             ok = bool(e.disputed_at) and self.t >= e.disputed_at + DISPUTE_TIMEOUT
             if self.tx(ok, escrow.settleExpiredDispute, eid, sender=treasury):
-                gross = sum(m.amount for m in e.milestones if m.state == SUBMITTED)
-                back = sum(m.amount for m in e.milestones if m.state == FUNDED)
                 for m in e.milestones:
-                    if m.state in (FUNDED, SUBMITTED):
-                        m.state = RESOLVED
-                fee = gross * e.fee_bps // BPS
-                self.model.credit(e.token, e.provider, gross - fee)
-                self.model.credit(e.token, self.model.treasury, fee)
-                self.model.credit(e.token, e.payer, back)
+                    if not m.frozen:
+                        continue
+                    m.frozen = False
+                    on_time = m.state == SUBMITTED and m.releasable_at - e.window <= m.due
+                    if on_time:
+                        self.model.release(e, m)
+                    else:
+                        self.model.refund(e, m)
                 e.disputed_at = 0
 
         @rule(data=st.data(), by_provider=st.booleans())
@@ -283,14 +344,14 @@ def test_escrow_conserves_money_over_random_action_sequences(
             refundable = [
                 m
                 for m in e.milestones
-                if (m.state in (FUNDED, SUBMITTED) if by_provider else (m.state == FUNDED and self.t > m.due))
+                if not m.frozen
+                and (m.state in (FUNDED, SUBMITTED) if by_provider else (m.state == FUNDED and self.t > m.due))
             ]
-            ok = not e.disputed_at and bool(refundable)
+            ok = (by_provider or e.accepted) and bool(refundable)
             caller = e.provider if by_provider else e.client
             if self.tx(ok, escrow.cancel, eid, sender=by_address[caller]):
                 for m in refundable:
-                    m.state = REFUNDED
-                    self.model.credit(e.token, e.payer, m.amount)
+                    self.model.refund(e, m)
 
         @rule(who=st.sampled_from(range(6)), use_token=st.booleans())
         def withdraw(self, who: int, use_token: bool) -> None:

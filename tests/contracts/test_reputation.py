@@ -62,7 +62,7 @@ def test_review_rejects_unknown_engagement(reputation: Any, escrow: Any, client:
         reputation.review(77, 5, COMMENT, sender=client)
 
 
-def test_review_minimum_per_token(
+def test_review_minimum_per_token_counts_what_reached_the_provider(
     reputation: Any,
     escrow: Any,
     usdc: Any,
@@ -74,24 +74,31 @@ def test_review_minimum_per_token(
     create: Any,
 ) -> None:
     reputation.setReviewMinimum(ETH, 2 * ONE, sender=admin)
-    reputation.setReviewMinimum(usdc, 1000, sender=admin)
     small = create([ONE])
     escrow.approveMilestone(small, 0, sender=client)
     with ape.reverts(
-        reputation.ReputationBelowMinimum, engagementId=small, token=ETH, value=ONE, minimum=2 * ONE
+        reputation.ReputationBelowMinimum, engagementId=small, token=ETH, paid=ONE, minimum=2 * ONE
     ):
         reputation.review(small, 5, COMMENT, sender=client)
-    exact = create([ONE, ONE])
-    escrow.cancel(exact, sender=provider)  # a settled engagement of exactly the minimum
+    # Escrowed value is not enough: 3 ETH escrowed, 1 released, 2 refunded.
+    half = create([ONE, 2 * ONE])
+    escrow.approveMilestone(half, 0, sender=client)
+    escrow.cancel(half, sender=provider)
+    with ape.reverts(
+        reputation.ReputationBelowMinimum, engagementId=half, token=ETH, paid=ONE, minimum=2 * ONE
+    ):
+        reputation.review(half, 1, COMMENT, sender=client)
+    exact = create([ONE, ONE])  # exactly the minimum, gross (the fee is part of it)
+    escrow.approveMilestone(exact, 0, sender=client)
+    escrow.approveMilestone(exact, 1, sender=client)
     reputation.review(exact, 1, COMMENT, sender=client)
     now = chain.pending_timestamp
     tid = escrow.createEngagement(
         provider, usdc, [999], [now + DAY], DAY, arbiter, TERMS, sender=client
     ).return_value
+    escrow.acceptEngagement(tid, sender=provider)
     escrow.approveMilestone(tid, 0, sender=client)
-    with ape.reverts(
-        reputation.ReputationBelowMinimum, engagementId=tid, token=usdc, value=999, minimum=1000
-    ):
+    with ape.reverts(reputation.ReputationBelowMinimum, engagementId=tid, token=usdc, paid=999, minimum=1000):
         reputation.review(tid, 5, COMMENT, sender=provider)
 
 
