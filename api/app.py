@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth.eip1271 import RpcEip1271Checker
 from api.auth.ratelimit import RateLimiter
 from api.auth.routes import router as auth_router
+from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
 from api.payments.setup import start_payments
 from api.routes import account, credentials, engagements, market, matching, ops
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(market.router)
     app.include_router(engagements.router)
+    app.include_router(offers_router)
     app.include_router(account.router)
     app.include_router(credentials.router)
     app.include_router(payment_routes.router)

@@ -208,6 +208,10 @@ class MilestonePublic(BaseModel):
     releasable_at: int | None
     state: str
     deliverable_digest: str | None
+    frozen: bool = Field(
+        description="Covered by the open dispute: only the arbiter (or the timeout) settles it"
+    )
+    provider_share_bps: int | None = Field(description="A resolved milestone's provider share")
 
 
 class EngagementPublic(BaseModel):
@@ -222,7 +226,11 @@ class EngagementPublic(BaseModel):
     review_window: int
     terms_digest: str
     total_amount: str
-    status: str
+    status: str = Field(description="requested, active, disputed, settled, withdrawn or declined")
+    accepted: bool = Field(description="The provider agreed: accepted the request, or signed the offer")
+    offer_nonce: str | None = Field(description="The provider's signed offer it was funded from")
+    booking_ref: str | None = Field(description="The off-chain booking it pays for (from OfferUsed)")
+    starts_at: int | None = Field(description="A session's start (unix seconds)")
     paid: bool
     disputed_at: int | None
     milestones: list[MilestonePublic]

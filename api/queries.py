@@ -114,6 +114,10 @@ def _engagement(row: Any, ms: list[Any]) -> EngagementPublic:
         terms_digest=row["terms_digest"],
         total_amount=str(row["total_amount"]),
         status=row["status"],
+        accepted=row["accepted"],
+        offer_nonce=None if row["offer_nonce"] is None else str(row["offer_nonce"]),
+        booking_ref=row["booking_ref"],
+        starts_at=row["starts_at"],
         paid=row["paid"],
         disputed_at=row["disputed_at"],
         milestones=[
@@ -124,6 +128,8 @@ def _engagement(row: Any, ms: list[Any]) -> EngagementPublic:
                 releasable_at=m["releasable_at"],
                 state=m["state"],
                 deliverable_digest=m["deliverable_digest"],
+                frozen=m["frozen"],
+                provider_share_bps=m["provider_share_bps"],
             )
             for m in ms
         ],

@@ -10,6 +10,7 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from chain.artifacts import CORE_CONTRACTS, compiler_info, load_artifact
+from chain.errors import MissingReviewMinimum
 from chain.records import (
     LOCAL_CHAIN_IDS,
     CompilerRecord,
@@ -39,8 +40,22 @@ class DeployParams(BaseModel):
     allowed_tokens: list[str] = Field(default_factory=list)
     review_minimums: dict[str, int] = Field(default_factory=dict)
     test_stablecoin: bool = False
+    test_stablecoin_review_minimum: int = Field(10**6, gt=0)
     verification_inputs: bool = True
     stablecoin_holders: list[str] = Field(default_factory=list)
+
+
+def review_minimums_for(params: DeployParams) -> dict[str, int]:
+    """ETH's and every allowed token's review minimum, keyed by lowercase address (ETH = zero)."""
+    given = {(ZERO if k.lower() == "eth" else k.lower()): v for k, v in params.review_minimums.items()}
+    missing = [t for t in params.allowed_tokens if t.lower() not in given]
+    if missing:
+        raise MissingReviewMinimum(
+            "SKILLCHAIN_TOKEN_REVIEW_MINIMUMS: no review minimum for allowed token(s) "
+            + ", ".join(missing)
+            + " (every accepted token needs one, e.g. 0xToken=1000000 for 1 USDC)"
+        )
+    return given
 
 
 def is_deployed(w3: Web3, record: DeploymentRecord) -> bool:
@@ -69,6 +84,7 @@ def deploy(
     ``before_deploy`` runs only when something will be deployed (confirmation, unlocking a keyfile);
     it aborts by raising.
     """
+    minimums = review_minimums_for(params)  # refuse before anything is sent
     w3 = sender.w3
     chain_id = w3.eth.chain_id
     genesis = w3.eth.get_block(0)["hash"]
@@ -117,6 +133,7 @@ def deploy(
         usd, receipt = sender.deploy(load_artifact("MockERC20"), "Skillchain Test USD", "tUSD", 6)
         record("TestStablecoin", usd.address, receipt, "MockERC20")
         tokens.append(usd.address)
+        minimums[usd.address.lower()] = params.test_stablecoin_review_minimum
         for holder in params.stablecoin_holders:
             sender.call(usd.functions.mint(Web3.to_checksum_address(holder), 10**12 * 10**6))
 
@@ -132,10 +149,8 @@ def deploy(
         sender.call(contract.functions.grantRole(pauser, Web3.to_checksum_address(admin)))
     for token in tokens:
         sender.call(escrow.functions.setTokenAllowed(Web3.to_checksum_address(token), True))
-    minimums = dict(params.review_minimums)
     for token, minimum in minimums.items():
-        address = ZERO if token.lower() in ("eth", ZERO) else Web3.to_checksum_address(token)
-        sender.call(reputation.functions.setReviewMinimum(address, minimum))
+        sender.call(reputation.functions.setReviewMinimum(Web3.to_checksum_address(token), minimum))
     if admin.lower() != me.lower():
         for contract in (escrow, reputation, credential):
             sender.call(contract.functions.beginDefaultAdminTransfer(Web3.to_checksum_address(admin)))

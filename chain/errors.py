@@ -21,3 +21,7 @@ class ChainUnavailable(ChainError):
 
 class LocalChainError(ChainError):
     """Raised when the local anvil cannot be started (missing binary, port in use, crash)."""
+
+
+class MissingReviewMinimum(ChainError):
+    """Raised when an allowed token has no review minimum: its engagements could never be reviewed."""

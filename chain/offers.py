@@ -46,16 +46,16 @@ class Offer:
     provider: str
     token: str
     amounts: list[int]
-    reviewWindow: int  # noqa: N815 — the EIP-712 field name
+    reviewWindow: int
     arbiter: str
-    termsDigest: bytes  # noqa: N815
+    termsDigest: bytes
     nonce: int
-    validUntil: int  # noqa: N815
+    validUntil: int
     client: str = ZERO_ADDRESS
-    dueDates: list[int] = field(default_factory=list)  # noqa: N815
-    sessionLength: int = 0  # noqa: N815
+    dueDates: list[int] = field(default_factory=list)
+    sessionLength: int = 0
     grace: int = 0
-    minNotice: int = 0  # noqa: N815
+    minNotice: int = 0
     horizon: int = 0
     uses: int = 1
 

@@ -93,6 +93,10 @@ class Relayer:
     def sign_dispute(self, engagement_id: int, nonce: int) -> SignedTx:
         return self._sign(self.escrow.functions.raiseDispute(engagement_id), nonce)
 
+    def sign_withdraw_request(self, engagement_id: int, nonce: int) -> SignedTx:
+        """A chargeback before the provider accepted: take the request back (all of it to the relayer)."""
+        return self._sign(self.escrow.functions.withdrawRequest(engagement_id), nonce)
+
     def broadcast(self, tx: SignedTx) -> None:
         """Send a signed transaction; sending the same one again is harmless."""
         try:

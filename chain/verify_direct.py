@@ -56,7 +56,7 @@ def verify_direct(
         address=Web3.to_checksum_address(contract), abi=load_artifact("SkillCredential").abi
     )
     v = credential.functions.verify(token_id).call()
-    exists, holder, issuer, skill_id, issued_at, expires_at, revoked, _valid, accredited = v
+    exists, holder, issuer, skill_id, issued_at, expires_at, revoked, _valid, accredited, engagement_id = v
     if not exists:
         return verdict(chain_id=chain_id, token_id=token_id, found=False)
     logs = credential.events.CredentialIssued.get_logs(
@@ -84,7 +84,7 @@ def verify_direct(
         revoke_reason_digest=("0x" + bytes(revoked_logs[-1].args.reasonDigest).hex())
         if revoked_logs
         else None,
-        engagement_id=int(issued.args.engagementId) if issued else None,
+        engagement_id=int(engagement_id),
         fetch=fetch,
         now=int(w3.eth.get_block("latest")["timestamp"]),
         proof=OnChainProof(

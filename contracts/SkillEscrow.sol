@@ -5,7 +5,7 @@ import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ISkillEscrow} from "./interfaces/ISkillEscrow.sol";
@@ -22,7 +22,10 @@ import {ISkillEscrow} from "./interfaces/ISkillEscrow.sol";
 ///      slot stays empty for ETH. Hence the bounds: amounts below 2^96, due dates before 2106, at most
 ///      255 arbiters ever granted (the `accepted` flag shares slot 0 with the arbiter id, so accepting
 ///      a request rewrites a slot that is already set).
-contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, ReentrancyGuardTransient, EIP712 {
+///      The EIP-712 domain ("SkillEscrow", "2", chain id, this contract) is built here rather than by
+///      OpenZeppelin's EIP712, whose ShortStrings constructor Slither 0.11 cannot analyse beside
+///      ReentrancyGuardTransient (it then loses the whole creation path); the domain is the standard one.
+contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice May resolve the disputes of engagements that name it.
@@ -48,6 +51,10 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         "Offer(address provider,address client,address token,uint256[] amounts,uint64[] dueDates,uint32 sessionLength,uint32 grace,uint32 minNotice,uint32 horizon,uint32 reviewWindow,address arbiter,bytes32 termsDigest,uint256 nonce,uint32 uses,uint64 validUntil)"
     );
 
+    bytes32 private constant _DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant _NAME_HASH = keccak256("SkillEscrow");
+    bytes32 private constant _VERSION_HASH = keccak256("2");
     uint256 private constant BPS = 10_000;
     uint256 private constant CANCELLED = type(uint256).max;
 
@@ -95,6 +102,9 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     mapping(address token => mapping(address account => uint256)) private _owed;
     mapping(address token => bool) private _allowedTokens;
     mapping(bytes32 externalRef => bool) private _usedExternalRefs;
+    // The domain separator for the chain id at deployment; rebuilt on the fly after a fork changes it.
+    bytes32 private immutable _cachedDomainSeparator;
+    uint256 private immutable _cachedChainId;
     mapping(address arbiter => uint8) private _arbiterIds;
     address[] private _arbiters;
     // Single-use offers (uses == 1) and cancellations: one bit per nonce, 256 nonces per word.
@@ -102,27 +112,12 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     // Standing offers (uses > 1): engagements funded so far, CANCELLED once cancelled.
     mapping(address provider => mapping(uint256 nonce => uint256 used)) private _offerUses;
 
-    /// @dev Everything `_create` needs besides the milestone schedule (one memory struct keeps the
-    ///      stack small).
-    struct Params {
-        address client;
-        address payer;
-        address provider;
-        address token;
-        uint32 reviewWindow;
-        address arbiter;
-        bytes32 termsDigest;
-        bytes32 externalRef;
-        bool accepted;
-    }
-
     /// @param admin DEFAULT_ADMIN_ROLE holder (two-step handover with `adminDelay`)
     /// @param adminDelay seconds a new admin must wait before accepting the role
     /// @param initialTreasury receives the protocol fees
     /// @param initialFeeBps protocol fee for new engagements
     constructor(address admin, uint48 adminDelay, address initialTreasury, uint16 initialFeeBps)
         AccessControlDefaultAdminRules(adminDelay, admin)
-        EIP712("SkillEscrow", "2")
     {
         if (initialTreasury == address(0)) revert EscrowZeroAddress();
         if (initialFeeBps > MAX_FEE_BPS) revert EscrowFeeTooHigh(initialFeeBps, MAX_FEE_BPS);
@@ -132,6 +127,8 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         emit TreasuryUpdated(initialTreasury);
         emit FeeUpdated(initialFeeBps);
         _arbiters.push(address(0)); // id 0 means "no arbiter"
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _buildDomainSeparator();
     }
 
     // ---------------------------------------------------------------- creation
@@ -147,9 +144,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         bytes32 termsDigest
     ) external payable nonReentrant returns (uint256 id) {
         id = _create(
-            Params(msg.sender, msg.sender, provider, token, reviewWindow, arbiter, termsDigest, 0, false),
-            amounts,
-            dueDates
+            msg.sender, msg.sender, provider, token, amounts, dueDates, reviewWindow, arbiter, termsDigest, 0, false
         );
     }
 
@@ -167,9 +162,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     ) external payable nonReentrant onlyRole(FUNDER_ROLE) returns (uint256 id) {
         _useExternalRef(externalRef);
         id = _create(
-            Params(client, msg.sender, provider, token, reviewWindow, arbiter, termsDigest, externalRef, false),
-            amounts,
-            dueDates
+            client, msg.sender, provider, token, amounts, dueDates, reviewWindow, arbiter, termsDigest, externalRef, false
         );
     }
 
@@ -228,34 +221,37 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         if (offer.uses == 0) revert EscrowInvalidOffer();
         // The EIP-712 domain binds the chain id and this contract; SignatureChecker accepts only low-s
         // ECDSA signatures (no malleable twin) or the provider wallet's EIP-1271 answer.
-        if (!SignatureChecker.isValidSignatureNow(offer.provider, _hashTypedDataV4(_offerHash(offer)), signature)) {
+        bytes32 digest = MessageHashUtils.toTypedDataHash(_domainSeparator(), _offerHash(offer));
+        if (!SignatureChecker.isValidSignatureNow(offer.provider, digest, signature)) {
             revert EscrowInvalidSignature(offer.provider);
         }
         _useOffer(offer.provider, offer.nonce, offer.uses);
 
-        Params memory p = Params(
+        uint64[] memory due;
+        if (offer.sessionLength == 0) {
+            if (startsAt != 0) revert EscrowInvalidStart(startsAt, 0, 0);
+            due = offer.dueDates;
+        } else {
+            if (offer.amounts.length != 1 || offer.dueDates.length != 0) revert EscrowInvalidOffer();
+            uint256 earliest = block.timestamp + offer.minNotice;
+            uint256 latest = offer.horizon == 0 ? type(uint32).max : block.timestamp + offer.horizon;
+            if (startsAt < earliest || startsAt > latest) revert EscrowInvalidStart(startsAt, earliest, latest);
+            due = new uint64[](1);
+            due[0] = startsAt + offer.sessionLength + offer.grace;
+        }
+        id = _create(
             client,
             payer,
             offer.provider,
             offer.token,
+            offer.amounts,
+            due,
             offer.reviewWindow,
             offer.arbiter,
             offer.termsDigest,
             externalRef,
             true
         );
-        if (offer.sessionLength == 0) {
-            if (startsAt != 0) revert EscrowInvalidStart(startsAt, 0, 0);
-            id = _create(p, offer.amounts, offer.dueDates);
-        } else {
-            if (offer.amounts.length != 1 || offer.dueDates.length != 0) revert EscrowInvalidOffer();
-            uint256 earliest = block.timestamp + offer.minNotice;
-            uint256 latest = offer.horizon == 0 ? type(uint32).max : block.timestamp + offer.horizon;
-            if (startsAt < earliest || startsAt > latest) revert EscrowInvalidStart(startsAt, earliest, latest);
-            uint64[] memory due = new uint64[](1);
-            due[0] = startsAt + offer.sessionLength + offer.grace;
-            id = _create(p, offer.amounts, due);
-        }
         emit OfferUsed(id, offer.provider, offer.nonce, bookingRef, offer.sessionLength == 0 ? 0 : startsAt);
     }
 
@@ -278,6 +274,14 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         }
     }
 
+    function _domainSeparator() private view returns (bytes32) {
+        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, address(this)));
+    }
+
     function _offerHash(Offer calldata o) private pure returns (bytes32) {
         // Split in two encodes: one abi.encode of all 16 words would not fit the stack.
         bytes memory head = abi.encode(
@@ -296,25 +300,29 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         return keccak256(bytes.concat(head, tail));
     }
 
-    function _create(Params memory p, uint256[] calldata amounts, uint64[] memory dueDates)
-        private
-        returns (uint256 id)
-    {
+    function _create(
+        address client,
+        address payer,
+        address provider,
+        address token,
+        uint256[] calldata amounts,
+        uint64[] memory dueDates,
+        uint32 reviewWindow,
+        address arbiter,
+        bytes32 termsDigest,
+        bytes32 externalRef,
+        bool accepted
+    ) private returns (uint256 id) {
         if (_paused) revert EscrowPaused();
-        address client = p.client;
-        address provider = p.provider;
-        address arbiter = p.arbiter;
-        address token = p.token;
         if (client == address(0) || provider == address(0)) revert EscrowZeroAddress();
         if (client == provider) revert EscrowSelfEngagement(client);
         // The arbiter must be neutral: never the client, the provider or whoever holds the money's claim.
-        if (arbiter == client || arbiter == provider || arbiter == p.payer) revert EscrowArbiterIsParty(arbiter);
+        if (arbiter == client || arbiter == provider || arbiter == payer) revert EscrowArbiterIsParty(arbiter);
         if (!hasRole(ARBITER_ROLE, arbiter)) revert EscrowNotAnArbiter(arbiter);
         if (token != address(0) && !_allowedTokens[token]) revert EscrowTokenNotAllowed(token);
         uint256 count = amounts.length;
         if (count == 0 || count > MAX_MILESTONES) revert EscrowMilestoneCount(count, MAX_MILESTONES);
         if (dueDates.length != count) revert EscrowLengthMismatch(count, dueDates.length);
-        uint32 reviewWindow = p.reviewWindow;
         if (reviewWindow < MIN_REVIEW_WINDOW || reviewWindow > MAX_REVIEW_WINDOW) {
             revert EscrowReviewWindowOutOfBounds(reviewWindow, MIN_REVIEW_WINDOW, MAX_REVIEW_WINDOW);
         }
@@ -342,27 +350,27 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         e.reviewWindow = uint24(reviewWindow);
         e.milestoneCount = uint8(count);
         e.arbiterId = _arbiterIds[arbiter];
-        e.accepted = p.accepted;
+        e.accepted = accepted;
         e.firstDueDate = uint32(dueDates[0]);
         e.provider = provider;
         e.firstAmount = uint96(amounts[0]);
         if (token != address(0)) e.token = token;
-        if (p.payer != client) e.payer = p.payer;
+        if (payer != client) e.payer = payer;
 
         emit EngagementCreated(
             id,
             client,
             provider,
-            p.payer,
+            payer,
             token,
             arbiter,
             fee,
             reviewWindow,
             amounts,
             dueDates,
-            p.termsDigest,
-            p.externalRef,
-            p.accepted
+            termsDigest,
+            externalRef,
+            accepted
         );
 
         // Interactions last: pull the funds and check that exactly `total` arrived.
@@ -371,7 +379,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         } else {
             if (msg.value != 0) revert EscrowWrongValue(msg.value, 0);
             uint256 before = IERC20(token).balanceOf(address(this));
-            IERC20(token).safeTransferFrom(p.payer, address(this), total);
+            IERC20(token).safeTransferFrom(payer, address(this), total);
             uint256 received = IERC20(token).balanceOf(address(this)) - before;
             if (received != total) revert EscrowFeeOnTransferToken(token, total, received);
         }
@@ -511,6 +519,8 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
             // Per milestone, so the fee never exceeds what releasing each share on its own would charge.
             uint256 gross = amount * providerShareBps / BPS;
             providerGross += gross;
+            // The fee is a share of what the provider receives, so it is computed from that share.
+            // slither-disable-next-line divide-before-multiply
             fee += gross * feeBps_ / BPS;
             payerAmount += amount - gross;
             m.frozen = false;
@@ -798,7 +808,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
 
     /// @inheritdoc ISkillEscrow
     function offerDigest(Offer calldata offer) external view returns (bytes32) {
-        return _hashTypedDataV4(_offerHash(offer));
+        return MessageHashUtils.toTypedDataHash(_domainSeparator(), _offerHash(offer));
     }
 
     // ---------------------------------------------------------------- internals

@@ -6,7 +6,7 @@ database can follow several chains.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Table, Text, false
 
 from db.metadata import metadata
 from db.types import Uint256
@@ -81,9 +81,15 @@ engagements = Table(
     Column("open_milestones", Integer, nullable=False),
     Column("paid", Boolean, nullable=False),
     Column("disputed_at", BigInteger, nullable=True),
-    Column("status", String(16), nullable=False),  # active, disputed, settled
+    # requested (waiting for the provider), active, disputed, settled, withdrawn (by the client before
+    # acceptance), declined (by the provider before acceptance)
+    Column("status", String(16), nullable=False),
     Column("created_block", BigInteger, nullable=False),
     Column("created_tx", String(66), nullable=False),
+    Column("accepted", Boolean, nullable=False, server_default=false()),  # the provider agreed
+    Column("offer_nonce", Uint256, nullable=True),  # set when funded from the provider's signed offer
+    Column("booking_ref", String(66), nullable=True),  # OfferUsed's bookingRef (off-chain booking id)
+    Column("starts_at", BigInteger, nullable=True),  # a session offer's start
 )
 
 milestones = Table(
@@ -97,6 +103,8 @@ milestones = Table(
     Column("releasable_at", BigInteger, nullable=True),
     Column("state", String(12), nullable=False),  # funded, submitted, released, refunded, resolved
     Column("deliverable_digest", String(66), nullable=True),
+    Column("frozen", Boolean, nullable=False, server_default=false()),  # covered by the open dispute
+    Column("provider_share_bps", Integer, nullable=True),  # resolved: the arbiter's provider share
 )
 
 escrow_owed = Table(

@@ -42,7 +42,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-_UINT256_COLUMNS = {"amount", "total_amount"}
+_UINT256_COLUMNS = {"amount", "total_amount", "offer_nonce"}
 
 
 def _key_getter(table: str) -> Callable[[Row], tuple[Any, ...]]:
@@ -267,6 +267,10 @@ class Projector:
             ("SkillEscrow", "FeeUpdated"): self._fee,
             ("SkillEscrow", "PauseChanged"): self._paused,
             ("SkillEscrow", "EngagementCreated"): self._created,
+            ("SkillEscrow", "EngagementAccepted"): self._accepted,
+            ("SkillEscrow", "OfferUsed"): self._offer_used,
+            ("SkillEscrow", "RequestWithdrawn"): self._request_closed,
+            ("SkillEscrow", "EngagementCancelled"): self._request_closed,
             ("SkillEscrow", "MilestoneSubmitted"): self._submitted,
             ("SkillEscrow", "MilestoneReleased"): self._released,
             ("SkillEscrow", "MilestoneRefunded"): self._refunded,
@@ -330,7 +334,7 @@ class Projector:
                     engagements.add((c, eid))
                     if "index" in a:
                         milestones.add((c, eid, a["index"]))
-                    if name == "DisputeResolved":
+                    if name in ("DisputeRaised", "DisputeResolved"):
                         milestones.update([(c, eid, i) for i in range(16)])
                     accounts = named_accounts.setdefault(eid, [])
                     if "provider" in a:
@@ -398,7 +402,11 @@ class Projector:
     @staticmethod
     def _status(row: Row) -> str:
         if row["open_milestones"] == 0:
-            return "settled"
+            # A request closed before acceptance is withdrawn or declined (set by the closing event,
+            # which follows its refunds in the same transaction); only accepted work is "settled".
+            return "settled" if row["accepted"] else row["status"]
+        if not row["accepted"]:
+            return "requested"
         return "disputed" if row["disputed_at"] else "active"
 
     # ------------------------------------------------------------ escrow
@@ -432,9 +440,13 @@ class Projector:
                 "open_milestones": len(amounts),
                 "paid": False,
                 "disputed_at": None,
-                "status": "active",
+                "status": "active" if a["accepted"] else "requested",
                 "created_block": e.block_number,
                 "created_tx": e.tx_hash,
+                "accepted": bool(a["accepted"]),
+                "offer_nonce": None,
+                "booking_ref": None,
+                "starts_at": None,
             },
         )
         for i, (amount, due) in enumerate(zip(amounts, dues, strict=True)):
@@ -449,8 +461,32 @@ class Projector:
                     "releasable_at": None,
                     "state": "funded",
                     "deliverable_digest": None,
+                    "frozen": False,
+                    "provider_share_bps": None,
                 },
             )
+
+    def _accepted(self, b: Batch, e: DecodedEvent) -> None:
+        eng = self._engagement(b, e)
+        eng["accepted"] = True
+        eng["status"] = self._status(eng)
+        b.put("engagements", eng)
+
+    def _offer_used(self, b: Batch, e: DecodedEvent) -> None:
+        eng = self._engagement(b, e)
+        a = e.args
+        eng["offer_nonce"] = a["nonce"]
+        eng["booking_ref"] = None if int(a["bookingRef"], 16) == 0 else a["bookingRef"]
+        eng["starts_at"] = a["startsAt"] or None
+        b.put("engagements", eng)
+
+    def _request_closed(self, b: Batch, e: DecodedEvent) -> None:
+        eng = self._engagement(b, e)
+        if eng["accepted"]:
+            return  # a cancel of accepted work: its refunds already said everything
+        if eng["open_milestones"] == 0:
+            eng["status"] = "withdrawn" if e.name == "RequestWithdrawn" else "declined"
+            b.put("engagements", eng)
 
     def _milestone(self, b: Batch, e: DecodedEvent) -> Row:
         row = b.get("milestones", (e.chain_id, e.args["id"], e.args["index"]))
@@ -489,23 +525,42 @@ class Projector:
         b.put("engagements", eng)
         self._credit(b, e.chain_id, eng["token"], e.args["payer"], e.args["amount"])
 
+    def _frozen_milestones(self, b: Batch, e: DecodedEvent) -> list[Row]:
+        c, eid = e.chain_id, e.args["id"]
+        keys = [(c, eid, i) for i in range(16)]
+        b.prefetch("milestones", keys)
+        return [dict(m) for key in keys if (m := b.rows["milestones"].get(key)) is not None and m["frozen"]]
+
     def _dispute_raised(self, b: Batch, e: DecodedEvent) -> None:
         eng = self._engagement(b, e)
+        c, eid, mask = e.chain_id, e.args["id"], e.args["frozenMask"]
+        keys = [(c, eid, i) for i in range(16) if mask >> i & 1]
+        b.prefetch("milestones", keys)
+        for key in keys:
+            m = b.rows["milestones"].get(key)
+            if m is not None:
+                b.put("milestones", dict(m) | {"frozen": True})
         eng["disputed_at"] = e.args["raisedAt"]
         eng["status"] = self._status(eng)
         b.put("engagements", eng)
 
     def _dispute_resolved(self, b: Batch, e: DecodedEvent) -> None:
         eng = self._engagement(b, e)
-        c, eid = e.chain_id, e.args["id"]
-        keys = [(c, eid, i) for i in range(16)]
-        b.prefetch("milestones", keys)
-        for key in keys:
-            m = b.rows["milestones"].get(key)
-            if m is not None and m["state"] in ("funded", "submitted"):
-                b.put("milestones", dict(m) | {"state": "resolved"})
-        eng["open_milestones"] = 0
+        c = e.chain_id
+        frozen = self._frozen_milestones(b, e)
         eng["disputed_at"] = None
+        if e.args["byTimeout"]:
+            # The timeout rule released or refunded each frozen milestone with its own event (already
+            # applied: credits, states, open count); only the freeze is left to lift.
+            for m in frozen:
+                b.put("milestones", m | {"frozen": False})
+            eng["status"] = self._status(eng)
+            b.put("engagements", eng)
+            return
+        share = e.args["providerShareBps"]
+        for m in frozen:
+            b.put("milestones", m | {"frozen": False, "state": "resolved", "provider_share_bps": share})
+        eng["open_milestones"] -= len(frozen)
         if e.args["providerAmount"] + e.args["fee"] > 0:
             eng["paid"] = True
         eng["status"] = self._status(eng)

@@ -35,7 +35,8 @@ def deploy_params(settings: Settings, *, local: bool) -> DeployParams:
         issuers=settings.issuers,
         funders=settings.funders,
         allowed_tokens=settings.allowed_tokens,
-        review_minimums={"eth": settings.review_minimum_wei},
+        review_minimums={"eth": settings.review_minimum_wei, **settings.token_review_minimums},
+        test_stablecoin_review_minimum=settings.test_stablecoin_review_minimum,
     )
     if not local:
         return params

@@ -115,7 +115,19 @@ class Settings(BaseSettings):
         description="Comma-separated ERC-20 addresses escrow accepts besides ETH (e.g. USDC on the chain).",
     )
     review_minimum_wei: int = Field(
-        10**15, ge=0, description="Smallest ETH engagement (wei) whose parties may review."
+        10**15,
+        gt=0,
+        description="Smallest ETH amount (wei, fee included) that must reach a provider for a review.",
+    )
+    token_review_minimums: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict,
+        description=(
+            "token=amount pairs (base units) for every allowed ERC-20: the smallest amount that must reach "
+            "a provider for its engagement to be reviewable. Deployment refuses an allowed token without one."
+        ),
+    )
+    test_stablecoin_review_minimum: int = Field(
+        10**6, gt=0, description="Review minimum of the local test stablecoin (tUSD has 6 decimals: 1 tUSD)."
     )
 
     @field_validator("chain_ids", mode="before")
@@ -134,6 +146,27 @@ class Settings(BaseSettings):
                 raise ValueError("expected chainId=url pairs separated by commas")
             return {int(k.strip()): v.strip() for k, v in pairs}
         return value
+
+    @field_validator("token_review_minimums", mode="before")
+    @classmethod
+    def _split_minimums(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+            if any(len(p) != 2 for p in pairs):
+                raise ValueError("expected token=amount pairs separated by commas")
+            return {k.strip(): v.strip() for k, v in pairs}
+        return value
+
+    @field_validator("token_review_minimums")
+    @classmethod
+    def _minimums(cls, value: dict[str, int]) -> dict[str, int]:
+        for token, minimum in value.items():
+            if not (token.startswith("0x") and len(token) == 42):
+                raise ValueError(f"{token!r} is not a 0x-prefixed 20-byte address")
+            int(token, 16)
+            if minimum <= 0:
+                raise ValueError(f"the review minimum of {token} must be positive (got {minimum})")
+        return {token.lower(): minimum for token, minimum in value.items()}
 
     @field_validator("arbiters", "issuers", "funders", "admins", "allowed_tokens", mode="before")
     @classmethod

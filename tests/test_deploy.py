@@ -146,6 +146,7 @@ def ape_env(tmp_path: Path, keystore: dict[str, str], passphrase: str) -> dict[s
             "SKILLCHAIN_DATA_DIR": str(tmp_path / "data"),
             "SKILLCHAIN_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
             "SKILLCHAIN_ALLOWED_TOKENS": USDC_ON_SEPOLIA,
+            "SKILLCHAIN_TOKEN_REVIEW_MINIMUMS": f"{USDC_ON_SEPOLIA}=1000000",
             "SKILLCHAIN_FEE_BPS": "125",
         }
     )
@@ -167,6 +168,8 @@ def test_ape_account_deploys_on_the_sepolia_network_and_ape_run_sees_the_record(
     escrow = w3.eth.contract(address=record.address_of("SkillEscrow"), abi=_abi("SkillEscrow"))
     assert escrow.functions.feeBps().call() == 125
     assert escrow.functions.isTokenAllowed(USDC_ON_SEPOLIA).call()
+    reputation = w3.eth.contract(address=record.address_of("Reputation"), abi=_abi("Reputation"))
+    assert reputation.functions.reviewMinimum(USDC_ON_SEPOLIA).call() == 10**6
     assert escrow.functions.hasRole(b"\x00" * 32, anvil_account(3).address).call()
 
     # The ape script is the same procedure: it finds the deployment and deploys nothing.
@@ -280,3 +283,14 @@ def test_ape_local_network_deploys_to_the_running_local_chain(tmp_path: Path) ->
         assert len(w3.eth.get_code(Web3.to_checksum_address(record.address_of("SkillEscrow")))) > 0
     finally:
         local.stop()
+
+
+def test_an_allowed_token_without_a_review_minimum_is_refused_before_anything_is_sent() -> None:
+    from chain.deploy import DeployParams, review_minimums_for
+    from chain.errors import MissingReviewMinimum
+
+    params = DeployParams(allowed_tokens=[USDC_ON_SEPOLIA], review_minimums={"eth": 10**15})
+    with pytest.raises(MissingReviewMinimum, match="SKILLCHAIN_TOKEN_REVIEW_MINIMUMS: no review minimum"):
+        review_minimums_for(params)
+    ok = params.model_copy(update={"review_minimums": {"eth": 10**15, USDC_ON_SEPOLIA: 10**6}})
+    assert review_minimums_for(ok) == {"0x" + "0" * 40: 10**15, USDC_ON_SEPOLIA.lower(): 10**6}

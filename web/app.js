@@ -151,9 +151,13 @@ async function engagement(id) {
   if (location.hash !== here) return;  // the user (or a live update) moved on meanwhile
   const me = state.me;
   const rows = e.milestones.map((m) => `<li>Milestone ${m.index}: ${esc(m.amount)} wei — <strong>${esc(m.state)}</strong>
-      ${me === e.provider && m.state === "funded" ? `<button data-act="submit" data-i="${m.index}">Submit milestone ${m.index}</button>` : ""}
-      ${me === e.client && ["funded", "submitted"].includes(m.state) ? `<button data-act="approve" data-i="${m.index}">Approve milestone ${m.index}</button>` : ""}</li>`).join("");
+      ${m.frozen ? " (frozen by the dispute)" : ""}
+      ${me === e.provider && e.accepted && !m.frozen && m.state === "funded" ? `<button data-act="submit" data-i="${m.index}">Submit milestone ${m.index}</button>` : ""}
+      ${me === e.client && e.accepted && !m.frozen && ["funded", "submitted"].includes(m.state) ? `<button data-act="approve" data-i="${m.index}">Approve milestone ${m.index}</button>` : ""}</li>`).join("");
+  const pending = e.status === "requested";
   view.innerHTML = `<h1>Engagement ${e.id}</h1><p>Status: <strong id="eng-status">${esc(e.status)}</strong></p><ul>${rows}</ul>
+    ${me === e.provider && pending ? `<button data-act="accept">Accept request</button> <button data-act="decline">Decline request</button>` : ""}
+    ${me === e.client && pending ? `<button data-act="withdraw-request">Withdraw request</button>` : ""}
     ${[e.client, e.provider].includes(me) && e.status === "active" ? `<button data-act="dispute">Open a dispute</button>` : ""}
     ${[e.client, e.provider].includes(me) && e.status === "settled" ? `<form id="review"><label>Rating <select name="rating">${[5, 4, 3, 2, 1].map((r) => `<option>${r}</option>`).join("")}</select></label>
       <label>Comment <textarea name="comment" maxlength="5000"></textarea></label><button>Post review</button></form>` : ""}`;
@@ -161,6 +165,9 @@ async function engagement(id) {
     const i = b.dataset.i;
     if (b.dataset.act === "submit") await send((await api(`/engagements/${id}/milestones/${i}/submit`, { method: "POST", body: { summary: "Delivered" } })).tx);
     if (b.dataset.act === "approve") await send(await api(`/engagements/${id}/milestones/${i}/approve`, { method: "POST" }));
+    if (b.dataset.act === "accept") await send(await api(`/engagements/${id}/accept`, { method: "POST" }));
+    if (b.dataset.act === "decline") await send(await api(`/engagements/${id}/cancel`, { method: "POST" }));
+    if (b.dataset.act === "withdraw-request") await send(await api(`/engagements/${id}/withdraw-request`, { method: "POST" }));
     if (b.dataset.act === "dispute") await send((await api(`/engagements/${id}/dispute`, { method: "POST", body: { statement: "Not delivered as agreed" } })).tx);
   })));
   $("#review")?.addEventListener("submit", guard(async () => {

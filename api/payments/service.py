@@ -319,7 +319,11 @@ class Payments:
             engagement_id = self._engagement_for(job["session_id"])
             if engagement_id is None:
                 raise PaymentsError("the funded engagement is not indexed yet")
-            signed = relayer.sign_dispute(engagement_id, relayer.next_nonce())
+            # Before the provider accepted there is nothing to dispute: the request is taken back whole.
+            if self._engagement_status(engagement_id) == "requested":
+                signed = relayer.sign_withdraw_request(engagement_id, relayer.next_nonce())
+            else:
+                signed = relayer.sign_dispute(engagement_id, relayer.next_nonce())
         self._update(job["id"], status="sending", raw_tx=signed.raw, tx_hash=signed.hash, nonce=signed.nonce)
         relayer.broadcast(signed)
         self._update(job["id"], status="sent")
@@ -346,6 +350,14 @@ class Payments:
                 .where(payment_quotes.c.checkout_session == job["session_id"])
                 .values(status=status)
             )
+
+    def _engagement_status(self, engagement_id: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(engagements.c.status).where(
+                    engagements.c.chain_id == self.chain_id, engagements.c.id == engagement_id
+                )
+            ).scalar()
 
     def _engagement_for(self, session_id: str) -> int | None:
         ref = "0x" + external_ref(session_id).hex()

@@ -263,9 +263,11 @@ def _typed_data(chain: ChainDep, message: dict[str, Any]) -> dict[str, Any]:
 
 def _voucher_public(row: Any, chain: ChainDep) -> VoucherPublic:
     message = json.loads(row["voucher"])
+    message.setdefault("issuer", row["issuer"])  # rows written before vouchers named their issuer
     redeem = None
     if row["signature"]:
         fields = [
+            message["issuer"],
             message["recipient"],
             message["skillId"],
             message["metadataDigest"],
@@ -307,6 +309,7 @@ def create_voucher(
     digest = doc.digest()
     cid = store.add_bytes(doc.to_bytes(), cid_version=1).cid
     message = {
+        "issuer": session.address,
         "recipient": body.holder,
         "skillId": catalog()[body.skill].id,
         "metadataDigest": "0x" + digest.hex(),
@@ -345,6 +348,7 @@ def sign_voucher(
     if row["issuer"] != session.address:
         raise HTTPException(403, "only the voucher's issuer signs it")
     message = json.loads(row["voucher"])
+    message.setdefault("issuer", row["issuer"])
     signable = encode_typed_data(full_message=_typed_data(chain, message))
     digest = bytes(keccak(b"\x19\x01" + signable.header + signable.body))
     sig = bytes.fromhex(body.signature[2:])

@@ -190,17 +190,65 @@ def prepare_approve(
     )
 
 
+@router.post(
+    "/engagements/{engagement_id:int}/accept",
+    response_model=PreparedTx,
+    summary="Provider: accept a funded request",
+)
+def prepare_accept(
+    engagement_id: EngagementId, session: CurrentSession, conn: ConnDep, chain: ChainDep
+) -> PreparedTx:
+    e = _engagement(conn, chain, engagement_id)
+    _party(e, session.address, "provider")
+    if e.status != "requested":
+        raise HTTPException(
+            409, f"engagement {engagement_id} is not waiting for acceptance (it is {e.status})"
+        )
+    now = int(time.time())
+    if any(m.due_date < now for m in e.milestones):
+        raise HTTPException(409, "a due date of this request has passed: it can only be declined now")
+    return chain.builder.build(
+        "SkillEscrow",
+        "acceptEngagement",
+        [engagement_id],
+        description=f"Accept engagement {engagement_id}",
+    )
+
+
+@router.post(
+    "/engagements/{engagement_id:int}/withdraw-request",
+    response_model=PreparedTx,
+    summary="Client or card payer: take back a request the provider has not accepted",
+)
+def prepare_withdraw_request(
+    engagement_id: EngagementId, session: CurrentSession, conn: ConnDep, chain: ChainDep
+) -> PreparedTx:
+    e = _engagement(conn, chain, engagement_id)
+    _party(e, session.address, "client", "payer")
+    if e.status != "requested":
+        raise HTTPException(409, f"engagement {engagement_id} is not a pending request (it is {e.status})")
+    return chain.builder.build(
+        "SkillEscrow",
+        "withdrawRequest",
+        [engagement_id],
+        description=f"Withdraw request {engagement_id}: everything back to the payer, no fee",
+    )
+
+
 @router.post("/engagements/{engagement_id:int}/cancel", response_model=PreparedTx)
 def prepare_cancel(
     engagement_id: EngagementId, session: CurrentSession, conn: ConnDep, chain: ChainDep
 ) -> PreparedTx:
     e = _engagement(conn, chain, engagement_id)
-    _party(e, session.address, "client", "provider")
+    role = _party(e, session.address, "client", "provider")
+    if role == "client" and not e.accepted:
+        raise HTTPException(409, "the provider has not accepted yet: withdraw the request instead")
+    what = "Decline request" if role == "provider" and not e.accepted else "Cancel engagement"
     return chain.builder.build(
         "SkillEscrow",
         "cancel",
         [engagement_id],
-        description=f"Cancel engagement {engagement_id} (refunds go to the payer)",
+        description=f"{what} {engagement_id} (refunds go to the payer)",
     )
 
 

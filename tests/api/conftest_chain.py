@@ -66,6 +66,11 @@ class Stack:
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['token']}"}
 
+    def warp(self, seconds: int) -> None:
+        """Moves the chain's clock forward (every test of the module shares it: keep it small)."""
+        self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
     def send(self, account: LocalAccount, tx: dict[str, str | int]) -> dict[str, object]:
         """What the wallet does with a prepared transaction: sign it and send it."""
         assert int(tx["chainId"]) == self.w3.eth.chain_id

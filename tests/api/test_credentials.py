@@ -224,6 +224,7 @@ def test_engagement_backed_credential_rules(stack: Stack) -> None:
         json={"holder": HOLDER.address, "skill": "solidity", "name": "x", "engagement_id": eid},
     )
     assert early.status_code == 400 and "settled" in early.json()["detail"]
+    stack.send(ISSUER, stack.client.post(f"/engagements/{eid}/accept", headers=provider).json())
     stack.send(HOLDER, stack.client.post(f"/engagements/{eid}/milestones/0/approve", headers=client).json())
     stack.index()
     wrong_holder = stack.client.post(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from eth_account import Account
 
 from chain.tx import anvil_account
 from tests.api.conftest_chain import Stack
@@ -120,7 +121,16 @@ def test_engagement_lifecycle_through_prepared_transactions(stack: Stack) -> Non
     mine = c.get("/me/engagements", headers=client).json()
     eid = mine["data"][0]["id"]
     e = c.get(f"/engagements/{eid}").json()
-    assert e["client"] == CLIENT.address and e["status"] == "active" and len(e["milestones"]) == 2
+    assert e["client"] == CLIENT.address and e["status"] == "requested" and len(e["milestones"]) == 2
+    assert not e["accepted"]
+    # A request waits for the provider: only the provider accepts it.
+    assert c.post(f"/engagements/{eid}/accept", headers=client).status_code == 403
+    stack.send(PROVIDER, c.post(f"/engagements/{eid}/accept", headers=provider).json())
+    stack.index()
+    e = c.get(f"/engagements/{eid}").json()
+    assert e["status"] == "active" and e["accepted"]
+    assert c.post(f"/engagements/{eid}/accept", headers=provider).status_code == 409
+    assert c.post(f"/engagements/{eid}/withdraw-request", headers=client).status_code == 409
 
     # Only the provider prepares a submission, only the client an approval.
     assert (
@@ -157,7 +167,7 @@ def test_engagement_lifecycle_through_prepared_transactions(stack: Stack) -> Non
 def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
     c = stack.client
     client, provider, stranger, arbiter = (stack.sign_in(a) for a in (CLIENT, PROVIDER, STRANGER, ARBITER))
-    due = int(time.time()) + 86400
+    due = int(time.time()) + 60
     prepared = c.post(
         "/engagements/prepare",
         headers=client,
@@ -171,6 +181,8 @@ def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
     stack.send(CLIENT, prepared["tx"])
     stack.index()
     eid = c.get("/me/engagements", headers=client).json()["data"][0]["id"]
+    stack.send(PROVIDER, c.post(f"/engagements/{eid}/accept", headers=provider).json())
+    stack.warp(120)  # the milestone is overdue: now it can be disputed
     dispute = c.post(f"/engagements/{eid}/dispute", headers=client, json={"statement": "Nothing delivered"})
     assert dispute.status_code == 200
     stack.send(CLIENT, dispute.json()["tx"])
@@ -189,10 +201,101 @@ def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
         c.post(f"/engagements/{eid}/resolve", headers=client, json={"provider_share_bps": 0}).status_code
         == 403
     )
+    frozen = c.get(f"/engagements/{eid}").json()
+    assert frozen["status"] == "disputed" and frozen["milestones"][0]["frozen"]
     resolve = c.post(f"/engagements/{eid}/resolve", headers=arbiter, json={"provider_share_bps": 2500})
     stack.send(ARBITER, resolve.json())
     stack.index()
-    assert c.get(f"/engagements/{eid}").json()["status"] == "settled"
+    settled = c.get(f"/engagements/{eid}").json()
+    assert settled["status"] == "settled"
+    m = settled["milestones"][0]
+    assert (m["state"], m["frozen"], m["provider_share_bps"]) == ("resolved", False, 2500)
+
+
+def _request(stack: Stack, headers: dict[str, str], title: str) -> int:
+    c = stack.client
+    prepared = c.post(
+        "/engagements/prepare",
+        headers=headers,
+        json={
+            "provider": PROVIDER.address,
+            "title": title,
+            "skill": "python",
+            "milestones": [{"title": "m", "amount": "777", "due_date": int(time.time()) + 86400}],
+        },
+    ).json()
+    stack.send(CLIENT, prepared["tx"])
+    stack.index()
+    return int(c.get("/me/engagements", headers=headers).json()["data"][0]["id"])
+
+
+def test_requests_are_withdrawn_by_the_client_or_declined_by_the_provider(stack: Stack) -> None:
+    c = stack.client
+    client, provider, stranger = (stack.sign_in(a) for a in (CLIENT, PROVIDER, STRANGER))
+    withdrawn = _request(stack, client, "Withdrawn")
+    assert c.post(f"/engagements/{withdrawn}/cancel", headers=client).status_code == 409  # not accepted yet
+    assert c.post(f"/engagements/{withdrawn}/withdraw-request", headers=stranger).status_code == 403
+    tx = c.post(f"/engagements/{withdrawn}/withdraw-request", headers=client)
+    assert tx.status_code == 200 and "no fee" in tx.json()["description"]
+    stack.send(CLIENT, tx.json())
+    declined = _request(stack, client, "Declined")
+    decline = c.post(f"/engagements/{declined}/cancel", headers=provider).json()
+    assert decline["description"].startswith("Decline request")
+    stack.send(PROVIDER, decline)
+    stack.index()
+    assert c.get(f"/engagements/{withdrawn}").json()["status"] == "withdrawn"
+    assert c.get(f"/engagements/{declined}").json()["status"] == "declined"
+    assert c.post(f"/engagements/{declined}/accept", headers=provider).status_code == 409
+    review = c.post("/reviews/prepare", headers=client, json={"engagement_id": declined, "rating": 1})
+    assert review.status_code == 409
+
+
+def test_signed_session_offer_is_funded_by_a_learner_and_indexed_with_its_booking(stack: Stack) -> None:
+    from eth_account.messages import encode_typed_data
+
+    c = stack.client
+    client, provider = stack.sign_in(CLIENT), stack.sign_in(PROVIDER)
+    prepared = c.post(
+        "/offers/prepare",
+        headers=provider,
+        json={
+            "title": "One hour of Python",
+            "skill": "python",
+            "session": {"amount": str(10**16), "length": 3600, "min_notice": 600, "horizon": 30 * 86400},
+            "uses": 5,
+        },
+    )
+    assert prepared.status_code == 200, prepared.text
+    body = prepared.json()
+    message = body["typed_data"]["message"]
+    assert isinstance(message["nonce"], str) and message["provider"] == PROVIDER.address  # safe in JavaScript
+    signable = encode_typed_data(full_message=body["typed_data"])
+    signature = "0x" + Account.sign_message(signable, PROVIDER.key).signature.hex().removeprefix("0x")
+    starts = int(time.time()) + 2 * 86400
+    booking = "0x" + "ab" * 32
+    fund = {
+        "offer": body["offer"],
+        "signature": signature,
+        "starts_at": starts,
+        "booking_ref": booking,
+        "deadline": int(time.time()) + 600,
+    }
+    # A forged signature, a start inside the notice and the provider itself are refused in words.
+    forged = "0x" + Account.sign_message(signable, STRANGER.key).signature.hex().removeprefix("0x")
+    assert c.post("/offers/fund", headers=client, json=fund | {"signature": forged}).status_code == 400
+    assert (
+        c.post("/offers/fund", headers=client, json=fund | {"starts_at": int(time.time())}).status_code == 400
+    )
+    assert c.post("/offers/fund", headers=provider, json=fund).status_code == 400
+    tx = c.post("/offers/fund", headers=client, json=fund)
+    assert tx.status_code == 200, tx.text
+    assert int(tx.json()["value"], 16) == 10**16
+    stack.send(CLIENT, tx.json())
+    stack.index()
+    e = c.get("/me/engagements", headers=client).json()["data"][0]
+    assert (e["status"], e["accepted"], e["booking_ref"], e["starts_at"]) == ("active", True, booking, starts)
+    assert e["offer_nonce"] == message["nonce"]
+    assert e["milestones"][0]["due_date"] == starts + 3600 + 7 * 86400
 
 
 def test_bad_input_is_a_clear_4xx(stack: Stack) -> None:

@@ -53,6 +53,8 @@ def test_recommendations_next_skills_and_risk(stack: Stack) -> None:
     stack.send(LEARNER, prepared["tx"])
     stack.index()
     eid = c.get("/me/engagements", headers=learner).json()["data"][0]["id"]
+    mentor = stack.sign_in(MENTOR)
+    stack.send(MENTOR, c.post(f"/engagements/{eid}/accept", headers=mentor).json())
     stack.send(LEARNER, c.post(f"/engagements/{eid}/milestones/0/approve", headers=learner).json())
     stack.index()
     stack.send(

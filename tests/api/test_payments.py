@@ -288,17 +288,26 @@ def test_sent_but_never_recorded_is_caught_by_the_contract(pay: Pay, monkeypatch
     assert pay.fundings(out["session_id"]) == 1
 
 
-def test_chargeback_raises_exactly_one_dispute(pay: Pay) -> None:
+def _chargeback_events(pay: Pay, *, accept: bool) -> tuple[int, Any]:
+    """A paid card checkout (a request), optionally accepted and delivered, then disputed at the bank."""
     out = pay.checkout()
     session = pay.stripe.complete(out["session_id"], paid=True)
     pay.webhook(StripeStandIn.event("checkout.session.completed", session))
     pay.payments.process_jobs()
     pay.stack.index()
-    charge = {"id": "ch_1", "object": "charge", "payment_intent": session["payment_intent"]}
+    eid = pay.payments._engagement_for(out["session_id"])
+    assert eid is not None
+    if accept:
+        c, provider = pay.stack.client, pay.stack.sign_in(PROVIDER)
+        pay.stack.send(PROVIDER, c.post(f"/engagements/{eid}/accept", headers=provider).json())
+        sub = c.post(f"/engagements/{eid}/milestones/0/submit", headers=provider, json={"summary": "done"})
+        pay.stack.send(PROVIDER, sub.json()["tx"])
+        pay.stack.index()
+    charge = {"id": f"ch_{eid}", "object": "charge", "payment_intent": session["payment_intent"]}
     dispute = {
-        "id": "du_1",
+        "id": f"du_{eid}",
         "object": "dispute",
-        "charge": "ch_1",
+        "charge": f"ch_{eid}",
         "payment_intent": session["payment_intent"],
     }
     assert (
@@ -315,11 +324,22 @@ def test_chargeback_raises_exactly_one_dispute(pay: Pay) -> None:
     escrow = pay.stack.w3.eth.contract(
         address=pay.stack.record.address_of("SkillEscrow"), abi=load_artifact("SkillEscrow").abi
     )
+    return eid, escrow
+
+
+def test_chargeback_raises_exactly_one_dispute(pay: Pay) -> None:
+    eid, escrow = _chargeback_events(pay, accept=True)
     raised = [
         e for e in escrow.events.DisputeRaised.get_logs(from_block=0) if e.args.by == anvil_account(8).address
     ]
-    eid = pay.payments._engagement_for(out["session_id"])
-    assert eid is not None and [e.args.id for e in raised].count(eid) == 1
+    assert [e.args.id for e in raised].count(eid) == 1
+
+
+def test_chargeback_before_acceptance_withdraws_the_request_once(pay: Pay) -> None:
+    eid, escrow = _chargeback_events(pay, accept=False)
+    withdrawn = [e for e in escrow.events.RequestWithdrawn.get_logs(from_block=0) if e.args.id == eid]
+    assert len(withdrawn) == 1 and withdrawn[0].args.by == anvil_account(8).address
+    assert not [e for e in escrow.events.DisputeRaised.get_logs(from_block=0) if e.args.id == eid]
 
 
 def test_reconcile_funds_paid_sessions_the_webhook_missed_exactly_once(pay: Pay) -> None:

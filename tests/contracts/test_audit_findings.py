@@ -17,12 +17,21 @@ RELEASED, REFUNDED = 2, 3
 COMMENT = b"\x33" * 32
 
 
-def request(escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any, amounts: list[int], due_in: int) -> int:
+def request(
+    escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any, amounts: list[int], due_in: int
+) -> int:
     now = chain.pending_timestamp
     return int(
         escrow.createEngagement(
-            provider, ETH, amounts, [now + due_in] * len(amounts), HOUR, arbiter, TERMS,
-            sender=client, value=sum(amounts),
+            provider,
+            ETH,
+            amounts,
+            [now + due_in] * len(amounts),
+            HOUR,
+            arbiter,
+            TERMS,
+            sender=client,
+            value=sum(amounts),
         ).return_value
     )
 
@@ -51,7 +60,9 @@ def test_farming_with_a_second_wallet_needs_real_payment_and_pays_the_fee(
     eid = request(escrow, client, sock, arbiter, chain, [ONE], DAY)
     escrow.acceptEngagement(eid, sender=sock)
     escrow.cancel(eid, sender=sock)  # v1: full refund, then a free 5-star review
-    with ape.reverts(reputation.ReputationBelowMinimum, engagementId=eid, token=ETH, paid=0, minimum=REVIEW_MINIMUM_ETH):
+    with ape.reverts(
+        reputation.ReputationBelowMinimum, engagementId=eid, token=ETH, paid=0, minimum=REVIEW_MINIMUM_ETH
+    ):
         reputation.review(eid, 5, COMMENT, sender=client)
     # The only way left: pay at least the minimum through the escrow, and the treasury keeps the fee.
     paid = request(escrow, client, sock, arbiter, chain, [REVIEW_MINIMUM_ETH], DAY)
@@ -102,14 +113,23 @@ def test_arbiter_resolution_makes_a_failed_engagement_reviewable(
 
 
 def test_token_without_a_minimum_is_not_reviewable(
-    project: Any, escrow: Any, reputation: Any, admin: Any, client: Any, provider: Any, arbiter: Any, chain: Any
+    project: Any,
+    escrow: Any,
+    reputation: Any,
+    admin: Any,
+    client: Any,
+    provider: Any,
+    arbiter: Any,
+    chain: Any,
 ) -> None:
     token = admin.deploy(project.MockERC20, "No Minimum", "NOMIN", 6)
     escrow.setTokenAllowed(token, True, sender=admin)
     token.mint(client, 10**6, sender=admin)
     token.approve(escrow, 10**6, sender=client)
     now = chain.pending_timestamp
-    eid = escrow.createEngagement(provider, token, [1], [now + DAY], DAY, arbiter, TERMS, sender=client).return_value
+    eid = escrow.createEngagement(
+        provider, token, [1], [now + DAY], DAY, arbiter, TERMS, sender=client
+    ).return_value
     escrow.acceptEngagement(eid, sender=provider)
     escrow.approveMilestone(eid, 0, sender=client)  # 0.000001, the fee rounds to 0
     with ape.reverts(reputation.ReputationNoMinimum, token=token):

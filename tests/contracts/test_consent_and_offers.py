@@ -23,7 +23,13 @@ def take(escrow: Any, offer: Offer, signature: bytes, sender: Any, starts_at: in
     deadline = kw.pop("deadline", 2**63)
     value = kw.pop("value", sum(offer.amounts) if offer.token == ETH else 0)
     return escrow.createEngagementWithOffer(
-        offer.as_tuple(), signature, starts_at, kw.pop("booking", BOOKING), deadline, sender=sender, value=value
+        offer.as_tuple(),
+        signature,
+        starts_at,
+        kw.pop("booking", BOOKING),
+        deadline,
+        sender=sender,
+        value=value,
     )
 
 
@@ -189,7 +195,9 @@ def test_booking_outside_the_app_can_be_declined_with_no_review(
 ) -> None:
     now = chain.pending_timestamp
     offer = session_offer(provider, arbiter, now)
-    eid = take(escrow, offer, sign_offer(provider.private_key, escrow.address, offer), client, now + DAY).return_value
+    eid = take(
+        escrow, offer, sign_offer(provider.private_key, escrow.address, offer), client, now + DAY
+    ).return_value
     escrow.cancel(eid, sender=provider)
     assert escrow.owed(ETH, client) == offer.amounts[0]
     with ape.reverts(reputation.ReputationBelowMinimum):
@@ -323,7 +331,9 @@ def test_session_start_outside_notice_or_horizon_reverts(
     take(escrow, offer, sig, client, earliest + 1)  # the edges themselves are fine
 
 
-def test_call_after_deadline_reverts(escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any) -> None:
+def test_call_after_deadline_reverts(
+    escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any
+) -> None:
     now = chain.pending_timestamp + 10
     offer = session_offer(provider, arbiter, now)
     sig = sign_offer(provider.private_key, escrow.address, offer)
@@ -332,7 +342,9 @@ def test_call_after_deadline_reverts(escrow: Any, client: Any, provider: Any, ar
         take(escrow, offer, sig, client, now + DAY, deadline=now - 1)
 
 
-def test_tampered_offer_terms_revert(escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any) -> None:
+def test_tampered_offer_terms_revert(
+    escrow: Any, client: Any, provider: Any, arbiter: Any, chain: Any
+) -> None:
     now = chain.pending_timestamp
     offer = session_offer(provider, arbiter, now)
     sig = sign_offer(provider.private_key, escrow.address, offer)

@@ -440,7 +440,9 @@ def test_provider_may_dispute_only_overdue_funded_milestones(
     assert tx.decode_logs(escrow.DisputeRaised)[0].frozenMask == 0b10
 
 
-def test_dispute_on_a_milestone_not_yet_due_reverts(escrow: Any, client: Any, provider: Any, create: Any) -> None:
+def test_dispute_on_a_milestone_not_yet_due_reverts(
+    escrow: Any, client: Any, provider: Any, create: Any
+) -> None:
     eid = create([ONE], [30 * DAY])
     for who in (client, provider):
         with ape.reverts(escrow.EscrowNothingToDispute, id=eid):

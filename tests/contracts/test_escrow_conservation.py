@@ -147,7 +147,13 @@ def test_escrow_conserves_money_over_random_action_sequences(
             via_offer=st.booleans(),
         )
         def create(
-            self, data: Any, amounts: list[int], window: int, use_token: bool, by_funder: bool, via_offer: bool
+            self,
+            data: Any,
+            amounts: list[int],
+            window: int,
+            use_token: bool,
+            by_funder: bool,
+            via_offer: bool,
         ) -> None:
             client, provider = data.draw(st.permutations(parties))[:2]
             dues = [self.t + data.draw(st.integers(HOUR, 30 * DAY)) for _ in amounts]
@@ -170,13 +176,28 @@ def test_escrow_conserves_money_over_random_action_sequences(
                 sig = sign_offer(provider.private_key, escrow.address, offer)
                 if by_funder:
                     receipt = self.tx(
-                        True, escrow.fundForWithOffer, offer.as_tuple(), sig, client, 0, ref, 2**63, ref,
+                        True,
+                        escrow.fundForWithOffer,
+                        offer.as_tuple(),
+                        sig,
+                        client,
+                        0,
+                        ref,
+                        2**63,
+                        ref,
                         sender=funder,
                     )
                 else:
                     receipt = self.tx(
-                        True, escrow.createEngagementWithOffer, offer.as_tuple(), sig, 0, ref, 2**63,
-                        sender=client, value=sum(amounts) if token == ETH else 0,
+                        True,
+                        escrow.createEngagementWithOffer,
+                        offer.as_tuple(),
+                        sig,
+                        0,
+                        ref,
+                        2**63,
+                        sender=client,
+                        value=sum(amounts) if token == ETH else 0,
                     )
             elif by_funder:
                 receipt = self.tx(
@@ -345,7 +366,9 @@ def test_escrow_conserves_money_over_random_action_sequences(
                 m
                 for m in e.milestones
                 if not m.frozen
-                and (m.state in (FUNDED, SUBMITTED) if by_provider else (m.state == FUNDED and self.t > m.due))
+                and (
+                    m.state in (FUNDED, SUBMITTED) if by_provider else (m.state == FUNDED and self.t > m.due)
+                )
             ]
             ok = (by_provider or e.accepted) and bool(refundable)
             caller = e.provider if by_provider else e.client

@@ -36,6 +36,7 @@ def test_amounts_beyond_64_bits_are_stored_exactly(engine: Engine) -> None:
         dueDates=[2**40 - 1, 2**40 - 1],
         termsDigest="0x" + "00" * 32,
         externalRef="0x" + "00" * 32,
+        accepted=True,
     )
     released = _event("MilestoneReleased", 1, id=1, index=0, provider=PROVIDER, amount=BIG, fee=0)
     with engine.begin() as conn:

@@ -179,13 +179,16 @@ def test_whole_flow_in_a_real_browser(served: tuple[str, Stack]) -> None:
         _eventually(page, lambda: engagement.count() > 0, base + "/#/engagements")
         shot("engagement-funded")
         engagement.first.click()
-        expect(page.get_by_text("funded")).to_be_visible()
+        expect(page.get_by_text("requested")).to_be_visible()
         url = page.url
 
         # The mentor (an issuer too) signs in with the second wallet account and delivers.
         page.evaluate("window.__useAccount(1)")
         page.get_by_role("button", name="Sign in").click()
         _signed_in_as(page, MENTOR.address)
+        # A request counts only once the mentor accepts it.
+        _eventually(page, lambda: page.get_by_role("button", name="Accept request").count() > 0, url)
+        _click_until_sent(page, "Accept request")
         _eventually(page, lambda: page.get_by_role("button", name="Submit milestone 0").count() > 0, url)
         _click_until_sent(page, "Submit milestone 0")
         _eventually(page, lambda: page.get_by_text("submitted").count() > 0, url)
