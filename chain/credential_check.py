@@ -67,6 +67,15 @@ def check_metadata(
     return cid, parsed if isinstance(parsed, dict) else None, None
 
 
+def _metadata_issuer(metadata: dict[str, Any] | None) -> str | None:
+    """The issuer address a credential document names (its did:pkh), if it names one."""
+    try:
+        did = metadata["credential"]["issuer"]["id"]  # type: ignore[index]
+    except (KeyError, TypeError):
+        return None
+    return did.rsplit(":", 1)[-1] if isinstance(did, str) and did.startswith("did:pkh:") else None
+
+
 def verdict(
     *,
     chain_id: int,
@@ -102,6 +111,10 @@ def verdict(
     )
     if problem:
         reasons.append(problem)
+    named = _metadata_issuer(metadata)
+    if named is not None and issuer is not None and named.lower() != issuer.lower():
+        # Someone issued a digest whose document names another issuer (say, by taking it first).
+        reasons.append("metadata names another issuer")
     return Verdict(
         chain_id=chain_id,
         token_id=str(token_id),

@@ -6,6 +6,7 @@ import {AccessControlDefaultAdminRules} from
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ISkillEscrow} from "./interfaces/ISkillEscrow.sol";
@@ -105,7 +106,14 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     // The domain separator for the chain id at deployment; rebuilt on the fly after a fork changes it.
     bytes32 private immutable _cachedDomainSeparator;
     uint256 private immutable _cachedChainId;
-    mapping(address arbiter => uint8) private _arbiterIds;
+    /// @dev An arbiter's small id and whether it holds ARBITER_ROLE now, in one slot, so creating an
+    ///      engagement checks the role and finds the id with one read (kept in step by the role hooks).
+    struct ArbiterInfo {
+        uint8 id; // assigned at the first grant, never reused
+        bool active; // mirrors ARBITER_ROLE
+    }
+
+    mapping(address arbiter => ArbiterInfo) private _arbiterInfo;
     address[] private _arbiters;
     // Single-use offers (uses == 1) and cancellations: one bit per nonce, 256 nonces per word.
     mapping(address provider => mapping(uint256 word => uint256 bits)) private _offerNonceBits;
@@ -219,10 +227,15 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         if (block.timestamp > offer.validUntil) revert EscrowOfferExpired(offer.validUntil);
         if (offer.client != address(0) && offer.client != client) revert EscrowOfferNotForCaller(offer.client, client);
         if (offer.uses == 0) revert EscrowInvalidOffer();
-        // The EIP-712 domain binds the chain id and this contract; SignatureChecker accepts only low-s
-        // ECDSA signatures (no malleable twin) or the provider wallet's EIP-1271 answer.
+        // The EIP-712 domain binds the chain id and this contract. A low-s ECDSA signature by the
+        // provider's key (no malleable twin) is checked first, without touching the provider's account;
+        // otherwise the provider must be a contract wallet that answers EIP-1271 for this digest.
         bytes32 digest = MessageHashUtils.toTypedDataHash(_domainSeparator(), _offerHash(offer));
-        if (!SignatureChecker.isValidSignatureNow(offer.provider, digest, signature)) {
+        // The third value only details a failure (which argument was bad); `err` already says it failed.
+        // slither-disable-next-line unused-return
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        bool byKey = err == ECDSA.RecoverError.NoError && signer == offer.provider;
+        if (!byKey && !SignatureChecker.isValidERC1271SignatureNow(offer.provider, digest, signature)) {
             revert EscrowInvalidSignature(offer.provider);
         }
         _useOffer(offer.provider, offer.nonce, offer.uses);
@@ -283,21 +296,26 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     }
 
     function _offerHash(Offer calldata o) private pure returns (bytes32) {
-        // Split in two encodes: one abi.encode of all 16 words would not fit the stack.
-        bytes memory head = abi.encode(
-            OFFER_TYPEHASH,
-            o.provider,
-            o.client,
-            o.token,
-            keccak256(abi.encodePacked(o.amounts)),
-            keccak256(abi.encodePacked(o.dueDates)),
-            o.sessionLength,
-            o.grace
+        return keccak256(
+            abi.encode(
+                OFFER_TYPEHASH,
+                o.provider,
+                o.client,
+                o.token,
+                keccak256(abi.encodePacked(o.amounts)),
+                keccak256(abi.encodePacked(o.dueDates)),
+                o.sessionLength,
+                o.grace,
+                o.minNotice,
+                o.horizon,
+                o.reviewWindow,
+                o.arbiter,
+                o.termsDigest,
+                o.nonce,
+                o.uses,
+                o.validUntil
+            )
         );
-        bytes memory tail = abi.encode(
-            o.minNotice, o.horizon, o.reviewWindow, o.arbiter, o.termsDigest, o.nonce, o.uses, o.validUntil
-        );
-        return keccak256(bytes.concat(head, tail));
     }
 
     function _create(
@@ -318,7 +336,8 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         if (client == provider) revert EscrowSelfEngagement(client);
         // The arbiter must be neutral: never the client, the provider or whoever holds the money's claim.
         if (arbiter == client || arbiter == provider || arbiter == payer) revert EscrowArbiterIsParty(arbiter);
-        if (!hasRole(ARBITER_ROLE, arbiter)) revert EscrowNotAnArbiter(arbiter);
+        ArbiterInfo memory arbiterInfo = _arbiterInfo[arbiter];
+        if (!arbiterInfo.active) revert EscrowNotAnArbiter(arbiter);
         if (token != address(0) && !_allowedTokens[token]) revert EscrowTokenNotAllowed(token);
         uint256 count = amounts.length;
         if (count == 0 || count > MAX_MILESTONES) revert EscrowMilestoneCount(count, MAX_MILESTONES);
@@ -349,7 +368,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         e.feeBps = fee;
         e.reviewWindow = uint24(reviewWindow);
         e.milestoneCount = uint8(count);
-        e.arbiterId = _arbiterIds[arbiter];
+        e.arbiterId = arbiterInfo.id;
         e.accepted = accepted;
         e.firstDueDate = uint32(dueDates[0]);
         e.provider = provider;
@@ -369,8 +388,7 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
             amounts,
             dueDates,
             termsDigest,
-            externalRef,
-            accepted
+            externalRef
         );
 
         // Interactions last: pull the funds and check that exactly `total` arrived.
@@ -864,10 +882,20 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
     /// @dev Gives each new arbiter a small id so engagements store 1 byte instead of an address.
     function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
         granted = super._grantRole(role, account);
-        if (role == ARBITER_ROLE && _arbiterIds[account] == 0) {
-            if (_arbiters.length > type(uint8).max) revert EscrowTooManyArbiters();
-            _arbiterIds[account] = uint8(_arbiters.length);
-            _arbiters.push(account);
+        if (role == ARBITER_ROLE) {
+            ArbiterInfo storage info = _arbiterInfo[account];
+            if (info.id == 0) {
+                if (_arbiters.length > type(uint8).max) revert EscrowTooManyArbiters();
+                info.id = uint8(_arbiters.length);
+                _arbiters.push(account);
+            }
+            info.active = true;
         }
+    }
+
+    /// @dev A revoked (or renounced) arbiter keeps its id, so its past engagements stay attributed.
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (role == ARBITER_ROLE) _arbiterInfo[account].active = false;
     }
 }

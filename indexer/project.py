@@ -440,10 +440,10 @@ class Projector:
                 "open_milestones": len(amounts),
                 "paid": False,
                 "disputed_at": None,
-                "status": "active" if a["accepted"] else "requested",
+                "status": "requested",  # until EngagementAccepted, or OfferUsed in the same transaction
                 "created_block": e.block_number,
                 "created_tx": e.tx_hash,
-                "accepted": bool(a["accepted"]),
+                "accepted": False,
                 "offer_nonce": None,
                 "booking_ref": None,
                 "starts_at": None,
@@ -478,6 +478,8 @@ class Projector:
         eng["offer_nonce"] = a["nonce"]
         eng["booking_ref"] = None if int(a["bookingRef"], 16) == 0 else a["bookingRef"]
         eng["starts_at"] = a["startsAt"] or None
+        eng["accepted"] = True  # the provider signed the offer: accepted from the start
+        eng["status"] = self._status(eng)
         b.put("engagements", eng)
 
     def _request_closed(self, b: Batch, e: DecodedEvent) -> None:

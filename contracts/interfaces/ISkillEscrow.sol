@@ -198,7 +198,8 @@ interface ISkillEscrow {
     /// @param dueDates milestone due dates (unix seconds)
     /// @param termsDigest sha2-256 digest of the terms document on IPFS
     /// @param externalRef card payment reference (keccak256 of the Stripe session id), 0 for wallet funding
-    /// @param accepted true when created from a signed offer (no acceptance needed)
+    ///      An engagement created from a signed offer is accepted from the start: `OfferUsed` follows in
+    ///      the same transaction. Any other is a request until `EngagementAccepted`.
     event EngagementCreated(
         uint256 indexed id,
         address indexed client,
@@ -211,8 +212,7 @@ interface ISkillEscrow {
         uint256[] amounts,
         uint64[] dueDates,
         bytes32 termsDigest,
-        bytes32 externalRef,
-        bool accepted
+        bytes32 externalRef
     );
 
     /// @notice The provider accepted a funded request.

@@ -86,6 +86,24 @@ def test_create_engagement_reverts_when_arbiter_lacks_role(
         )
 
 
+def test_a_revoked_or_renounced_arbiter_cannot_be_named_again(
+    escrow: Any, admin: Any, client: Any, provider: Any, stranger: Any, accounts: Any, chain: Any
+) -> None:
+    other = accounts[7]
+    for who in (stranger, other):
+        escrow.grantRole(escrow.ARBITER_ROLE(), who, sender=admin)
+    escrow.revokeRole(escrow.ARBITER_ROLE(), stranger, sender=admin)
+    escrow.renounceRole(escrow.ARBITER_ROLE(), other, sender=other)
+    now = chain.pending_timestamp
+    for who in (stranger, other):
+        with ape.reverts(escrow.EscrowNotAnArbiter, arbiter=who):
+            escrow.createEngagement(
+                provider, ETH, [ONE], [now + DAY], DAY, who, TERMS, sender=client, value=ONE
+            )
+    escrow.grantRole(escrow.ARBITER_ROLE(), stranger, sender=admin)  # re-granted: the same id, active again
+    escrow.createEngagement(provider, ETH, [ONE], [now + DAY], DAY, stranger, TERMS, sender=client, value=ONE)
+
+
 def test_create_engagement_reverts_for_unlisted_token(
     project: Any, escrow: Any, admin: Any, client: Any, provider: Any, arbiter: Any, chain: Any
 ) -> None:

@@ -36,11 +36,11 @@ def test_amounts_beyond_64_bits_are_stored_exactly(engine: Engine) -> None:
         dueDates=[2**40 - 1, 2**40 - 1],
         termsDigest="0x" + "00" * 32,
         externalRef="0x" + "00" * 32,
-        accepted=True,
     )
-    released = _event("MilestoneReleased", 1, id=1, index=0, provider=PROVIDER, amount=BIG, fee=0)
+    accepted = _event("EngagementAccepted", 1, id=1, provider=PROVIDER)
+    released = _event("MilestoneReleased", 2, id=1, index=0, provider=PROVIDER, amount=BIG, fee=0)
     with engine.begin() as conn:
-        Projector().apply(conn, 31337, [created, released], journal_block=None)
+        Projector().apply(conn, 31337, [created, accepted, released], journal_block=None)
     with engine.connect() as conn:
         total = conn.execute(select(engagements.c.total_amount)).scalar_one()
         amounts = sorted(int(a) for a in conn.execute(select(milestones.c.amount)).scalars())
