@@ -18,6 +18,7 @@ from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
 from api.payments.setup import start_payments
 from api.routes import account, credentials, engagements, market, matching, ops
+from chain.errors import TxWouldRevert
 from chain.records import load_record, record_path
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -175,6 +176,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health", tags=["ops"], summary="Liveness: answers whenever the process is up")
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.exception_handler(TxWouldRevert)
+    async def _would_revert(_request: Request, exc: TxWouldRevert) -> JSONResponse:
+        # The simulated call reverted: say why in words, with the contract's own error and fields.
+        return JSONResponse(
+            {
+                "detail": str(exc),
+                "code": "transaction_would_revert",
+                "contract": exc.contract,
+                "error": exc.error,
+                "fields": {k: v if isinstance(v, (bool, str)) else str(v) for k, v in exc.fields.items()},
+            },
+            status_code=409,
+        )
 
     @app.exception_handler(_TooLarge)
     async def _too_large(_request: Request, _exc: _TooLarge) -> JSONResponse:

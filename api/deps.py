@@ -63,20 +63,29 @@ CurrentSession = Annotated[Session, Depends(current_session)]
 class ChainContext:
     """The deployment the API prepares transactions for, and its read-model chain id."""
 
-    def __init__(self, record: DeploymentRecord) -> None:
+    def __init__(self, record: DeploymentRecord, builder: TxBuilder) -> None:
         self.record = record
         self.chain_id = record.chain_id
-        self.builder = TxBuilder(record)
+        self.builder = builder
 
 
 def get_chain(settings: SettingsDep) -> ChainContext:
     path = record_path(
         settings.chain_id, data_dir=settings.data_dir, deployments_dir=settings.deployments_dir
     )
-    record = _cached_record(str(path), path.stat().st_mtime if path.exists() else 0.0)
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    record = _cached_record(str(path), mtime)
     if record is None:
         raise HTTPException(503, f"contracts are not deployed on chain {settings.chain_id} yet (no {path})")
-    return ChainContext(record)
+    return ChainContext(record, _cached_builder(str(path), mtime, settings.effective_rpc_url))
+
+
+@lru_cache(maxsize=8)
+def _cached_builder(path: str, mtime: float, rpc_url: str) -> TxBuilder:
+    """One builder (and its RPC connection) per deployment record and endpoint."""
+    record = _cached_record(path, mtime)
+    assert record is not None  # only called once the record was found
+    return TxBuilder(record, rpc_url=rpc_url)
 
 
 @lru_cache(maxsize=8)

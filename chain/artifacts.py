@@ -63,6 +63,13 @@ def load_artifact(name: str, manifest: Path = BUILD_MANIFEST) -> Artifact:
     )
 
 
+def error_notices(name: str, manifest: Path = BUILD_MANIFEST) -> dict[str, str]:
+    """The NatSpec `@notice` of each custom error of a contract, keyed by its signature."""
+    data = _load(manifest, manifest.stat().st_mtime if manifest.exists() else 0.0)
+    errors = data["contractTypes"].get(name, {}).get("userdoc", {}).get("errors", {})
+    return {sig: entries[0].get("notice", "") for sig, entries in errors.items() if entries}
+
+
 def compiler_info(manifest: Path = BUILD_MANIFEST) -> CompilerInfo:
     data = _load(manifest, manifest.stat().st_mtime if manifest.exists() else 0.0)
     for compiler in data.get("compilers", []):

@@ -129,4 +129,5 @@ def prepare_fund_offer(
         service.fund_args(offer, signature, body.starts_at, body.booking_ref, body.deadline),
         value=sum(offer.amounts) if offer.token == ZERO_ADDRESS else 0,
         description="Fund the provider's offer (accepted from the start); approve the token first if not ETH",
+        sender=session.address if offer.token == ZERO_ADDRESS else None,  # a token needs its approval first
     )

@@ -209,6 +209,7 @@ def _prepare(
         "issue",
         [body.holder, skill, digest, body.expires_at, body.engagement_id],
         description=f"Issue '{body.name}' to {body.holder}",
+        sender=issuer,
     )
     share = str(request.url_for("verify_credential", chain_id=str(chain.chain_id), token_id=token_id))
     return PreparedCredential(tx=tx, token_id=token_id, metadata_cid=cid, share_url=share)
@@ -424,6 +425,7 @@ def prepare_revoke(
         "revoke",
         [int(token_id), doc.digest()],
         description=f"Revoke credential {token_id}",
+        sender=session.address,
     )
     share = str(request.url_for("verify_credential", chain_id=str(chain.chain_id), token_id=token_id))
     return PreparedCredential(tx=tx, token_id=token_id, metadata_cid=cid, share_url=share)
@@ -483,7 +485,11 @@ def prepare_accreditation(
     role = "0x" + bytes(keccak(b"ISSUER_ROLE")).hex()
     function = "grantRole" if action == "grant" else "revokeRole"
     return chain.builder.build(
-        "SkillCredential", function, [role, address], description=f"{action} ISSUER_ROLE for {address}"
+        "SkillCredential",
+        function,
+        [role, address],
+        description=f"{action} ISSUER_ROLE for {address}",
+        sender=_admin.address,
     )
 
 

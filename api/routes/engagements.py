@@ -40,12 +40,15 @@ ETH = "0x0000000000000000000000000000000000000000"
 EngagementId = Annotated[int, Path(ge=1, lt=2**63)]
 
 
-def _upload(store: ContentStore, document: md.PublicDocument) -> tuple[str, str]:
-    data = document.to_bytes()
+def _digest(document: md.PublicDocument) -> str:
     with document_input():
-        digest = "0x" + document.digest().hex()
-    result = store.add_bytes(data, cid_version=1)
-    return result.cid, digest
+        return "0x" + document.digest().hex()
+
+
+def _upload(store: ContentStore, document: md.PublicDocument) -> tuple[str, str]:
+    """Stores a document once the transaction naming it was simulated: a refused call stores nothing."""
+    digest = _digest(document)
+    return store.add_bytes(document.to_bytes(), cid_version=1).cid, digest
 
 
 def _engagement(conn: ConnDep, chain: ChainDep, engagement_id: int) -> EngagementPublic:
@@ -86,7 +89,7 @@ def prepare_engagement(
         raise HTTPException(400, "the arbiter cannot be a party")
     with document_input():
         terms = _terms(body, session.address)
-    cid, digest = _upload(store, terms)
+    digest = _digest(terms)
     token = ETH if body.token == "ETH" else body.token
     tx = chain.builder.build(
         "SkillEscrow",
@@ -102,7 +105,11 @@ def prepare_engagement(
         ],
         value=sum(amounts) if token == ETH else 0,
         description=f"Fund '{body.title}' ({len(amounts)} milestone(s)); approve the token first if not ETH",
+        # A token payment needs an ERC-20 approval first, which has not been sent yet: simulating it
+        # now would fail for that reason alone, so only ETH funding is simulated here.
+        sender=session.address if token == ETH else None,
     )
+    cid, digest = _upload(store, terms)
     return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
 
 
@@ -160,13 +167,14 @@ def prepare_submit(
             summary=body.summary,
             files=body.files,
         )
-    cid, digest = _upload(store, doc)
     tx = chain.builder.build(
         "SkillEscrow",
         "submitMilestone",
-        [engagement_id, index, digest],
+        [engagement_id, index, _digest(doc)],
         description=f"Submit milestone {index} of engagement {engagement_id}",
+        sender=session.address,
     )
+    cid, digest = _upload(store, doc)
     return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
 
 
@@ -187,6 +195,7 @@ def prepare_approve(
         "approveMilestone",
         [engagement_id, index],
         description=f"Release milestone {index} of engagement {engagement_id}",
+        sender=session.address,
     )
 
 
@@ -212,6 +221,7 @@ def prepare_accept(
         "acceptEngagement",
         [engagement_id],
         description=f"Accept engagement {engagement_id}",
+        sender=session.address,
     )
 
 
@@ -232,6 +242,7 @@ def prepare_withdraw_request(
         "withdrawRequest",
         [engagement_id],
         description=f"Withdraw request {engagement_id}: everything back to the payer, no fee",
+        sender=session.address,
     )
 
 
@@ -249,6 +260,7 @@ def prepare_cancel(
         "cancel",
         [engagement_id],
         description=f"{what} {engagement_id} (refunds go to the payer)",
+        sender=session.address,
     )
 
 
@@ -263,13 +275,14 @@ def prepare_dispute(
 ) -> PreparedWithDocument:
     e = _engagement(conn, chain, engagement_id)
     _party(e, session.address, "client", "provider")
-    cid = _add_evidence(conn, chain.chain_id, engagement_id, session.address, body, store).cid
     tx = chain.builder.build(
         "SkillEscrow",
         "raiseDispute",
         [engagement_id],
         description=f"Open a dispute on engagement {engagement_id}",
+        sender=session.address,
     )
+    cid = _add_evidence(conn, chain.chain_id, engagement_id, session.address, body, store).cid
     return PreparedWithDocument(tx=tx, document_cid=cid)
 
 
@@ -348,13 +361,16 @@ def prepare_resolve(
         "resolveDispute",
         [engagement_id, body.provider_share_bps],
         description=f"Resolve engagement {engagement_id}: {body.provider_share_bps / 100}% to the provider",
+        sender=session.address,
     )
 
 
 @router.post("/withdraw", response_model=PreparedTx, summary="Withdraw what the escrow owes you")
 def prepare_withdraw(body: WithdrawIn, session: CurrentSession, chain: ChainDep) -> PreparedTx:
     token = ETH if body.token == "ETH" else body.token
-    return chain.builder.build("SkillEscrow", "withdraw", [token], description="Withdraw your balance")
+    return chain.builder.build(
+        "SkillEscrow", "withdraw", [token], description="Withdraw your balance", sender=session.address
+    )
 
 
 @router.post("/reviews/prepare", response_model=PreparedWithDocument, summary="Comment to IPFS + review tx")
@@ -374,13 +390,16 @@ def prepare_review(
                 reviewer=session.address,
                 text=body.comment,
             )
-        cid, digest = _upload(store, doc)
+        digest = _digest(doc)
     tx = chain.builder.build(
         "Reputation",
         "review",
         [body.engagement_id, body.rating, digest],
         description=f"Review engagement {body.engagement_id}: {body.rating}/5",
+        sender=session.address,
     )
+    if body.comment:
+        cid, digest = _upload(store, doc)
     return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
 
 

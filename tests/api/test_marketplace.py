@@ -151,11 +151,25 @@ def test_engagement_lifecycle_through_prepared_transactions(stack: Stack) -> Non
         "released",
     ]
 
+    # Doomed transactions are refused before the wallet sees them, with the contract's reason in words.
+    again = c.post(f"/engagements/{eid}/milestones/0/approve", headers=client)
+    assert again.status_code == 409, again.text
+    problem = again.json()
+    assert problem["code"] == "transaction_would_revert" and problem["error"] == "EscrowInvalidMilestoneState"
+    assert problem["fields"]["index"] == "0" and "not in a state that allows this" in problem["detail"]
+    nothing = c.post("/withdraw", headers=client, json={"token": "ETH"})
+    assert nothing.status_code == 409 and nothing.json()["error"] == "EscrowNothingToWithdraw"
+
     review = c.post(
         "/reviews/prepare", headers=client, json={"engagement_id": eid, "rating": 5, "comment": "superb"}
     )
-    assert review.status_code == 200
+    assert review.status_code == 200 and review.json()["tx"]["simulated"]
     stack.send(CLIENT, review.json()["tx"])
+    stack.index()
+    second = c.post(
+        "/reviews/prepare", headers=client, json={"engagement_id": eid, "rating": 1, "comment": "x"}
+    )
+    assert second.status_code == 409 and second.json()["error"] == "ReputationAlreadyReviewed"
     stack.send(PROVIDER, c.post("/withdraw", headers=provider, json={"token": "ETH"}).json())
     stack.index()
     reviews = c.get(f"/users/{PROVIDER.address}/reviews").json()
@@ -182,6 +196,9 @@ def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
     stack.index()
     eid = c.get("/me/engagements", headers=client).json()["data"][0]["id"]
     stack.send(PROVIDER, c.post(f"/engagements/{eid}/accept", headers=provider).json())
+    early = c.post(f"/engagements/{eid}/dispute", headers=client, json={"statement": "Too early"})
+    assert early.status_code == 409 and early.json()["error"] == "EscrowNothingToDispute"
+    assert c.get(f"/engagements/{eid}/evidence", headers=client).json() == []  # nothing stored for it
     stack.warp(120)  # the milestone is overdue: now it can be disputed
     dispute = c.post(f"/engagements/{eid}/dispute", headers=client, json={"statement": "Nothing delivered"})
     assert dispute.status_code == 200
