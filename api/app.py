@@ -7,18 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import problems
 from api.auth.eip1271 import RpcEip1271Checker
 from api.auth.ratelimit import RateLimiter
 from api.auth.routes import router as auth_router
+from api.bodyguard import BodyGuard
 from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
 from api.payments.setup import start_payments
 from api.routes import account, credentials, engagements, market, matching, ops
-from chain.errors import TxWouldRevert
 from chain.records import load_record, record_path
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -27,50 +27,6 @@ from ipfs.gateway import gateway_router
 from ipfs.store import EmbeddedStore
 from skillchain import __version__
 from skillchain.settings import LOCAL_CHAIN_ID, Settings, get_settings
-
-
-class BodySizeLimit:
-    """Refuse bodies over `limit` bytes with 413 before any route (or parser) sees them."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
-            return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        response = JSONResponse({"detail": f"request body larger than {self.limit} bytes"}, status_code=413)
-        await response({"type": "http"}, _empty_receive, send)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _empty_receive() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def accepted_chain_ids(settings: Settings) -> frozenset[int]:
@@ -111,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.auth_limiter = RateLimiter(settings.auth_rate_limit)
     app.state.accepted_chain_ids = accepted_chain_ids(settings)
     app.state.eip1271 = RpcEip1271Checker(rpc_urls(settings))
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyGuard, limit=settings.max_body_bytes)
+    problems.install(app)
     store = open_store(
         data_dir=settings.data_dir, kubo_api=str(settings.ipfs_api) if settings.ipfs_api else None
     )
@@ -176,23 +133,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/health", tags=["ops"], summary="Liveness: answers whenever the process is up")
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
-
-    @app.exception_handler(TxWouldRevert)
-    async def _would_revert(_request: Request, exc: TxWouldRevert) -> JSONResponse:
-        # The simulated call reverted: say why in words, with the contract's own error and fields.
-        return JSONResponse(
-            {
-                "detail": str(exc),
-                "code": "transaction_would_revert",
-                "contract": exc.contract,
-                "error": exc.error,
-                "fields": {k: v if isinstance(v, (bool, str)) else str(v) for k, v in exc.fields.items()},
-            },
-            status_code=409,
-        )
-
-    @app.exception_handler(_TooLarge)
-    async def _too_large(_request: Request, _exc: _TooLarge) -> JSONResponse:
-        return JSONResponse({"detail": f"request body larger than {settings.max_body_bytes} bytes"}, 413)
 
     return app

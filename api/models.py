@@ -5,15 +5,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from eth_utils.address import is_address, to_checksum_address
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from eth_utils.address import is_address, is_checksum_address, to_checksum_address
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from chain.txbuilder import PreparedTx
 
 
 def _checksummed(value: str) -> str:
     if not is_address(value):
-        raise ValueError("not a 0x-prefixed 20-byte address (or a wrong EIP-55 checksum)")
+        raise ValueError("not a 0x-prefixed 20-byte address")
+    digits = value[2:]
+    # All lower (or all upper) case carries no checksum; mixed case must be a correct EIP-55 one.
+    if digits not in (digits.lower(), digits.upper()) and not is_checksum_address(value):
+        raise ValueError("wrong EIP-55 checksum (mixed-case addresses must be checksummed exactly)")
     return str(to_checksum_address(value))
 
 
@@ -24,6 +28,16 @@ Address = Annotated[
 ]
 Uint256Str = Annotated[
     str, Field(pattern=r"^[0-9]{1,78}$", description="a base-unit amount as a decimal string")
+]
+HexSignature = Annotated[
+    str,
+    Field(
+        pattern=r"^0x([0-9a-fA-F]{2})+$",
+        min_length=2 + 2 * 64,
+        max_length=2 + 2 * 8192,
+        description="0x-hex bytes, even length: a 65-byte ECDSA signature, or a contract wallet's "
+        "(passkey and multisig signatures run to kilobytes)",
+    ),
 ]
 Cid = Annotated[str, Field(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9]+$")]
 SkillSlug = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z0-9-]+$")]
@@ -125,7 +139,7 @@ class ListingUpdate(Strict):
     price: Decimal | None = Field(None, ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
     languages: list[Lang] | None = Field(None, min_length=1, max_length=10)
     timezone: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$")
-    active: bool | None = None
+    active: StrictBool | None = None  # true or false, never 0/1 or "yes"
 
 
 class ListingPublic(BaseModel):

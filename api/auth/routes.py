@@ -25,7 +25,9 @@ class VerifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     message: str = Field(max_length=siwe.MAX_MESSAGE_BYTES, description="the EIP-4361 message text")
-    signature: str = Field(max_length=1024, pattern=r"^0x[0-9a-fA-F]*$", description="hex signature")
+    signature: str = Field(
+        max_length=2 + 2 * 8192, pattern=r"^0x([0-9a-fA-F]{2})*$", description="hex signature"
+    )
 
 
 class SessionPublic(BaseModel):

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from api.models import Address, MilestoneIn, SkillSlug, Strict, Text, Uint256Str
+from api.models import Address, HexSignature, MilestoneIn, SkillSlug, Strict, Text, Uint256Str
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
-Signature = Annotated[str, Field(pattern=r"^0x([0-9a-fA-F]{2}){64,1024}$", description="0x-hex, even length")]
+Signature = HexSignature
 DAY = 86400
 
 

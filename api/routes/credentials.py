@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, select, update
 from api.auth.siwe import personal_message_hash, recover_address
 from api.deps import AdminSession, ChainDep, ConnDep, CurrentSession, SettingsDep, StoreDep
 from api.documents import document_input
-from api.models import ERRORS, Address, Cid, Strict
+from api.models import ERRORS, Address, Cid, HexSignature, Strict
 from api.queries import credentials_of
 from api.skills import by_id, catalog
 from chain.credential_check import OnChainProof, Verdict, verdict
@@ -84,7 +84,7 @@ class VoucherPublic(BaseModel):
 
 
 class SignatureIn(Strict):
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130,}$", max_length=1000)
+    signature: HexSignature
 
 
 class RevokeIn(Strict):
@@ -114,7 +114,7 @@ class ChallengePublic(BaseModel):
 class PresentationIn(Strict):
     address: Address
     challenge: str = Field(pattern=r"^[0-9a-f]{32}$")
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130,}$", max_length=1000)
+    signature: HexSignature
 
 
 class PresentationPublic(BaseModel):
