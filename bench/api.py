@@ -2,7 +2,10 @@
 GET /users/{address} and GET /verify/credential/{chainId}/{tokenId} against a bare FastAPI JSON
 endpoint served the same way (uvicorn, one worker), measured in the same run, p99 reported.
 Targets: listings and users >= 0.5x the bare endpoint's requests/s (issue #9); verification <= 50 ms
-p99 from the read model (issue #10).
+p99 from the read model (issue #10). Then the hostile-body run (issue #23): four clients post a body of
+unknown keys just under the 1 MiB limit in a loop while one client polls /health; the body must be
+refused in <= 50 ms p99 and /health answer in <= 20 ms p99. The same bodies go to a bare FastAPI
+endpoint with a strict pydantic model (the v1 behaviour) in the same run.
 
     make bench-api        (or: .venv/bin/python bench/api.py [--seconds 8])
 """
@@ -36,6 +39,18 @@ if mode == "bare":
     @app.get("/bare")
     def bare() -> dict:
         return {{"data": [{{"id": 1, "title": "hello"}}], "count": 1}}
+    from pydantic import BaseModel, ConfigDict
+    class Presentation(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        address: str
+        challenge: str
+        signature: str
+    @app.post("/verify/presentation")
+    def presentation(body: Presentation) -> dict:
+        return {{"ok": True}}
+    @app.get("/health")
+    def health() -> dict:
+        return {{"status": "ok"}}
 else:
     from api.app import create_app
     from skillchain.settings import Settings
@@ -163,6 +178,51 @@ async def load(url: str, seconds: float, clients: int) -> tuple[float, float, in
     return len(latencies) / elapsed, p99, errors
 
 
+POLLER = r"""
+import sys, time, json, httpx
+url, seconds = sys.argv[1], float(sys.argv[2])
+out = []
+deadline = time.perf_counter() + seconds
+with httpx.Client(timeout=60) as client:
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        client.get(url)
+        out.append(time.perf_counter() - start)
+        time.sleep(0.01)
+print(json.dumps(out))
+"""
+
+
+async def hostile(base: str, seconds: float) -> tuple[float, float, int, float]:
+    """Hostile bodies while another process polls /health: (body p99 ms, health p99 ms, bodies, answer
+    bytes). The poller is its own process so the attackers' client work does not delay its clock."""
+    body = json.dumps({f"k{i}": 0 for i in range(72_000)}).encode()  # ~1.0 MB of unknown keys
+    refusals: list[float] = []
+    sizes: list[int] = []
+    deadline = time.perf_counter() + seconds
+    poller = subprocess.Popen(
+        [sys.executable, "-c", POLLER, f"{base}/health", str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+
+    async def attacker(client: httpx.AsyncClient) -> None:
+        while time.perf_counter() < deadline:
+            start = time.perf_counter()
+            response = await client.post(
+                f"{base}/verify/presentation", content=body, headers={"content-type": "application/json"}
+            )
+            refusals.append(time.perf_counter() - start)
+            sizes.append(len(response.content))
+
+    async with httpx.AsyncClient(timeout=120) as client:
+        await asyncio.gather(*(attacker(client) for _ in range(4)))
+    health = json.loads(poller.communicate(timeout=600)[0] or "[]")
+
+    def p99(values: list[float]) -> float:
+        return statistics.quantiles(values, n=100)[98] * 1000 if len(values) > 2 else float("nan")
+
+    return p99(refusals), p99(health), len(refusals), statistics.mean(sizes) if sizes else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -206,6 +266,18 @@ def main() -> None:
         print(f"{'endpoint':<30} {'req/s':>8} {'vs bare':>8} {'p99 ms':>8} {'errors':>7}")
         for label, rate, p99, errors in rows:
             print(f"{label:<30} {rate:>8.0f} {rate / base:>7.2f}x {p99:>8.1f} {errors:>7}")
+        print()
+        print("hostile bodies: 4 clients posting ~1 MB of unknown keys; another process polls /health")
+        print(f"{'server':<34} {'body p99 ms':>11} {'health p99 ms':>13} {'bodies':>7} {'answer bytes':>12}")
+        for label, mode in (("ours (body guard)", "app"), ("bare FastAPI + strict pydantic", "bare")):
+            body_p99, health_p99, count, size = asyncio.run(
+                hostile(f"http://127.0.0.1:{ports[mode]}", args.seconds)
+            )
+            verdict = "ok" if mode == "bare" or (body_p99 <= 50 and health_p99 <= 20) else "MISSED"
+            print(
+                f"{label:<34} {body_p99:>11.1f} {health_p99:>13.1f} {count:>7} {size:>12.0f}  {verdict if mode == 'app' else ''}"
+            )
+        print("targets for ours: body <= 50 ms p99, /health <= 20 ms p99")
     finally:
         for p in procs:
             p.terminate()
