@@ -29,6 +29,21 @@ from skillchain import __version__
 from skillchain.settings import LOCAL_CHAIN_ID, Settings, get_settings
 
 
+# What the dApp needs and nothing more: its own scripts, styles and API; media and images from itself
+# (and blob:/data: for avatars and the session room); never framed, never posting elsewhere.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
 def accepted_chain_ids(settings: Settings) -> frozenset[int]:
     """Configured ids, else those with a known deployment, else the local chain."""
     if settings.chain_ids:
@@ -99,6 +114,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # API answers are live read-model state: never let a browser or proxy reuse them. (The IPFS
         # gateway and the dApp's files set their own caching.)
         response.headers.setdefault("Cache-Control", "no-store")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith(("/docs", "/redoc")):  # Swagger UI loads its own assets
+            response.headers.setdefault("Content-Security-Policy", CSP)
         if response.status_code == 405:
             if not allowed:
                 for template, operations in app.openapi()["paths"].items():

@@ -130,3 +130,13 @@ def test_the_schema_documents_problems_for_every_error() -> None:
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
                     assert list(response["content"]) == [PROBLEM], (status, operation["operationId"])
+
+
+def test_security_headers_on_the_api_and_the_dapp(client: TestClient) -> None:
+    for path in ("/health", "/"):
+        headers = client.get(path).headers
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert "script-src 'self'" in headers["content-security-policy"]
+    assert client.get("/health").headers["cache-control"] == "no-store"
