@@ -28,7 +28,6 @@ from ipfs.store import EmbeddedStore
 from skillchain import __version__
 from skillchain.settings import LOCAL_CHAIN_ID, Settings, get_settings
 
-
 # What the dApp needs and nothing more: its own scripts, styles and API; media and images from itself
 # (and blob:/data: for avatars and the session room); never framed, never posting elsewhere.
 CSP = (
