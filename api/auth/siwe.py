@@ -371,9 +371,10 @@ def verify(
     if parsed.domain != domain:
         raise DomainMismatch(f"message is for {parsed.domain!r}, this server is {domain!r}")
     if uri_origin is not None:
-        match = re.match(r"^[A-Za-z][A-Za-z0-9+\-.]*://([^/?#]*)", parsed.uri)
-        if not match or match.group(1) != uri_origin:
-            raise DomainMismatch(f"URI {parsed.uri!r} is not on {uri_origin!r}")
+        # A web origin: http(s) only (javascript:// or data:// with the right "host" is not one).
+        match = re.match(r"^(https?)://([^/?#]*)", parsed.uri, flags=re.IGNORECASE)
+        if not match or match.group(2) != uri_origin:
+            raise DomainMismatch(f"URI {parsed.uri!r} is not an http(s) URI on {uri_origin!r}")
     if chain_ids is not None and parsed.chain_id not in chain_ids:
         raise ChainNotAccepted(f"chain {parsed.chain_id} is not accepted (accepted: {sorted(chain_ids)})")
     if nonce is not None and parsed.nonce != nonce:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.deps import ChainDep, CurrentSession, SettingsDep, StoreDep
 from api.documents import document_input
 from api.models import ERRORS, Address, MilestoneIn, Strict
-from api.payments.service import BadSignature, Payments
+from api.payments.service import BadSignature, Payments, StripeUnavailable
 from api.skills import catalog
 from ipfs import metadata as md
 
@@ -94,18 +94,21 @@ def checkout(
         )
         digest = "0x" + terms.digest().hex()
     store.add_bytes(terms.to_bytes(), cid_version=1)
-    result = payments.create_checkout(
-        client=session.address,
-        provider=body.provider,
-        arbiter=arbiters[0],
-        token=token,
-        amounts=amounts,
-        due_dates=[m.due_date for m in body.milestones],
-        review_window=body.review_window,
-        terms_digest=digest,
-        amount_cents=total // 10_000,
-        currency="usd",
-    )
+    try:
+        result = payments.create_checkout(
+            client=session.address,
+            provider=body.provider,
+            arbiter=arbiters[0],
+            token=token,
+            amounts=amounts,
+            due_dates=[m.due_date for m in body.milestones],
+            review_window=body.review_window,
+            terms_digest=digest,
+            amount_cents=total // 10_000,
+            currency="usd",
+        )
+    except StripeUnavailable as exc:
+        raise HTTPException(503, f"card payments are unavailable right now: {exc}") from None
     return CheckoutPublic(**result, amount_cents=total // 10_000, currency="usd")
 
 

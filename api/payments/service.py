@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chain.relayer import Relayer, external_ref
@@ -39,8 +39,21 @@ class NotConfigured(PaymentsError):
     """Raised when Stripe keys (or the relayer key) are not configured."""
 
 
+class StripeUnavailable(PaymentsError):
+    """Raised when Stripe cannot be reached (or refuses the request); nothing was recorded."""
+
+
 class BadSignature(PaymentsError):
     """Raised when a webhook's Stripe-Signature does not verify (wrong secret, changed byte, too old)."""
+
+
+def _signature_time(header: str | None) -> int | None:
+    """The `t=` of a Stripe-Signature header."""
+    for part in (header or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            return int(value)
+    return None
 
 
 @dataclass
@@ -102,7 +115,32 @@ class Payments:
                     created_at=now,
                 )
             )
-        session = self.stripe.v1.checkout.sessions.create(
+        try:
+            session = self._create_session(quote_id, now, ttl, currency, amount_cents, provider)
+        except stripe.StripeError as exc:
+            # No quote without a checkout: drop it, so a Stripe outage leaves nothing behind.
+            with self.engine.begin() as conn:
+                conn.execute(delete(payment_quotes).where(payment_quotes.c.id == quote_id))
+            raise StripeUnavailable(
+                f"Stripe did not create the checkout: {exc.user_message or type(exc).__name__}"
+            ) from None
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(payment_quotes)
+                .where(payment_quotes.c.id == quote_id)
+                .values(checkout_session=session.id, status="checkout")
+            )
+        return {
+            "quote_id": quote_id,
+            "checkout_url": session.url,
+            "session_id": session.id,
+            "expires_at": now + ttl,
+        }
+
+    def _create_session(
+        self, quote_id: str, now: int, ttl: int, currency: str, amount_cents: int, provider: str
+    ) -> Any:
+        return self.stripe.v1.checkout.sessions.create(
             params={
                 "mode": "payment",
                 "success_url": self.config.success_url,
@@ -122,18 +160,6 @@ class Payments:
             },
             options={"idempotency_key": f"skillchain-quote-{quote_id}"},
         )
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(payment_quotes)
-                .where(payment_quotes.c.id == quote_id)
-                .values(checkout_session=session.id, status="checkout")
-            )
-        return {
-            "quote_id": quote_id,
-            "checkout_url": session.url,
-            "session_id": session.id,
-            "expires_at": now + ttl,
-        }
 
     # ------------------------------------------------------------ webhook
     def handle_webhook(self, payload: bytes, signature: str | None) -> str:
@@ -144,6 +170,10 @@ class Payments:
             )
         except (stripe.SignatureVerificationError, ValueError) as exc:
             raise BadSignature(str(exc)) from None
+        # Stripe's library bounds the age only; a timestamp from the future is as suspect as an old one.
+        stamped = _signature_time(signature)
+        if stamped is not None and stamped > time.time() + 300:
+            raise BadSignature("the signature's timestamp is in the future")
         obj: dict[str, Any] = json.loads(payload)["data"]["object"]  # verified above: the payload is Stripe's
         with self.engine.begin() as conn:
             try:

@@ -305,6 +305,8 @@ def create_voucher(
     body: VoucherIn, session: CurrentSession, conn: ConnDep, chain: ChainDep, store: StoreDep
 ) -> VoucherPublic:
     _require_issuer(conn, chain, session.address)
+    if body.expires_at and body.expires_at <= time.time() + body.valid_for:
+        raise HTTPException(400, "expires_at must be after the voucher's validity ends (or 0 for never)")
     _check_engagement(conn, chain.chain_id, body.engagement_id, session.address, body.holder)
     doc = _metadata(body, session.address, _issuer_name(conn, session.address), chain.chain_id)
     digest = doc.digest()

@@ -170,3 +170,10 @@ def test_contract_wallet_signs_in_via_eip1271(
     assert ok.status_code == 200 and ok.json()["address"] == wallet.address
     wrong = attempt(Account.create().key.hex())
     assert wrong.status_code == 401 and "invalid_signature" in wrong.json()["detail"]
+
+
+@pytest.mark.parametrize("uri", ["javascript://127.0.0.1:8000/alert(1)", "data://127.0.0.1:8000/x"])
+def test_a_uri_that_is_not_http_on_our_origin_is_refused(client: TestClient, uri: str) -> None:
+    response = sign_in(client, uri=uri)
+    assert response.status_code == 401 and "http(s)" in response.json()["detail"]
+    assert sign_in(client, uri="https://127.0.0.1:8000/login").status_code == 200

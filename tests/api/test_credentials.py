@@ -304,3 +304,10 @@ def test_batch_issuance_reports_each_item(stack: Stack) -> None:
     ).json()
     assert [r["ok"] for r in results] == [True, False, False]
     assert "unknown skill" in results[1]["error"] and "future" in results[2]["error"]
+
+
+def test_a_voucher_whose_credential_would_expire_before_redemption_is_refused(stack: Stack) -> None:
+    issuer = stack.sign_in(ISSUER)
+    body = {"holder": HOLDER.address, "skill": "solidity", "name": "x", "expires_at": int(time.time()) - 60}
+    response = stack.client.post("/credentials/vouchers", headers=issuer, json=body)
+    assert response.status_code == 400 and "expires_at" in response.json()["detail"]

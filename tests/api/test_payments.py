@@ -18,7 +18,7 @@ from api.payments.service import Payments
 from chain.artifacts import load_artifact
 from chain.relayer import external_ref
 from chain.tx import anvil_account
-from db.payments import payment_jobs, stripe_events
+from db.payments import payment_jobs, payment_quotes, stripe_events
 from tests.api.conftest_chain import Stack
 from tests.api.stripe_standin import StripeStandIn, running_stripe_standin
 
@@ -359,8 +359,6 @@ def test_permanently_failing_funding_is_refunded_once(pay: Pay) -> None:
         StripeStandIn.event("checkout.session.completed", pay.stripe.complete(out["session_id"], paid=True))
     )
     with pay.payments.engine.begin() as conn:  # a quote that can never fund (arbiter = the client)
-        from db.payments import payment_quotes
-
         conn.execute(
             payment_quotes.update()
             .where(payment_quotes.c.checkout_session == out["session_id"])
@@ -370,3 +368,43 @@ def test_permanently_failing_funding_is_refunded_once(pay: Pay) -> None:
         pay.payments.process_jobs()
     intent = pay.stripe.sessions[out["session_id"]]["payment_intent"]
     assert pay.stripe.refunds[intent] == 1 and pay.fundings(out["session_id"]) == 0
+
+
+def test_checkout_when_stripe_is_unreachable_is_a_503_and_leaves_no_quote(stack: Stack) -> None:
+    from pydantic import SecretStr
+
+    from tests.net import free_port
+
+    settings = stack.settings.model_copy(
+        update={
+            "stripe_secret_key": SecretStr("sk_test_standin"),
+            "stripe_webhook_secret": SecretStr(SECRET),
+            "stripe_api_base": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+            "payments_worker": False,
+        }
+    )
+    app = create_app(settings)
+    with app.state.payments.engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(payment_quotes)).scalar_one()
+    response = TestClient(app).post(
+        "/payments/checkout",
+        headers=stack.sign_in(CLIENT),
+        json={
+            "provider": PROVIDER.address,
+            "title": "Stripe is down",
+            "skill": "python",
+            "milestones": [{"title": "one", "amount": "25000000", "due_date": int(time.time()) + 86400}],
+        },
+    )
+    assert response.status_code == 503, response.text
+    assert "card payments are unavailable" in response.json()["detail"]
+    with app.state.payments.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(payment_quotes)).scalar_one() == before
+
+
+def test_a_webhook_signed_an_hour_in_the_future_is_refused(pay: Pay) -> None:
+    payload = StripeStandIn.event(
+        "checkout.session.completed", {"id": "cs_future", "object": "checkout.session"}
+    )
+    future = StripeStandIn.sign(payload, SECRET, timestamp=int(time.time()) + 3600)
+    assert pay.webhook(payload, future).status_code == 400
