@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -29,6 +31,24 @@ Address = Annotated[
 Uint256Str = Annotated[
     str, Field(pattern=r"^[0-9]{1,78}$", description="a base-unit amount as a decimal string")
 ]
+# Bidirectional overrides and isolates can make a name read as something else ("gnp.exe" shown as
+# "exe.png"); zero-width characters can make a name look empty or like another. Refused in names.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_INVISIBLE = re.compile("[\\s\u00ad\u180e\u200b-\u200d\u2060\ufeff]+")
+
+
+def _clean_name(value: str) -> str:
+    value = unicodedata.normalize("NFKC", value).strip()
+    if _BIDI_CONTROLS.search(value):
+        raise ValueError("must not contain bidirectional control characters")
+    if not _INVISIBLE.sub("", value):
+        raise ValueError("must contain visible characters")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_clean_name)]
+"""A title or a display name: NFKC-normalised, no bidi controls, not invisible-only."""
+
 HexSignature = Annotated[
     str,
     Field(
@@ -74,7 +94,7 @@ class Strict(BaseModel):
 
 
 class ProfileUpdate(Strict):
-    display_name: str = Field(min_length=1, max_length=80)
+    display_name: Name = Field(min_length=1, max_length=80)
     bio: Text = ""
     skills: list[SkillSlug] = Field(default_factory=list, max_length=30)
     hourly_rate: Decimal | None = Field(None, ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
@@ -125,7 +145,7 @@ class UserPublic(BaseModel):
 class ListingCreate(Strict):
     kind: Literal["offer", "request"]
     skill: SkillSlug
-    title: str = Field(min_length=3, max_length=120)
+    title: Name = Field(min_length=3, max_length=120)
     description: Text
     price: Decimal = Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
     currency: Literal["USD", "EUR", "ETH"] = "USD"
@@ -134,7 +154,7 @@ class ListingCreate(Strict):
 
 
 class ListingUpdate(Strict):
-    title: str | None = Field(None, min_length=3, max_length=120)
+    title: Name | None = Field(None, min_length=3, max_length=120)
     description: Text | None = None
     price: Decimal | None = Field(None, ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
     languages: list[Lang] | None = Field(None, min_length=1, max_length=10)
@@ -166,7 +186,7 @@ class ListingsPublic(BaseModel):
 
 
 class MilestoneIn(Strict):
-    title: str = Field(min_length=1, max_length=200)
+    title: Name = Field(min_length=1, max_length=200)
     description: Text = ""
     amount: Uint256Str
     due_date: int = Field(
@@ -177,7 +197,7 @@ class MilestoneIn(Strict):
 class EngagementPrepare(Strict):
     provider: Address
     token: Literal["ETH"] | Address = "ETH"
-    title: str = Field(min_length=1, max_length=200)
+    title: Name = Field(min_length=1, max_length=200)
     description: Text = ""
     skill: SkillSlug
     milestones: list[MilestoneIn] = Field(min_length=1, max_length=16)

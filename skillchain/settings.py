@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         None, description="Domain sign-in messages must name; default: API host:port."
     )
     auth_rate_limit: int = Field(10, ge=0, description="Sign-in requests per minute per client; 0 = off.")
+    public_write_rate_limit: int = Field(
+        30,
+        ge=0,
+        description="Unauthenticated writes (presentation challenges) per minute per client; 0 = off.",
+    )
     session_ttl: int = Field(24 * 3600, ge=60, description="Seconds a sign-in session lasts.")
     rpc_urls: Annotated[dict[int, str], NoDecode] = Field(
         default_factory=dict,

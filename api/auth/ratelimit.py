@@ -7,6 +7,8 @@ import threading
 import time
 from collections import defaultdict, deque
 
+from fastapi import HTTPException, Request
+
 
 class RateLimiter:
     def __init__(self, per_minute: int, window: float = 60.0) -> None:
@@ -28,3 +30,12 @@ class RateLimiter:
                 return max(1, math.ceil(hits[0] + self.window - now))
             hits.append(now)
             return None
+
+
+def public_write_limited(request: Request) -> None:
+    """Dependency: unauthenticated routes that write a row (a challenge) are limited per client."""
+    limiter: RateLimiter = request.app.state.public_limiter
+    client = request.client.host if request.client else "unknown"
+    wait = limiter.check(client)
+    if wait is not None:
+        raise HTTPException(429, "too many requests; try again later", headers={"Retry-After": str(wait)})

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from api.models import Address, HexSignature, MilestoneIn, SkillSlug, Strict, Text, Uint256Str
+from api.models import Address, HexSignature, MilestoneIn, Name, SkillSlug, Strict, Text, Uint256Str
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
 Signature = HexSignature
@@ -31,7 +31,7 @@ class SessionTerms(Strict):
 class OfferPrepare(Strict):
     """Terms for the provider (the signed-in wallet) to sign: a session offer or a custom engagement."""
 
-    title: str = Field(min_length=1, max_length=200)
+    title: Name = Field(min_length=1, max_length=200)
     description: Text = ""
     skill: SkillSlug
     token: Literal["ETH"] | Address = "ETH"

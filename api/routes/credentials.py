@@ -12,14 +12,15 @@ from typing import Annotated, Any
 
 from eth_account.messages import encode_typed_data
 from eth_hash.auto import keccak
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, insert, select, update
 
+from api.auth.ratelimit import public_write_limited
 from api.auth.siwe import personal_message_hash, recover_address
 from api.deps import AdminSession, ChainDep, ConnDep, CurrentSession, SettingsDep, StoreDep
 from api.documents import document_input
-from api.models import ERRORS, Address, Cid, HexSignature, Strict
+from api.models import ERRORS, Address, Cid, HexSignature, Name, Strict
 from api.queries import credentials_of
 from api.skills import by_id, catalog
 from chain.credential_check import OnChainProof, Verdict, verdict
@@ -40,7 +41,7 @@ TokenId = Annotated[
 class CredentialIn(Strict):
     holder: Address
     skill: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9-]+$")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=5000)
     criteria: str = Field("Demonstrated in a Skillchain engagement", max_length=5000)
     expires_at: int = Field(0, ge=0, lt=2**32, description="unix seconds, 0 for never")
@@ -92,7 +93,7 @@ class RevokeIn(Strict):
 
 
 class IssuerProfileIn(Strict):
-    name: str = Field(min_length=1, max_length=120)
+    name: Name = Field(min_length=1, max_length=120)
     website: str | None = Field(None, max_length=200, pattern=r"^https://")
     logo_cid: Cid | None = None
 
@@ -647,7 +648,10 @@ def badge(
 
 
 @router.get(
-    "/verify/challenge", response_model=ChallengePublic, summary="A challenge for the candidate to sign"
+    "/verify/challenge",
+    response_model=ChallengePublic,
+    summary="A challenge for the candidate to sign (rate-limited per client; expires in 10 minutes)",
+    dependencies=[Depends(public_write_limited)],
 )
 def challenge(conn: ConnDep) -> ChallengePublic:
     nonce = secrets.token_hex(16)

@@ -140,3 +140,41 @@ def test_security_headers_on_the_api_and_the_dapp(client: TestClient) -> None:
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert "script-src 'self'" in headers["content-security-policy"]
     assert client.get("/health").headers["cache-control"] == "no-store"
+
+
+def test_unauthenticated_challenges_are_rate_limited(tmp_path: object, database_url: str) -> None:
+    from api.app import create_app
+    from tests.api.conftest import make_settings
+
+    client = TestClient(create_app(make_settings(tmp_path, database_url, public_write_rate_limit=5)))  # type: ignore[arg-type]
+    codes = [client.get("/verify/challenge").status_code for _ in range(8)]
+    assert codes[:5] == [200] * 5 and codes[5:] == [429] * 3
+    limited = client.get("/verify/challenge")
+    _is_problem(limited, 429, "rate_limited")
+    assert int(limited.headers["retry-after"]) >= 1
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("gnp\u202eexe.doc", "bidirectional"),  # right-to-left override
+        ("\u2066Admin\u2069", "bidirectional"),
+        ("\u200b\u200b\u200b", "visible"),  # zero-width only
+        ("   \u00ad ", "visible"),
+    ],
+)
+def test_names_refuse_bidi_controls_and_invisible_text(name: str, problem: str) -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from api.models import Name
+
+    with pytest.raises(ValidationError, match=problem):
+        TypeAdapter(Name).validate_python(name)
+
+
+def test_names_are_nfkc_normalised() -> None:
+    from pydantic import TypeAdapter
+
+    from api.models import Name
+
+    assert TypeAdapter(Name).validate_python("  \uff2d\uff29\uff34 ") == "MIT"  # full-width letters
