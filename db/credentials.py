@@ -26,7 +26,7 @@ vouchers = Table(
     Column("recipient", String(42), nullable=False, index=True),
     Column("voucher", Text, nullable=False),  # JSON of the EIP-712 message fields
     Column("metadata_cid", String(100), nullable=False),
-    Column("signature", String(300), nullable=True),
+    Column("signature", Text, nullable=True),  # contract wallets (passkeys, multisigs) sign in kilobytes
     Column("created_at", BigInteger, nullable=False),
 )
 

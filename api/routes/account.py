@@ -10,17 +10,27 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import Column, Table, and_, delete, or_, select
 
 from api.deps import ConnDep, CurrentSession, SettingsDep
 from api.models import ERRORS
 from db.auth import auth_sessions
 from db.chain import chain_events
+from db.credentials import issuer_profiles, vouchers
 from db.market import evidence, listings, profiles
+from db.payments import payment_quotes
 
 router = APIRouter(tags=["account"], responses=ERRORS)
 
 KEPT = {
+    "signed_vouchers_you_issued": (
+        "a credential voucher you signed stays until it is redeemed or expires: its recipient relies on it "
+        "(it names only wallets and a metadata document)"
+    ),
+    "card_payments": (
+        "card payment quotes are kept for accounting and to answer chargebacks; they name only wallets, "
+        "amounts and the Stripe session"
+    ),
     "dispute_evidence": (
         "evidence documents belong to a dispute record the other party and the arbiter rely on; "
         "their content "
@@ -34,12 +44,36 @@ KEPT = {
 }
 
 
+# Every table that holds a wallet's off-chain data, by the columns that name the wallet. /me/export
+# exports each; DELETE /me erases each unless it is listed as kept (with the reason in KEPT).
+# tests/api/test_privacy.py fails when a table with an address column is in neither this list nor
+# PUBLIC_CHAIN_STATE.
+PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
+    "profile": (profiles, (profiles.c.address,)),
+    "listings": (listings, (listings.c.owner,)),
+    "sessions": (auth_sessions, (auth_sessions.c.address,)),
+    "issuer_profile": (issuer_profiles, (issuer_profiles.c.address,)),
+    "vouchers": (vouchers, (vouchers.c.issuer, vouchers.c.recipient)),
+    "evidence": (evidence, (evidence.c.author,)),
+    "card_payments": (payment_quotes, (payment_quotes.c.client,)),
+}
+# The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
+PUBLIC_CHAIN_STATE = frozenset(
+    {"chain_events", "credentials", "engagements", "escrow_config", "escrow_owed", "issuers"}
+    | {"reputation", "reviews"}
+)
+_NOT_EXPORTED_COLUMNS = {"auth_sessions": {"token_hash"}}  # a session secret, even hashed, stays inside
+
+
 class ExportPublic(BaseModel):
     address: str
     profile: dict[str, Any] | None
     listings: list[dict[str, Any]]
     evidence: list[dict[str, Any]]
     sessions: list[dict[str, Any]]
+    issuer_profile: dict[str, Any] | None
+    vouchers: list[dict[str, Any]]
+    card_payments: list[dict[str, Any]]
     retention_notes: dict[str, str]
 
 
@@ -50,26 +84,28 @@ def _rows(conn: ConnDep, query: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _owned(name: str, address: str) -> Any:
+    table, columns = PERSONAL_TABLES[name]
+    hidden = _NOT_EXPORTED_COLUMNS.get(table.name, set())
+    shown = [c for c in table.columns if c.name not in hidden]
+    return select(*shown).where(or_(*(c == address for c in columns)))
+
+
 @router.get(
     "/me/export", response_model=ExportPublic, summary="Everything off-chain about the signed-in wallet"
 )
 def export(session: CurrentSession, conn: ConnDep) -> ExportPublic:
     a = session.address
-    profile = _rows(conn, select(profiles).where(profiles.c.address == a))
+    rows = {name: _rows(conn, _owned(name, a)) for name in PERSONAL_TABLES}
     return ExportPublic(
         address=a,
-        profile=profile[0] if profile else None,
-        listings=_rows(conn, select(listings).where(listings.c.owner == a)),
-        evidence=_rows(conn, select(evidence).where(evidence.c.author == a)),
-        sessions=_rows(
-            conn,
-            select(
-                auth_sessions.c.chain_id,
-                auth_sessions.c.created_at,
-                auth_sessions.c.expires_at,
-                auth_sessions.c.revoked_at,
-            ).where(auth_sessions.c.address == a),
-        ),
+        profile=rows["profile"][0] if rows["profile"] else None,
+        listings=rows["listings"],
+        evidence=rows["evidence"],
+        sessions=rows["sessions"],
+        issuer_profile=rows["issuer_profile"][0] if rows["issuer_profile"] else None,
+        vouchers=rows["vouchers"],
+        card_payments=rows["card_payments"],
         retention_notes=KEPT,
     )
 
@@ -86,6 +122,15 @@ def erase(session: CurrentSession, conn: ConnDep) -> ErasedPublic:
         "profile": conn.execute(delete(profiles).where(profiles.c.address == a)).rowcount,
         "listings": conn.execute(delete(listings).where(listings.c.owner == a)).rowcount,
         "sessions": conn.execute(delete(auth_sessions).where(auth_sessions.c.address == a)).rowcount,
+        "issuer_profile": conn.execute(
+            delete(issuer_profiles).where(issuer_profiles.c.address == a)
+        ).rowcount,
+        # Vouchers for you, and unsigned ones you started; signed ones you issued are kept (KEPT).
+        "vouchers": conn.execute(
+            delete(vouchers).where(
+                or_(vouchers.c.recipient == a, and_(vouchers.c.issuer == a, vouchers.c.signature.is_(None)))
+            )
+        ).rowcount,
     }
     return ErasedPublic(erased=erased, kept=KEPT)
 
