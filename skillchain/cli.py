@@ -323,7 +323,13 @@ def index(
 
 @app.command()
 def verify(
-    credential: Annotated[str, typer.Argument(help="CHAIN_ID:TOKEN_ID, e.g. 31337:7201...")],
+    credential: Annotated[
+        str,
+        typer.Argument(
+            help="The credential: its CAIP-19 id (eip155:31337/erc721:0x…/7201…), its share link, or "
+            "CHAIN_ID:TOKEN_ID (then the contract comes from a deployment record or --contract)."
+        ),
+    ],
     rpc: Annotated[
         str | None, typer.Option("--rpc", help="JSON-RPC endpoint (default SKILLCHAIN_RPC_URL or local).")
     ] = None,
@@ -339,21 +345,26 @@ def verify(
 
     Exit code 0: valid; 1: invalid or not found; 2: could not check.
     """
+    from chain.credential_ref import BadCredentialRef, parse_credential_ref
     from chain.records import load_record, record_path
     from chain.verify_direct import CouldNotCheck, gateway_fetcher, verify_direct
 
     settings = _settings()
     try:
-        chain_part, token_part = credential.split(":", 1)
-        chain_id, token_id = int(chain_part), int(token_part)
-    except ValueError:
-        raise _fail("expected CHAIN_ID:TOKEN_ID with decimal numbers", 2) from None
+        ref = parse_credential_ref(credential)
+    except BadCredentialRef as exc:
+        raise _fail(str(exc), 2) from None
+    chain_id, token_id = ref.chain_id, ref.token_id
     record = load_record(
         record_path(chain_id, data_dir=settings.data_dir, deployments_dir=settings.deployments_dir)
     )
-    address = contract or (record.address_of("SkillCredential") if record else None)
+    address = contract or ref.contract or (record.address_of("SkillCredential") if record else None)
     if address is None:
-        raise _fail(f"no deployment record for chain {chain_id}: pass --contract", 2)
+        raise _fail(
+            f"no deployment record for chain {chain_id}: name the credential by its CAIP-19 id or share "
+            "link, or pass --contract",
+            2,
+        )
     if gateway:
         fetch = gateway_fetcher(gateway)
     else:

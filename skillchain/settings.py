@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     siwe_domain: str | None = Field(
         None, description="Domain sign-in messages must name; default: API host:port."
     )
+    public_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^/?#\s]+$",
+        description="Origin people reach the dApp at, for share links (never taken from a request's Host "
+        "header); default: http://API host:port.",
+    )
     auth_rate_limit: int = Field(10, ge=0, description="Sign-in requests per minute per client; 0 = off.")
     public_write_rate_limit: int = Field(
         30,
@@ -219,6 +225,10 @@ class Settings(BaseSettings):
     @property
     def effective_siwe_domain(self) -> str:
         return self.siwe_domain or f"{self.api_host}:{self.api_port}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
 
 
 class SettingsError(Exception):

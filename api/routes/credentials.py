@@ -24,6 +24,7 @@ from api.models import ERRORS, Address, Cid, HexSignature, Name, Strict
 from api.queries import credentials_of
 from api.skills import by_id, catalog
 from chain.credential_check import OnChainProof, Verdict, verdict
+from chain.credential_ref import caip19
 from chain.txbuilder import PreparedTx
 from chain.vouchers import voucher_typed_data
 from db.chain import credentials, engagements, issuers, reviews
@@ -212,7 +213,7 @@ def _prepare(
         description=f"Issue '{body.name}' to {body.holder}",
         sender=issuer,
     )
-    share = str(request.url_for("verify_credential", chain_id=str(chain.chain_id), token_id=token_id))
+    share = share_url(request, chain.chain_id, chain.builder.address("SkillCredential"), token_id)
     return PreparedCredential(tx=tx, token_id=token_id, metadata_cid=cid, share_url=share)
 
 
@@ -430,7 +431,7 @@ def prepare_revoke(
         description=f"Revoke credential {token_id}",
         sender=session.address,
     )
-    share = str(request.url_for("verify_credential", chain_id=str(chain.chain_id), token_id=token_id))
+    share = share_url(request, chain.chain_id, chain.builder.address("SkillCredential"), token_id)
     return PreparedCredential(tx=tx, token_id=token_id, metadata_cid=cid, share_url=share)
 
 
@@ -551,6 +552,14 @@ class CredentialVerification(Verdict):
     skill: str | None = None
     engagement_reviews: list[dict[str, Any]] = Field(default_factory=list)
     share_url: str | None = None
+    caip19: str | None = Field(None, description="eip155:<chainId>/erc721:<contract>/<tokenId>")
+
+
+def share_url(request: Request, chain_id: int, contract: str, token_id: str | int) -> str:
+    """The public link an employer opens (or gives `skillchain verify`): from SKILLCHAIN_PUBLIC_URL,
+    never from the request's Host header, and naming the contract so it needs nothing else."""
+    base = request.app.state.settings.effective_public_url
+    return f"{base}/verify/credential/{chain_id}/{token_id}?contract={contract}"
 
 
 def _enrich(v: Verdict, conn: ConnDep, request: Request) -> CredentialVerification:
@@ -566,7 +575,9 @@ def _enrich(v: Verdict, conn: ConnDep, request: Request) -> CredentialVerificati
         out.engagement_reviews = [
             {"reviewer": r["reviewer"], "role": r["role"], "rating": r["rating"]} for r in rows
         ]
-    out.share_url = str(request.url_for("verify_credential", chain_id=str(v.chain_id), token_id=v.token_id))
+    if v.proof is not None and v.proof.contract:
+        out.share_url = share_url(request, v.chain_id, v.proof.contract, v.token_id)
+        out.caip19 = caip19(v.chain_id, v.proof.contract, int(v.token_id))
     return out
 
 

@@ -311,3 +311,36 @@ def test_a_voucher_whose_credential_would_expire_before_redemption_is_refused(st
     body = {"holder": HOLDER.address, "skill": "solidity", "name": "x", "expires_at": int(time.time()) - 60}
     response = stack.client.post("/credentials/vouchers", headers=issuer, json=body)
     assert response.status_code == 400 and "expires_at" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("form", ["caip19", "share_link"])
+def test_an_employer_verifies_with_nothing_but_the_id_an_rpc_and_a_gateway(
+    stack: Stack, tmp_path: Any, form: str
+) -> None:
+    """The README's command, on a machine with no data folder and no deployment record."""
+    from tests.net import serving
+
+    token = issue(stack)
+    v = api_verdict(stack, token)
+    assert v["caip19"] == f"eip155:31337/erc721:{stack.record.address_of('SkillCredential')}/{token}"
+    assert v["share_url"].startswith(stack.settings.effective_public_url)  # never the Host header
+    name = v["caip19"] if form == "caip19" else v["share_url"]
+    env = {"SKILLCHAIN_DATA_DIR": str(tmp_path / "empty"), "PATH": "/usr/bin:/bin"}
+    with serving(stack.client.app) as gateway:
+        result = subprocess.run(
+            [str(VENV_BIN / "skillchain"), "verify", name, "--rpc", stack.chain.url, "--gateway", gateway],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VALID" in result.stdout
+    bad = subprocess.run(
+        [str(VENV_BIN / "skillchain"), "verify", "31337:1", "--rpc", stack.chain.url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "CAIP-19" in bad.stderr
