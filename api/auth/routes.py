@@ -11,14 +11,22 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import siwe
+from api.auth.ratelimit import public_write_limited
 from api.auth.store import consume_nonce, create_session, new_nonce, revoke_session
 from api.deps import ConnDep, CurrentSession, SettingsDep
 from api.models import ERRORS
 
 
 class NoncePublic(BaseModel):
+    """The nonce and everything else the sign-in message must say, so a client guesses nothing."""
+
     nonce: str
     expires_in: int = Field(description="seconds until the nonce can no longer be used")
+    domain: str = Field(description="the message's domain (its first line)")
+    uri: str = Field(description="the message's URI: http(s) on this origin")
+    version: str = "1"
+    chain_ids: list[int] = Field(description="chain ids a message may name")
+    statement: str = Field(description="a suggested statement")
 
 
 class VerifyRequest(BaseModel):
@@ -51,20 +59,34 @@ def _rate_limited(request: Request) -> None:
         )
 
 
-router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(_rate_limited)], responses=ERRORS)
+router = APIRouter(prefix="/auth", tags=["auth"], responses=ERRORS)
 
 
-@router.get("/nonce", response_model=NoncePublic, summary="A single-use nonce for a sign-in message")
-def get_nonce(conn: ConnDep) -> NoncePublic:
+@router.get(
+    "/nonce",
+    response_model=NoncePublic,
+    summary="A single-use nonce, and what the sign-in message must say",
+    dependencies=[Depends(public_write_limited)],  # each nonce is a row: an unauthenticated write
+)
+def get_nonce(request: Request, conn: ConnDep, settings: SettingsDep) -> NoncePublic:
     from api.auth.store import NONCE_TTL
 
-    return NoncePublic(nonce=new_nonce(conn=conn, now=int(time.time())), expires_in=NONCE_TTL)
+    domain = settings.effective_siwe_domain
+    return NoncePublic(
+        nonce=new_nonce(conn=conn, now=int(time.time())),
+        expires_in=NONCE_TTL,
+        domain=domain,
+        uri=f"http://{domain}" if not settings.public_url else settings.public_url,
+        chain_ids=sorted(request.app.state.accepted_chain_ids),
+        statement="Sign in to Skillchain",
+    )
 
 
 @router.post(
     "/verify",
     response_model=SessionPublic,
-    summary="Exchange a signed EIP-4361 message for a session",
+    summary="Exchange a signed EIP-4361 message for a session (rate-limited: sign-ins per client)",
+    dependencies=[Depends(_rate_limited)],
     responses={401: {"description": "the message or signature is not acceptable"}},
 )
 def post_verify(body: VerifyRequest, request: Request, conn: ConnDep, settings: SettingsDep) -> SessionPublic:

@@ -42,6 +42,7 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
         "api_host": "127.0.0.1",
         "api_port": 8000,
         "auth_rate_limit": 0,
+        "public_write_rate_limit": 0,
     } | overrides
     return Settings(**values)  # type: ignore[arg-type]
 

@@ -95,6 +95,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             database_url=f"sqlite:///{data / 'api.db'}",
             anvil_port=port,
             auth_rate_limit=0,
+            public_write_rate_limit=0,
             deployments_dir=data / "none",
             admins=[anvil_account(0).address],
         )

@@ -104,13 +104,26 @@ def test_huge_message_is_refused_without_parsing(client: TestClient) -> None:
     assert huge.status_code == 413
 
 
-def test_rate_limit_answers_429_with_retry_after(tmp_path: Path, database_url: str) -> None:
+def test_rate_limit_counts_sign_ins_and_answers_429_with_retry_after(
+    tmp_path: Path, database_url: str
+) -> None:
     client = TestClient(create_app(make_settings(tmp_path, database_url, auth_rate_limit=3)))
-    codes = [client.get("/auth/nonce").status_code for _ in range(4)]
+    codes = [sign_in(client).status_code for _ in range(4)]  # a nonce and a verify each: one sign-in
     assert codes == [200, 200, 200, 429]
-    limited = client.get("/auth/nonce")
-    assert int(limited.headers["Retry-After"]) >= 1
+    limited = sign_in(client)
+    assert int(limited.headers["Retry-After"]) >= 1 and limited.json()["code"] == "rate_limited"
     assert client.get("/health").status_code == 200  # only the auth routes are limited
+
+
+def test_nonces_are_unauthenticated_writes_and_limited_as_such(tmp_path: Path, database_url: str) -> None:
+    client = TestClient(create_app(make_settings(tmp_path, database_url, public_write_rate_limit=2)))
+    assert [client.get("/auth/nonce").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_nonce_says_what_the_message_must_say(client: TestClient) -> None:
+    body = client.get("/auth/nonce").json()
+    assert body["domain"] == "127.0.0.1:8000" and body["uri"] == "http://127.0.0.1:8000"
+    assert body["version"] == "1" and 31337 in body["chain_ids"] and body["statement"]
 
 
 def test_fifty_concurrent_submissions_make_exactly_one_session(tmp_path: Path, database_url: str) -> None:
