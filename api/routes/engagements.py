@@ -7,7 +7,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from sqlalchemy import insert, or_, select
+from sqlalchemy import func, insert, or_, select
 
 from api.deps import ChainDep, ConnDep, CurrentSession, SettingsDep, StoreDep
 from api.documents import document_input
@@ -38,6 +38,7 @@ from ipfs.store import ContentStore
 router = APIRouter(tags=["engagements"], responses=ERRORS)
 ETH = "0x0000000000000000000000000000000000000000"
 EngagementId = Annotated[int, Path(ge=1, lt=2**63)]
+MAX_EVIDENCE_PER_PARTY = 20
 
 
 def _digest(document: md.PublicDocument) -> str:
@@ -320,19 +321,43 @@ def add_evidence(
 ) -> EvidencePublic:
     e = _engagement(conn, chain, engagement_id)
     _party(e, session.address, "client", "provider")
+    # Evidence is for the arbiter of an open dispute; anything else would be storage for free.
+    if e.status != "disputed":
+        raise HTTPException(409, f"engagement {engagement_id} has no open dispute to add evidence to")
+    count = conn.execute(
+        select(func.count())
+        .select_from(evidence)
+        .where(
+            evidence.c.chain_id == chain.chain_id,
+            evidence.c.engagement_id == engagement_id,
+            evidence.c.author == session.address,
+        )
+    ).scalar_one()
+    if count >= MAX_EVIDENCE_PER_PARTY:
+        raise HTTPException(409, f"at most {MAX_EVIDENCE_PER_PARTY} evidence documents per party and dispute")
     return _add_evidence(conn, chain.chain_id, engagement_id, session.address, body, store)
 
 
 @router.get("/engagements/{engagement_id:int}/evidence", response_model=list[EvidencePublic])
 def list_evidence(
-    engagement_id: EngagementId, session: CurrentSession, conn: ConnDep, chain: ChainDep
+    engagement_id: EngagementId,
+    session: CurrentSession,
+    conn: ConnDep,
+    chain: ChainDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    after: Annotated[int, Query(ge=0, lt=2**63, description="the last id of the previous page")] = 0,
 ) -> list[EvidencePublic]:
     e = _engagement(conn, chain, engagement_id)
     _party(e, session.address, "client", "provider", "arbiter")
     rows = conn.execute(
         select(evidence)
-        .where(evidence.c.chain_id == chain.chain_id, evidence.c.engagement_id == engagement_id)
+        .where(
+            evidence.c.chain_id == chain.chain_id,
+            evidence.c.engagement_id == engagement_id,
+            evidence.c.id > after,
+        )
         .order_by(evidence.c.id)
+        .limit(limit)
     ).mappings()
     return [
         EvidencePublic(id=r["id"], author=r["author"], cid=r["cid"], created_at=r["created_at"]) for r in rows

@@ -196,6 +196,8 @@ def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
     stack.index()
     eid = c.get("/me/engagements", headers=client).json()["data"][0]["id"]
     stack.send(PROVIDER, c.post(f"/engagements/{eid}/accept", headers=provider).json())
+    stray = c.post(f"/engagements/{eid}/evidence", headers=client, json={"statement": "No dispute yet"})
+    assert stray.status_code == 409 and "no open dispute" in stray.json()["detail"]
     early = c.post(f"/engagements/{eid}/dispute", headers=client, json={"statement": "Too early"})
     assert early.status_code == 409 and early.json()["error"] == "EscrowNothingToDispute"
     assert c.get(f"/engagements/{eid}/evidence", headers=client).json() == []  # nothing stored for it
@@ -203,6 +205,7 @@ def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
     dispute = c.post(f"/engagements/{eid}/dispute", headers=client, json={"statement": "Nothing delivered"})
     assert dispute.status_code == 200
     stack.send(CLIENT, dispute.json()["tx"])
+    stack.index()
     assert (
         c.post(
             f"/engagements/{eid}/evidence", headers=provider, json={"statement": "Sent by mail"}
@@ -212,6 +215,9 @@ def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
     assert c.get(f"/engagements/{eid}/evidence", headers=stranger).status_code == 403
     stack.index()
     assert len(c.get(f"/engagements/{eid}/evidence", headers=arbiter).json()) == 2
+    first = c.get(f"/engagements/{eid}/evidence", headers=arbiter, params={"limit": 1}).json()
+    rest = c.get(f"/engagements/{eid}/evidence", headers=arbiter, params={"after": first[0]["id"]}).json()
+    assert len(first) == 1 and len(rest) == 1 and rest[0]["id"] > first[0]["id"]
     queue = c.get("/arbiter/queue", headers=arbiter).json()
     assert [e["id"] for e in queue["data"]] == [eid]
     assert (
