@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from api import problems
@@ -43,6 +45,27 @@ SECURITY_HEADERS = {
 }
 
 
+TAGS = [
+    {"name": "auth", "description": "Sign-In with Ethereum (EIP-4361): nonce, verify, logout."},
+    {"name": "marketplace", "description": "Profiles, listings and search."},
+    {"name": "engagements", "description": "Escrowed engagements: ready-to-sign, simulated transactions."},
+    {"name": "offers", "description": "Offers a provider signs once (EIP-712) and clients fund."},
+    {"name": "credentials", "description": "Soulbound credentials: issue, vouchers, revoke, verify."},
+    {"name": "payments", "description": "Card payments (Stripe) funding escrow through the relayer."},
+    {"name": "matching", "description": "Recommendations and semantic search from the marketplace's data."},
+    {"name": "account", "description": "Your own data: export, erasure, the live event stream."},
+    {"name": "admin", "description": "Operators (SKILLCHAIN_ADMINS): accreditation, statistics, risk."},
+    {"name": "ops", "description": "Health, readiness and Prometheus metrics."},
+    {"name": "ipfs", "description": "A trustless IPFS gateway over the embedded store."},
+]
+SWAGGER_DIR = Path(__file__).resolve().parents[1] / "node_modules" / "swagger-ui-dist"
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Readable, stable operation ids: `<tag>.<function>` (e.g. `engagements.prepare_submit`)."""
+    return f"{route.tags[0]}.{route.name}" if route.tags else route.name
+
+
 def accepted_chain_ids(settings: Settings) -> frozenset[int]:
     """Configured ids, else those with a known deployment, else the local chain."""
     if settings.chain_ids:
@@ -73,6 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Skillchain API",
         version=__version__,
         description="Escrowed skill engagements, reviews and soulbound credentials on Ethereum.",
+        openapi_tags=TAGS,
+        generate_unique_id_function=_operation_id,
+        docs_url=None,  # served below from the vendored Swagger UI: no CDN at run time
+        redoc_url=None,
     )
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)
@@ -141,6 +168,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if methods:
                 response.headers["Allow"] = ", ".join(sorted(methods))
         return response
+
+    if SWAGGER_DIR.is_dir():
+        app.mount("/docs-assets", StaticFiles(directory=SWAGGER_DIR), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Any:
+        if not SWAGGER_DIR.is_dir():
+            return problems.problem(
+                503, "the API docs need `make setup` (Swagger UI comes from npm)", "unavailable"
+            )
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Skillchain API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
     web = Path(__file__).resolve().parents[1] / "web"
     app.mount("/app", StaticFiles(directory=web), name="web")

@@ -178,3 +178,15 @@ def test_names_are_nfkc_normalised() -> None:
     from api.models import Name
 
     assert TypeAdapter(Name).validate_python("  \uff2d\uff29\uff34 ") == "MIT"  # full-width letters
+
+
+def test_docs_work_offline_and_operation_ids_read_well(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/docs-assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower() and "http://" not in page.text and "https://" not in page.text
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+    schema = client.get("/openapi.json").json()
+    ids = [op["operationId"] for path in schema["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids)) and "engagements.prepare_submit" in ids
+    assert all("." in i for i in ids)
+    assert all(tag.get("description") for tag in schema["tags"])
