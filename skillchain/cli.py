@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
@@ -64,13 +65,22 @@ def main(
 
 
 @app.command()
-def config() -> None:
-    """Show the effective configuration (secrets masked) and where each value can be set."""
+def config(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the settings as a JSON object.")] = False,
+) -> None:
+    """Show the effective configuration (secrets masked: keys, passwords, tokens in URLs) and where
+    each value can be set."""
+    from skillchain.redact import shown_setting
+
     settings = _settings()
+    values = {name: shown_setting(name, getattr(settings, name)) for name in Settings.model_fields}
+    if as_json:
+        typer.echo(
+            json.dumps({f"SKILLCHAIN_{k.upper()}": v for k, v in values.items()}, indent=2, default=str)
+        )
+        return
     for name, field in Settings.model_fields.items():
-        value = getattr(settings, name)
-        shown = "********" if value is not None and "key" in name else value
-        typer.echo(f"SKILLCHAIN_{name.upper():<22} = {shown!s:<44} {field.description or ''}")
+        typer.echo(f"SKILLCHAIN_{name.upper():<22} = {values[name]!s:<44} {field.description or ''}")
 
 
 @app.command("compile")
@@ -192,6 +202,7 @@ def up(
     from chain.errors import ChainError
     from chain.localchain import LocalChain, genesis_hash
     from chain.records import load_record, record_path
+    from skillchain.redact import redact_url
 
     settings = _settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -236,14 +247,14 @@ def up(
         services = _start_services(settings, stop) if record is not None else []
         typer.echo("")
         typer.secho("Skillchain is up", fg=typer.colors.GREEN, bold=True)
-        typer.echo(f"  {'chain':<15} {url} (chain id {chain_id})")
+        typer.echo(f"  {'chain':<15} {redact_url(url)} (chain id {chain_id})")
         if record:
             for name, entry in record.contracts.items():
                 typer.echo(f"  {name:<15} {entry.address}")
         typer.echo(f"  {'data':<15} {settings.data_dir.resolve()}")
         if services:
             typer.echo(f"  {'API + dApp':<15} http://{settings.api_host}:{settings.api_port}/ (docs: /docs)")
-            typer.echo(f"  {'database':<15} {settings.effective_database_url}")
+            typer.echo(f"  {'database':<15} {redact_url(settings.effective_database_url)}")
         typer.echo("press Ctrl-C to stop")
         while not stop.wait(0.5):
             if local and local.process and local.process.poll() is not None:
