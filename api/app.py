@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.auth_limiter = RateLimiter(settings.auth_rate_limit)
     app.state.public_limiter = RateLimiter(settings.public_write_rate_limit)
+    app.state.document_limiter = RateLimiter(settings.document_quota, window=3600.0)
     app.state.accepted_chain_ids = accepted_chain_ids(settings)
     app.state.eip1271 = RpcEip1271Checker(rpc_urls(settings))
     app.add_middleware(BodyGuard, limit=settings.max_body_bytes)

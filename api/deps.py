@@ -109,3 +109,18 @@ def require_admin(session: CurrentSession, settings: SettingsDep) -> Session:
 
 
 AdminSession = Annotated[Session, Depends(require_admin)]
+
+
+def document_quota(request: Request, session: CurrentSession) -> None:
+    """Dependency of every route that stores a document for the signed-in wallet: a per-wallet hourly
+    quota (SKILLCHAIN_DOCUMENT_QUOTA), so no wallet can make the server store and pin without limit."""
+    wait = request.app.state.document_limiter.check(session.address)
+    if wait is not None:
+        raise HTTPException(
+            429,
+            "you have stored the most documents an hour allows; try again later",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+DocumentQuota = Depends(document_quota)

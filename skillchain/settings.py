@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         "header); default: http://API host:port.",
     )
     auth_rate_limit: int = Field(10, ge=0, description="Sign-in requests per minute per client; 0 = off.")
+    document_quota: int = Field(
+        200,
+        ge=0,
+        description="Documents (terms, deliverables, evidence, comments, metadata) a wallet may have the API "
+        "store and pin per hour; 0 = off.",
+    )
     public_write_rate_limit: int = Field(
         30,
         ge=0,

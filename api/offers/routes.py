@@ -7,7 +7,7 @@ import time
 
 from fastapi import APIRouter, HTTPException, Request
 
-from api.deps import ChainDep, CurrentSession, SettingsDep, StoreDep
+from api.deps import ChainDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
 from api.documents import document_input
 from api.models import ERRORS
 from api.offers import service
@@ -24,6 +24,7 @@ router = APIRouter(tags=["offers"], responses=ERRORS)
     "/offers/prepare",
     response_model=OfferTypedData,
     summary="Terms to IPFS + the EIP-712 offer for the provider to sign (no transaction)",
+    dependencies=[DocumentQuota],
 )
 def prepare_offer(
     body: OfferPrepare, session: CurrentSession, chain: ChainDep, store: StoreDep, settings: SettingsDep

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from api.deps import ChainDep, CurrentSession, SettingsDep, StoreDep
+from api.deps import ChainDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
 from api.documents import document_input
 from api.models import ERRORS, Address, MilestoneIn, Strict
 from api.payments.service import BadSignature, Payments, StripeUnavailable
@@ -51,7 +51,10 @@ def _payments(request: Request) -> Payments:
 
 
 @router.post(
-    "/checkout", response_model=CheckoutPublic, summary="Pay an engagement by card (Stripe Checkout)"
+    "/checkout",
+    response_model=CheckoutPublic,
+    summary="Pay an engagement by card (Stripe Checkout)",
+    dependencies=[DocumentQuota],
 )
 def checkout(
     body: CheckoutIn,

@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert, select, update
 
 from api.auth.ratelimit import public_write_limited
 from api.auth.siwe import personal_message_hash, recover_address
-from api.deps import AdminSession, ChainDep, ConnDep, CurrentSession, SettingsDep, StoreDep
+from api.deps import AdminSession, ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
 from api.documents import document_input
 from api.models import ERRORS, Address, Cid, HexSignature, Name, Strict
 from api.queries import credentials_of
@@ -225,7 +225,12 @@ def _require_issuer(conn: ConnDep, chain: ChainDep, address: str) -> None:
 # ------------------------------------------------------------------ issuing
 
 
-@router.post("/credentials/prepare", response_model=PreparedCredential, summary="Metadata to IPFS + issue tx")
+@router.post(
+    "/credentials/prepare",
+    response_model=PreparedCredential,
+    summary="Metadata to IPFS + issue tx",
+    dependencies=[DocumentQuota],
+)
 def prepare_credential(
     body: CredentialIn,
     request: Request,
@@ -242,6 +247,7 @@ def prepare_credential(
     "/credentials/batch",
     response_model=list[BatchItemResult],
     summary="A cohort in one call, per-item results",
+    dependencies=[DocumentQuota],
 )
 def prepare_batch(
     body: BatchIn, request: Request, session: CurrentSession, conn: ConnDep, chain: ChainDep, store: StoreDep
@@ -302,6 +308,7 @@ def _voucher_public(row: Any, chain: ChainDep) -> VoucherPublic:
     response_model=VoucherPublic,
     status_code=201,
     summary="Create a voucher for the issuer to sign (eth_signTypedData_v4)",
+    dependencies=[DocumentQuota],
 )
 def create_voucher(
     body: VoucherIn, session: CurrentSession, conn: ConnDep, chain: ChainDep, store: StoreDep
@@ -395,7 +402,10 @@ def my_vouchers(session: CurrentSession, conn: ConnDep, chain: ChainDep) -> list
 
 
 @router.post(
-    "/credentials/{token_id}/revoke", response_model=PreparedCredential, summary="Reason to IPFS + revoke tx"
+    "/credentials/{token_id}/revoke",
+    response_model=PreparedCredential,
+    summary="Reason to IPFS + revoke tx",
+    dependencies=[DocumentQuota],
 )
 def prepare_revoke(
     token_id: TokenId,

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import func, insert, or_, select
 
-from api.deps import ChainDep, ConnDep, CurrentSession, SettingsDep, StoreDep
+from api.deps import ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
 from api.documents import document_input
 from api.models import (
     ERRORS,
@@ -67,7 +67,10 @@ def _party(e: EngagementPublic, address: str, *roles: str) -> str:
 
 
 @router.post(
-    "/engagements/prepare", response_model=PreparedWithDocument, summary="Terms to IPFS + createEngagement tx"
+    "/engagements/prepare",
+    response_model=PreparedWithDocument,
+    summary="Terms to IPFS + createEngagement tx",
+    dependencies=[DocumentQuota],
 )
 def prepare_engagement(
     body: EngagementPrepare, session: CurrentSession, chain: ChainDep, store: StoreDep, settings: SettingsDep
@@ -145,7 +148,9 @@ def my_engagements(
 
 
 @router.post(
-    "/engagements/{engagement_id:int}/milestones/{index}/submit", response_model=PreparedWithDocument
+    "/engagements/{engagement_id:int}/milestones/{index}/submit",
+    response_model=PreparedWithDocument,
+    dependencies=[DocumentQuota],
 )
 def prepare_submit(
     engagement_id: EngagementId,
@@ -265,7 +270,11 @@ def prepare_cancel(
     )
 
 
-@router.post("/engagements/{engagement_id:int}/dispute", response_model=PreparedWithDocument)
+@router.post(
+    "/engagements/{engagement_id:int}/dispute",
+    response_model=PreparedWithDocument,
+    dependencies=[DocumentQuota],
+)
 def prepare_dispute(
     engagement_id: EngagementId,
     body: EvidenceIn,
@@ -310,7 +319,12 @@ def _add_evidence(
     return EvidencePublic(id=key[0], author=author, cid=cid, created_at=created_at)
 
 
-@router.post("/engagements/{engagement_id:int}/evidence", response_model=EvidencePublic, status_code=201)
+@router.post(
+    "/engagements/{engagement_id:int}/evidence",
+    response_model=EvidencePublic,
+    status_code=201,
+    dependencies=[DocumentQuota],
+)
 def add_evidence(
     engagement_id: EngagementId,
     body: EvidenceIn,
@@ -398,7 +412,12 @@ def prepare_withdraw(body: WithdrawIn, session: CurrentSession, chain: ChainDep)
     )
 
 
-@router.post("/reviews/prepare", response_model=PreparedWithDocument, summary="Comment to IPFS + review tx")
+@router.post(
+    "/reviews/prepare",
+    response_model=PreparedWithDocument,
+    summary="Comment to IPFS + review tx",
+    dependencies=[DocumentQuota],
+)
 def prepare_review(
     body: ReviewPrepare, session: CurrentSession, conn: ConnDep, chain: ChainDep, store: StoreDep
 ) -> PreparedWithDocument:

@@ -391,3 +391,22 @@ def test_event_stream_pushes_my_events(stack: Stack) -> None:
     stack.index()
     thread.join(timeout=10)
     assert got and "EngagementCreated" in got[0]
+
+
+def test_a_wallet_cannot_make_the_server_store_documents_without_limit(stack: Stack) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    c = TestClient(create_app(stack.settings.model_copy(update={"document_quota": 2})))
+    headers = stack.sign_in(CLIENT)
+    body = {
+        "provider": PROVIDER.address,
+        "title": "Draft",
+        "skill": "python",
+        "milestones": [{"title": "m", "amount": "5", "due_date": int(time.time()) + 86400}],
+    }
+    codes = [c.post("/engagements/prepare", headers=headers, json=body).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    other = stack.sign_in(STRANGER)  # per wallet: another one is not affected
+    assert c.post("/engagements/prepare", headers=other, json=body).status_code == 200
