@@ -289,6 +289,9 @@ class ReviewPublic(BaseModel):
     role: str
     rating: int
     comment_digest: str
+    comment: str | None = Field(
+        None, description="the comment's text, read from IPFS and checked against its digest (None if none)"
+    )
     flagged: bool
 
 

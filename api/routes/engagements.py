@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from typing import Annotated
@@ -33,6 +35,8 @@ from chain.txbuilder import PreparedTx
 from db.chain import engagements, reviews
 from db.market import evidence
 from ipfs import metadata as md
+from ipfs.cid import digest_to_cid
+from ipfs.errors import IpfsError
 from ipfs.store import ContentStore
 
 router = APIRouter(tags=["engagements"], responses=ERRORS)
@@ -50,6 +54,38 @@ def _upload(store: ContentStore, document: md.PublicDocument) -> tuple[str, str]
     """Stores a document once the transaction naming it was simulated: a refused call stores nothing."""
     digest = _digest(document)
     return store.add_bytes(document.to_bytes(), cid_version=1).cid, digest
+
+
+_COMMENTS: dict[str, str] = {}  # digest -> text; content-addressed, so valid for any store
+
+
+def _comment_from(store: ContentStore, digest: str) -> str | None:
+    """A review comment's text by its digest, checked against it (found texts are cached: a document
+    never changes; a missing one is asked again next time)."""
+    if digest in _COMMENTS:
+        return _COMMENTS[digest]
+    cid = digest_to_cid(bytes.fromhex(digest[2:]))
+    try:
+        data = b"".join(store.cat(cid))
+    except IpfsError:
+        return None
+    if hashlib.sha256(data).hexdigest() != digest[2:]:
+        return None  # not the document the chain names
+    try:
+        text = json.loads(data).get("text")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(text, str):
+        return None
+    if len(_COMMENTS) < 100_000:
+        _COMMENTS[digest] = text
+    return text
+
+
+def comment_text(store: ContentStore, digest: str) -> str | None:
+    if not digest or int(digest, 16) == 0:
+        return None
+    return _comment_from(store, digest.lower())
 
 
 def _engagement(conn: ConnDep, chain: ChainDep, engagement_id: int) -> EngagementPublic:
@@ -506,6 +542,7 @@ def user_reviews(
             role=r["role"],
             rating=r["rating"],
             comment_digest=r["comment_digest"],
+            comment=comment_text(request.app.state.store, r["comment_digest"]),
             flagged=(r["engagement_id"], r["reviewer"]) in flagged,
         )
         for r in rows

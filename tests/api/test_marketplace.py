@@ -174,6 +174,7 @@ def test_engagement_lifecycle_through_prepared_transactions(stack: Stack) -> Non
     stack.index()
     reviews = c.get(f"/users/{PROVIDER.address}/reviews").json()
     assert reviews["data"][0]["rating"] == 5 and reviews["onchain_average"] == 5.0
+    assert reviews["data"][0]["comment"] == "superb"  # the text, read from IPFS and hash-checked
     user = c.get(f"/users/{PROVIDER.address}").json()
     assert user["reputation"]["as_provider_count"] == 1
 
