@@ -271,8 +271,11 @@ class EngagementPublic(BaseModel):
 
 
 class EngagementsPublic(BaseModel):
+    """One page, newest first: pass `next_cursor` as `cursor` for the next (null: no more)."""
+
     data: list[EngagementPublic]
-    count: int
+    next_cursor: str | None = Field(description="opaque; null when this is the last page")
+    total: int = Field(description="how many match, over all pages")
 
 
 class EvidencePublic(BaseModel):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, func, select
 
 from api.models import (
     CredentialSummary,
     EngagementPublic,
+    EngagementsPublic,
     MilestonePublic,
     ProfilePublic,
     ReputationPublic,
@@ -136,16 +137,29 @@ def _engagement(row: Any, ms: list[Any]) -> EngagementPublic:
     )
 
 
-def engagements_where(
-    *, conn: Connection, chain_id: int, clause: Any, limit: int, offset: int
-) -> list[EngagementPublic]:
+def engagements_page(
+    *, conn: Connection, chain_id: int, clause: Any, limit: int, cursor: str | None
+) -> EngagementsPublic:
+    """Keyset pagination, newest first: the cursor is the last id of the previous page."""
+    where = [engagements.c.chain_id == chain_id, clause]
+    if cursor:
+        where.append(engagements.c.id < int(cursor))
+    data = engagements_where(conn=conn, chain_id=chain_id, clause=and_(*where), limit=limit + 1)
+    total = conn.execute(
+        select(func.count()).select_from(engagements).where(engagements.c.chain_id == chain_id, clause)
+    ).scalar_one()
+    more = len(data) > limit
+    data = data[:limit]
+    return EngagementsPublic(data=data, next_cursor=str(data[-1].id) if more else None, total=int(total))
+
+
+def engagements_where(*, conn: Connection, chain_id: int, clause: Any, limit: int) -> list[EngagementPublic]:
     rows = (
         conn.execute(
             select(engagements)
             .where(engagements.c.chain_id == chain_id, clause)
             .order_by(engagements.c.id.desc())
             .limit(limit)
-            .offset(offset)
         )
         .mappings()
         .all()

@@ -29,7 +29,7 @@ from api.models import (
     WithdrawIn,
 )
 from api.models import Address as AddressType
-from api.queries import engagement_of, engagements_where
+from api.queries import engagement_of, engagements_page
 from api.skills import catalog
 from chain.txbuilder import PreparedTx
 from db.chain import engagements, reviews
@@ -176,11 +176,13 @@ def my_engagements(
     conn: ConnDep,
     chain: ChainDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^[0-9]{1,19}$", description="next_cursor of the last page")
+    ] = None,
 ) -> EngagementsPublic:
-    clause = or_(engagements.c.client == session.address, engagements.c.provider == session.address)
-    data = engagements_where(conn=conn, chain_id=chain.chain_id, clause=clause, limit=limit, offset=offset)
-    return EngagementsPublic(data=data, count=len(data))
+    me = session.address
+    clause = or_(engagements.c.client == me, engagements.c.provider == me, engagements.c.payer == me)
+    return engagements_page(conn=conn, chain_id=chain.chain_id, clause=clause, limit=limit, cursor=cursor)
 
 
 @router.post(
@@ -417,10 +419,17 @@ def list_evidence(
 @router.get(
     "/arbiter/queue", response_model=EngagementsPublic, summary="Open disputes naming the signed-in arbiter"
 )
-def arbiter_queue(session: CurrentSession, conn: ConnDep, chain: ChainDep) -> EngagementsPublic:
+def arbiter_queue(
+    session: CurrentSession,
+    conn: ConnDep,
+    chain: ChainDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[
+        str | None, Query(pattern=r"^[0-9]{1,19}$", description="next_cursor of the last page")
+    ] = None,
+) -> EngagementsPublic:
     clause = (engagements.c.arbiter == session.address) & (engagements.c.status == "disputed")
-    data = engagements_where(conn=conn, chain_id=chain.chain_id, clause=clause, limit=100, offset=0)
-    return EngagementsPublic(data=data, count=len(data))
+    return engagements_page(conn=conn, chain_id=chain.chain_id, clause=clause, limit=limit, cursor=cursor)
 
 
 @router.post("/engagements/{engagement_id:int}/resolve", response_model=PreparedTx)

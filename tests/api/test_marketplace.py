@@ -411,3 +411,21 @@ def test_a_wallet_cannot_make_the_server_store_documents_without_limit(stack: St
     assert codes == [200, 200, 429]
     other = stack.sign_in(STRANGER)  # per wallet: another one is not affected
     assert c.post("/engagements/prepare", headers=other, json=body).status_code == 200
+
+
+def test_my_engagements_paginate_with_a_cursor_and_a_total(stack: Stack) -> None:
+    c = stack.client
+    headers = stack.sign_in(CLIENT)
+    _request(stack, headers, "Page one")
+    _request(stack, headers, "Page two")
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+        page = c.get("/me/engagements", headers=headers, params=params).json()
+        seen += [e["id"] for e in page["data"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == page["total"] >= 2 and seen == sorted(set(seen), reverse=True)
+    assert c.get("/me/engagements", headers=headers, params={"cursor": "x"}).status_code == 422
