@@ -15,6 +15,9 @@ issuer_profiles = Table(
     Column("website", String(200), nullable=True),
     Column("logo_cid", String(100), nullable=True),
     Column("updated_at", BigInteger, nullable=False),
+    # An admin confirmed this exact name belongs to this issuer; any other name is self-declared.
+    Column("name_verified_by", String(42), nullable=True),
+    Column("name_verified_at", BigInteger, nullable=True),
 )
 
 vouchers = Table(

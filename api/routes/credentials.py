@@ -103,6 +103,9 @@ class IssuerPublic(BaseModel):
     address: str
     accredited: bool
     name: str | None
+    name_verified: bool = Field(
+        description="an admin confirmed the name; otherwise it is self-declared and shown as such"
+    )
     website: str | None
     logo_cid: str | None
 
@@ -457,6 +460,13 @@ def get_my_issuer_profile(session: CurrentSession, conn: ConnDep, chain: ChainDe
 def put_issuer_profile(
     body: IssuerProfileIn, session: CurrentSession, conn: ConnDep, chain: ChainDep
 ) -> IssuerPublic:
+    before = (
+        conn.execute(select(issuer_profiles).where(issuer_profiles.c.address == session.address))
+        .mappings()
+        .first()
+    )
+    # A confirmed name stays confirmed only while it is exactly the same name.
+    keep = before is not None and before["name"] == body.name
     conn.execute(delete(issuer_profiles).where(issuer_profiles.c.address == session.address))
     conn.execute(
         insert(issuer_profiles).values(
@@ -465,6 +475,8 @@ def put_issuer_profile(
             website=body.website,
             logo_cid=body.logo_cid,
             updated_at=int(time.time()),
+            name_verified_by=before["name_verified_by"] if keep and before else None,
+            name_verified_at=before["name_verified_at"] if keep and before else None,
         )
     )
     return get_issuer(session.address, conn, chain)
@@ -479,9 +491,42 @@ def get_issuer(address: Annotated[Address, Path()], conn: ConnDep, chain: ChainD
         address=address,
         accredited=_accredited(conn, chain.chain_id, address),
         name=profile["name"] if profile else None,
+        name_verified=bool(profile and profile["name_verified_by"]),
         website=profile["website"] if profile else None,
         logo_cid=profile["logo_cid"] if profile else None,
     )
+
+
+class NameVerificationIn(Strict):
+    name: Name = Field(min_length=1, max_length=120, description="the name being confirmed, exactly")
+
+
+@router.put(
+    "/admin/issuers/{address}/verified-name",
+    response_model=IssuerPublic,
+    tags=["admin"],
+    summary="Confirm an issuer's current name (it is shown as self-declared until then)",
+)
+def verify_issuer_name(
+    address: Annotated[Address, Path()],
+    body: NameVerificationIn,
+    admin: AdminSession,
+    conn: ConnDep,
+    chain: ChainDep,
+) -> IssuerPublic:
+    profile = (
+        conn.execute(select(issuer_profiles).where(issuer_profiles.c.address == address)).mappings().first()
+    )
+    if profile is None:
+        raise HTTPException(404, "this issuer has no profile")
+    if profile["name"] != body.name:
+        raise HTTPException(409, "the issuer's name has changed since you looked; confirm the current one")
+    conn.execute(
+        update(issuer_profiles)
+        .where(issuer_profiles.c.address == address)
+        .values(name_verified_by=admin.address, name_verified_at=int(time.time()))
+    )
+    return get_issuer(address, conn, chain)
 
 
 @router.post(

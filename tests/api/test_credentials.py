@@ -344,3 +344,20 @@ def test_an_employer_verifies_with_nothing_but_the_id_an_rpc_and_a_gateway(
         timeout=120,
     )
     assert bad.returncode == 2 and "CAIP-19" in bad.stderr
+
+
+def test_issuer_names_are_self_declared_until_an_admin_confirms_them(stack: Stack) -> None:
+    c = stack.client
+    setup_issuer(stack)  # "Acme Academy"
+    assert c.get(f"/issuers/{ISSUER.address}").json()["name_verified"] is False
+    url = f"/admin/issuers/{ISSUER.address}/verified-name"
+    assert c.put(url, headers=stack.sign_in(OTHER), json={"name": "Acme Academy"}).status_code == 403
+    admin = stack.sign_in(ADMIN)
+    assert c.put(url, headers=admin, json={"name": "Massachusetts Institute of Technology"}).status_code == 409
+    confirmed = c.put(url, headers=admin, json={"name": "Acme Academy"})
+    assert confirmed.status_code == 200 and confirmed.json()["name_verified"] is True
+    setup_issuer(stack)  # the same name again: still confirmed
+    assert c.get(f"/issuers/{ISSUER.address}").json()["name_verified"] is True
+    c.put("/issuers/me", headers=stack.sign_in(ISSUER), json={"name": "Acme Academy (Harvard)"})
+    assert c.get(f"/issuers/{ISSUER.address}").json()["name_verified"] is False  # a new name is unconfirmed
+    setup_issuer(stack)
