@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from web3 import Web3
 
 from chain.errors import ChainUnavailable, LocalChainError
 from chain.toolchain import anvil_binary
 
 
 def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 5.0) -> object:
-    """One JSON-RPC call with the standard library (usable before web3 is needed)."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
+    """One JSON-RPC call through web3.py's HTTP provider; any failure is ChainUnavailable."""
     if not url.startswith(("http://", "https://")):
         raise ChainUnavailable(f"{url} is not an http(s) JSON-RPC URL")
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
+    provider = Web3.HTTPProvider(url, request_kwargs={"timeout": timeout})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
-            payload = json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+        payload = provider.make_request(method, params or [])
+    except Exception as exc:  # noqa: BLE001 - transport errors of every kind mean "did not answer"
         raise ChainUnavailable(f"{url} did not answer {method}: {exc}") from None
     if "error" in payload:
         raise ChainUnavailable(f"{url} answered {method} with an error: {payload['error']}")

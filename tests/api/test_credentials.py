@@ -353,7 +353,9 @@ def test_issuer_names_are_self_declared_until_an_admin_confirms_them(stack: Stac
     url = f"/admin/issuers/{ISSUER.address}/verified-name"
     assert c.put(url, headers=stack.sign_in(OTHER), json={"name": "Acme Academy"}).status_code == 403
     admin = stack.sign_in(ADMIN)
-    assert c.put(url, headers=admin, json={"name": "Massachusetts Institute of Technology"}).status_code == 409
+    assert (
+        c.put(url, headers=admin, json={"name": "Massachusetts Institute of Technology"}).status_code == 409
+    )
     confirmed = c.put(url, headers=admin, json={"name": "Acme Academy"})
     assert confirmed.status_code == 200 and confirmed.json()["name_verified"] is True
     setup_issuer(stack)  # the same name again: still confirmed
