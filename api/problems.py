@@ -106,6 +106,9 @@ def _documented_openapi(app: FastAPI) -> dict[str, Any]:
                 if status.isdigit() and int(status) >= 400:
                     response["content"] = {MEDIA_TYPE: {"schema": ref}}
                     response.setdefault("description", HTTPStatus(int(status)).phrase)
+    from api.examples import add_examples
+
+    add_examples(schema)
     for unused in ("HTTPValidationError", "ValidationError", "ErrorPublic"):
         components.pop(unused, None)
     app.openapi_schema = schema

@@ -1,0 +1,119 @@
+"""One example request body per operation, keyed by its schema's name, added to the OpenAPI document
+(`requestBody.content.*.example`). tests/api/test_examples.py validates each against its model, so the
+examples cannot drift from what the API accepts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROVIDER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+LEARNER = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+SIG = "0x" + "11" * 64 + "1b"
+DUE = 1_900_000_000  # 2030-03-17
+MILESTONE = {
+    "title": "Week 1: storage layout",
+    "description": "",
+    "amount": "10000000000000000",
+    "due_date": DUE,
+}
+CREDENTIAL = {
+    "holder": LEARNER,
+    "skill": "solidity",
+    "name": "Solidity Developer",
+    "description": "12 sessions",
+}
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "VerifyRequest": {
+        "message": "127.0.0.1:8000 wants you to sign in with your Ethereum account:\n" + PROVIDER + "\n\n…",
+        "signature": SIG,
+    },
+    "ProfileUpdate": {
+        "display_name": "Ada",
+        "bio": "Solidity auditor, ten years of EVM work.",
+        "skills": ["solidity", "python"],
+        "hourly_rate": "40.00",
+        "languages": ["en", "es"],
+        "timezone": "Europe/Madrid",
+    },
+    "ListingCreate": {
+        "kind": "offer",
+        "skill": "solidity",
+        "title": "Solidity mentoring",
+        "description": "One hour on your code, live.",
+        "price": "40.00",
+        "currency": "USD",
+        "languages": ["en"],
+        "timezone": "Europe/Madrid",
+    },
+    "ListingUpdate": {"price": "45.00", "active": True},
+    "EngagementPrepare": {
+        "provider": PROVIDER,
+        "token": "ETH",
+        "title": "Solidity mentoring",
+        "description": "Four weekly sessions",
+        "skill": "solidity",
+        "milestones": [MILESTONE],
+        "review_window": 86400,
+    },
+    "DeliverableIn": {"summary": "Session held; notes attached.", "files": []},
+    "EvidenceIn": {"statement": "The session did not take place.", "files": []},
+    "ResolveIn": {"provider_share_bps": 2500},
+    "WithdrawIn": {"token": "ETH"},
+    "ReviewPrepare": {"engagement_id": 1, "rating": 5, "comment": "Clear and patient."},
+    "OfferPrepare": {
+        "title": "One hour of Solidity",
+        "skill": "solidity",
+        "token": "ETH",
+        "session": {"amount": "10000000000000000", "length": 3600, "grace": 604800, "min_notice": 3600},
+        "uses": 20,
+        "valid_for": 2592000,
+    },
+    "OfferFund": {
+        "offer": {
+            "provider": PROVIDER,
+            "client": "0x0000000000000000000000000000000000000000",
+            "token": "0x0000000000000000000000000000000000000000",
+            "amounts": ["10000000000000000"],
+            "dueDates": [],
+            "sessionLength": "3600",
+            "grace": "604800",
+            "minNotice": "3600",
+            "horizon": "5184000",
+            "reviewWindow": "86400",
+            "arbiter": "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720",
+            "termsDigest": "0x" + "ab" * 32,
+            "nonce": "340282366920938463463374607431768211455",
+            "uses": "20",
+            "validUntil": "1900000000",
+        },
+        "signature": SIG,
+        "starts_at": DUE,
+        "booking_ref": "0x" + "cd" * 32,
+        "deadline": DUE - 86400,
+    },
+    "CredentialIn": CREDENTIAL,
+    "BatchIn": {"items": [CREDENTIAL]},
+    "VoucherIn": CREDENTIAL | {"valid_for": 604800},
+    "SignatureIn": {"signature": SIG},
+    "RevokeIn": {"reason": "Issued to the wrong wallet."},
+    "IssuerProfileIn": {"name": "Acme Academy", "website": "https://acme.example"},
+    "NameVerificationIn": {"name": "Acme Academy"},
+    "PresentationIn": {"address": LEARNER, "challenge": "0" * 32, "signature": SIG},
+    "CheckoutIn": {
+        "provider": PROVIDER,
+        "title": "Card-paid mentoring",
+        "skill": "python",
+        "milestones": [MILESTONE | {"amount": "25000000"}],
+    },
+}
+
+
+def add_examples(schema: dict[str, Any]) -> None:
+    """Puts each request body's example into the OpenAPI document (in place)."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                name = str(media.get("schema", {}).get("$ref", "")).rsplit("/", 1)[-1]
+                if name in EXAMPLES:
+                    media["example"] = EXAMPLES[name]
