@@ -44,7 +44,11 @@ contract Reputation is IReputation, AccessControlDefaultAdminRules {
         // Real work: at least the minimum reached the provider (so a fake review costs the fee on it),
         // or the arbiter weighed a dispute over it. A refund alone — a cancel, a withdrawn request, a
         // dispute settled by the timeout — never makes an engagement reviewable.
-        if (!s.arbitrated && s.providerGross < minimum) {
+        if (s.arbitrated) {
+            // The arbiter weighed it, but it must still have been real money: a 1-wei engagement left to
+            // go overdue and disputed does not buy a review.
+            if (s.value < minimum) revert ReputationBelowMinimum(engagementId, s.token, s.value, minimum);
+        } else if (s.providerGross < minimum) {
             revert ReputationBelowMinimum(engagementId, s.token, s.providerGross, minimum);
         }
         uint8 sides = _reviewedSides[engagementId];

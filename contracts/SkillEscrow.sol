@@ -492,15 +492,17 @@ contract SkillEscrow is ISkillEscrow, AccessControlDefaultAdminRules, Reentrancy
         bool clientSide = msg.sender == e.client || (msg.sender == payer && hasRole(FUNDER_ROLE, msg.sender));
         if (!clientSide && msg.sender != e.provider) revert EscrowUnauthorizedCaller(id, msg.sender);
         Milestone storage progress = _progress(id);
-        if (progress.disputedAt != 0) revert EscrowDisputeOpen(id);
 
         // Only what is in question freezes: work delivered and still under review (the client's side
         // contests it), or money for work that is overdue (either side). A milestone not yet due cannot
         // be disputed, so a dispute can neither stop the provider delivering nor shorten a review window.
+        // While a dispute is open, newly eligible milestones join it (and the arbiter's time restarts):
+        // otherwise work submitted during a dispute would auto-release with no way to contest it.
         uint256 count = e.milestoneCount;
         uint16 mask = 0;
         for (uint256 i; i < count; ++i) {
             Milestone storage m = _milestones[id][i];
+            if (m.frozen) continue;
             MilestoneState s = m.state;
             bool eligible = (s == MilestoneState.Submitted && clientSide && block.timestamp < m.releasableAt)
                 || (s == MilestoneState.Funded && block.timestamp > _dueDateOf(e, m, i));

@@ -29,7 +29,8 @@ interface IReputation {
     error ReputationNoMinimum(address token);
     /// @notice Some milestone of the engagement is still open.
     error ReputationNotSettled(uint256 engagementId);
-    /// @notice Less than the review minimum for its token reached the provider (`paid`, fee included).
+    /// @notice Less than the review minimum for its token reached the provider (`paid`, fee included), or,
+    ///         for an engagement the arbiter resolved, was escrowed.
     error ReputationBelowMinimum(uint256 engagementId, address token, uint256 paid, uint256 minimum);
     /// @notice This side of the engagement has already reviewed.
     error ReputationAlreadyReviewed(uint256 engagementId, address reviewer);

@@ -14,7 +14,9 @@ pragma solidity ^0.8.24;
 ///
 ///      Disputes freeze only the milestones they are about: submitted ones still in their review
 ///      window (raised by the client or the card payer) and funded ones past their due date (either
-///      party). If the arbiter has not resolved within `DISPUTE_TIMEOUT`, anyone may call
+///      party); a milestone that becomes eligible while a dispute is open joins it (restarting the
+///      arbiter's time), so work submitted during a dispute can still be contested. If the arbiter has
+///      not resolved within `DISPUTE_TIMEOUT` of the last addition, anyone may call
 ///      `settleExpiredDispute`: a frozen milestone submitted on time (at or before its due date) is
 ///      released to the provider, every other frozen milestone is refunded to the payer.
 ///
@@ -87,7 +89,7 @@ interface ISkillEscrow {
         uint32 reviewWindow; // seconds the client has to approve or dispute after each submission
         address arbiter; // ARBITER_ROLE holder who is not a party
         bytes32 termsDigest; // sha2-256 digest of the terms document on IPFS
-        uint256 nonce; // provider-chosen; `cancelOffer(nonce)` ends the offer
+        uint256 nonce; // provider-chosen, one per offer (a single-use and a standing offer sharing a nonce are tracked apart); `cancelOffer(nonce)` ends both
         uint32 uses; // how many engagements the offer may fund (1 for a one-off offer)
         uint64 validUntil; // the offer cannot be used after this time
     }
@@ -134,8 +136,6 @@ interface ISkillEscrow {
     error EscrowInvalidMilestoneState(uint256 id, uint256 index, MilestoneState state);
     /// @notice The review window of a submitted milestone has not ended yet.
     error EscrowNotYetReleasable(uint256 id, uint256 index, uint256 releasableAt);
-    /// @notice A dispute is open: everything unreleased is frozen until it is resolved.
-    error EscrowDisputeOpen(uint256 id);
     /// @notice There is no open dispute on the engagement.
     error EscrowNoOpenDispute(uint256 id);
     /// @notice Nothing on the engagement can still be disputed.
@@ -241,8 +241,8 @@ interface ISkillEscrow {
     /// @notice A milestone was returned to the payer.
     event MilestoneRefunded(uint256 indexed id, uint256 index, address indexed payer, uint256 amount);
 
-    /// @notice A dispute froze the milestones in `frozenMask` (bit i = milestone i); the arbiter decides
-    ///         until `timeoutAt`.
+    /// @notice A dispute froze the milestones in `frozenMask` (bit i = milestone i; on a dispute already
+    ///         open, the ones added now); the arbiter decides until `timeoutAt`.
     event DisputeRaised(uint256 indexed id, address indexed by, uint64 raisedAt, uint64 timeoutAt, uint16 frozenMask);
 
     /// @notice A dispute was settled over its frozen milestones: by the arbiter (state `Resolved`), or by
@@ -357,12 +357,14 @@ interface ISkillEscrow {
     /// @notice Client releases a funded or submitted milestone to the provider (minus the fee).
     function approveMilestone(uint256 id, uint256 index) external;
 
-    /// @notice Anyone releases a submitted milestone once `block.timestamp >= releasableAt`, unless a dispute is open.
+    /// @notice Anyone releases a submitted milestone once `block.timestamp >= releasableAt`, unless the open
+    ///         dispute froze it.
     function autoRelease(uint256 id, uint256 index) external;
 
     /// @notice Freezes, for the arbiter, the milestones that can be disputed now: submitted ones still in
     ///         their review window (client or card payer only) and funded ones past their due date (client,
-    ///         card payer or provider). Reverts when none is eligible. One dispute at a time.
+    ///         card payer or provider). Reverts when none is eligible. While a dispute is open, a new call
+    ///         adds the newly eligible milestones to it and restarts the arbiter's `DISPUTE_TIMEOUT`.
     function raiseDispute(uint256 id) external;
 
     /// @notice The engagement's arbiter splits each frozen milestone: `providerShareBps` of it to the

@@ -298,3 +298,51 @@ def test_unaccepted_engagement_backs_no_credential(
     escrow.cancel(eid, sender=provider)
     with ape.reverts(credential.CredentialEngagementMismatch, engagementId=eid, reason=3):
         credential.issue(client, SKILL, digest("never-accepted"), 0, eid, sender=provider)
+
+
+# ------------------------------------------------------------------ found by a review of v2
+
+
+def test_work_submitted_during_an_open_dispute_can_still_be_contested(
+    escrow: Any, client: Any, provider: Any, stranger: Any, arbiter: Any, chain: Any
+) -> None:
+    # A cheap milestone left overdue and disputed by the provider must not shield garbage on another.
+    now = chain.pending_timestamp
+    eid = int(
+        escrow.createEngagement(
+            provider,
+            ETH,
+            [1, 10 * ONE],
+            [now + HOUR, now + 30 * DAY],
+            DAY,
+            arbiter,
+            TERMS,
+            sender=client,
+            value=1 + 10 * ONE,
+        ).return_value
+    )
+    escrow.acceptEngagement(eid, sender=provider)
+    chain.pending_timestamp = chain.pending_timestamp + HOUR + 10
+    tx = escrow.raiseDispute(eid, sender=provider)  # freezes only milestone 0 (funded, overdue)
+    assert tx.decode_logs(escrow.DisputeRaised)[0].frozenMask == 0b01
+    escrow.submitMilestone(eid, 1, b"\xde" * 32, sender=provider)  # garbage, on time
+    added = escrow.raiseDispute(eid, sender=client)  # v2.0: EscrowDisputeOpen, then auto-release
+    [event] = added.decode_logs(escrow.DisputeRaised)
+    assert event.frozenMask == 0b10 and event.timeoutAt == event.raisedAt + 14 * DAY  # time restarts
+    chain.pending_timestamp = chain.pending_timestamp + DAY + 10
+    with ape.reverts(escrow.EscrowMilestoneFrozen, id=eid, index=1):
+        escrow.autoRelease(eid, 1, sender=stranger)
+    escrow.resolveDispute(eid, 0, sender=arbiter)
+    assert escrow.owed(ETH, client) == 1 + 10 * ONE and escrow.owed(ETH, provider) == 0
+
+
+def test_an_arbitrated_engagement_below_the_minimum_gives_no_review(
+    escrow: Any, reputation: Any, client: Any, provider: Any, arbiter: Any, chain: Any
+) -> None:
+    eid = request(escrow, client, provider, arbiter, chain, [1], HOUR)  # 1 wei
+    escrow.acceptEngagement(eid, sender=provider)
+    chain.pending_timestamp = chain.pending_timestamp + HOUR + 10
+    escrow.raiseDispute(eid, sender=client)
+    escrow.resolveDispute(eid, 0, sender=arbiter)
+    with ape.reverts(reputation.ReputationBelowMinimum, engagementId=eid, paid=1, minimum=REVIEW_MINIMUM_ETH):
+        reputation.review(eid, 5, COMMENT, sender=provider)

@@ -435,7 +435,7 @@ def test_dispute_freezes_only_eligible_milestones_and_the_rest_goes_on(
         escrow.autoRelease(eid, 0, sender=stranger)
     with ape.reverts(escrow.EscrowMilestoneFrozen, id=eid, index=0):
         escrow.approveMilestone(eid, 0, sender=client)
-    with ape.reverts(escrow.EscrowDisputeOpen, id=eid):
+    with ape.reverts(escrow.EscrowNothingToDispute, id=eid):  # nothing new to add to the open dispute
         escrow.raiseDispute(eid, sender=client)
     # Everything else goes on: the provider delivers, the client approves, a cancel skips the frozen one.
     escrow.submitMilestone(eid, 1, TERMS, sender=provider)

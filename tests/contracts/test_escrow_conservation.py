@@ -308,13 +308,17 @@ def test_escrow_conserves_money_over_random_action_sequences(
             caller = getattr(e, who)
             client_side = caller == e.client or (caller == e.payer and e.payer_is_funder)
             allowed = client_side or caller == e.provider
+            # While a dispute is open, newly eligible milestones join it and its timeout restarts.
             eligible = [
                 m
                 for m in e.milestones
-                if (m.state == SUBMITTED and client_side and self.t < m.releasable_at)
-                or (m.state == FUNDED and self.t > m.due)
+                if not m.frozen
+                and (
+                    (m.state == SUBMITTED and client_side and self.t < m.releasable_at)
+                    or (m.state == FUNDED and self.t > m.due)
+                )
             ]
-            ok = e.accepted and allowed and not e.disputed_at and bool(eligible)
+            ok = e.accepted and allowed and bool(eligible)
             if self.tx(ok, escrow.raiseDispute, eid, sender=by_address[caller]):
                 for m in eligible:
                     m.frozen = True
