@@ -11,6 +11,7 @@ fix for bodies that made pydantic build tens of thousands of errors, or PostgreS
 
 from __future__ import annotations
 
+import email.message
 import json
 import math
 import re
@@ -112,11 +113,18 @@ def check_json(body: bytes) -> None:
 
 
 def _is_json(scope: Scope) -> bool:
-    for name, value in scope.get("headers", []):
-        if name == b"content-type":
-            media: bytes = value.split(b";", 1)[0].strip().lower()
-            return media == b"application/json" or media.endswith(b"+json")
-    return False
+    """Whether FastAPI will parse this body as JSON — decided exactly as FastAPI decides it (no
+    content type at all, or application/json or application/*+json as `email.message` reads the
+    header, which strips more than ASCII whitespace), so no header spelling can slip past the check."""
+    values = [value for name, value in scope.get("headers", []) if name == b"content-type"]
+    if not values:
+        return True
+    message = email.message.Message()
+    message["content-type"] = values[0].decode("latin-1")
+    if message.get_content_maintype() != "application":
+        return False
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
 
 
 class BodyGuard:
@@ -141,7 +149,12 @@ class BodyGuard:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._too_large(scope, receive, send)
             return
-        if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE") and declared in (None, b"0"):
+        chunked = b"chunked" in dict(scope.get("headers", [])).get(b"transfer-encoding", b"").lower()
+        if (
+            scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE")
+            and declared in (None, b"0")
+            and not chunked
+        ):
             await self.app(scope, receive, send)  # no body to read: stream straight through
             return
         chunks: list[bytes] = []

@@ -37,17 +37,28 @@ _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _INVISIBLE = re.compile("[\\s\u00ad\u180e\u200b-\u200d\u2060\ufeff]+")
 
 
-def _clean_name(value: str) -> str:
-    value = unicodedata.normalize("NFKC", value).strip()
-    if _BIDI_CONTROLS.search(value):
-        raise ValueError("must not contain bidirectional control characters")
-    if not _INVISIBLE.sub("", value):
-        raise ValueError("must contain visible characters")
-    return value
+def _name_rules(min_length: int, max_length: int) -> AfterValidator:
+    """NFKC-normalise, refuse bidi controls and invisible-only text, then check the length again:
+    NFKC can turn one character into eighteen, past the column's size."""
+
+    def clean(value: str) -> str:
+        value = unicodedata.normalize("NFKC", value).strip()
+        if _BIDI_CONTROLS.search(value):
+            raise ValueError("must not contain bidirectional control characters")
+        if not _INVISIBLE.sub("", value):
+            raise ValueError("must contain visible characters")
+        if not min_length <= len(value) <= max_length:
+            raise ValueError(f"must be {min_length} to {max_length} characters once normalised")
+        return value
+
+    return AfterValidator(clean)
 
 
-Name = Annotated[str, AfterValidator(_clean_name)]
-"""A title or a display name: NFKC-normalised, no bidi controls, not invisible-only."""
+# Titles and display names: NFKC-normalised, no bidi controls, not invisible-only, length checked after.
+Name = Annotated[str, Field(min_length=1, max_length=200), _name_rules(1, 200)]
+Name120 = Annotated[str, Field(min_length=1, max_length=120), _name_rules(1, 120)]
+Title120 = Annotated[str, Field(min_length=3, max_length=120), _name_rules(3, 120)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=80), _name_rules(1, 80)]
 
 HexSignature = Annotated[
     str,
@@ -94,7 +105,7 @@ class Strict(BaseModel):
 
 
 class ProfileUpdate(Strict):
-    display_name: Name = Field(min_length=1, max_length=80)
+    display_name: DisplayName
     bio: Text = ""
     skills: list[SkillSlug] = Field(default_factory=list, max_length=30)
     hourly_rate: Decimal | None = Field(None, ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
@@ -145,7 +156,7 @@ class UserPublic(BaseModel):
 class ListingCreate(Strict):
     kind: Literal["offer", "request"]
     skill: SkillSlug
-    title: Name = Field(min_length=3, max_length=120)
+    title: Title120
     description: Text
     price: Decimal = Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
     currency: Literal["USD", "EUR", "ETH"] = "USD"
@@ -154,7 +165,7 @@ class ListingCreate(Strict):
 
 
 class ListingUpdate(Strict):
-    title: Name | None = Field(None, min_length=3, max_length=120)
+    title: Title120 | None = None
     description: Text | None = None
     price: Decimal | None = Field(None, ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
     languages: list[Lang] | None = Field(None, min_length=1, max_length=10)
@@ -186,7 +197,7 @@ class ListingsPublic(BaseModel):
 
 
 class MilestoneIn(Strict):
-    title: Name = Field(min_length=1, max_length=200)
+    title: Name
     description: Text = ""
     amount: Uint256Str
     due_date: int = Field(
@@ -197,7 +208,7 @@ class MilestoneIn(Strict):
 class EngagementPrepare(Strict):
     provider: Address
     token: Literal["ETH"] | Address = "ETH"
-    title: Name = Field(min_length=1, max_length=200)
+    title: Name
     description: Text = ""
     skill: SkillSlug
     milestones: list[MilestoneIn] = Field(min_length=1, max_length=16)

@@ -105,7 +105,8 @@ def _documented_openapi(app: FastAPI) -> dict[str, Any]:
             for status, response in operation.get("responses", {}).items():
                 if status.isdigit() and int(status) >= 400:
                     response["content"] = {MEDIA_TYPE: {"schema": ref}}
-                    response.setdefault("description", HTTPStatus(int(status)).phrase)
+                    known = int(status) in HTTPStatus._value2member_map_
+                    response.setdefault("description", HTTPStatus(int(status)).phrase if known else "Error")
     from api.examples import add_examples
 
     add_examples(schema)
@@ -148,4 +149,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return problem(500, "something went wrong on our side; it was logged", "internal_error")
+        # This answer skips the middleware that adds the usual headers: add them here.
+        headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+        return problem(
+            500, "something went wrong on our side; it was logged", "internal_error", headers=headers
+        )

@@ -52,12 +52,15 @@ def _plain(value: Any, abi_type: str) -> object:
 def decode_revert(data: bytes, contract: str) -> TxWouldRevert:
     """The revert data of a call to `contract`, as an exception that says what went wrong."""
     selector, body = data[:4], data[4:]
-    if selector == _ERROR_STRING:
-        (reason,) = decode(["string"], body)
-        return TxWouldRevert(contract, "Error", {"reason": reason}, str(reason))
-    if selector == _PANIC:
-        (code,) = decode(["uint256"], body)
-        return TxWouldRevert(contract, "Panic", {"code": hex(code)}, "the contract hit an internal check")
+    try:
+        if selector == _ERROR_STRING:
+            (reason,) = decode(["string"], body)
+            return TxWouldRevert(contract, "Error", {"reason": reason}, str(reason))
+        if selector == _PANIC:
+            (code,) = decode(["uint256"], body)
+            return TxWouldRevert(contract, "Panic", {"code": hex(code)}, "the contract hit an internal check")
+    except Exception:  # noqa: BLE001 - malformed revert data (a token's, or a node's): still a refusal
+        return TxWouldRevert(contract, "unknown", {"data": "0x" + data.hex()}, "the call reverted")
     known = error_table().get(selector)
     if known is None:
         return TxWouldRevert(contract, "unknown", {"data": "0x" + data.hex()}, "the call reverted")

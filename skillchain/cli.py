@@ -369,7 +369,22 @@ def verify(
     record = load_record(
         record_path(chain_id, data_dir=settings.data_dir, deployments_dir=settings.deployments_dir)
     )
-    address = contract or ref.contract or (record.address_of("SkillCredential") if record else None)
+    known = record.address_of("SkillCredential") if record else None
+    if contract is None and ref.contract and known and ref.contract.lower() != known.lower():
+        # A link can name any contract; a lookalike could answer "valid" for anything.
+        raise _fail(
+            f"INVALID  {credential}: contract {ref.contract} is not Skillchain's credential contract on "
+            f"chain {chain_id} ({known}); pass --contract to check that contract anyway",
+            1,
+        )
+    address = contract or ref.contract or known
+    if ref.contract and not known and contract is None:
+        typer.secho(
+            f"note: no deployment record for chain {chain_id} here: checking the contract the link names, "
+            f"{ref.contract} — make sure it is the credential contract you trust",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
     if address is None:
         raise _fail(
             f"no deployment record for chain {chain_id}: name the credential by its CAIP-19 id or share "

@@ -26,9 +26,13 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc
     if parts.password is not None:
         netloc = netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
+    elif parts.username is not None:  # https://KEY@host: a key passed as the user name
+        netloc = netloc.replace(f"{parts.username}@", f"{MASK}@", 1)
     path = "/".join(MASK if _KEYLIKE.match(seg) else seg for seg in parts.path.split("/"))
     query = "&".join(
-        f"{k}={MASK}" if _KEYLIKE.match(v) else (f"{k}={v}" if sep else k)
+        f"{k}={MASK}"
+        if _KEYLIKE.match(v) or any(w in k.lower() for w in _SECRET_NAMES)
+        else (f"{k}={v}" if sep else k)
         for k, sep, v in (item.partition("=") for item in parts.query.split("&") if item)
     )
     return urlunsplit(SplitResult(parts.scheme, netloc, path, query, ""))

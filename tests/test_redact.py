@@ -23,6 +23,10 @@ def test_urls_lose_passwords_and_keys() -> None:
         f"https://rpc.example/?apikey={MASK}&x=1"
     )
     assert redact_url("http://127.0.0.1:8545") == "http://127.0.0.1:8545"
+    assert redact_url("postgresql://h/db?password=hunter2&sslmode=require") == (
+        f"postgresql://h/db?password={MASK}&sslmode=require"
+    )
+    assert redact_url("https://abc123@rpc.example/") == f"https://{MASK}@rpc.example/"
 
 
 def test_keys_and_secrets_are_masked_whole() -> None:

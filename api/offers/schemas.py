@@ -31,7 +31,7 @@ class SessionTerms(Strict):
 class OfferPrepare(Strict):
     """Terms for the provider (the signed-in wallet) to sign: a session offer or a custom engagement."""
 
-    title: Name = Field(min_length=1, max_length=200)
+    title: Name
     description: Text = ""
     skill: SkillSlug
     token: Literal["ETH"] | Address = "ETH"

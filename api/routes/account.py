@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Column, Table, and_, delete, func, or_, select
 
 from api.deps import ConnDep, CurrentSession, SettingsDep
@@ -45,9 +45,9 @@ KEPT = {
 
 
 # Every table that holds a wallet's off-chain data, by the columns that name the wallet. /me/export
-# exports each; DELETE /me erases each unless it is listed as kept (with the reason in KEPT).
-# tests/api/test_privacy.py fails when a table with an address column is in neither this list nor
-# PUBLIC_CHAIN_STATE.
+# exports every one (under `tables`, whatever is added here); DELETE /me erases each as ERASURE says
+# ("all", "custom" with its rule in erase(), or a KEPT reason). tests/api/test_privacy.py fails when a
+# table with an address column is in neither this list nor PUBLIC_CHAIN_STATE, or has no erasure rule.
 PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "profile": (profiles, (profiles.c.address,)),
     "listings": (listings, (listings.c.owner,)),
@@ -62,6 +62,15 @@ PUBLIC_CHAIN_STATE = frozenset(
     {"chain_events", "credentials", "engagements", "escrow_config", "escrow_owed", "issuers"}
     | {"reputation", "reviews"}
 )
+ERASURE: dict[str, str] = {
+    "profile": "all",
+    "listings": "all",
+    "sessions": "all",
+    "issuer_profile": "all",
+    "vouchers": "custom",  # yours and unsigned ones you started; signed ones you issued: KEPT
+    "evidence": "dispute_evidence",
+    "card_payments": "card_payments",
+}
 _NOT_EXPORTED_COLUMNS = {"auth_sessions": {"token_hash"}}  # a session secret, even hashed, stays inside
 
 
@@ -74,6 +83,7 @@ class ExportPublic(BaseModel):
     issuer_profile: dict[str, Any] | None
     vouchers: list[dict[str, Any]]
     card_payments: list[dict[str, Any]]
+    tables: dict[str, list[dict[str, Any]]] = Field(description="every personal-data table, by name")
     retention_notes: dict[str, str]
 
 
@@ -106,6 +116,7 @@ def export(session: CurrentSession, conn: ConnDep) -> ExportPublic:
         issuer_profile=rows["issuer_profile"][0] if rows["issuer_profile"] else None,
         vouchers=rows["vouchers"],
         card_payments=rows["card_payments"],
+        tables=rows,
         retention_notes=KEPT,
     )
 
@@ -118,20 +129,17 @@ class ErasedPublic(BaseModel):
 @router.delete("/me", response_model=ErasedPublic, summary="Erase the signed-in wallet's off-chain data")
 def erase(session: CurrentSession, conn: ConnDep) -> ErasedPublic:
     a = session.address
-    erased = {
-        "profile": conn.execute(delete(profiles).where(profiles.c.address == a)).rowcount,
-        "listings": conn.execute(delete(listings).where(listings.c.owner == a)).rowcount,
-        "sessions": conn.execute(delete(auth_sessions).where(auth_sessions.c.address == a)).rowcount,
-        "issuer_profile": conn.execute(
-            delete(issuer_profiles).where(issuer_profiles.c.address == a)
-        ).rowcount,
-        # Vouchers for you, and unsigned ones you started; signed ones you issued are kept (KEPT).
-        "vouchers": conn.execute(
-            delete(vouchers).where(
-                or_(vouchers.c.recipient == a, and_(vouchers.c.issuer == a, vouchers.c.signature.is_(None)))
-            )
-        ).rowcount,
-    }
+    erased: dict[str, int] = {}
+    for name, (table, columns) in PERSONAL_TABLES.items():
+        rule = ERASURE[name]
+        if rule == "all":
+            erased[name] = conn.execute(delete(table).where(or_(*(c == a for c in columns)))).rowcount
+    # Vouchers for you, and unsigned ones you started; signed ones you issued are kept (KEPT).
+    erased["vouchers"] = conn.execute(
+        delete(vouchers).where(
+            or_(vouchers.c.recipient == a, and_(vouchers.c.issuer == a, vouchers.c.signature.is_(None)))
+        )
+    ).rowcount
     return ErasedPublic(erased=erased, kept=KEPT)
 
 

@@ -20,11 +20,12 @@ from api.auth.ratelimit import public_write_limited
 from api.auth.siwe import personal_message_hash, recover_address
 from api.deps import AdminSession, ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
 from api.documents import document_input
-from api.models import ERRORS, Address, Cid, HexSignature, Name, Strict
+from api.models import ERRORS, Address, Cid, HexSignature, Name, Name120, Strict
 from api.queries import credentials_of
 from api.skills import by_id, catalog
 from chain.credential_check import OnChainProof, Verdict, verdict
 from chain.credential_ref import caip19
+from chain.errors import TxWouldRevert
 from chain.txbuilder import PreparedTx
 from chain.vouchers import voucher_typed_data
 from db.chain import credentials, engagements, issuers, reviews
@@ -42,7 +43,7 @@ TokenId = Annotated[
 class CredentialIn(Strict):
     holder: Address
     skill: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9-]+$")
-    name: Name = Field(min_length=1, max_length=200)
+    name: Name
     description: str = Field("", max_length=5000)
     criteria: str = Field("Demonstrated in a Skillchain engagement", max_length=5000)
     expires_at: int = Field(0, ge=0, lt=2**32, description="unix seconds, 0 for never")
@@ -94,7 +95,7 @@ class RevokeIn(Strict):
 
 
 class IssuerProfileIn(Strict):
-    name: Name = Field(min_length=1, max_length=120)
+    name: Name120
     website: str | None = Field(None, max_length=200, pattern=r"^https://")
     logo_cid: Cid | None = None
 
@@ -266,6 +267,8 @@ def prepare_batch(
             )
         except HTTPException as exc:
             results.append(BatchItemResult(index=i, ok=False, error=str(exc.detail)))
+        except TxWouldRevert as exc:  # one item the chain would refuse does not sink the cohort
+            results.append(BatchItemResult(index=i, ok=False, error=str(exc)))
     return results
 
 
@@ -498,7 +501,7 @@ def get_issuer(address: Annotated[Address, Path()], conn: ConnDep, chain: ChainD
 
 
 class NameVerificationIn(Strict):
-    name: Name = Field(min_length=1, max_length=120, description="the name being confirmed, exactly")
+    name: Name120 = Field(description="the name being confirmed, exactly")
 
 
 @router.put(

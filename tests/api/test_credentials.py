@@ -363,3 +363,27 @@ def test_issuer_names_are_self_declared_until_an_admin_confirms_them(stack: Stac
     c.put("/issuers/me", headers=stack.sign_in(ISSUER), json={"name": "Acme Academy (Harvard)"})
     assert c.get(f"/issuers/{ISSUER.address}").json()["name_verified"] is False  # a new name is unconfirmed
     setup_issuer(stack)
+
+
+def test_a_link_naming_a_lookalike_contract_is_refused_where_the_deployment_is_known(stack: Stack) -> None:
+    token = issue(stack)
+    lookalike = "0x" + "12" * 20
+    env = {
+        "SKILLCHAIN_DATA_DIR": str(stack.settings.data_dir),
+        "SKILLCHAIN_DEPLOYMENTS_DIR": str(stack.settings.deployments_dir),
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "skillchain"),
+            "verify",
+            f"eip155:31337/erc721:{lookalike}/{token}",
+            "--rpc",
+            stack.chain.url,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 1 and "is not Skillchain's credential contract" in result.stderr

@@ -190,3 +190,56 @@ def test_docs_work_offline_and_operation_ids_read_well(client: TestClient) -> No
     assert len(ids) == len(set(ids)) and "engagements.prepare_submit" in ids
     assert all("." in i for i in ids)
     assert all(tag.get("description") for tag in schema["tags"])
+
+
+@pytest.mark.parametrize(
+    "content_type", [b"application/json\xa0", b"\xa0application/json", b"application/x+json\x85"]
+)
+def test_no_spelling_of_the_content_type_slips_past_the_json_check(app: object, content_type: bytes) -> None:
+    """FastAPI parses these as JSON (email.message strips more than ASCII whitespace), so the guard must
+    check them too. Raw bytes over a socket: TestClient would re-encode the header."""
+    import socket
+
+    from tests.net import serving
+
+    body = b'{"message": NaN, "signature": "0x"}'
+    with serving(app) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(
+                b"POST /auth/verify HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                + content_type
+                + b"\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\nConnection: close\r\n\r\n"
+                + body
+            )
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"invalid_json" in answer
+
+
+def test_a_body_without_content_type_is_checked_too(client: TestClient) -> None:
+    response = client.post("/auth/verify", content=b'{"message": NaN}')  # no Content-Type at all
+    assert "content-type" not in {k.lower() for k in response.request.headers}
+    _is_problem(response, 400, "invalid_json")
+
+
+def test_a_name_that_grows_past_its_column_when_normalised_is_a_422(client: TestClient) -> None:
+    """U+FDFA becomes 18 characters under NFKC: 80 of them would be 1,440 in an 80-character column
+    (a 500 on PostgreSQL before the length was checked after normalising)."""
+    token = sign_in_token(client)
+    response = client.put(
+        "/me/profile",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"display_name": "\ufdfa" * 80, "bio": "", "skills": [], "languages": []},
+    )
+    assert "once normalised" in str(_is_problem(response, 422, "invalid_request")["detail"])
+
+
+def sign_in_token(client: TestClient) -> str:
+    from tests.api.test_auth_routes import sign_in
+
+    return str(sign_in(client).json()["token"])

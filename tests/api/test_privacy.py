@@ -13,7 +13,7 @@ import db.chain
 import db.credentials
 import db.market
 import db.payments
-from api.routes.account import KEPT, PERSONAL_TABLES, PUBLIC_CHAIN_STATE
+from api.routes.account import ERASURE, KEPT, PERSONAL_TABLES, PUBLIC_CHAIN_STATE
 from db.metadata import metadata
 from tests.api.siwe_helpers import ADDRESS
 from tests.api.test_auth_routes import sign_in
@@ -36,6 +36,9 @@ def test_every_table_with_an_address_column_is_exported_or_public_chain_state() 
         if columns and name not in personal and name not in PUBLIC_CHAIN_STATE
     ]
     assert unaccounted == [], f"add these tables to PERSONAL_TABLES or PUBLIC_CHAIN_STATE: {unaccounted}"
+    # ...and each personal table says how DELETE /me treats it: erased, a custom rule, or a kept reason.
+    for name in PERSONAL_TABLES:
+        assert ERASURE.get(name) in {"all", "custom", *KEPT}, name
 
 
 def test_issuer_profile_and_vouchers_are_exported_and_erased(client: TestClient) -> None:
@@ -64,6 +67,7 @@ def test_issuer_profile_and_vouchers_are_exported_and_erased(client: TestClient)
     exported = client.get("/me/export", headers=auth).json()
     assert exported["issuer_profile"]["name"] == "Ada's Academy"
     assert len(exported["vouchers"]) == 2
+    assert set(exported["tables"]) == set(PERSONAL_TABLES)  # every registered table is exported
     assert all("token_hash" not in s for s in exported["sessions"])
     erased = client.request("DELETE", "/me", headers=auth).json()
     assert erased["erased"]["issuer_profile"] == 1
