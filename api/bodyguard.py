@@ -145,11 +145,12 @@ class BodyGuard:
                 scope, receive, send
             )
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._too_large(scope, receive, send)
             return
-        chunked = b"chunked" in dict(scope.get("headers", [])).get(b"transfer-encoding", b"").lower()
+        chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
         if (
             scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE")
             and declared in (None, b"0")

@@ -99,6 +99,27 @@ def get_store(request: Request) -> ContentStore:
 
 
 ChainDep = Annotated[ChainContext, Depends(get_chain)]
+
+
+def configured_arbiters(settings: Settings, chain: ChainContext) -> list[str]:
+    """ARBITER_ROLE holders an engagement may name by default: configured, else those deployed."""
+    return list(settings.arbiters or chain.record.parameters.get("arbiters", []))
+
+
+def neutral_arbiter(
+    settings: Settings, chain: ChainContext, named: str | None, parties: tuple[str | None, ...]
+) -> str:
+    """The arbiter an engagement will name (the one asked for, else the first configured), refused in
+    words when there is none or it is a party."""
+    arbiters = configured_arbiters(settings, chain)
+    arbiter = named or (arbiters[0] if arbiters else None)
+    if arbiter is None:
+        raise HTTPException(400, "no arbiter configured: name one (an ARBITER_ROLE holder)")
+    if arbiter in parties:
+        raise HTTPException(400, "the arbiter cannot be a party")
+    return arbiter
+
+
 StoreDep = Annotated[ContentStore, Depends(get_store)]
 
 

@@ -10,6 +10,8 @@ from fastapi import HTTPException
 from pydantic import ValidationError
 
 from ipfs.errors import DocumentTooLarge
+from ipfs.metadata import PublicDocument
+from ipfs.store import ContentStore
 
 
 @contextmanager
@@ -23,3 +25,16 @@ def document_input() -> Iterator[None]:
         raise HTTPException(400, f"document rejected: {problems}") from None
     except DocumentTooLarge as exc:
         raise HTTPException(400, str(exc)) from None
+
+
+def digest_hex(document: PublicDocument) -> str:
+    """The 0x-hex sha2-256 digest the contracts store for `document`."""
+    with document_input():
+        return "0x" + document.digest().hex()
+
+
+def store_document(store: ContentStore, document: PublicDocument) -> tuple[str, str]:
+    """Stores (and pins) a document: its CID and digest. Call it once the transaction naming the
+    document was simulated, so a refused call stores nothing."""
+    digest = digest_hex(document)
+    return store.add_bytes(document.to_bytes(), cid_version=1).cid, digest

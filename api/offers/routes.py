@@ -7,8 +7,8 @@ import time
 
 from fastapi import APIRouter, HTTPException, Request
 
-from api.deps import ChainDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
-from api.documents import document_input
+from api.deps import ChainDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep, neutral_arbiter
+from api.documents import document_input, store_document
 from api.models import ERRORS
 from api.offers import service
 from api.offers.schemas import OfferFund, OfferPrepare, OfferTypedData
@@ -33,12 +33,7 @@ def prepare_offer(
         raise HTTPException(400, f"unknown skill {body.skill!r} (see GET /skills)")
     if body.client == session.address:
         raise HTTPException(400, "the client must be another wallet than the provider")
-    arbiters = settings.arbiters or list(chain.record.parameters.get("arbiters", []))
-    arbiter = body.arbiter or (arbiters[0] if arbiters else None)
-    if arbiter is None:
-        raise HTTPException(400, "no arbiter configured: name one (an ARBITER_ROLE holder)")
-    if arbiter in (session.address, body.client):
-        raise HTTPException(400, "the arbiter cannot be a party")
+    arbiter = neutral_arbiter(settings, chain, body.arbiter, (session.address, body.client))
     now = int(time.time())
     if any(m.due_date <= now for m in body.milestones):
         raise HTTPException(400, "every milestone's due date must be in the future")
@@ -53,10 +48,8 @@ def prepare_offer(
             or [md.MilestoneTerms(title=body.title, description="")],
             nonce="0x" + os.urandom(32).hex(),
         )
-    data = terms.to_bytes()
-    with document_input():
-        digest = terms.digest()
-    cid = store.add_bytes(data, cid_version=1).cid
+    cid, digest_0x = store_document(store, terms)
+    digest = bytes.fromhex(digest_0x[2:])
     s = body.session
     offer = Offer(
         provider=session.address,
@@ -84,7 +77,7 @@ def prepare_offer(
         typed_data=service.typed_data_json(chain.chain_id, escrow, offer),
         offer=service.to_fields(offer),
         document_cid=cid,
-        digest="0x" + digest.hex(),
+        digest=digest_0x,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_account.messages import encode_typed_data
 from eth_hash.auto import keccak
 
@@ -16,45 +18,33 @@ class OfferInvalid(ValueError):
     """Raised when an offer's fields cannot be what the contract accepts (the message says why)."""
 
 
+_ADDRESSES = frozenset({"provider", "client", "token", "arbiter"})
+
+
 def to_offer(fields: OfferFields) -> Offer:
     """The contract-shaped offer (Python ints, bytes) from its decimal-string form."""
-    return Offer(
-        provider=fields.provider,
-        client=fields.client,
-        token=fields.token,
-        amounts=[int(a) for a in fields.amounts],
-        dueDates=[int(d) for d in fields.dueDates],
-        sessionLength=int(fields.sessionLength),
-        grace=int(fields.grace),
-        minNotice=int(fields.minNotice),
-        horizon=int(fields.horizon),
-        reviewWindow=int(fields.reviewWindow),
-        arbiter=fields.arbiter,
-        termsDigest=bytes.fromhex(fields.termsDigest[2:]),
-        nonce=int(fields.nonce),
-        uses=int(fields.uses),
-        validUntil=int(fields.validUntil),
-    )
+
+    def value(name: str, v: Any) -> Any:
+        if name in _ADDRESSES:
+            return v
+        if name == "termsDigest":
+            return bytes.fromhex(v[2:])
+        return [int(x) for x in v] if isinstance(v, list) else int(v)
+
+    return Offer(**{name: value(name, v) for name, v in fields.model_dump().items()})
 
 
 def to_fields(offer: Offer) -> OfferFields:
-    return OfferFields(
-        provider=offer.provider,
-        client=offer.client,
-        token=offer.token,
-        amounts=[str(a) for a in offer.amounts],
-        dueDates=[str(d) for d in offer.dueDates],
-        sessionLength=str(offer.sessionLength),
-        grace=str(offer.grace),
-        minNotice=str(offer.minNotice),
-        horizon=str(offer.horizon),
-        reviewWindow=str(offer.reviewWindow),
-        arbiter=offer.arbiter,
-        termsDigest="0x" + offer.termsDigest.hex(),
-        nonce=str(offer.nonce),
-        uses=str(offer.uses),
-        validUntil=str(offer.validUntil),
-    )
+    """The decimal-string form (safe in JavaScript) of a contract-shaped offer."""
+
+    def value(name: str, v: Any) -> Any:
+        if name in _ADDRESSES:
+            return v
+        if isinstance(v, bytes):
+            return "0x" + v.hex()
+        return [str(x) for x in v] if isinstance(v, list) else str(v)
+
+    return OfferFields(**{name: value(name, v) for name, v in offer.message().items()})
 
 
 def check_shape(offer: Offer) -> None:

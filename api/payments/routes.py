@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from api.deps import ChainDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
+from api.deps import ChainDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep, configured_arbiters
 from api.documents import document_input
 from api.models import ERRORS, Address, MilestoneIn, Strict
 from api.payments.service import BadSignature, Payments, StripeUnavailable
@@ -77,7 +77,7 @@ def checkout(
     )
     if token is None:
         raise HTTPException(503, "no stablecoin configured for card payments (SKILLCHAIN_STABLECOIN)")
-    arbiters = settings.arbiters or list(chain.record.parameters.get("arbiters", []))
+    arbiters = configured_arbiters(settings, chain)
     if not arbiters:
         raise HTTPException(503, "no arbiter configured")
     amounts = [int(m.amount) for m in body.milestones]

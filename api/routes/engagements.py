@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import func, insert, or_, select
 
-from api.deps import ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
-from api.documents import document_input
+from api.deps import ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep, neutral_arbiter
+from api.documents import digest_hex, document_input, store_document
 from api.models import (
     ERRORS,
     DeliverableIn,
@@ -43,17 +43,6 @@ router = APIRouter(tags=["engagements"], responses=ERRORS)
 ETH = "0x0000000000000000000000000000000000000000"
 EngagementId = Annotated[int, Path(ge=1, lt=2**63)]
 MAX_EVIDENCE_PER_PARTY = 20
-
-
-def _digest(document: md.PublicDocument) -> str:
-    with document_input():
-        return "0x" + document.digest().hex()
-
-
-def _upload(store: ContentStore, document: md.PublicDocument) -> tuple[str, str]:
-    """Stores a document once the transaction naming it was simulated: a refused call stores nothing."""
-    digest = _digest(document)
-    return store.add_bytes(document.to_bytes(), cid_version=1).cid, digest
 
 
 _COMMENTS: dict[str, str] = {}  # digest -> text; content-addressed, so valid for any store
@@ -121,15 +110,10 @@ def prepare_engagement(
     amounts = [int(m.amount) for m in body.milestones]
     if any(a == 0 or a >= 2**96 for a in amounts):  # the escrow stores amounts in 96 bits
         raise HTTPException(400, "milestone amounts must be between 1 and 2^96 - 1 base units")
-    arbiters = settings.arbiters or list(chain.record.parameters.get("arbiters", []))
-    arbiter = body.arbiter or (arbiters[0] if arbiters else None)
-    if arbiter is None:
-        raise HTTPException(400, "no arbiter configured: name one (an ARBITER_ROLE holder)")
-    if arbiter in (session.address, body.provider):
-        raise HTTPException(400, "the arbiter cannot be a party")
+    arbiter = neutral_arbiter(settings, chain, body.arbiter, (session.address, body.provider))
     with document_input():
         terms = _terms(body, session.address)
-    digest = _digest(terms)
+    digest = digest_hex(terms)
     token = ETH if body.token == "ETH" else body.token
     tx = chain.builder.build(
         "SkillEscrow",
@@ -149,7 +133,7 @@ def prepare_engagement(
         # now would fail for that reason alone, so only ETH funding is simulated here.
         sender=session.address if token == ETH else None,
     )
-    cid, digest = _upload(store, terms)
+    cid, digest = store_document(store, terms)
     return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
 
 
@@ -214,11 +198,11 @@ def prepare_submit(
     tx = chain.builder.build(
         "SkillEscrow",
         "submitMilestone",
-        [engagement_id, index, _digest(doc)],
+        [engagement_id, index, digest_hex(doc)],
         description=f"Submit milestone {index} of engagement {engagement_id}",
         sender=session.address,
     )
-    cid, digest = _upload(store, doc)
+    cid, digest = store_document(store, doc)
     return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
 
 
@@ -345,7 +329,7 @@ def _add_evidence(
             statement=body.statement,
             files=body.files,
         )
-    cid, _digest = _upload(store, doc)
+    cid, _digest = store_document(store, doc)
     created_at = int(time.time())
     result = conn.execute(
         insert(evidence).values(
@@ -479,7 +463,7 @@ def prepare_review(
                 reviewer=session.address,
                 text=body.comment,
             )
-        digest = _digest(doc)
+        digest = digest_hex(doc)
     tx = chain.builder.build(
         "Reputation",
         "review",
@@ -488,7 +472,7 @@ def prepare_review(
         sender=session.address,
     )
     if body.comment:
-        cid, digest = _upload(store, doc)
+        cid, digest = store_document(store, doc)
     return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
 
 
