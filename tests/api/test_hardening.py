@@ -4,7 +4,6 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,17 +22,15 @@ def _is_problem(response: object, status: int, code: str) -> dict[str, object]:
     return dict(body)
 
 
-def test_a_megabyte_of_unknown_keys_is_refused_fast_and_small(client: TestClient) -> None:
+def test_a_megabyte_of_unknown_keys_is_refused_small(client: TestClient) -> None:
     body = {f"k{i}": 0 for i in range(72_000)}
     raw = json.dumps(body).encode()
     assert 0.8e6 < len(raw) < 1024 * 1024  # just under the body limit
-    started = time.perf_counter()
     response = client.post("/verify/presentation", content=raw, headers={"content-type": "application/json"})
-    elapsed = time.perf_counter() - started
     problem = _is_problem(response, 400, "invalid_json")
     assert "more than 20000 keys" in str(problem["detail"])
     assert len(response.content) < 1000  # v1: a 10.6 MB answer echoing the input
-    assert elapsed < 5  # generous: the figure is the benchmark's; this only rules out the 8 s of v1
+    # How fast it is refused is measured in bench/api.py (hostile-body run), not asserted here.
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e309", "1" * 5000])
