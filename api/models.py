@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from eth_utils.address import is_address, is_checksum_address, to_checksum_address
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
+from api.pagination import Page
 from chain.txbuilder import PreparedTx
 
 
@@ -188,9 +189,8 @@ class ListingPublic(BaseModel):
     owner_rating: float | None
 
 
-class ListingsPublic(BaseModel):
-    data: list[ListingPublic]
-    count: int
+class ListingsPublic(Page[ListingPublic]):
+    """Listings, newest first."""
 
 
 # ------------------------------------------------------------------ engagements
@@ -281,12 +281,8 @@ class EngagementPublic(BaseModel):
     milestones: list[MilestonePublic]
 
 
-class EngagementsPublic(BaseModel):
-    """One page, newest first: pass `next_cursor` as `cursor` for the next (null: no more)."""
-
-    data: list[EngagementPublic]
-    next_cursor: str | None = Field(description="opaque; null when this is the last page")
-    total: int = Field(description="how many match, over all pages")
+class EngagementsPublic(Page[EngagementPublic]):
+    """Engagements, newest first."""
 
 
 class EvidencePublic(BaseModel):
@@ -294,6 +290,10 @@ class EvidencePublic(BaseModel):
     author: str
     cid: str
     created_at: int
+
+
+class EvidenceList(Page[EvidencePublic]):
+    """Evidence of a dispute, oldest first."""
 
 
 class ReviewPublic(BaseModel):
@@ -309,9 +309,9 @@ class ReviewPublic(BaseModel):
     flagged: bool
 
 
-class ReviewsPublic(BaseModel):
-    data: list[ReviewPublic]
-    count: int
+class ReviewsPublic(Page[ReviewPublic]):
+    """Reviews received, newest engagement first, with two averages over all of them."""
+
     onchain_average: float | None = Field(description="plain average of on-chain ratings as provider")
     fraud_discounted_average: float | None = Field(
         description="average after discounting reviews flagged by the fraud signals (matching)"

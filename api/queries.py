@@ -15,6 +15,7 @@ from api.models import (
     ProfilePublic,
     ReputationPublic,
 )
+from api.pagination import cursor_keys, page_of
 from api.skills import by_id
 from db.chain import credentials, engagements, milestones, reputation
 from db.market import profiles
@@ -142,15 +143,15 @@ def engagements_page(
 ) -> EngagementsPublic:
     """Keyset pagination, newest first: the cursor is the last id of the previous page."""
     where = [engagements.c.chain_id == chain_id, clause]
-    if cursor:
-        where.append(engagements.c.id < int(cursor))
-    data = engagements_where(conn=conn, chain_id=chain_id, clause=and_(*where), limit=limit + 1)
+    after = cursor_keys(cursor, 1)
+    if after:
+        where.append(engagements.c.id < after[0])
+    rows = engagements_where(conn=conn, chain_id=chain_id, clause=and_(*where), limit=limit + 1)
     total = conn.execute(
         select(func.count()).select_from(engagements).where(engagements.c.chain_id == chain_id, clause)
     ).scalar_one()
-    more = len(data) > limit
-    data = data[:limit]
-    return EngagementsPublic(data=data, next_cursor=str(data[-1].id) if more else None, total=int(total))
+    data, next_cursor = page_of(rows, limit, lambda e: (e.id,))
+    return EngagementsPublic(data=data, next_cursor=next_cursor, total=int(total))
 
 
 def engagements_where(*, conn: Connection, chain_id: int, clause: Any, limit: int) -> list[EngagementPublic]:

@@ -212,7 +212,7 @@ async function credentials() {
   if (!state.me) return (view.innerHTML = "<p>Sign in to see your credentials.</p>");
   const here = location.hash;
   const user = await api(`/users/${state.me}`, { auth: false });
-  const vouchers = await api("/me/vouchers");
+  const vouchers = (await api("/me/vouchers")).data;
   if (location.hash !== here) return;
   view.innerHTML = `<h1>My credentials</h1>` + user.credentials.map((c) => {
     const link = `${location.origin}/#/verify/${c.chain_id}/${c.token_id}`;
@@ -260,7 +260,7 @@ async function arbiter() {
     <form data-e="${e.id}"><label>Provider share (basis points) <input name="bps" type="number" min="0" max="10000" value="5000"></label><button>Resolve</button></form>
     <ul id="ev-${e.id}"></ul></div>`).join("") || "<p>No open dispute names you.</p>");
   view.querySelectorAll("button[data-act=evidence]").forEach((b) => b.addEventListener("click", guard(async () => {
-    const items = await api(`/engagements/${b.dataset.e}/evidence`);
+    const items = (await api(`/engagements/${b.dataset.e}/evidence`)).data;
     $(`#ev-${b.dataset.e}`).innerHTML = items.map((x) => `<li>${esc(x.author)}: <a href="/ipfs/${esc(x.cid)}">${esc(x.cid)}</a></li>`).join("");
   })));
   view.querySelectorAll("form[data-e]").forEach((f) => f.addEventListener("submit", guard(async () => {
@@ -276,7 +276,7 @@ async function verify(chainId, tokenId) {
   const run = guard(async () => {
     const q = new FormData($("#lookup")).get("q").trim();
     const list = q.includes(":") ? [await api(`/verify/credential/${q.split(":")[0]}/${q.split(":")[1]}`, { auth: false })]
-      : await api(`/verify/holder/${q}`, { auth: false });
+      : (await api(`/verify/holder/${q}`, { auth: false })).data;
     $("#verdict").innerHTML = list.map((v) => `<div class="card"><p class="${v.valid ? "valid" : "invalid"}" id="verdict-${esc(v.token_id)}">${v.valid ? "VALID" : "INVALID"}</p>
       ${v.reasons.length ? `<p>Why: ${v.reasons.map(esc).join(", ")}</p>` : ""}
       ${v.exists ? `<p>Holder ${esc(v.holder)} · issuer ${esc(v.issuer)} (${v.issuer_accredited ? "still accredited" : "no longer accredited"}) · skill ${esc(v.skill || v.skill_id)}</p>

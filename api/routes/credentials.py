@@ -14,13 +14,14 @@ from eth_account.messages import encode_typed_data
 from eth_hash.auto import keccak
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from api.auth.ratelimit import public_write_limited
 from api.auth.siwe import personal_message_hash, recover_address
 from api.deps import AdminSession, ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
 from api.documents import document_input
 from api.models import ERRORS, Address, Cid, HexSignature, Name, Name120, Strict
+from api.pagination import CursorQuery, LimitQuery, Page, cursor_keys, page_of
 from api.queries import credentials_of
 from api.skills import by_id, catalog
 from chain.credential_check import OnChainProof, Verdict, verdict
@@ -379,32 +380,53 @@ def sign_voucher(
     return _voucher_public({**row, "signature": body.signature}, chain)
 
 
+class VouchersPublic(Page[VoucherPublic]):
+    """Signed vouchers not redeemed yet, oldest first (`total` is null: redemption is checked per row)."""
+
+
 @router.get(
-    "/me/vouchers", response_model=list[VoucherPublic], summary="Signed vouchers waiting for you to redeem"
+    "/me/vouchers", response_model=VouchersPublic, summary="Signed vouchers waiting for you to redeem"
 )
-def my_vouchers(session: CurrentSession, conn: ConnDep, chain: ChainDep) -> list[VoucherPublic]:
-    rows = (
-        conn.execute(
-            select(vouchers).where(
-                vouchers.c.recipient == session.address,
-                vouchers.c.signature.is_not(None),
-                vouchers.c.chain_id == chain.chain_id,
+def my_vouchers(
+    session: CurrentSession,
+    conn: ConnDep,
+    chain: ChainDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> VouchersPublic:
+    after = cursor_keys(cursor, 1)
+    last = after[0] if after else 0
+    out: list[VoucherPublic] = []
+    while len(out) <= limit:
+        rows = (
+            conn.execute(
+                select(vouchers)
+                .where(
+                    vouchers.c.recipient == session.address,
+                    vouchers.c.signature.is_not(None),
+                    vouchers.c.chain_id == chain.chain_id,
+                    vouchers.c.id > last,
+                )
+                .order_by(vouchers.c.id)
+                .limit(limit + 1)
             )
+            .mappings()
+            .all()
         )
-        .mappings()
-        .all()
-    )
-    out = []
-    for row in rows:
-        token = str(int(json.loads(row["voucher"])["metadataDigest"], 16))
-        redeemed = conn.execute(
-            select(credentials.c.token_id).where(
-                credentials.c.chain_id == chain.chain_id, credentials.c.token_id == token
-            )
-        ).first()
-        if not redeemed:
-            out.append(_voucher_public(row, chain))
-    return out
+        if not rows:
+            break
+        for row in rows:
+            last = row["id"]
+            token = str(int(json.loads(row["voucher"])["metadataDigest"], 16))
+            redeemed = conn.execute(
+                select(credentials.c.token_id).where(
+                    credentials.c.chain_id == chain.chain_id, credentials.c.token_id == token
+                )
+            ).first()
+            if not redeemed:
+                out.append(_voucher_public(row, chain))
+    data, next_cursor = page_of(out, limit, lambda v: (v.id,))
+    return VouchersPublic(data=data, next_cursor=next_cursor, total=None)
 
 
 @router.post(
@@ -666,9 +688,13 @@ def _contract_address(settings: SettingsDep, chain_id: int) -> str | None:
     return record.address_of("SkillCredential") if record and "SkillCredential" in record.contracts else None
 
 
+class HolderCredentials(Page[CredentialVerification]):
+    """A wallet's credentials, oldest first, each verified."""
+
+
 @router.get(
     "/verify/holder/{address}",
-    response_model=list[CredentialVerification],
+    response_model=HolderCredentials,
     summary="Every credential of a wallet",
 )
 def verify_holder(
@@ -677,13 +703,34 @@ def verify_holder(
     conn: ConnDep,
     store: StoreDep,
     settings: SettingsDep,
-) -> list[CredentialVerification]:
+    limit: LimitQuery = 20,
+    cursor: CursorQuery = None,
+) -> HolderCredentials:
     chain_id = settings.chain_id
     contract = _contract_address(settings, chain_id)
-    return [
-        _enrich(_verdict(conn, store, chain_id, c.token_id, contract), conn, request)
-        for c in credentials_of(conn=conn, chain_id=chain_id, holder=address)
-    ]
+    held = (
+        (credentials.c.chain_id == chain_id)
+        & (credentials.c.holder == address)
+        & credentials.c.burned.is_(False)
+    )
+    query = select(credentials.c.issued_at, credentials.c.token_id).where(held)
+    after = cursor_keys(cursor, 2, wide_last=True)
+    if after:
+        at, token = after[0], str(after[1])
+        query = query.where(
+            (credentials.c.issued_at > at)
+            | ((credentials.c.issued_at == at) & (credentials.c.token_id > token))
+        )
+    keys = conn.execute(
+        query.order_by(credentials.c.issued_at, credentials.c.token_id).limit(limit + 1)
+    ).all()
+    page, next_cursor = page_of(list(keys), limit, lambda k: (int(k.issued_at), int(k.token_id)))
+    total = conn.execute(select(func.count()).select_from(credentials).where(held)).scalar_one()
+    return HolderCredentials(
+        data=[_enrich(_verdict(conn, store, chain_id, k.token_id, contract), conn, request) for k in page],
+        next_cursor=next_cursor,
+        total=int(total),
+    )
 
 
 @router.get(
@@ -757,8 +804,12 @@ def presentation(
     )
     if not controls:
         raise HTTPException(400, "the signature does not prove control of the address")
+    contract = _contract_address(settings, settings.chain_id)
     return PresentationPublic(
         holder=body.address,
         controls_address=True,
-        credentials=verify_holder(body.address, request, conn, store, settings),
+        credentials=[
+            _enrich(_verdict(conn, store, settings.chain_id, c.token_id, contract), conn, request)
+            for c in credentials_of(conn=conn, chain_id=settings.chain_id, holder=body.address)
+        ],
     )

@@ -8,7 +8,7 @@ import os
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from sqlalchemy import func, insert, or_, select
 
 from api.deps import ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep, neutral_arbiter
@@ -20,6 +20,7 @@ from api.models import (
     EngagementPublic,
     EngagementsPublic,
     EvidenceIn,
+    EvidenceList,
     EvidencePublic,
     PreparedWithDocument,
     ResolveIn,
@@ -29,6 +30,7 @@ from api.models import (
     WithdrawIn,
 )
 from api.models import Address as AddressType
+from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
 from api.queries import engagement_of, engagements_page
 from api.skills import catalog
 from chain.txbuilder import PreparedTx
@@ -159,10 +161,8 @@ def my_engagements(
     session: CurrentSession,
     conn: ConnDep,
     chain: ChainDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[
-        str | None, Query(pattern=r"^[0-9]{1,19}$", description="next_cursor of the last page")
-    ] = None,
+    limit: LimitQuery = 20,
+    cursor: CursorQuery = None,
 ) -> EngagementsPublic:
     me = session.address
     clause = or_(engagements.c.client == me, engagements.c.provider == me, engagements.c.payer == me)
@@ -374,30 +374,31 @@ def add_evidence(
     return _add_evidence(conn, chain.chain_id, engagement_id, session.address, body, store)
 
 
-@router.get("/engagements/{engagement_id:int}/evidence", response_model=list[EvidencePublic])
+@router.get("/engagements/{engagement_id:int}/evidence", response_model=EvidenceList)
 def list_evidence(
     engagement_id: EngagementId,
     session: CurrentSession,
     conn: ConnDep,
     chain: ChainDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    after: Annotated[int, Query(ge=0, lt=2**63, description="the last id of the previous page")] = 0,
-) -> list[EvidencePublic]:
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> EvidenceList:
     e = _engagement(conn, chain, engagement_id)
     _party(e, session.address, "client", "provider", "arbiter")
+    mine = (evidence.c.chain_id == chain.chain_id) & (evidence.c.engagement_id == engagement_id)
+    after = cursor_keys(cursor, 1)
     rows = conn.execute(
         select(evidence)
-        .where(
-            evidence.c.chain_id == chain.chain_id,
-            evidence.c.engagement_id == engagement_id,
-            evidence.c.id > after,
-        )
+        .where(mine, evidence.c.id > (after[0] if after else 0))
         .order_by(evidence.c.id)
-        .limit(limit)
+        .limit(limit + 1)
     ).mappings()
-    return [
+    items = [
         EvidencePublic(id=r["id"], author=r["author"], cid=r["cid"], created_at=r["created_at"]) for r in rows
     ]
+    data, next_cursor = page_of(items, limit, lambda r: (r.id,))
+    total = conn.execute(select(func.count()).select_from(evidence).where(mine)).scalar_one()
+    return EvidenceList(data=data, next_cursor=next_cursor, total=int(total))
 
 
 @router.get(
@@ -407,10 +408,8 @@ def arbiter_queue(
     session: CurrentSession,
     conn: ConnDep,
     chain: ChainDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[
-        str | None, Query(pattern=r"^[0-9]{1,19}$", description="next_cursor of the last page")
-    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
 ) -> EngagementsPublic:
     clause = (engagements.c.arbiter == session.address) & (engagements.c.status == "disputed")
     return engagements_page(conn=conn, chain_id=chain.chain_id, clause=clause, limit=limit, cursor=cursor)
@@ -486,20 +485,18 @@ def user_reviews(
     request: Request,
     conn: ConnDep,
     settings: SettingsDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: LimitQuery = 20,
+    cursor: CursorQuery = None,
 ) -> ReviewsPublic:
-    rows = (
-        conn.execute(
-            select(reviews)
-            .where(reviews.c.chain_id == settings.chain_id, reviews.c.subject == address)
-            .order_by(reviews.c.block_number.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        .mappings()
-        .all()
-    )
+    theirs = (reviews.c.chain_id == settings.chain_id) & (reviews.c.subject == address)
+    before = cursor_keys(cursor, 1)
+    # One review of a subject per engagement (by the other party), so the engagement id is a key.
+    query = select(reviews).where(theirs)
+    if before:
+        query = query.where(reviews.c.engagement_id < before[0])
+    fetched = conn.execute(query.order_by(reviews.c.engagement_id.desc()).limit(limit + 1)).mappings().all()
+    rows, next_cursor = page_of(list(fetched), limit, lambda r: (int(r["engagement_id"]),))
+    total = conn.execute(select(func.count()).select_from(reviews).where(theirs)).scalar_one()
     all_ratings = (
         conn.execute(
             select(reviews.c.rating).where(
@@ -540,4 +537,10 @@ def user_reviews(
         )
         for r in rows
     ]
-    return ReviewsPublic(data=data, count=len(data), onchain_average=average, fraud_discounted_average=fair)
+    return ReviewsPublic(
+        data=data,
+        next_cursor=next_cursor,
+        total=int(total),
+        onchain_average=average,
+        fraud_discounted_average=fair,
+    )

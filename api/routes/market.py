@@ -23,13 +23,13 @@ from api.models import (
     SkillSlug,
     UserPublic,
 )
+from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
 from api.queries import credentials_of, profile_of, reputation_of
 from api.skills import Skill, catalog
 from db.chain import reputation
 from db.market import listings, profiles
 
 router = APIRouter(tags=["marketplace"], responses=ERRORS)
-MAX_PAGE = 100
 
 
 def _known_skills(slugs: list[str]) -> None:
@@ -143,8 +143,8 @@ def search_listings(
     min_rating: Annotated[float | None, Query(ge=1, le=5)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     owner: Address | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: LimitQuery = 20,
+    cursor: CursorQuery = None,
 ) -> ListingsPublic:
     rating = _rating_expr().label("owner_rating")
     query = (
@@ -176,15 +176,17 @@ def search_listings(
         )
     if min_rating is not None:
         query = query.where(_rating_expr() >= min_rating)
-    count = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = conn.execute(query.order_by(listings.c.id.desc()).limit(limit).offset(offset)).mappings().all()
-    return ListingsPublic(
-        data=[
-            _listing(dict(r), round(r["owner_rating"], 3) if r["owner_rating"] is not None else None)
-            for r in rows
-        ],
-        count=count,
-    )
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    before = cursor_keys(cursor, 1)
+    if before:
+        query = query.where(listings.c.id < before[0])
+    rows = conn.execute(query.order_by(listings.c.id.desc()).limit(limit + 1)).mappings().all()
+    items = [
+        _listing(dict(r), round(r["owner_rating"], 3) if r["owner_rating"] is not None else None)
+        for r in rows
+    ]
+    data, next_cursor = page_of(items, limit, lambda r: (r.id,))
+    return ListingsPublic(data=data, next_cursor=next_cursor, total=int(total))
 
 
 @router.get(

@@ -84,8 +84,8 @@ def test_listings_crud_search_and_ownership(stack: Stack) -> None:
     )
     found = c.get("/listings", params={"skill": "solidity", "max_price": 100, "language": "en"}).json()
     assert [item["id"] for item in found["data"]] == [lid]
-    assert c.get("/listings", params={"q": "audit"}).json()["count"] == 1
-    assert c.get("/listings", params={"min_price": 95, "skill": "solidity"}).json()["count"] == 0
+    assert c.get("/listings", params={"q": "audit"}).json()["total"] == 1
+    assert c.get("/listings", params={"min_price": 95, "skill": "solidity"}).json()["total"] == 0
     assert c.get("/listings", params={"limit": 101}).status_code == 422
     assert c.patch(f"/listings/{lid}", headers=other, json={"price": "1"}).status_code == 403
     assert c.patch(f"/listings/{lid}", headers=owner, json={"owner": STRANGER.address}).status_code == 422
@@ -201,7 +201,7 @@ def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
     assert stray.status_code == 409 and "no open dispute" in stray.json()["detail"]
     early = c.post(f"/engagements/{eid}/dispute", headers=client, json={"statement": "Too early"})
     assert early.status_code == 409 and early.json()["error"] == "EscrowNothingToDispute"
-    assert c.get(f"/engagements/{eid}/evidence", headers=client).json() == []  # nothing stored for it
+    assert c.get(f"/engagements/{eid}/evidence", headers=client).json()["data"] == []  # nothing stored
     stack.warp(120)  # the milestone is overdue: now it can be disputed
     dispute = c.post(f"/engagements/{eid}/dispute", headers=client, json={"statement": "Nothing delivered"})
     assert dispute.status_code == 200
@@ -215,10 +215,13 @@ def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
     )
     assert c.get(f"/engagements/{eid}/evidence", headers=stranger).status_code == 403
     stack.index()
-    assert len(c.get(f"/engagements/{eid}/evidence", headers=arbiter).json()) == 2
+    assert c.get(f"/engagements/{eid}/evidence", headers=arbiter).json()["total"] == 2
     first = c.get(f"/engagements/{eid}/evidence", headers=arbiter, params={"limit": 1}).json()
-    rest = c.get(f"/engagements/{eid}/evidence", headers=arbiter, params={"after": first[0]["id"]}).json()
-    assert len(first) == 1 and len(rest) == 1 and rest[0]["id"] > first[0]["id"]
+    rest = c.get(
+        f"/engagements/{eid}/evidence", headers=arbiter, params={"cursor": first["next_cursor"]}
+    ).json()
+    assert len(first["data"]) == 1 and len(rest["data"]) == 1 and rest["next_cursor"] is None
+    assert rest["data"][0]["id"] > first["data"][0]["id"]
     queue = c.get("/arbiter/queue", headers=arbiter).json()
     assert [e["id"] for e in queue["data"]] == [eid]
     assert (
