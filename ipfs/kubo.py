@@ -75,3 +75,8 @@ class KuboStore:
 
     def unpin(self, cid: str) -> None:
         self._post("pin/rm", {"arg": cid})
+
+    def pins(self) -> list[str]:
+        """The recursively pinned roots (what `ipfs pin ls --type=recursive` lists)."""
+        keys = self._post("pin/ls", {"type": "recursive"}).json().get("Keys") or {}
+        return sorted(str(k) for k in keys)

@@ -37,6 +37,8 @@ class ContentStore(Protocol):
 
     def unpin(self, cid: str) -> None: ...
 
+    def pins(self) -> list[str]: ...
+
 
 class EmbeddedStore:
     """Blocks as files under `root/blocks`, pins as files under `root/pins`.

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from api.payments.service import Payments
     from ipfs.store import EmbeddedStore
+    from skillchain.storage_gc import GcReport
 
 from skillchain import __version__
 from skillchain.settings import Settings, SettingsError, load_settings
@@ -30,7 +31,7 @@ app = typer.Typer(
         "environment variables or a .env file; `skillchain config` shows the effective values."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 
@@ -519,7 +520,34 @@ def ipfs_add(
     """Add a file to the embedded store and pin it; prints the CID `ipfs add` would print."""
     with file.open("rb") as stream:
         result = _store().add(stream, cid_version=cid_version)
+    _record_manual_pin(result.cid)
     typer.echo(f"added {result.cid} {file.name}")
+
+
+def _record_manual_pin(cid: str) -> None:
+    """Pins made by hand are the operator's: `ipfs gc` keeps them (recorded as kind "pinned")."""
+    from sqlalchemy import select
+
+    from db.documents import stored_documents
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    engine = make_engine(_settings().effective_database_url)
+    try:
+        upgrade(engine)
+        with engine.begin() as conn:
+            if conn.execute(select(stored_documents.c.cid).where(stored_documents.c.cid == cid)).first():
+                conn.execute(
+                    stored_documents.update().where(stored_documents.c.cid == cid).values(kind="pinned")
+                )
+            else:
+                conn.execute(
+                    stored_documents.insert().values(
+                        cid=cid, digest="", kind="pinned", created_at=int(time.time())
+                    )
+                )
+    finally:
+        engine.dispose()
 
 
 @ipfs_app.command("cid")
@@ -592,10 +620,66 @@ def ipfs_import_car(file: Annotated[Path, typer.Argument(exists=True, dir_okay=F
         typer.echo(f"pinned root {root}")
 
 
+def run_storage_gc(
+    settings: Settings, *, dry_run: bool = False, log: Callable[[str], None] = typer.echo
+) -> GcReport:
+    """One gc run over the configured database and store (the CLI command and `up`'s schedule)."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from ipfs.backend import open_store
+    from skillchain.storage_gc import collect
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade(engine)
+        store = open_store(
+            data_dir=settings.data_dir, kubo_api=str(settings.ipfs_api) if settings.ipfs_api else None
+        )
+        return collect(
+            engine,
+            store,
+            now=int(time.time()),
+            grace=settings.ipfs_gc_grace,
+            evidence_retention=settings.evidence_retention,
+            dry_run=dry_run,
+            log=log,
+        )
+    finally:
+        engine.dispose()
+
+
 @ipfs_app.command("gc")
-def ipfs_gc() -> None:
-    """Delete blocks that no pinned content reaches."""
-    typer.echo(f"removed {_store().gc()} blocks")
+def ipfs_gc(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed; change nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Unpin documents nobody needs any more, then delete the blocks no pin reaches.
+
+    Kept: what the chain names (terms, deliverables, review comments, credential metadata,
+    revocation reasons), offers and vouchers while their signatures can be used, dispute evidence
+    until settlement plus SKILLCHAIN_EVIDENCE_RETENTION, anything stored within
+    SKILLCHAIN_IPFS_GC_GRACE, and what you pinned with `skillchain ipfs add`. `skillchain up` runs
+    this every SKILLCHAIN_IPFS_GC_INTERVAL seconds.
+    """
+    from ipfs.errors import IpfsError
+
+    try:
+        report = run_storage_gc(_settings(), dry_run=dry_run, log=lambda _line: None)
+    except IpfsError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+        return
+    verb = "would unpin" if dry_run else "unpinned"
+    typer.echo(f"{report.pins} pins: {verb} {len(report.removed)}")
+    for reason, count in sorted(report.kept.items()):
+        typer.echo(f"  kept {count:>6}  {reason}")
+    for cid in report.removed:
+        typer.echo(f"  {verb} {cid}")
+    if report.blocks_freed is not None and not dry_run:
+        typer.echo(f"deleted {report.blocks_freed} unreachable blocks")
 
 
 def _start_services(settings: Settings, stop: threading.Event) -> list[Callable[[], None]]:
@@ -626,12 +710,27 @@ def _start_services(settings: Settings, stop: threading.Event) -> list[Callable[
         api_thread.join(timeout=10)
 
     stoppers.append(stop_api)
+    if settings.ipfs_gc_interval:
+        gc_thread = threading.Thread(target=_gc_schedule, args=(settings, stop), name="ipfs-gc", daemon=True)
+        gc_thread.start()
+        stoppers.append(lambda: gc_thread.join(timeout=10))
     deadline = time.monotonic() + 30
     while not server.started and api_thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     if not server.started:
         raise _fail(f"the API could not start on {settings.api_host}:{settings.api_port} (port in use?)")
     return stoppers
+
+
+def _gc_schedule(settings: Settings, stop: threading.Event) -> None:
+    """`ipfs gc` every SKILLCHAIN_IPFS_GC_INTERVAL seconds while `up` runs; a failed run is logged
+    and retried at the next interval (it changes nothing it cannot finish)."""
+    while not stop.wait(settings.ipfs_gc_interval):
+        try:
+            report = run_storage_gc(settings, log=lambda _line: None)
+            typer.echo(f"ipfs gc: {report}")
+        except Exception as exc:  # noqa: BLE001 - a background job must not die on one failure
+            typer.secho(f"ipfs gc failed (retried in {settings.ipfs_gc_interval} s): {exc}", fg="yellow")
 
 
 def run() -> None:  # pragma: no cover - console entry point wrapper

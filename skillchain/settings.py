@@ -53,6 +53,22 @@ class Settings(BaseSettings):
         "header); default: http://API host:port.",
     )
     auth_rate_limit: int = Field(10, ge=0, description="Sign-in requests per minute per client; 0 = off.")
+    ipfs_gc_interval: int = Field(
+        6 * 3600,
+        ge=0,
+        description="Seconds between `skillchain ipfs gc` runs inside `skillchain up`; 0 = never.",
+    )
+    ipfs_gc_grace: int = Field(
+        86400,
+        ge=0,
+        description="Seconds a stored document is kept before gc may remove it (its transaction may "
+        "not be mined yet).",
+    )
+    evidence_retention: int = Field(
+        180 * 86400,
+        ge=0,
+        description="Seconds dispute evidence is kept after its engagement is settled.",
+    )
     document_quota: int = Field(
         200,
         ge=0,

@@ -7,7 +7,7 @@ import time
 
 from fastapi import APIRouter, HTTPException, Request
 
-from api.deps import ChainDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep, neutral_arbiter
+from api.deps import ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep, neutral_arbiter
 from api.documents import document_input, store_document
 from api.models import ERRORS
 from api.offers import service
@@ -27,7 +27,12 @@ router = APIRouter(tags=["offers"], responses=ERRORS)
     dependencies=[DocumentQuota],
 )
 def prepare_offer(
-    body: OfferPrepare, session: CurrentSession, chain: ChainDep, store: StoreDep, settings: SettingsDep
+    body: OfferPrepare,
+    session: CurrentSession,
+    conn: ConnDep,
+    chain: ChainDep,
+    store: StoreDep,
+    settings: SettingsDep,
 ) -> OfferTypedData:
     if body.skill not in catalog():
         raise HTTPException(400, f"unknown skill {body.skill!r} (see GET /skills)")
@@ -48,7 +53,9 @@ def prepare_offer(
             or [md.MilestoneTerms(title=body.title, description="")],
             nonce="0x" + os.urandom(32).hex(),
         )
-    cid, digest_0x = store_document(store, terms)
+    # Only the provider's signature names these terms until someone takes the offer: kept while it
+    # can be taken (after that the chain names them, or nobody does).
+    cid, digest_0x = store_document(store, terms, conn=conn, kind="offer", keep_until=now + body.valid_for)
     digest = bytes.fromhex(digest_0x[2:])
     s = body.session
     offer = Offer(

@@ -8,8 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from api.deps import ChainDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep, configured_arbiters
-from api.documents import document_input
+from api.deps import (
+    ChainDep,
+    ConnDep,
+    CurrentSession,
+    DocumentQuota,
+    SettingsDep,
+    StoreDep,
+    configured_arbiters,
+)
+from api.documents import document_input, record_document
 from api.models import ERRORS, Address, MilestoneIn, Strict
 from api.payments.service import BadSignature, Payments, StripeUnavailable
 from api.skills import catalog
@@ -60,6 +68,7 @@ def checkout(
     body: CheckoutIn,
     request: Request,
     session: CurrentSession,
+    conn: ConnDep,
     chain: ChainDep,
     store: StoreDep,
     settings: SettingsDep,
@@ -96,7 +105,7 @@ def checkout(
             milestones=[md.MilestoneTerms(title=m.title, description=m.description) for m in body.milestones],
         )
         digest = "0x" + terms.digest().hex()
-    store.add_bytes(terms.to_bytes(), cid_version=1)
+    cid = store.add_bytes(terms.to_bytes(), cid_version=1).cid
     try:
         result = payments.create_checkout(
             client=session.address,
@@ -112,6 +121,10 @@ def checkout(
         )
     except StripeUnavailable as exc:
         raise HTTPException(503, f"card payments are unavailable right now: {exc}") from None
+    # Recorded after the quote's own transaction (SQLite has one writer). A Checkout Session lives at
+    # most 24 hours; the chain names the terms once the relayer funds. Unrecorded (a refused quote),
+    # the pin is adopted by `skillchain ipfs gc` and removed a grace later.
+    record_document(conn, cid=cid, digest=digest, kind="checkout", keep_until=now + 86400)
     return CheckoutPublic(**result, amount_cents=total // 10_000, currency="usd")
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, insert, select, update
 from api.auth.ratelimit import public_write_limited
 from api.auth.siwe import personal_message_hash, recover_address
 from api.deps import AdminSession, ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
-from api.documents import document_input
+from api.documents import document_input, store_document
 from api.models import ERRORS, Address, Cid, HexSignature, Name, Name120, Strict
 from api.pagination import CursorQuery, LimitQuery, Page, cursor_keys, page_of
 from api.queries import credentials_of
@@ -208,7 +208,7 @@ def _prepare(
     doc = _metadata(body, issuer, _issuer_name(conn, issuer), chain.chain_id)
     with document_input():
         digest = doc.digest()
-    cid = store.add_bytes(doc.to_bytes(), cid_version=1).cid
+    cid, _ = store_document(store, doc, conn=conn, kind="credential")
     token_id = str(int.from_bytes(digest, "big"))
     skill = catalog()[body.skill].id
     tx = chain.builder.build(
@@ -326,7 +326,8 @@ def create_voucher(
     _check_engagement(conn, chain.chain_id, body.engagement_id, session.address, body.holder)
     doc = _metadata(body, session.address, _issuer_name(conn, session.address), chain.chain_id)
     digest = doc.digest()
-    cid = store.add_bytes(doc.to_bytes(), cid_version=1).cid
+    valid_until = int(time.time()) + body.valid_for
+    cid, _ = store_document(store, doc, conn=conn, kind="voucher", keep_until=valid_until)
     message = {
         "issuer": session.address,
         "recipient": body.holder,
@@ -335,7 +336,7 @@ def create_voucher(
         "expiresAt": body.expires_at,
         "engagementId": body.engagement_id,
         "nonce": int.from_bytes(os.urandom(16), "big"),
-        "validUntil": int(time.time()) + body.valid_for,
+        "validUntil": valid_until,
     }
     result = conn.execute(
         insert(vouchers).values(
@@ -461,7 +462,7 @@ def prepare_revoke(
         raise HTTPException(403, "only the credential's issuer or an admin may revoke it")
     with document_input():
         doc = md.RevocationReason(chainId=chain.chain_id, tokenId=token_id, reason=body.reason)
-    cid = store.add_bytes(doc.to_bytes(), cid_version=1).cid
+    cid, _ = store_document(store, doc, conn=conn, kind="revocation")
     tx = chain.builder.build(
         "SkillCredential",
         "revoke",

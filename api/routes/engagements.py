@@ -100,7 +100,12 @@ def _party(e: EngagementPublic, address: str, *roles: str) -> str:
     dependencies=[DocumentQuota],
 )
 def prepare_engagement(
-    body: EngagementPrepare, session: CurrentSession, chain: ChainDep, store: StoreDep, settings: SettingsDep
+    body: EngagementPrepare,
+    session: CurrentSession,
+    conn: ConnDep,
+    chain: ChainDep,
+    store: StoreDep,
+    settings: SettingsDep,
 ) -> PreparedWithDocument:
     if body.skill not in catalog():
         raise HTTPException(400, f"unknown skill {body.skill!r} (see GET /skills)")
@@ -135,7 +140,7 @@ def prepare_engagement(
         # now would fail for that reason alone, so only ETH funding is simulated here.
         sender=session.address if token == ETH else None,
     )
-    cid, digest = store_document(store, terms)
+    cid, digest = store_document(store, terms, conn=conn, kind="terms")
     return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
 
 
@@ -202,7 +207,7 @@ def prepare_submit(
         description=f"Submit milestone {index} of engagement {engagement_id}",
         sender=session.address,
     )
-    cid, digest = store_document(store, doc)
+    cid, digest = store_document(store, doc, conn=conn, kind="deliverable")
     return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
 
 
@@ -329,7 +334,9 @@ def _add_evidence(
             statement=body.statement,
             files=body.files,
         )
-    cid, _digest = store_document(store, doc)
+    cid, _digest = store_document(
+        store, doc, conn=conn, kind="evidence", engagement=(chain_id, engagement_id)
+    )
     created_at = int(time.time())
     result = conn.execute(
         insert(evidence).values(
@@ -471,7 +478,7 @@ def prepare_review(
         sender=session.address,
     )
     if body.comment:
-        cid, digest = store_document(store, doc)
+        cid, digest = store_document(store, doc, conn=conn, kind="comment")
     return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
 
 

@@ -15,6 +15,7 @@ from alembic import context
 import db.auth
 import db.chain
 import db.credentials
+import db.documents
 import db.market
 import db.payments  # noqa: F401
 from db.metadata import metadata

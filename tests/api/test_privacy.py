@@ -11,6 +11,7 @@ from sqlalchemy import String, insert
 import db.auth
 import db.chain
 import db.credentials
+import db.documents
 import db.market
 import db.payments
 from api.routes.account import ERASURE, KEPT, PERSONAL_TABLES, PUBLIC_CHAIN_STATE
@@ -18,7 +19,8 @@ from db.metadata import metadata
 from tests.api.siwe_helpers import ADDRESS
 from tests.api.test_auth_routes import sign_in
 
-assert db.auth and db.chain and db.credentials and db.market and db.payments  # every owner's tables loaded
+# every owner's tables loaded
+assert db.auth and db.chain and db.credentials and db.documents and db.market and db.payments
 
 
 def _address_columns() -> dict[str, list[str]]:
