@@ -220,6 +220,20 @@ class PreparedWithDocument(BaseModel):
     tx: PreparedTx
     document_cid: str | None = None
     digest: str | None = None
+    approval: PreparedTx | None = Field(
+        None,
+        description="a token payment's ERC-20 approve, to send before `tx` (null: ETH, or the allowance "
+        "already covers it); `tx` was simulated as if it had been sent",
+    )
+
+
+class PreparedFunding(BaseModel):
+    tx: PreparedTx
+    approval: PreparedTx | None = Field(
+        None,
+        description="a token payment's ERC-20 approve, to send before `tx` (null: ETH, or the allowance "
+        "already covers it); `tx` was simulated as if it had been sent",
+    )
 
 
 class DeliverableIn(Strict):

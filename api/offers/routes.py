@@ -9,12 +9,11 @@ from fastapi import APIRouter, HTTPException, Request
 
 from api.deps import ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep, neutral_arbiter
 from api.documents import document_input, store_document
-from api.models import ERRORS
+from api.models import ERRORS, PreparedFunding
 from api.offers import service
 from api.offers.schemas import OfferFund, OfferPrepare, OfferTypedData
 from api.skills import catalog
 from chain.offers import ZERO_ADDRESS, Offer
-from chain.txbuilder import PreparedTx
 from ipfs import metadata as md
 
 router = APIRouter(tags=["offers"], responses=ERRORS)
@@ -90,12 +89,12 @@ def prepare_offer(
 
 @router.post(
     "/offers/fund",
-    response_model=PreparedTx,
+    response_model=PreparedFunding,
     summary="The createEngagementWithOffer transaction that funds a signed offer as the signed-in client",
 )
 def prepare_fund_offer(
     body: OfferFund, request: Request, session: CurrentSession, chain: ChainDep
-) -> PreparedTx:
+) -> PreparedFunding:
     offer = service.to_offer(body.offer)
     try:
         service.check_shape(offer)
@@ -124,11 +123,19 @@ def prepare_fund_offer(
         chain.chain_id, offer.provider, service.offer_digest(chain.chain_id, escrow, offer), signature
     ):
         raise HTTPException(400, "the signature is not the provider's over this offer")
-    return chain.builder.build(
+    eth = offer.token == ZERO_ADDRESS
+    tx = chain.builder.build(
         "SkillEscrow",
         "createEngagementWithOffer",
         service.fund_args(offer, signature, body.starts_at, body.booking_ref, body.deadline),
-        value=sum(offer.amounts) if offer.token == ZERO_ADDRESS else 0,
-        description="Fund the provider's offer (accepted from the start); approve the token first if not ETH",
-        sender=session.address if offer.token == ZERO_ADDRESS else None,  # a token needs its approval first
+        value=sum(offer.amounts) if eth else 0,
+        description="Fund the provider's offer (accepted from the start)",
+        sender=session.address,
+        assume_allowance=None if eth else offer.token,  # the approval is sent first
     )
+    approval = (
+        None
+        if eth
+        else chain.builder.approval(offer.token, session.address, "SkillEscrow", sum(offer.amounts))
+    )
+    return PreparedFunding(tx=tx, approval=approval)

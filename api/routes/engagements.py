@@ -135,13 +135,16 @@ def prepare_engagement(
             digest,
         ],
         value=sum(amounts) if token == ETH else 0,
-        description=f"Fund '{body.title}' ({len(amounts)} milestone(s)); approve the token first if not ETH",
-        # A token payment needs an ERC-20 approval first, which has not been sent yet: simulating it
-        # now would fail for that reason alone, so only ETH funding is simulated here.
-        sender=session.address if token == ETH else None,
+        description=f"Fund '{body.title}' ({len(amounts)} milestone(s))",
+        sender=session.address,
+        # A token payment's approval has not been sent yet: simulated as if it had.
+        assume_allowance=None if token == ETH else token,
+    )
+    approval = (
+        None if token == ETH else chain.builder.approval(token, session.address, "SkillEscrow", sum(amounts))
     )
     cid, digest = store_document(store, terms, conn=conn, kind="terms")
-    return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest)
+    return PreparedWithDocument(tx=tx, document_cid=cid, digest=digest, approval=approval)
 
 
 def _terms(body: EngagementPrepare, client: str) -> md.EngagementTerms:

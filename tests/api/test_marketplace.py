@@ -314,10 +314,11 @@ def test_signed_session_offer_is_funded_by_a_learner_and_indexed_with_its_bookin
         c.post("/offers/fund", headers=client, json=fund | {"starts_at": int(time.time())}).status_code == 400
     )
     assert c.post("/offers/fund", headers=provider, json=fund).status_code == 400
-    tx = c.post("/offers/fund", headers=client, json=fund)
-    assert tx.status_code == 200, tx.text
-    assert int(tx.json()["value"], 16) == 10**16
-    stack.send(CLIENT, tx.json())
+    funding = c.post("/offers/fund", headers=client, json=fund)
+    assert funding.status_code == 200, funding.text
+    tx = funding.json()["tx"]
+    assert int(tx["value"], 16) == 10**16 and tx["simulated"] and funding.json()["approval"] is None  # ETH
+    stack.send(CLIENT, tx)
     stack.index()
     e = c.get("/me/engagements", headers=client).json()["data"][0]
     assert (e["status"], e["accepted"], e["booking_ref"], e["starts_at"]) == ("active", True, booking, starts)
@@ -432,3 +433,33 @@ def test_my_engagements_paginate_with_a_cursor_and_a_total(stack: Stack) -> None
             break
     assert len(seen) == page["total"] >= 2 and seen == sorted(set(seen), reverse=True)
     assert c.get("/me/engagements", headers=headers, params={"cursor": "x"}).status_code == 422
+
+
+def test_a_token_payment_comes_with_its_approval_and_is_simulated_as_if_approved(stack: Stack) -> None:
+    c = stack.client
+    payer = anvil_account(5)  # holds the test stablecoin, has approved nothing
+    learner = stack.sign_in(payer)
+    usd = stack.record.address_of("TestStablecoin")
+    body = {
+        "provider": PROVIDER.address,
+        "title": "Paid in tUSD",
+        "skill": "solidity",
+        "token": usd,
+        "milestones": [{"title": "One", "amount": str(5 * 10**6), "due_date": int(time.time()) + 86400}],
+    }
+    prepared = c.post("/engagements/prepare", headers=learner, json=body)
+    assert prepared.status_code == 200, prepared.text
+    approval, tx = prepared.json()["approval"], prepared.json()["tx"]
+    assert approval is not None and approval["to"] == usd and approval["simulated"]
+    assert tx["simulated"] and int(tx["value"], 16) == 0  # with an allowance override: not refused for it
+    stack.send(payer, approval)  # approve first, then the call itself succeeds on-chain
+    stack.send(payer, tx)
+    stack.index()
+    mine = c.get("/me/engagements", headers=learner).json()["data"][0]
+    assert mine["token"] == usd and mine["total_amount"] == str(5 * 10**6)
+    # The allowance now covers another payment of the same size? It was spent: a new approval again.
+    again = c.post("/engagements/prepare", headers=learner, json=body).json()
+    assert again["approval"] is not None
+    # A learner without the tokens is refused before signing anything: the override does not lie.
+    broke = c.post("/engagements/prepare", headers=stack.sign_in(anvil_account(11)), json=body)
+    assert broke.status_code == 409 and broke.json()["code"] == "transaction_would_revert"
