@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.document_limiter = RateLimiter(settings.document_quota, window=3600.0)
     app.state.accepted_chain_ids = accepted_chain_ids(settings)
     app.state.eip1271 = RpcEip1271Checker(rpc_urls(settings))
+    app.state.signin_checker = RpcEip1271Checker(rpc_urls(settings), counterfactual=True)  # + ERC-6492
     app.add_middleware(BodyGuard, limit=settings.max_body_bytes)
     problems.install(app)
     store = open_store(

@@ -83,7 +83,15 @@ def problem(
 
 
 def _where(loc: tuple[Any, ...] | list[Any]) -> str:
-    return ".".join(str(part) for part in loc)
+    """Where the error is. A part can be a key the client sent (an unknown field): it is cut to 40
+    characters and control or invisible characters are shown escaped, so an error never carries a
+    large or deceptive piece of the input back."""
+    return ".".join(_loc_part(str(part)) for part in loc)
+
+
+def _loc_part(part: str) -> str:
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in part[:40])
+    return shown + ("…" if len(part) > 40 else "")
 
 
 def _documented_openapi(app: FastAPI) -> dict[str, Any]:

@@ -11,9 +11,11 @@ from urllib.parse import parse_qs, urlparse
 
 from eth_utils.address import is_address, to_checksum_address
 
-_CAIP19 = re.compile(r"^eip155:(\d{1,20})/erc721:(0x[0-9a-fA-F]{40})/(\d{1,78})$")
-_SHARE_PATH = re.compile(r"/verify/credential/(\d{1,20})/(\d{1,78})/?$")
-_PAIR = re.compile(r"^(\d{1,20}):(\d{1,78})$")
+# ASCII digits only: Python's \d (and int()) also take Arabic-Indic and other digits, so a lookalike
+# "٣١٣٣٧:…" would name a real credential while reading as something else.
+_CAIP19 = re.compile(r"^eip155:([0-9]{1,20})/erc721:(0x[0-9a-fA-F]{40})/([0-9]{1,78})$")
+_SHARE_PATH = re.compile(r"/verify/credential/([0-9]{1,20})/([0-9]{1,78})/?$")
+_PAIR = re.compile(r"^([0-9]{1,20}):([0-9]{1,78})$")
 
 
 @dataclass(frozen=True)

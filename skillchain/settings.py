@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -211,18 +212,12 @@ class Settings(BaseSettings):
     @field_validator("arbiters", "issuers", "funders", "admins", "allowed_tokens")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
-        for item in value:
-            if not (item.startswith("0x") and len(item) == 42):
-                raise ValueError(f"{item!r} is not a 0x-prefixed 20-byte address")
-            int(item, 16)
-        return value
+        return [_checksummed(item) for item in value]
 
     @field_validator("admin", "treasury")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        if value is not None and not (value.startswith("0x") and len(value) == 42):
-            raise ValueError(f"{value!r} is not a 0x-prefixed 20-byte address")
-        return value
+        return None if value is None else _checksummed(value)
 
     @field_validator("log_level")
     @classmethod
@@ -251,6 +246,19 @@ class Settings(BaseSettings):
     @property
     def effective_public_url(self) -> str:
         return self.public_url or f"http://{self.api_host}:{self.api_port}"
+
+
+def _checksummed(item: str) -> str:
+    """An address in its EIP-55 form, so every comparison with a checksummed read-model value holds;
+    a mixed-case address with a wrong checksum is refused (it is a typo, not an address)."""
+    from eth_utils.address import is_checksum_address, to_checksum_address
+
+    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", item):
+        raise ValueError(f"{item!r} is not a 0x-prefixed 20-byte address")
+    digits = item[2:]
+    if digits not in (digits.lower(), digits.upper()) and not is_checksum_address(item):
+        raise ValueError(f"{item!r} has a wrong EIP-55 checksum (write it all lower case, or exactly)")
+    return str(to_checksum_address(item))
 
 
 class SettingsError(Exception):

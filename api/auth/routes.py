@@ -100,7 +100,7 @@ def post_verify(body: VerifyRequest, request: Request, conn: ConnDep, settings: 
             now=now,
             uri_origin=settings.effective_siwe_domain,
             chain_ids=request.app.state.accepted_chain_ids,
-            eip1271=request.app.state.eip1271,
+            eip1271=request.app.state.signin_checker,
             check_issued_at=True,
         )
     except siwe.MalformedMessage as exc:

@@ -190,3 +190,62 @@ def test_a_uri_that_is_not_http_on_our_origin_is_refused(client: TestClient, uri
     response = sign_in(client, uri=uri)
     assert response.status_code == 401 and "http(s)" in response.json()["detail"]
     assert sign_in(client, uri="https://127.0.0.1:8000/login").status_code == 200
+
+
+def test_a_wallet_not_deployed_yet_signs_in_with_erc6492(
+    tmp_path: Path, project: object, accounts: object, chain: object
+) -> None:
+    from datetime import UTC, datetime
+
+    from eth_abi.abi import encode
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    from api.auth.eip1271 import ERC6492_SUFFIX, RpcEip1271Checker
+    from api.auth.siwe import SiweMessage, personal_message_hash
+    from tests.api.siwe_helpers import KEY, iso
+
+    owner = Account.from_key(KEY)
+    factory = accounts[0].deploy(project.TestWalletFactory)  # type: ignore[attr-defined,index]
+    salt = b"\x07" * 32
+    wallet = factory.walletOf(owner.address, salt)
+    w3 = chain.provider.web3  # type: ignore[attr-defined]
+    assert w3.eth.get_code(wallet) == b""  # counterfactual: nothing at the address yet
+    deploy_call = bytes(factory.deploy.encode_input(owner.address, salt))  # what would deploy it
+    url = chain.provider.uri  # type: ignore[attr-defined]
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'w.db'}", rpc_urls={31337: url})
+    client = TestClient(create_app(settings))
+
+    def message() -> str:
+        return SiweMessage(
+            domain="127.0.0.1:8000",
+            address=wallet,
+            statement="Sign in",
+            uri="http://127.0.0.1:8000",
+            version="1",
+            chain_id=31337,
+            nonce=client.get("/auth/nonce").json()["nonce"],
+            issued_at=iso(datetime.now(UTC)),
+        ).to_text()
+
+    def wrapped(text: str, key: str) -> bytes:
+        inner = Account.sign_message(encode_defunct(text=text), key).signature
+        return (
+            encode(["address", "bytes", "bytes"], [factory.address, deploy_call, bytes(inner)])
+            + ERC6492_SUFFIX
+        )
+
+    text = message()
+    ok = client.post("/auth/verify", json={"message": text, "signature": "0x" + wrapped(text, KEY).hex()})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["address"] == wallet
+    assert w3.eth.get_code(wallet) == b""  # checked in an eth_call: still not deployed
+    text = message()
+    forged = wrapped(text, Account.create().key.hex())
+    wrong = client.post("/auth/verify", json={"message": text, "signature": "0x" + forged.hex()})
+    assert wrong.status_code == 401
+    # Offers and vouchers are checked on-chain (ECDSA, EIP-1271 only): their checker refuses 6492.
+    good = wrapped(text, KEY)
+    digest = personal_message_hash(text)
+    assert RpcEip1271Checker({31337: url}, counterfactual=True)(31337, wallet, digest, good)
+    assert not RpcEip1271Checker({31337: url})(31337, wallet, digest, good)

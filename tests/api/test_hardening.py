@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -240,3 +241,32 @@ def sign_in_token(client: TestClient) -> str:
     from tests.api.test_auth_routes import sign_in
 
     return str(sign_in(client).json()["token"])
+
+
+def test_an_unknown_key_is_named_short_and_escaped_in_the_error(client: TestClient) -> None:
+    long_key = "k" * 5000
+    sneaky = "admin\u202e\u200bflag"
+    body = {"address": GOOD, "challenge": "0" * 32, "signature": "0x" + "a" * 130, long_key: 1, sneaky: 2}
+    problem = _is_problem(client.post("/verify/presentation", json=body), 422, "invalid_request")
+    text = json.dumps(problem, ensure_ascii=False)
+    assert long_key not in text and "body." + "k" * 40 + "…" in text
+    assert "\u202e" not in text and "\\u202e" in text
+
+
+def test_credential_references_take_ascii_digits_only() -> None:
+    from chain.credential_ref import BadCredentialRef, parse_credential_ref
+
+    assert parse_credential_ref("31337:42").token_id == 42
+    for lookalike in ("٣١٣٣٧:42", "31337:４２", "eip155:31337/erc721:0x" + "ab" * 20 + "/٤٢"):
+        with pytest.raises(BadCredentialRef):
+            parse_credential_ref(lookalike)
+
+
+def test_configured_addresses_are_checksummed_and_a_wrong_checksum_is_refused(tmp_path: Path) -> None:
+    from skillchain.settings import Settings
+
+    lower = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8"
+    settings = Settings(data_dir=tmp_path, arbiters=[lower], admins=lower.upper().replace("0X", "0x"))  # type: ignore[call-arg]
+    assert settings.arbiters == ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"] == settings.admins
+    with pytest.raises(ValueError, match="checksum"):
+        Settings(data_dir=tmp_path, arbiters=["0x70997970C51812dc3A010C7d01b50e0d17dc79c8"])  # type: ignore[call-arg]
