@@ -135,7 +135,17 @@ AdminSession = Annotated[Session, Depends(require_admin)]
 def document_quota(request: Request, session: CurrentSession) -> None:
     """Dependency of every route that stores a document for the signed-in wallet: a per-wallet hourly
     quota (SKILLCHAIN_DOCUMENT_QUOTA), so no wallet can make the server store and pin without limit."""
-    wait = request.app.state.document_limiter.check(session.address)
+    charge_documents(request, session.address, 1)
+
+
+def charge_documents(request: Request, address: str, count: int) -> None:
+    """Count `count` documents against the wallet's hourly quota (a batch counts each of its items)."""
+    quota = request.app.state.settings.document_quota
+    if quota and count > quota:
+        raise HTTPException(
+            413, f"this request would store {count} documents; at most {quota} an hour are allowed"
+        )
+    wait = request.app.state.document_limiter.check(address, cost=count)
     if wait is not None:
         raise HTTPException(
             429,

@@ -456,9 +456,14 @@ def _payments() -> Payments:
 
 
 @payments_app.command("reconcile")
-def payments_reconcile() -> None:
+def payments_reconcile(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
     """Fund every paid Checkout Session that was never funded (e.g. while the webhook was down), once."""
     result = _payments().reconcile()
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
     typer.echo(
         f"paid sessions seen: {result['paid_sessions']}, newly queued: {result['queued']}, "
         f"jobs processed: {result['processed']}"
@@ -516,11 +521,15 @@ def _store() -> EmbeddedStore:
 def ipfs_add(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="File to add.")],
     cid_version: CidVersion = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Add a file to the embedded store and pin it; prints the CID `ipfs add` would print."""
     with file.open("rb") as stream:
         result = _store().add(stream, cid_version=cid_version)
     _record_manual_pin(result.cid)
+    if as_json:
+        typer.echo(json.dumps({"cid": result.cid, "size": result.size, "name": file.name}))
+        return
     typer.echo(f"added {result.cid} {file.name}")
 
 
@@ -554,13 +563,14 @@ def _record_manual_pin(cid: str) -> None:
 def ipfs_cid(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="File to hash.")],
     cid_version: CidVersion = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Print the CID of a file without storing anything (like `ipfs add --only-hash -Q`)."""
     from ipfs.unixfs import add_stream
 
     with file.open("rb") as stream:
-        cid, _size = add_stream(stream, cid_version=cid_version)
-    typer.echo(str(cid))
+        cid, size = add_stream(stream, cid_version=cid_version)
+    typer.echo(json.dumps({"cid": str(cid), "size": size}) if as_json else str(cid))
 
 
 @ipfs_app.command("get")

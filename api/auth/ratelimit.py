@@ -17,8 +17,9 @@ class RateLimiter:
         self._hits: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def check(self, key: str, now: float | None = None) -> int | None:
-        """Record a hit; None if allowed, else the seconds to wait (for Retry-After)."""
+    def check(self, key: str, now: float | None = None, cost: int = 1) -> int | None:
+        """Record `cost` hits; None if allowed, else the seconds to wait (for Retry-After). A cost
+        above the whole limit can never pass: the caller says so in words instead."""
         if self.per_minute <= 0:
             return None
         now = time.monotonic() if now is None else now
@@ -26,9 +27,10 @@ class RateLimiter:
             hits = self._hits[key]
             while hits and hits[0] <= now - self.window:
                 hits.popleft()
-            if len(hits) >= self.per_minute:
-                return max(1, math.ceil(hits[0] + self.window - now))
-            hits.append(now)
+            if len(hits) + cost > self.per_minute:
+                oldest = hits[min(len(hits) - 1, len(hits) + cost - self.per_minute - 1)] if hits else now
+                return max(1, math.ceil(oldest + self.window - now))
+            hits.extend([now] * cost)
             return None
 
 

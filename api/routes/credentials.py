@@ -18,7 +18,16 @@ from sqlalchemy import delete, func, insert, select, update
 
 from api.auth.ratelimit import public_write_limited
 from api.auth.siwe import personal_message_hash, recover_address
-from api.deps import AdminSession, ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep
+from api.deps import (
+    AdminSession,
+    ChainDep,
+    ConnDep,
+    CurrentSession,
+    DocumentQuota,
+    SettingsDep,
+    StoreDep,
+    charge_documents,
+)
 from api.documents import document_input, store_document
 from api.models import ERRORS, Address, Cid, HexSignature, Name, Name120, Strict
 from api.pagination import CursorQuery, LimitQuery, Page, cursor_keys, page_of
@@ -251,13 +260,13 @@ def prepare_credential(
 @router.post(
     "/credentials/batch",
     response_model=list[BatchItemResult],
-    summary="A cohort in one call, per-item results",
-    dependencies=[DocumentQuota],
+    summary="A cohort in one call, per-item results (each item counts against the document quota)",
 )
 def prepare_batch(
     body: BatchIn, request: Request, session: CurrentSession, conn: ConnDep, chain: ChainDep, store: StoreDep
 ) -> list[BatchItemResult]:
     _require_issuer(conn, chain, session.address)
+    charge_documents(request, session.address, len(body.items))
     results = []
     for i, item in enumerate(body.items):
         try:

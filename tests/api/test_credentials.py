@@ -296,6 +296,7 @@ def test_presentation_proves_control_once(stack: Stack) -> None:
 
 
 def test_batch_issuance_reports_each_item(stack: Stack) -> None:
+    stack.index()  # the issuer's accreditation is read from the indexed chain
     items = [
         {"holder": HOLDER.address, "skill": "rust", "name": "Rust"},
         {"holder": OTHER.address, "skill": "no-such-skill", "name": "?"},
@@ -304,6 +305,7 @@ def test_batch_issuance_reports_each_item(stack: Stack) -> None:
     results = stack.client.post(
         "/credentials/batch", headers=stack.sign_in(ISSUER), json={"items": items}
     ).json()
+    assert isinstance(results, list), results
     assert [r["ok"] for r in results] == [True, False, False]
     assert "unknown skill" in results[1]["error"] and "future" in results[2]["error"]
 
@@ -389,3 +391,20 @@ def test_a_link_naming_a_lookalike_contract_is_refused_where_the_deployment_is_k
         timeout=120,
     )
     assert result.returncode == 1 and "is not Skillchain's credential contract" in result.stderr
+
+
+def test_a_batch_counts_each_item_against_the_document_quota(stack: Stack) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    stack.index()  # the issuer's accreditation is read from the indexed chain
+    c = TestClient(create_app(stack.settings.model_copy(update={"document_quota": 3})))
+    issuer = stack.sign_in(ISSUER)
+    item = {"holder": HOLDER.address, "skill": "go", "name": "Go"}
+    too_big = c.post("/credentials/batch", headers=issuer, json={"items": [item] * 4})
+    assert too_big.status_code == 413 and "at most 3" in too_big.json()["detail"]
+    assert c.post("/credentials/batch", headers=issuer, json={"items": [item] * 2}).status_code == 200
+    again = c.post("/credentials/batch", headers=issuer, json={"items": [item] * 2})
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 1  # 2 + 2 > 3 this hour
+    assert c.post("/credentials/batch", headers=issuer, json={"items": [item]}).status_code == 200
