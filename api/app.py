@@ -21,6 +21,9 @@ from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
 from api.payments.setup import start_payments
 from api.routes import account, credentials, engagements, market, matching, ops
+from api.stream.hub import StreamHub
+from api.stream.routes import router as stream_router
+from bus.wake import open_bus
 from chain.records import load_record, record_path
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -53,7 +56,12 @@ TAGS = [
     {"name": "credentials", "description": "Soulbound credentials: issue, vouchers, revoke, verify."},
     {"name": "payments", "description": "Card payments (Stripe) funding escrow through the relayer."},
     {"name": "matching", "description": "Recommendations and semantic search from the marketplace's data."},
-    {"name": "account", "description": "Your own data: export, erasure, the live event stream."},
+    {"name": "account", "description": "Your own data: export and erasure."},
+    {
+        "name": "stream",
+        "description": "Your live stream (server-sent events): resumable with Last-Event-ID, fanned out "
+        "from the outbox.",
+    },
     {"name": "admin", "description": "Operators (SKILLCHAIN_ADMINS): accreditation, statistics, risk."},
     {"name": "ops", "description": "Health, readiness and Prometheus metrics."},
     {"name": "ipfs", "description": "A trustless IPFS gateway over the embedded store."},
@@ -117,11 +125,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         data_dir=settings.data_dir, kubo_api=str(settings.ipfs_api) if settings.ipfs_api else None
     )
     app.state.store = store
+    app.state.hub = StreamHub(
+        engine,
+        open_bus(settings.effective_database_url, settings.redis_url),
+        per_user=settings.stream_per_user,
+        retention=settings.outbox_retention,
+    )
     app.include_router(auth_router)
     app.include_router(market.router)
     app.include_router(engagements.router)
     app.include_router(offers_router)
     app.include_router(account.router)
+    app.include_router(stream_router)
     app.include_router(credentials.router)
     app.include_router(payment_routes.router)
     app.include_router(matching.router)

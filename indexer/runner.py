@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
+from bus import outbox
 from chain.artifacts import load_artifact
 from chain.records import DeploymentRecord
 from db.chain import (
@@ -35,6 +36,7 @@ from indexer.offload import DecodeProcess
 from indexer.project import PK, Projector
 from indexer.reader import DecodedRange, RangePolicy, RangeReader, relax_gc
 from indexer.rpc import RpcClient
+from indexer.stream_items import event_items
 
 log = logging.getLogger("skillchain.indexer")
 INDEXED_CONTRACTS = ("SkillEscrow", "Reputation", "SkillCredential")
@@ -71,6 +73,9 @@ class IndexerConfig:
     # A catch-up expected to read at least this many more events reads them in a helper process
     # (None: never). Starting one costs about a second, so short catch-ups stay in-process.
     offload_min_events: int | None = 50_000
+    # Live streams hear of events in blocks this close to the head (a first index of a long chain
+    # does not fill the outbox with history no stream is waiting for).
+    stream_backfill_blocks: int = 1_000
 
     def range_policy(self) -> RangePolicy:
         return RangePolicy(
@@ -98,6 +103,8 @@ class Indexer:
     rpc: RpcClient
     config: IndexerConfig
     on_progress: Callable[[Progress], None] | None = None
+    # Called after each commit that added outbox items (the bus's wake-up for the API replicas).
+    wake: Callable[[int], None] | None = None
     reader: RangeReader = field(init=False)
     abis: dict[str, list[dict[str, Any]]] = field(init=False)
     projector: Projector = field(default_factory=Projector, init=False)
@@ -256,11 +263,15 @@ class Indexer:
 
     def _write_range(self, r: DecodedRange, genesis: str, head: int) -> None:
         """One finalised range's rows and the checkpoint after it, in one transaction."""
+        seq = None
         with self.engine.begin() as conn:
             self.projector.apply(
                 conn, self.config.chain_id, r.events, journal_block=None, raw_rows=r.raw_rows
             )
+            if r.last >= head - self.config.stream_backfill_blocks:
+                seq = outbox.append(conn, event_items(conn, self.config.chain_id, r.events))
             self._set_checkpoint(conn, r.last, r.last_hash, genesis)
+        self._woke(seq)
         self._report(r.last, head, len(r.events))
         self._refresh_statistics()
 
@@ -290,6 +301,7 @@ class Indexer:
         events = self.reader.decode(logs)
         with self.engine.begin() as conn:
             self.projector.apply(conn, c.chain_id, events, journal_block=number)
+            seq = outbox.append(conn, event_items(conn, c.chain_id, events))
             conn.execute(
                 delete(chain_blocks).where(
                     chain_blocks.c.chain_id == c.chain_id, chain_blocks.c.number == number
@@ -301,7 +313,12 @@ class Indexer:
                 )
             )
             self._set_checkpoint(conn, number, header.hash, genesis)
+        self._woke(seq)
         self._report(number, head, len(events))
+
+    def _woke(self, seq: int | None) -> None:
+        if seq is not None and self.wake is not None:
+            self.wake(seq)
 
     # ------------------------------------------------------------ reorgs
     def _detect_reorg_at_checkpoint(self, cp: Checkpoint) -> None:
@@ -331,7 +348,10 @@ class Indexer:
             number -= 1
         log.warning("reorg on chain %s: rolling back to block %s", c.chain_id, number)
         with self.engine.begin() as conn:
+            # Those who heard of the removed events hear of their removal, in the same transaction.
+            seq = outbox.append(conn, outbox.retractions_above(conn, c.chain_id, number))
             rollback_to(conn, c.chain_id, number, stored[number])
+        self._woke(seq)
         self.reorgs += 1
 
     def _prune(self, head: int) -> None:

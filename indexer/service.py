@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from bus.wake import open_bus
 from chain.records import load_record, record_path
 from db.engine import make_engine
 from db.migrate import upgrade
@@ -109,4 +110,6 @@ def build(
     if reset:
         with engine.begin() as conn:
             reset_chain(conn, chain_id)
-    return IndexerService(Indexer(engine, rpc, config, on_progress=on_progress), engine, release)
+    bus = open_bus(settings.effective_database_url, settings.redis_url)
+    indexer = Indexer(engine, rpc, config, on_progress=on_progress, wake=bus.wake)
+    return IndexerService(indexer, engine, release)

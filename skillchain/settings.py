@@ -54,6 +54,18 @@ class Settings(BaseSettings):
         "header); default: http://API host:port.",
     )
     auth_rate_limit: int = Field(10, ge=0, description="Sign-in requests per minute per client; 0 = off.")
+    redis_url: str | None = Field(
+        None,
+        description="Redis for several API replicas: the bus (pub/sub) and rate limits shared by all; "
+        "e.g. redis://127.0.0.1:6379/0.",
+    )
+    stream_per_user: int = Field(5, ge=0, description="Open live streams a wallet may hold; 0 = no cap.")
+    outbox_retention: int = Field(
+        7 * 86400,
+        ge=0,
+        description="Seconds the live stream's items stay replayable (a reconnect's Last-Event-ID); "
+        "0 = forever.",
+    )
     ipfs_gc_interval: int = Field(
         6 * 3600,
         ge=0,

@@ -197,9 +197,9 @@ async function follow(id) {  // server-sent events over fetch, so the session he
         const chunk = buffer.slice(0, cut);
         buffer = buffer.slice(cut + 2);
         const data = chunk.split("\n").find((l) => l.startsWith("data: "));
-        if (data && location.hash === `#/engagement/${id}`) {
-          const event = JSON.parse(data.slice(6));
-          say(`On-chain: ${event.event} (block ${event.block})`);
+        const event = data ? JSON.parse(data.slice(6)) : null;
+        if (event && String(event.engagement_id) === String(id) && location.hash === `#/engagement/${id}`) {
+          say(`On-chain: ${event.name} (block ${event.block})`);
           engagement(id);
           return;
         }

@@ -1,23 +1,19 @@
-"""The signed-in wallet's own data: export, erasure, and a live stream of its on-chain events."""
+"""The signed-in wallet's own data: export and erasure."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Table, and_, delete, func, or_, select
+from sqlalchemy import Column, Table, and_, delete, or_, select
 
-from api.deps import ConnDep, CurrentSession, SettingsDep
+from api.deps import ConnDep, CurrentSession
 from api.models import ERRORS
 from db.auth import auth_sessions
-from db.chain import chain_events
 from db.credentials import issuer_profiles, vouchers
 from db.market import evidence, listings, profiles
+from db.outbox import outbox_audience
 from db.payments import payment_quotes
 
 router = APIRouter(tags=["account"], responses=ERRORS)
@@ -56,6 +52,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "vouchers": (vouchers, (vouchers.c.issuer, vouchers.c.recipient)),
     "evidence": (evidence, (evidence.c.author,)),
     "card_payments": (payment_quotes, (payment_quotes.c.client,)),
+    "stream_deliveries": (outbox_audience, (outbox_audience.c.address,)),
 }
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
@@ -70,6 +67,7 @@ ERASURE: dict[str, str] = {
     "vouchers": "custom",  # yours and unsigned ones you started; signed ones you issued: KEPT
     "evidence": "dispute_evidence",
     "card_payments": "card_payments",
+    "stream_deliveries": "all",  # who may replay which stream item; erased, the items reach you no more
 }
 _NOT_EXPORTED_COLUMNS = {"auth_sessions": {"token_hash"}}  # a session secret, even hashed, stays inside
 
@@ -141,55 +139,3 @@ def erase(session: CurrentSession, conn: ConnDep) -> ErasedPublic:
         )
     ).rowcount
     return ErasedPublic(erased=erased, kept=KEPT)
-
-
-@router.get("/events/stream", summary="Server-sent events: indexed on-chain events that concern you")
-async def stream(request: Request, session: CurrentSession, settings: SettingsDep) -> StreamingResponse:
-    engine = request.app.state.engine
-    address = session.address
-
-    def head(conn: Any) -> int:
-        # MAX over this chain's rows walks the (chain_id, block_number) index: no sort of the table.
-        value = conn.execute(
-            select(func.max(chain_events.c.block_number)).where(chain_events.c.chain_id == settings.chain_id)
-        ).scalar()
-        return int(value or 0)
-
-    with engine.connect() as conn:
-        start = head(conn)
-    last = int(start or 0)
-
-    async def events() -> AsyncIterator[str]:
-        nonlocal last
-        yield ": connected\n\n"
-        while not await request.is_disconnected():
-            with engine.connect() as conn:
-                rows = (
-                    conn.execute(
-                        select(chain_events)
-                        .where(
-                            chain_events.c.chain_id == settings.chain_id,
-                            chain_events.c.block_number > last,
-                            chain_events.c.args.like(f'%"{address}"%'),
-                        )
-                        .order_by(chain_events.c.block_number, chain_events.c.log_index)
-                        .limit(100)
-                    )
-                    .mappings()
-                    .all()
-                )
-            for r in rows:
-                last = max(last, r["block_number"])
-                payload = {
-                    "event": r["event"],
-                    "block": r["block_number"],
-                    "tx": r["tx_hash"],
-                    "args": json.loads(r["args"]),
-                }
-                yield f"event: {r['event']}\ndata: {json.dumps(payload)}\n\n"
-            if not rows:
-                with engine.connect() as conn:
-                    last = max(last, head(conn))
-                await asyncio.sleep(0.5)
-
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

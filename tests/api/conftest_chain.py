@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from web3 import Web3
 
 from api.app import create_app
+from bus.wake import InProcessBus
 from chain.compile_if_needed import ensure_compiled
 from chain.localchain import LocalChain
 from chain.records import DeploymentRecord
@@ -38,7 +39,8 @@ class Stack:
         engine = make_engine(self.settings.effective_database_url)
         # Everything in the unfinalised window: reorg tests can roll back, and the live path is exercised.
         config = IndexerConfig.from_record(self.record, finality_depth=64)
-        Indexer(engine, RpcClient(self.chain.url), config).run(once=True)
+        # The same process's bus: the API's stream hub hears each commit at once.
+        Indexer(engine, RpcClient(self.chain.url), config, wake=InProcessBus.shared().wake).run(once=True)
         engine.dispose()
 
     def sign_in(self, account: LocalAccount) -> dict[str, str]:

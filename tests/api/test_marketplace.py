@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from eth_account import Account
 
 from chain.tx import anvil_account
@@ -362,40 +361,6 @@ def test_export_and_erase(stack: Stack) -> None:
     erased = c.request("DELETE", "/me", headers=auth).json()
     assert erased["erased"]["profile"] == 1 and "on_chain" in erased["kept"]
     assert c.get("/me/profile", headers=stack.sign_in(STRANGER)).status_code == 404
-
-
-@pytest.mark.slow
-def test_event_stream_pushes_my_events(stack: Stack) -> None:
-    import threading
-
-    c = stack.client
-    client = stack.sign_in(CLIENT)
-    got: list[str] = []
-
-    def listen() -> None:
-        with c.stream("GET", "/events/stream", headers=client) as response:
-            for line in response.iter_lines():
-                if line.startswith("event:"):
-                    got.append(line)
-                    return
-
-    thread = threading.Thread(target=listen, daemon=True)
-    thread.start()
-    time.sleep(0.5)
-    prepared = c.post(
-        "/engagements/prepare",
-        headers=client,
-        json={
-            "provider": PROVIDER.address,
-            "title": "Live",
-            "skill": "python",
-            "milestones": [{"title": "m", "amount": "5", "due_date": int(time.time()) + 86400}],
-        },
-    ).json()
-    stack.send(CLIENT, prepared["tx"])
-    stack.index()
-    thread.join(timeout=10)
-    assert got and "EngagementCreated" in got[0]
 
 
 def test_a_wallet_cannot_make_the_server_store_documents_without_limit(stack: Stack) -> None:

@@ -13,6 +13,7 @@ import db.chain
 import db.credentials
 import db.documents
 import db.market
+import db.outbox
 import db.payments
 from api.routes.account import ERASURE, KEPT, PERSONAL_TABLES, PUBLIC_CHAIN_STATE
 from db.metadata import metadata
@@ -20,7 +21,7 @@ from tests.api.siwe_helpers import ADDRESS
 from tests.api.test_auth_routes import sign_in
 
 # every owner's tables loaded
-assert db.auth and db.chain and db.credentials and db.documents and db.market and db.payments
+assert db.auth and db.chain and db.credentials and db.documents and db.market and db.outbox and db.payments
 
 
 def _address_columns() -> dict[str, list[str]]:

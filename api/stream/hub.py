@@ -1,0 +1,194 @@
+"""The fan-out: one reader per API process turns the outbox into the live streams of its subscribers.
+
+A background thread reads new outbox items (never on the event loop) when the bus wakes it, or every
+`poll_interval` seconds in case a wake-up was lost, and hands each to the subscribers in its audience
+— in memory, so no database query runs per connected client. Each subscriber lives on an event loop;
+items reach it through `loop.call_soon_threadsafe`, batched per loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from bus import outbox
+from bus.outbox import StoredItem
+from bus.wake import Bus
+
+log = logging.getLogger("skillchain.stream")
+
+QUEUE_LIMIT = 1000  # items a slow client may fall behind before it is told to reconnect
+
+
+class TooManyStreams(Exception):
+    """The wallet already holds the most open streams it may."""
+
+
+@dataclass(eq=False)
+class Subscriber:
+    address: str
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue[StoredItem] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
+    overflowed: bool = False
+
+    def offer(self, item: StoredItem) -> None:
+        """On the subscriber's loop: queue the item; when the client fell too far behind, drop what
+        follows and mark the stream, which then tells the client to reconnect (and replay) from the
+        last id it received — order is kept, nothing is lost."""
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+
+@dataclass
+class HubStats:
+    subscribers: int
+    position: int
+    lag_seconds: float
+    bus: str
+    bus_healthy: bool
+
+
+class StreamHub:
+    def __init__(
+        self,
+        engine: Engine,
+        bus: Bus,
+        *,
+        per_user: int = 5,
+        poll_interval: float = 1.0,
+        retention: int = 7 * 86400,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.bus = bus
+        self.per_user = per_user
+        self.poll_interval = poll_interval
+        self.retention = retention
+        self.clock = clock
+        self._subs: dict[str, set[Subscriber]] = defaultdict(set)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stop_listening: Callable[[], None] | None = None
+        self.position = 0  # the last sequence handed out
+        self._last_read = time.monotonic()
+        self._next_prune = 0.0
+        self.delivered = 0
+
+    # ------------------------------------------------------------ subscribers
+    def subscribe(self, address: str, loop: asyncio.AbstractEventLoop) -> Subscriber:
+        self.start()
+        with self._lock:
+            mine = self._subs[address]
+            if self.per_user and len(mine) >= self.per_user:
+                raise TooManyStreams(address)
+            sub = Subscriber(address, loop)
+            mine.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        with self._lock:
+            mine = self._subs.get(sub.address)
+            if mine is not None:
+                mine.discard(sub)
+                if not mine:
+                    del self._subs[sub.address]
+
+    def count(self) -> int:
+        with self._lock:
+            return sum(len(s) for s in self._subs.values())
+
+    def stats(self) -> HubStats:
+        return HubStats(
+            subscribers=self.count(),
+            position=self.position,
+            lag_seconds=round(time.monotonic() - self._last_read, 3),
+            bus=self.bus.name,
+            bus_healthy=self.bus.healthy(),
+        )
+
+    # ------------------------------------------------------------ the reader
+    def start(self) -> None:
+        """Start the reader once (lazily: on the first subscriber)."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            with self.engine.connect() as conn:
+                self.position = outbox.head(conn)  # a new stream starts from now (replay covers the past)
+            self._thread = threading.Thread(target=self._run, name="stream-hub", daemon=True)
+            self._thread.start()
+            self._stop_listening = self.bus.listen(self._wake.set)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._stop_listening is not None:
+            self._stop_listening()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def poke(self) -> None:
+        """Read now (tests and same-process writers that know they just committed)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+            try:
+                self._drain()
+                self._maybe_prune()
+            except Exception:
+                log.exception("reading the outbox failed; retrying")
+                self._stop.wait(1.0)
+
+    def _drain(self) -> None:
+        while True:
+            with self.engine.connect() as conn:
+                items = outbox.read_after(conn, self.position)
+            self._last_read = time.monotonic()
+            if not items:
+                return
+            self._dispatch(items)
+            self.position = items[-1].seq
+
+    def _dispatch(self, items: list[StoredItem]) -> None:
+        per_loop: dict[asyncio.AbstractEventLoop, list[tuple[Subscriber, StoredItem]]] = defaultdict(list)
+        with self._lock:
+            for item in items:
+                for address in item.audience:
+                    for sub in self._subs.get(address, ()):
+                        per_loop[sub.loop].append((sub, item))
+        for loop, batch in per_loop.items():
+            self.delivered += len(batch)
+            try:
+                loop.call_soon_threadsafe(_deliver, batch)
+            except RuntimeError:  # the loop closed (its streams are gone)
+                pass
+
+    def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now < self._next_prune or not self.retention:
+            return
+        self._next_prune = now + 600
+        with self.engine.begin() as conn:
+            removed = outbox.prune(conn, older_than=int(self.clock()) - self.retention)
+        if removed:
+            log.info("pruned %s outbox items older than %s s", removed, self.retention)
+
+
+def _deliver(batch: list[tuple[Subscriber, StoredItem]]) -> None:
+    for sub, item in batch:
+        sub.offer(item)

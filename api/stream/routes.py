@@ -1,0 +1,133 @@
+"""GET /events/stream: the signed-in wallet's live stream (server-sent events, sse-starlette)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from api.auth.store import Session, find_session
+from api.deps import _bearer
+from api.models import ERRORS
+from api.stream.hub import StreamHub, Subscriber, TooManyStreams
+from bus import outbox
+from bus.outbox import StoredItem
+
+router = APIRouter(tags=["stream"], responses=ERRORS)
+
+REPLAY_LIMIT = 1000  # items one reconnect replays; more and the client is told to resync
+
+
+async def stream_session(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Session:
+    """Like CurrentSession, but the lookup runs in a thread on a connection returned at once: a
+    stream lasts hours and must not hold a pooled connection (nor block the event loop)."""
+    if credentials is None:
+        raise HTTPException(401, "sign in first: send 'Authorization: Bearer <session token>'")
+    engine = request.app.state.engine
+
+    def lookup() -> Session | None:
+        with engine.connect() as conn:
+            return find_session(conn=conn, token=credentials.credentials, now=int(time.time()))
+
+    session = await asyncio.to_thread(lookup)
+    if session is None:
+        raise HTTPException(401, "session unknown, expired or signed out")
+    return session
+
+
+def _event(item: StoredItem) -> ServerSentEvent:
+    return ServerSentEvent(
+        id=str(item.seq), event=item.kind, data=json.dumps(item.payload, separators=(",", ":"))
+    )
+
+
+@router.get(
+    "/events/stream",
+    summary="Your live stream: every event of your engagements, reorg retractions, notifications, messages",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "Server-sent events. `id` is the outbox sequence (send it back as "
+            "Last-Event-ID to resume); `event` is chain_event, retraction, notification, message, signal "
+            "or resync; `data` is JSON. A comment line every 15 s keeps proxies from closing the stream.",
+        },
+        429: {"description": "too many open streams for this wallet"},
+    },
+)
+async def stream(
+    request: Request,
+    session: Annotated[Session, Depends(stream_session)],
+    last_event_id: Annotated[
+        str | None,
+        Header(alias="Last-Event-ID", max_length=20, description="resume after this id (set by EventSource)"),
+    ] = None,
+) -> EventSourceResponse:
+    hub: StreamHub = request.app.state.hub
+    resume = (
+        int(last_event_id) if last_event_id and last_event_id.isascii() and last_event_id.isdigit() else None
+    )
+    try:
+        sub = hub.subscribe(session.address, asyncio.get_running_loop())
+    except TooManyStreams:
+        raise HTTPException(
+            429, f"this wallet already has {hub.per_user} open streams; close one first"
+        ) from None
+    return EventSourceResponse(
+        _items(request, hub, sub, resume, session.expires_at),
+        ping=15,
+        sep="\n",  # LF only: what EventSource and simple fetch readers split on
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _items(
+    request: Request, hub: StreamHub, sub: Subscriber, resume: int | None, expires_at: int
+) -> AsyncIterator[ServerSentEvent]:
+    engine = request.app.state.engine
+    try:
+        last = hub.position if resume is None else resume
+        yield ServerSentEvent(comment="connected")
+        if resume is not None:
+
+            def missed() -> list[StoredItem]:
+                with engine.connect() as conn:
+                    return outbox.replay(conn, sub.address, resume, REPLAY_LIMIT + 1)
+
+            replayed = await asyncio.to_thread(missed)
+            if len(replayed) > REPLAY_LIMIT:  # too far behind: reload the page's data, then stream
+                yield ServerSentEvent(event="resync", data=json.dumps({"reason": "too many missed items"}))
+                replayed = []
+                last = hub.position
+            for item in replayed:
+                yield _event(item)
+                last = item.seq
+        while True:
+            timeout = expires_at - time.time()
+            if timeout <= 0:
+                yield ServerSentEvent(event="session_expired", data="{}")
+                return
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), timeout=min(timeout, 3600))
+            except TimeoutError:
+                continue
+            if item.seq <= last:
+                continue  # already replayed
+            yield _event(item)
+            last = item.seq
+            if sub.overflowed and sub.queue.empty():
+                yield ServerSentEvent(
+                    event="resync", data=json.dumps({"reason": "fell behind", "last": last})
+                )
+                return  # the client reconnects with Last-Event-ID = last and replays the rest
+    finally:
+        hub.unsubscribe(sub)

@@ -1,0 +1,181 @@
+"""Writing and reading the outbox (db/outbox.py).
+
+Writers append inside the transaction of the item's cause, so an item exists exactly when its cause
+committed. Sequences must become visible in order, or a reader that has seen 8 would skip a 7 that
+commits later: on PostgreSQL every writer takes one transaction-scoped advisory lock before taking
+a sequence (held until commit, so commits happen in sequence order); SQLite has a single writer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, text
+
+from db.outbox import outbox, outbox_audience
+
+# pg_advisory_xact_lock key of outbox writers ("skillchain outbox" in ASCII, folded to 63 bits).
+_WRITER_LOCK = int.from_bytes(b"sc-outbx", "big") & (2**63 - 1)
+ZERO = "0x" + "00" * 20
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One item for the streams of its audience (addresses, EIP-55)."""
+
+    kind: str  # chain_event, retraction, notification, message, signal
+    audience: frozenset[str]
+    payload: dict[str, Any]
+    chain_id: int | None = None
+    block_number: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """An item as read back: its sequence is the SSE id."""
+
+    seq: int
+    kind: str
+    payload: dict[str, Any]
+    audience: frozenset[str] = field(default_factory=frozenset)
+
+
+def append(conn: Connection, items: Sequence[OutboxItem], *, now: int | None = None) -> int | None:
+    """Write `items` in the caller's transaction; the last sequence taken (None: nothing written)."""
+    items = [i for i in items if i.audience - {ZERO}]
+    if not items:
+        return None
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
+    created = int(time.time()) if now is None else now
+    last = None
+    audience_rows: list[dict[str, Any]] = []
+    for item in items:
+        seq = conn.execute(
+            insert(outbox)
+            .values(
+                kind=item.kind,
+                chain_id=item.chain_id,
+                block_number=item.block_number,
+                created_at=created,
+                payload=json.dumps(item.payload, separators=(",", ":")),
+            )
+            .returning(outbox.c.seq)
+        ).scalar_one()
+        audience_rows += [{"address": a, "seq": seq} for a in sorted(item.audience - {ZERO})]
+        last = int(seq)
+    conn.execute(insert(outbox_audience), audience_rows)
+    return last
+
+
+def head(conn: Connection) -> int:
+    """The highest committed sequence (0 when the outbox is empty)."""
+    return int(conn.execute(select(func.max(outbox.c.seq))).scalar() or 0)
+
+
+def read_after(conn: Connection, after: int, limit: int = 500) -> list[StoredItem]:
+    """Items with a sequence above `after`, in order, each with its audience (for the fan-out)."""
+    rows = conn.execute(
+        select(outbox.c.seq, outbox.c.kind, outbox.c.payload)
+        .where(outbox.c.seq > after)
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return []
+    audiences: dict[int, set[str]] = {}
+    for seq, address in conn.execute(
+        select(outbox_audience.c.seq, outbox_audience.c.address).where(
+            outbox_audience.c.seq.between(rows[0].seq, rows[-1].seq)
+        )
+    ):
+        audiences.setdefault(int(seq), set()).add(address)
+    return [
+        StoredItem(int(r.seq), r.kind, json.loads(r.payload), frozenset(audiences.get(int(r.seq), ())))
+        for r in rows
+    ]
+
+
+def replay(conn: Connection, address: str, after: int, limit: int = 1000) -> list[StoredItem]:
+    """What `address` missed since `after` (a reconnect's Last-Event-ID), in order."""
+    rows = conn.execute(
+        select(outbox.c.seq, outbox.c.kind, outbox.c.payload)
+        .join(outbox_audience, outbox_audience.c.seq == outbox.c.seq)
+        .where(outbox_audience.c.address == address, outbox.c.seq > after)
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    ).all()
+    return [StoredItem(int(r.seq), r.kind, json.loads(r.payload)) for r in rows]
+
+
+def retractions_above(conn: Connection, chain_id: int, block_number: int) -> list[OutboxItem]:
+    """The retraction of every event item above `block_number` (a reorg removed those blocks), for
+    the same audience that heard the event."""
+    rows = conn.execute(
+        select(outbox.c.seq, outbox.c.payload).where(
+            outbox.c.kind == "chain_event",
+            outbox.c.chain_id == chain_id,
+            outbox.c.block_number > block_number,
+        )
+    ).all()
+    if not rows:
+        return []
+    seqs = [int(r.seq) for r in rows]
+    audiences: dict[int, set[str]] = {}
+    for seq, address in conn.execute(
+        select(outbox_audience.c.seq, outbox_audience.c.address).where(outbox_audience.c.seq.in_(seqs))
+    ):
+        audiences.setdefault(int(seq), set()).add(address)
+    out = []
+    for r in rows:
+        event = json.loads(r.payload)
+        out.append(
+            OutboxItem(
+                kind="retraction",
+                audience=frozenset(audiences.get(int(r.seq), ())),
+                payload={
+                    "retracts": int(r.seq),
+                    "name": event.get("name"),
+                    "chain_id": chain_id,
+                    "block": event.get("block"),
+                    "tx": event.get("tx"),
+                    "log_index": event.get("log_index"),
+                    "engagement_id": event.get("engagement_id"),
+                },
+                chain_id=chain_id,
+            )
+        )
+    return out
+
+
+def prune(conn: Connection, *, older_than: int) -> int:
+    """Delete items created before `older_than` (and their audiences); how many went."""
+    cut = conn.execute(select(func.max(outbox.c.seq)).where(outbox.c.created_at < older_than)).scalar()
+    if cut is None:
+        return 0
+    conn.execute(delete(outbox_audience).where(outbox_audience.c.seq <= cut))
+    return int(conn.execute(delete(outbox).where(outbox.c.seq <= cut)).rowcount or 0)
+
+
+def json_safe(value: Any) -> Any:
+    """Integers beyond JavaScript's 2^53 as decimal strings (amounts, token ids), the rest unchanged."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) > 2**53 - 1:
+        return str(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return value
+
+
+def addresses_in(values: Iterable[Any]) -> set[str]:
+    """The EIP-55 address strings among decoded event arguments."""
+    return {v for v in values if isinstance(v, str) and len(v) == 42 and v.startswith("0x")} - {ZERO}
