@@ -20,7 +20,7 @@ from api.bodyguard import BodyGuard
 from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
 from api.payments.setup import start_payments
-from api.routes import account, credentials, engagements, market, matching, ops
+from api.routes import account, credentials, engagements, market, matching, ops, transactions
 from api.stream.hub import StreamHub
 from api.stream.routes import router as stream_router
 from bus.wake import open_bus
@@ -57,6 +57,7 @@ TAGS = [
     {"name": "payments", "description": "Card payments (Stripe) funding escrow through the relayer."},
     {"name": "matching", "description": "Recommendations and semantic search from the marketplace's data."},
     {"name": "account", "description": "Your own data: export and erasure."},
+    {"name": "transactions", "description": "Where a sent transaction stands: pending, indexed, reverted."},
     {
         "name": "stream",
         "description": "Your live stream (server-sent events): resumable with Last-Event-ID, fanned out "
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(offers_router)
     app.include_router(account.router)
     app.include_router(stream_router)
+    app.include_router(transactions.router)
     app.include_router(credentials.router)
     app.include_router(payment_routes.router)
     app.include_router(matching.router)

@@ -77,6 +77,7 @@ class StreamHub:
         self.retention = retention
         self.clock = clock
         self._subs: dict[str, set[Subscriber]] = defaultdict(set)
+        self._tx_waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(list)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -105,6 +106,27 @@ class StreamHub:
                 mine.discard(sub)
                 if not mine:
                     del self._subs[sub.address]
+
+    def tx_waiter(
+        self, tx_hash: str, loop: asyncio.AbstractEventLoop
+    ) -> tuple[asyncio.Event, Callable[[], None]]:
+        """An event set when an item of transaction `tx_hash` is read (GET /tx/{hash}?wait=…), and
+        the function that forgets it."""
+        self.start()
+        event = asyncio.Event()
+        key = tx_hash.lower()
+        with self._lock:
+            self._tx_waiters[key].append((loop, event))
+
+        def forget() -> None:
+            with self._lock:
+                waiters = self._tx_waiters.get(key, [])
+                if (loop, event) in waiters:
+                    waiters.remove((loop, event))
+                if not waiters:
+                    self._tx_waiters.pop(key, None)
+
+        return event, forget
 
     def count(self) -> int:
         with self._lock:
@@ -166,11 +188,19 @@ class StreamHub:
 
     def _dispatch(self, items: list[StoredItem]) -> None:
         per_loop: dict[asyncio.AbstractEventLoop, list[tuple[Subscriber, StoredItem]]] = defaultdict(list)
+        woken: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         with self._lock:
             for item in items:
                 for address in item.audience:
                     for sub in self._subs.get(address, ()):
                         per_loop[sub.loop].append((sub, item))
+                if self._tx_waiters and isinstance(tx := item.payload.get("tx"), str):
+                    woken += self._tx_waiters.get(tx.lower(), [])
+        for loop, event in woken:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:
+                pass
         for loop, batch in per_loop.items():
             self.delivered += len(batch)
             try:
