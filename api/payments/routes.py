@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated
 
@@ -134,8 +135,10 @@ async def webhook(
 ) -> WebhookPublic:
     payments = _payments(request)
     payload = await request.body()
-    try:
-        result = payments.handle_webhook(payload, stripe_signature)
+    try:  # database and Stripe work in a thread: never on the event loop
+        result = await asyncio.to_thread(payments.handle_webhook, payload, stripe_signature)
     except BadSignature as exc:
         raise HTTPException(400, f"invalid Stripe signature: {exc}") from None
+    except StripeUnavailable as exc:  # nothing recorded: Stripe retries, and the retry is processed
+        raise HTTPException(503, f"{exc}; retry later", headers={"Retry-After": "60"}) from None
     return WebhookPublic(received=True, result=result)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chain.relayer import Relayer, external_ref
@@ -175,51 +175,64 @@ class Payments:
         if stamped is not None and stamped > time.time() + 300:
             raise BadSignature("the signature's timestamp is in the future")
         obj: dict[str, Any] = json.loads(payload)["data"]["object"]  # verified above: the payload is Stripe's
-        with self.engine.begin() as conn:
-            try:
+        with self.engine.connect() as conn:
+            if conn.execute(select(stripe_events.c.id).where(stripe_events.c.id == event.id)).first():
+                return "duplicate"
+        # Whatever needs Stripe is asked first, outside any transaction; if Stripe cannot be reached
+        # this raises (a 503): nothing is recorded, and Stripe's retry is processed in full.
+        try:
+            session = (
+                self._session_for_intent(obj.get("payment_intent"))
+                if event.type in ("charge.refunded", "charge.dispute.created")
+                else None
+            )
+        except stripe.StripeError as exc:
+            raise StripeUnavailable(f"Stripe could not be asked about this charge: {exc}") from None
+        try:
+            with self.engine.begin() as conn:
+                # The event and what it causes commit together: a failure leaves neither.
                 conn.execute(
                     insert(stripe_events).values(id=event.id, type=event.type, received_at=int(time.time()))
                 )
-            except IntegrityError:
-                return "duplicate"
-        kind = event.type
+                return self._apply(conn, event.type, obj, session)
+        except IntegrityError:
+            return "duplicate"  # the same event, delivered concurrently, was recorded first
+
+    def _apply(self, conn: Connection, kind: str, obj: dict[str, Any], session: str | None) -> str:
         if kind == "checkout.session.completed":
             if obj.get("payment_status") == "paid":
-                return self._enqueue("fund", obj["id"], self._quote_for(obj))
-            self._mark(obj, "awaiting")
+                return self._enqueue(conn, "fund", obj["id"], self._quote_for(conn, obj))
+            self._mark(conn, obj, "awaiting")
             return "awaiting asynchronous payment"
         if kind == "checkout.session.async_payment_succeeded":
-            return self._enqueue("fund", obj["id"], self._quote_for(obj))
+            return self._enqueue(conn, "fund", obj["id"], self._quote_for(conn, obj))
         if kind == "checkout.session.async_payment_failed":
-            self._mark(obj, "failed")
+            self._mark(conn, obj, "failed")
             return "payment failed: nothing funded"
         if kind in ("charge.refunded", "charge.dispute.created"):
-            session = self._session_for_intent(obj.get("payment_intent"))
             if session is None:
                 return "no funded engagement for this charge"
-            return self._enqueue("dispute", session, None)
+            return self._enqueue(conn, "dispute", session, None)
         return f"ignored {kind}"
 
-    def _quote_for(self, session: dict[str, Any]) -> str | None:
+    def _quote_for(self, conn: Connection, session: dict[str, Any]) -> str | None:
         metadata = session.get("metadata") or {}
         quote_id = metadata.get("quote_id")
-        with self.engine.begin() as conn:
-            if quote_id:
-                conn.execute(
-                    update(payment_quotes)
-                    .where(payment_quotes.c.id == quote_id)
-                    .values(checkout_session=session["id"])
-                )
-        return str(quote_id) if quote_id else None
-
-    def _mark(self, session: dict[str, Any], status: str) -> None:
-        quote_id = (session.get("metadata") or {}).get("quote_id")
-        with self.engine.begin() as conn:
+        if quote_id:
             conn.execute(
                 update(payment_quotes)
-                .where(payment_quotes.c.id == quote_id, payment_quotes.c.status != "funded")
-                .values(status=status)
+                .where(payment_quotes.c.id == quote_id)
+                .values(checkout_session=session["id"])
             )
+        return str(quote_id) if quote_id else None
+
+    def _mark(self, conn: Connection, session: dict[str, Any], status: str) -> None:
+        quote_id = (session.get("metadata") or {}).get("quote_id")
+        conn.execute(
+            update(payment_quotes)
+            .where(payment_quotes.c.id == quote_id, payment_quotes.c.status != "funded")
+            .values(status=status)
+        )
 
     def _session_for_intent(self, intent: str | None) -> str | None:
         if not intent:
@@ -238,23 +251,27 @@ class Payments:
                 return str(session_id)
         return None
 
-    def _enqueue(self, kind: str, session_id: str, quote_id: str | None) -> str:
-        now = int(time.time())
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    insert(payment_jobs).values(
-                        kind=kind,
-                        session_id=session_id,
-                        quote_id=quote_id,
-                        status="pending",
-                        attempts=0,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-        except IntegrityError:
+    def _enqueue(self, conn: Connection, kind: str, session_id: str, quote_id: str | None) -> str:
+        """Queue one job per (kind, payment) in the caller's transaction."""
+        exists = conn.execute(
+            select(payment_jobs.c.id).where(
+                payment_jobs.c.kind == kind, payment_jobs.c.session_id == session_id
+            )
+        ).first()
+        if exists:
             return f"{kind} already queued"
+        now = int(time.time())
+        conn.execute(
+            insert(payment_jobs).values(
+                kind=kind,
+                session_id=session_id,
+                quote_id=quote_id,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         return f"{kind} queued"
 
     # ------------------------------------------------------------ the durable job queue
@@ -409,7 +426,12 @@ class Payments:
             if getattr(session, "payment_status", None) != "paid":
                 continue
             found += 1
-            if self._enqueue("fund", session.id, self._quote_for(session.to_dict())) == "fund queued":
+            try:
+                with self.engine.begin() as conn:
+                    result = self._enqueue(conn, "fund", session.id, self._quote_for(conn, session.to_dict()))
+            except IntegrityError:  # a webhook queued it at the same moment
+                result = "fund already queued"
+            if result == "fund queued":
                 queued += 1
         processed = self.process_jobs()
         return {"paid_sessions": found, "queued": queued, "processed": processed}

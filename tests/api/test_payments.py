@@ -408,3 +408,44 @@ def test_a_webhook_signed_an_hour_in_the_future_is_refused(pay: Pay) -> None:
     )
     future = StripeStandIn.sign(payload, SECRET, timestamp=int(time.time()) + 3600)
     assert pay.webhook(payload, future).status_code == 400
+
+
+def test_a_webhook_whose_processing_fails_records_nothing_and_its_retry_raises_the_dispute(
+    pay: Pay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stripe as stripe_lib
+
+    from tests.net import free_port
+
+    out = pay.checkout()
+    session = pay.stripe.complete(out["session_id"], paid=True)
+    pay.webhook(StripeStandIn.event("checkout.session.completed", session))
+    pay.payments.process_jobs()
+    pay.stack.index()
+    eid = pay.payments._engagement_for(out["session_id"])
+    assert eid is not None
+    c, provider = pay.stack.client, pay.stack.sign_in(PROVIDER)
+    pay.stack.send(PROVIDER, c.post(f"/engagements/{eid}/accept", headers=provider).json())
+    sub = c.post(f"/engagements/{eid}/milestones/0/submit", headers=provider, json={"summary": "done"})
+    pay.stack.send(PROVIDER, sub.json()["tx"])  # submitted work: the chargeback can dispute it
+    pay.stack.index()
+    dispute = {"id": f"du_r{eid}", "object": "dispute", "payment_intent": session["payment_intent"]}
+    delivery = StripeStandIn.event("charge.dispute.created", dispute, event_id=f"evt_retry_{eid}")
+    before = pay.counts()
+    down = stripe_lib.StripeClient(
+        "sk_test_standin", base_addresses={"api": f"http://127.0.0.1:{free_port()}"}, max_network_retries=0
+    )
+    monkeypatch.setattr(pay.payments, "stripe", down)  # Stripe's API is unreachable for this delivery
+    failed = pay.webhook(delivery)
+    assert failed.status_code == 503 and failed.headers["Retry-After"]
+    assert pay.counts() == before  # neither the event nor a job: nothing says "seen"
+    monkeypatch.undo()
+    retried = pay.webhook(delivery)  # Stripe retries the same event
+    assert retried.status_code == 200 and retried.json()["result"] == "dispute queued"
+    assert pay.webhook(delivery).json()["result"] == "duplicate"
+    pay.payments.process_jobs()
+    pay.stack.index()
+    escrow = pay.stack.w3.eth.contract(
+        address=pay.stack.record.address_of("SkillEscrow"), abi=load_artifact("SkillEscrow").abi
+    )
+    assert [e.args.id for e in escrow.events.DisputeRaised.get_logs(from_block=0)].count(eid) == 1
