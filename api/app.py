@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +102,13 @@ def rpc_urls(settings: Settings) -> dict[int, str]:
     return urls
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # The stream hub's reader thread and its bus subscription end with the server.
+    await asyncio.to_thread(app.state.hub.stop)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
@@ -109,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
         docs_url=None,  # served below from the vendored Swagger UI: no CDN at run time
         redoc_url=None,
+        lifespan=_lifespan,
     )
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from db.outbox import outbox, outbox_audience
 
@@ -77,6 +77,11 @@ def head(conn: Connection) -> int:
     return int(conn.execute(select(func.max(outbox.c.seq))).scalar() or 0)
 
 
+def oldest(conn: Connection) -> int:
+    """The lowest sequence still kept (0 when the outbox is empty)."""
+    return int(conn.execute(select(func.min(outbox.c.seq))).scalar() or 0)
+
+
 def read_after(conn: Connection, after: int, limit: int = 500) -> list[StoredItem]:
     """Items with a sequence above `after`, in order, each with its audience (for the fan-out)."""
     rows = conn.execute(
@@ -125,6 +130,8 @@ def retractions_above(conn: Connection, chain_id: int, block_number: int) -> lis
     if not rows:
         return []
     seqs = [int(r.seq) for r in rows]
+    # Retracted once: a later reorg at these heights must not retract them again.
+    conn.execute(update(outbox).where(outbox.c.seq.in_(seqs)).values(block_number=None))
     audiences: dict[int, set[str]] = {}
     for seq, address in conn.execute(
         select(outbox_audience.c.seq, outbox_audience.c.address).where(outbox_audience.c.seq.in_(seqs))
@@ -150,6 +157,13 @@ def retractions_above(conn: Connection, chain_id: int, block_number: int) -> lis
             )
         )
     return out
+
+
+def forget_chain(conn: Connection, chain_id: int) -> None:
+    """A chain's items go with its read model (a new genesis): none of them is true any more."""
+    seqs = select(outbox.c.seq).where(outbox.c.chain_id == chain_id).scalar_subquery()
+    conn.execute(delete(outbox_audience).where(outbox_audience.c.seq.in_(seqs)))
+    conn.execute(delete(outbox).where(outbox.c.chain_id == chain_id))
 
 
 def prune(conn: Connection, *, older_than: int) -> int:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger("skillchain.bus")
 
@@ -71,31 +72,67 @@ class InProcessBus:
         return True
 
 
+class _Sender:
+    """Sends wake-ups from a background thread, coalesced: `wake()` never blocks the writer (the
+    indexer after each commit) on a slow or unreachable bus; many wake-ups in a burst become one."""
+
+    def __init__(self, send: Callable[[], object], name: str) -> None:
+        self._send = send
+        self._pending = threading.Event()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def request(self) -> None:
+        self._pending.set()
+
+    def _run(self) -> None:
+        while True:
+            self._pending.wait()
+            self._pending.clear()
+            try:
+                self._send()
+            except Exception as exc:  # noqa: BLE001 - a lost wake-up costs one poll interval, no more
+                log.warning("could not wake the API replicas (they will poll): %s", exc)
+                time.sleep(1.0)
+
+
 class PostgresBus:
     """NOTIFY after a commit; LISTEN on a dedicated autocommit connection in a thread, reconnecting
-    after a failure (wake-ups lost meanwhile are covered by the readers' fallback poll)."""
+    after a failure (wake-ups lost meanwhile are covered by the readers' fallback poll). TCP
+    keepalives and a periodic `SELECT 1` notice a connection that died silently."""
 
     name = "postgresql"
 
     def __init__(self, dsn: str) -> None:
         self.dsn = dsn
         self._connected = threading.Event()
-        self._notify_lock = threading.Lock()
-        self._notify_conn: object | None = None
+        self._notify_conn: Any = None
+        self._sender = _Sender(self._notify, "bus-notify-pg")
 
-    def wake(self, seq: int | None = None) -> None:
+    def _connect(self) -> Any:
         import psycopg
 
-        with self._notify_lock:
-            try:
-                if self._notify_conn is None or self._notify_conn.closed:  # type: ignore[attr-defined]
-                    self._notify_conn = psycopg.connect(self.dsn, autocommit=True)
-                self._notify_conn.execute(  # type: ignore[attr-defined]
-                    "SELECT pg_notify(%s, %s)", (CHANNEL, str(seq or ""))
-                )
-            except psycopg.Error as exc:
-                log.warning("could not NOTIFY the API replicas (they will poll): %s", exc)
-                self._notify_conn = None
+        return psycopg.connect(
+            self.dsn,
+            autocommit=True,
+            connect_timeout=5,
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+        )
+
+    def wake(self, seq: int | None = None) -> None:
+        self._sender.request()
+
+    def _notify(self) -> None:
+        try:
+            if self._notify_conn is None or self._notify_conn.closed:
+                self._notify_conn = self._connect()
+            self._notify_conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+        except Exception:
+            if self._notify_conn is not None:
+                self._notify_conn.close()
+            self._notify_conn = None
+            raise
 
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
         import psycopg
@@ -105,15 +142,21 @@ class PostgresBus:
         def run() -> None:
             while not stop.is_set():
                 try:
-                    with psycopg.connect(self.dsn, autocommit=True) as conn:
+                    with self._connect() as conn:
                         conn.execute(f"LISTEN {CHANNEL}")
                         self._connected.set()
                         callback()  # anything committed while we were not listening
+                        beat = time.monotonic()
                         while not stop.is_set():
                             for _ in conn.notifies(timeout=0.5):
                                 callback()
-                except psycopg.Error as exc:
+                            if time.monotonic() - beat > 10:  # a dead socket raises here
+                                conn.execute("SELECT 1")
+                                beat = time.monotonic()
+                except (psycopg.Error, OSError) as exc:
                     log.warning("LISTEN connection lost (retrying in 1 s): %s", exc)
+                except Exception:
+                    log.exception("LISTEN thread failed (retrying in 1 s)")
                 finally:
                     self._connected.clear()
                 stop.wait(1.0)
@@ -142,14 +185,10 @@ class RedisBus:
         self.url = url
         self._client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._connected = threading.Event()
+        self._sender = _Sender(lambda: self._client.publish(CHANNEL, ""), "bus-publish-redis")
 
     def wake(self, seq: int | None = None) -> None:
-        import redis
-
-        try:
-            self._client.publish(CHANNEL, str(seq or ""))
-        except redis.RedisError as exc:
-            log.warning("could not PUBLISH to the API replicas (they will poll): %s", exc)
+        self._sender.request()
 
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
         import redis
@@ -158,17 +197,23 @@ class RedisBus:
 
         def run() -> None:
             while not stop.is_set():
-                client = redis.Redis.from_url(self.url, socket_connect_timeout=5)
+                client = redis.Redis.from_url(self.url, socket_connect_timeout=5, health_check_interval=10)
                 pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 try:
                     pubsub.subscribe(CHANNEL)
                     self._connected.set()
                     callback()
+                    beat = time.monotonic()
                     while not stop.is_set():
                         if pubsub.get_message(timeout=0.5) is not None:
                             callback()
-                except redis.RedisError as exc:
+                        if time.monotonic() - beat > 10:  # a dead connection raises here
+                            pubsub.ping()
+                            beat = time.monotonic()
+                except (redis.RedisError, OSError) as exc:
                     log.warning("Redis subscription lost (retrying in 1 s): %s", exc)
+                except Exception:
+                    log.exception("Redis listener failed (retrying in 1 s)")
                 finally:
                     self._connected.clear()
                     pubsub.close()

@@ -433,32 +433,68 @@ def reset_chain(conn: Connection, chain_id: int) -> None:
         indexer_checkpoints,
     ]:
         conn.execute(delete(table).where(table.c.chain_id == chain_id))
+    outbox.forget_chain(conn, chain_id)
 
 
-def acquire_leader_lock(engine: Engine, lock_path: str | None) -> Callable[[], None]:
-    """Only one indexer writes: a PostgreSQL advisory lock, or a file lock beside the SQLite file.
-    Returns a function that releases it."""
+LEADER_LOCK_CLASS = 7423001  # pg_advisory_lock(class, chain id): one leader per chain and database
+
+
+def acquire_leader_lock(
+    engine: Engine,
+    lock_path: str | None,
+    *,
+    chain_id: int,
+    standby: threading.Event | None = None,
+    poll: float = 1.0,
+) -> Callable[[], None]:
+    """Only one indexer writes a chain's read model: a PostgreSQL advisory lock keyed on the chain id
+    (held by the leader's session, so it is released the moment the leader dies — even by SIGKILL),
+    or a file lock beside the SQLite file. Returns a function that releases it.
+
+    Without `standby` a held lock raises LeaderLockHeld at once; with it, this indexer waits as a
+    standby, trying every `poll` seconds, until it becomes the leader or `standby` is set (stop).
+    """
     from indexer.errors import LeaderLockHeld
 
+    announced = False
+    while True:
+        release = _try_leader_lock(engine, lock_path, chain_id)
+        if release is not None:
+            if announced:
+                log.warning("the leader's lock is free: this indexer leads chain %s now", chain_id)
+            return release
+        where = "the PostgreSQL advisory lock" if engine.dialect.name == "postgresql" else "the lock file"
+        if standby is None or standby.is_set():
+            raise LeaderLockHeld(f"another indexer of chain {chain_id} holds {where}; this one stands by")
+        if not announced:
+            log.warning("another indexer of chain %s holds %s: standing by", chain_id, where)
+            announced = True
+        if standby.wait(poll):
+            raise LeaderLockHeld("stopped while standing by")
+
+
+def _try_leader_lock(engine: Engine, lock_path: str | None, chain_id: int) -> Callable[[], None] | None:
     if engine.dialect.name == "postgresql":
         conn = engine.connect()
-        got = conn.execute(text("SELECT pg_try_advisory_lock(7423001)")).scalar()
+        key = {"cls": LEADER_LOCK_CLASS, "chain": chain_id % 2**31}
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:cls, :chain)"), key).scalar()
+        conn.commit()
         if not got:
             conn.close()
-            raise LeaderLockHeld("another indexer holds the PostgreSQL advisory lock; this one stands by")
+            return None
 
         def release_pg() -> None:
-            conn.execute(text("SELECT pg_advisory_unlock(7423001)"))
+            conn.execute(text("SELECT pg_advisory_unlock(:cls, :chain)"), key)
             conn.close()
 
         return release_pg
     from filelock import FileLock, Timeout
 
-    lock = FileLock(lock_path or "indexer.lock")
+    lock = FileLock(lock_path or f"indexer-{chain_id}.lock")
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise LeaderLockHeld(f"another indexer holds {lock.lock_file}; this one stands by") from None
+        return None
     return lock.release
 
 

@@ -86,7 +86,10 @@ def build(
     from_block: int | None = None,
     reset: bool = False,
     on_progress: Callable[[Progress], None] | None = None,
+    standby: threading.Event | None = None,
 ) -> IndexerService:
+    """The configured indexer. With `standby` (the stop event), a second indexer waits for the
+    leader's lock instead of exiting, and takes over when the leader dies."""
     rpc = RpcClient(settings.effective_rpc_url)
     chain_id = rpc.chain_id()
     path = record_path(chain_id, data_dir=settings.data_dir, deployments_dir=settings.deployments_dir)
@@ -98,7 +101,9 @@ def build(
     engine = make_engine(settings.effective_database_url, bulk_writer=True)
     upgrade(engine)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    release = acquire_leader_lock(engine, str(settings.data_dir / f"indexer-{chain_id}.lock"))
+    release = acquire_leader_lock(
+        engine, str(settings.data_dir / f"indexer-{chain_id}.lock"), chain_id=chain_id, standby=standby
+    )
     config = IndexerConfig.from_record(
         record,
         finality_depth=settings.finality_depth,

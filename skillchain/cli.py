@@ -306,7 +306,8 @@ def index(
 ) -> None:
     """Index contract events into the database (SQLite by default, SKILLCHAIN_DATABASE_URL for PostgreSQL).
 
-    Follows the chain until Ctrl-C; only one indexer writes a database at a time (leader lock).
+    Follows the chain until Ctrl-C. Only one indexer per chain writes a database (leader lock); a
+    second one started meanwhile waits as a standby and takes over when the leader stops or dies.
     """
     from indexer.errors import IndexerError
     from indexer.service import build, progress_printer
@@ -321,7 +322,11 @@ def index(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         service = build(
-            settings, from_block=from_block, reset=reset, on_progress=progress_printer(sys.stderr.isatty())
+            settings,
+            from_block=from_block,
+            reset=reset,
+            on_progress=progress_printer(sys.stderr.isatty()),
+            standby=None if once else stop,  # a second indexer waits as a standby and takes over
         )
         service.run(once=once, stop=stop)
     except IndexerError as exc:

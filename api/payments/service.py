@@ -16,11 +16,12 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from chain.relayer import Relayer, external_ref
@@ -29,6 +30,8 @@ from db.payments import payment_jobs, payment_quotes, stripe_events
 
 log = logging.getLogger("skillchain.payments")
 MAX_ATTEMPTS = 5
+OPEN = ("pending", "sending", "sent")
+RELAYER_LOCK_CLASS = 7423002  # pg_advisory_lock(class, relayer): one sender per relayer account
 
 
 class PaymentsError(Exception):
@@ -280,24 +283,71 @@ class Payments:
         if self.relayer is None:
             raise NotConfigured("the relayer key is not configured (SKILLCHAIN_RELAYER_KEY)")
         done = 0
-        with self._lock:
-            with self.engine.connect() as conn:
-                jobs = (
-                    conn.execute(
-                        select(payment_jobs)
-                        .where(payment_jobs.c.status.in_(["pending", "sending", "sent"]))
-                        .order_by(payment_jobs.c.id)
-                    )
-                    .mappings()
-                    .all()
-                )
-            for job in jobs:
-                try:
-                    self._run(dict(job))
-                    done += 1
-                except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, the queue goes on
-                    self._failed_attempt(job["id"], str(exc))
+        with self._lock:  # one pass at a time in this process
+            release = self._relayer_turn()
+            if release is None:
+                return 0  # another replica is sending with this relayer right now
+            try:
+                for job_id in self._open_jobs():
+                    job = self._claim(job_id)
+                    if job is None:
+                        continue  # finished meanwhile
+                    try:
+                        self._run(job)
+                        done += 1
+                    except Exception as exc:  # noqa: BLE001 - a job's failure is recorded, the queue goes on
+                        self._failed_attempt(job["id"], str(exc))
+            finally:
+                release()
         return done
+
+    def _relayer_turn(self) -> Callable[[], None] | None:
+        """Several API replicas run this worker; the relayer account has one nonce sequence, so one
+        replica at a time sends: a PostgreSQL session advisory lock keyed on the relayer's address
+        (released if the replica dies). On SQLite there is one process: the thread lock suffices."""
+        if self.engine.dialect.name != "postgresql":
+            return lambda: None
+        assert self.relayer is not None
+        key = {"cls": RELAYER_LOCK_CLASS, "who": int(self.relayer.address[-7:], 16)}
+        conn = self.engine.connect()
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:cls, :who)"), key).scalar()
+        conn.commit()
+        if not got:
+            conn.close()
+            return None
+
+        def release() -> None:
+            conn.execute(text("SELECT pg_advisory_unlock(:cls, :who)"), key)
+            conn.close()
+
+        return release
+
+    def _open_jobs(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return [
+                int(i)
+                for i in conn.execute(
+                    select(payment_jobs.c.id)
+                    .where(payment_jobs.c.status.in_(OPEN))
+                    .order_by(payment_jobs.c.id)
+                ).scalars()
+            ]
+
+    def _claim(self, job_id: int) -> dict[str, Any] | None:
+        """The job's current row, read under a row lock that skips a row another transaction holds
+        (SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL): a job finished or held elsewhere since the
+        list was read is not run again."""
+        with self.engine.begin() as conn:
+            row = (
+                conn.execute(
+                    select(payment_jobs)
+                    .where(payment_jobs.c.id == job_id, payment_jobs.c.status.in_(OPEN))
+                    .with_for_update(skip_locked=True)
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
 
     def _update(self, job_id: int, **values: Any) -> None:
         with self.engine.begin() as conn:

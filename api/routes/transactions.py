@@ -130,6 +130,8 @@ async def tx_status(
 ) -> TxStatus:
     deadline = time.monotonic() + wait
     hub = request.app.state.hub
+    if wait:
+        await asyncio.to_thread(hub.start)
     woken, forget = hub.tx_waiter(tx_hash, asyncio.get_running_loop()) if wait else (None, lambda: None)
     try:
         while True:

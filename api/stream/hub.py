@@ -35,6 +35,7 @@ class TooManyStreams(Exception):
 class Subscriber:
     address: str
     loop: asyncio.AbstractEventLoop
+    start: int = 0  # the hub's position when it registered: later items reach its queue
     queue: asyncio.Queue[StoredItem] = field(default_factory=lambda: asyncio.Queue(QUEUE_LIMIT))
     overflowed: bool = False
 
@@ -79,6 +80,7 @@ class StreamHub:
         self._subs: dict[str, set[Subscriber]] = defaultdict(set)
         self._tx_waiters: dict[str, list[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = defaultdict(list)
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,12 +92,13 @@ class StreamHub:
 
     # ------------------------------------------------------------ subscribers
     def subscribe(self, address: str, loop: asyncio.AbstractEventLoop) -> Subscriber:
-        self.start()
+        """Register a stream (call `start()` first, off the event loop). Its `start` is read under the
+        lock the dispatcher advances the position with: every item above it reaches the queue."""
         with self._lock:
             mine = self._subs[address]
             if self.per_user and len(mine) >= self.per_user:
                 raise TooManyStreams(address)
-            sub = Subscriber(address, loop)
+            sub = Subscriber(address, loop, start=self.position)
             mine.add(sub)
         return sub
 
@@ -111,8 +114,7 @@ class StreamHub:
         self, tx_hash: str, loop: asyncio.AbstractEventLoop
     ) -> tuple[asyncio.Event, Callable[[], None]]:
         """An event set when an item of transaction `tx_hash` is read (GET /tx/{hash}?wait=…), and
-        the function that forgets it."""
-        self.start()
+        the function that forgets it (call `start()` first, off the event loop)."""
         event = asyncio.Event()
         key = tx_hash.lower()
         with self._lock:
@@ -143,15 +145,23 @@ class StreamHub:
 
     # ------------------------------------------------------------ the reader
     def start(self) -> None:
-        """Start the reader once (lazily: on the first subscriber)."""
-        with self._lock:
+        """Start the reader once (lazily, on the first subscriber; it queries the database, so call
+        it from a thread, never on the event loop)."""
+        with self._start_lock:
             if self._thread is not None:
                 return
             with self.engine.connect() as conn:
-                self.position = outbox.head(conn)  # a new stream starts from now (replay covers the past)
+                head = outbox.head(conn)  # a new stream starts from now (replay covers the past)
+            with self._lock:
+                self.position = head
             self._thread = threading.Thread(target=self._run, name="stream-hub", daemon=True)
             self._thread.start()
             self._stop_listening = self.bus.listen(self._wake.set)
+
+    def oldest(self) -> int:
+        """The lowest sequence still in the outbox (what a reconnect can replay from)."""
+        with self.engine.connect() as conn:
+            return outbox.oldest(conn)
 
     def stop(self) -> None:
         self._stop.set()
@@ -184,7 +194,6 @@ class StreamHub:
             if not items:
                 return
             self._dispatch(items)
-            self.position = items[-1].seq
 
     def _dispatch(self, items: list[StoredItem]) -> None:
         per_loop: dict[asyncio.AbstractEventLoop, list[tuple[Subscriber, StoredItem]]] = defaultdict(list)
@@ -196,6 +205,9 @@ class StreamHub:
                         per_loop[sub.loop].append((sub, item))
                 if self._tx_waiters and isinstance(tx := item.payload.get("tx"), str):
                     woken += self._tx_waiters.get(tx.lower(), [])
+            # Advanced under the same lock subscribe() reads it with: a stream registered after this
+            # starts above these items, one registered before has them queued.
+            self.position = items[-1].seq
         for loop, event in woken:
             try:
                 loop.call_soon_threadsafe(event.set)
@@ -205,8 +217,10 @@ class StreamHub:
             self.delivered += len(batch)
             try:
                 loop.call_soon_threadsafe(_deliver, batch)
-            except RuntimeError:  # the loop closed (its streams are gone)
-                pass
+            except RuntimeError:  # the loop closed: its streams are gone, forget them
+                with self._lock:
+                    for sub, _ in batch:
+                        self._subs.get(sub.address, set()).discard(sub)
 
     def _maybe_prune(self) -> None:
         now = time.monotonic()

@@ -69,65 +69,89 @@ async def stream(
     session: Annotated[Session, Depends(stream_session)],
     last_event_id: Annotated[
         str | None,
-        Header(alias="Last-Event-ID", max_length=20, description="resume after this id (set by EventSource)"),
+        Header(alias="Last-Event-ID", max_length=18, description="resume after this id (set by EventSource)"),
     ] = None,
 ) -> EventSourceResponse:
     hub: StreamHub = request.app.state.hub
-    resume = (
-        int(last_event_id) if last_event_id and last_event_id.isascii() and last_event_id.isdigit() else None
-    )
+    digits = last_event_id is not None and last_event_id.isascii() and last_event_id.isdigit()
+    resume = int(last_event_id) if digits and last_event_id else None
+    await asyncio.to_thread(hub.start)  # the first stream starts the reader (it reads the database)
     try:
         sub = hub.subscribe(session.address, asyncio.get_running_loop())
     except TooManyStreams:
         raise HTTPException(
             429, f"this wallet already has {hub.per_user} open streams; close one first"
         ) from None
+    token = request.headers.get("authorization", "").partition(" ")[2]
     return EventSourceResponse(
-        _items(request, hub, sub, resume, session.expires_at),
+        _items(request, hub, sub, resume, token),
         ping=15,
         sep="\n",  # LF only: what EventSource and simple fetch readers split on
+        send_timeout=30,  # a client that stops reading is dropped (its slot freed)
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
+SESSION_RECHECK = 60.0  # seconds between checks that the stream's session is still valid
+
+
+def _resync(reason: str, last: int) -> ServerSentEvent:
+    """Tell the client to reload its data; its id lets the next reconnect start from here."""
+    return ServerSentEvent(id=str(last), event="resync", data=json.dumps({"reason": reason, "last": last}))
+
+
 async def _items(
-    request: Request, hub: StreamHub, sub: Subscriber, resume: int | None, expires_at: int
+    request: Request, hub: StreamHub, sub: Subscriber, resume: int | None, token: str
 ) -> AsyncIterator[ServerSentEvent]:
     engine = request.app.state.engine
+
+    def still_signed_in() -> bool:
+        with engine.connect() as conn:
+            return find_session(conn=conn, token=token, now=int(time.time())) is not None
+
     try:
-        last = hub.position if resume is None else resume
+        last = sub.start
         yield ServerSentEvent(comment="connected")
         if resume is not None:
+            oldest = await asyncio.to_thread(hub.oldest)
+            if resume > sub.start:
+                yield _resync("Last-Event-ID is ahead of this server's stream", last)
+            elif oldest and resume < oldest - 1:
+                yield _resync("what you missed is older than the stream keeps", last)
+            else:
 
-            def missed() -> list[StoredItem]:
-                with engine.connect() as conn:
-                    return outbox.replay(conn, sub.address, resume, REPLAY_LIMIT + 1)
+                def missed() -> list[StoredItem]:
+                    with engine.connect() as conn:
+                        return outbox.replay(conn, sub.address, resume, REPLAY_LIMIT + 1)
 
-            replayed = await asyncio.to_thread(missed)
-            if len(replayed) > REPLAY_LIMIT:  # too far behind: reload the page's data, then stream
-                yield ServerSentEvent(event="resync", data=json.dumps({"reason": "too many missed items"}))
-                replayed = []
-                last = hub.position
-            for item in replayed:
-                yield _event(item)
-                last = item.seq
+                replayed = await asyncio.to_thread(missed)
+                if len(replayed) > REPLAY_LIMIT:  # too far behind: reload the data, then stream on
+                    yield _resync("too many missed items", last)
+                else:
+                    last = resume
+                    for item in replayed:
+                        yield _event(item)
+                        last = item.seq
+                    last = max(last, sub.start) if not replayed else last
+        checked = time.monotonic()
         while True:
-            timeout = expires_at - time.time()
-            if timeout <= 0:
-                yield ServerSentEvent(event="session_expired", data="{}")
+            if sub.overflowed and sub.queue.empty():
+                # The client fell too far behind: what followed was dropped; it reconnects with this
+                # id and replays the rest from the outbox.
+                yield _resync("fell behind", last)
                 return
+            if time.monotonic() - checked >= SESSION_RECHECK:
+                if not await asyncio.to_thread(still_signed_in):
+                    yield ServerSentEvent(event="session_ended", data="{}")
+                    return
+                checked = time.monotonic()
             try:
-                item = await asyncio.wait_for(sub.queue.get(), timeout=min(timeout, 3600))
+                item = await asyncio.wait_for(sub.queue.get(), timeout=SESSION_RECHECK)
             except TimeoutError:
                 continue
             if item.seq <= last:
                 continue  # already replayed
             yield _event(item)
             last = item.seq
-            if sub.overflowed and sub.queue.empty():
-                yield ServerSentEvent(
-                    event="resync", data=json.dumps({"reason": "fell behind", "last": last})
-                )
-                return  # the client reconnects with Last-Event-ID = last and replays the rest
     finally:
         hub.unsubscribe(sub)

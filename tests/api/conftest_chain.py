@@ -43,14 +43,16 @@ class Stack:
         Indexer(engine, RpcClient(self.chain.url), config, wake=InProcessBus.shared().wake).run(once=True)
         engine.dispose()
 
-    def sign_in(self, account: LocalAccount) -> dict[str, str]:
+    def sign_in(self, account: LocalAccount, client: TestClient | None = None) -> dict[str, str]:
+        """A session for `account` on this stack's API (or on `client`, another app of the stack)."""
         from datetime import UTC, datetime
 
         from eth_account.messages import encode_defunct
 
         from api.auth.siwe import SiweMessage
 
-        nonce = self.client.get("/auth/nonce").json()["nonce"]
+        client = client or self.client
+        nonce = client.get("/auth/nonce").json()["nonce"]
         text = SiweMessage(
             domain=self.settings.effective_siwe_domain,
             address=account.address,
@@ -62,7 +64,7 @@ class Stack:
             issued_at=iso(datetime.now(UTC)),
         ).to_text()
         sig = Account.sign_message(encode_defunct(text=text), account.key).signature.hex()
-        response = self.client.post(
+        response = client.post(
             "/auth/verify", json={"message": text, "signature": "0x" + sig.removeprefix("0x")}
         )
         assert response.status_code == 200, response.text

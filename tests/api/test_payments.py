@@ -449,3 +449,59 @@ def test_a_webhook_whose_processing_fails_records_nothing_and_its_retry_raises_t
         address=pay.stack.record.address_of("SkillEscrow"), abi=load_artifact("SkillEscrow").abi
     )
     assert [e.args.id for e in escrow.events.DisputeRaised.get_logs(from_block=0)].count(eid) == 1
+
+
+def test_two_replicas_on_postgresql_fund_each_paid_session_exactly_once(pay: Pay) -> None:
+    """20 paid sessions, the payment worker of two API replicas racing on one PostgreSQL database:
+    one replica sends at a time (the relayer's lock), each job is claimed under SKIP LOCKED."""
+    import threading
+
+    from tests.api.conftest import pg_database
+
+    with pg_database() as url:
+        settings = pay.client.app.state.settings.model_copy(update={"database_url": url})  # type: ignore[attr-defined]
+        replicas = [create_app(settings), create_app(settings)]
+        clients = [TestClient(app) for app in replicas]
+        headers = pay.stack.sign_in(CLIENT, clients[0])
+        due = int(time.time()) + 7 * 86400
+        sessions = []
+        for i in range(20):
+            out = clients[i % 2].post(
+                "/payments/checkout",
+                headers=headers,
+                json={
+                    "provider": PROVIDER.address,
+                    "title": f"Raced {i}",
+                    "skill": "python",
+                    "milestones": [{"title": "one", "amount": "10000", "due_date": due}],
+                },
+            )
+            assert out.status_code == 200, out.text
+            session = pay.stripe.complete(out.json()["session_id"], paid=True)
+            payload = StripeStandIn.event("checkout.session.completed", session)
+            signed = {
+                "Stripe-Signature": StripeStandIn.sign(payload, SECRET),
+                "Content-Type": "application/json",
+            }
+            for client in clients:  # both replicas receive the delivery: queued once
+                client.post("/payments/webhook", content=payload, headers=signed)
+            sessions.append(session["id"])
+        start = threading.Barrier(2)
+
+        def work(app: Any) -> None:
+            start.wait()
+            for _ in range(30):
+                app.state.payments.process_jobs()
+                time.sleep(0.05)
+
+        threads = [threading.Thread(target=work, args=(app,)) for app in replicas]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        assert [pay.fundings(s) for s in sessions] == [1] * 20
+        with replicas[0].state.payments.engine.connect() as conn:
+            statuses = conn.execute(select(payment_jobs.c.status)).scalars().all()
+        assert statuses == ["done"] * 20
+        for app in replicas:
+            app.state.payments.engine.dispose()

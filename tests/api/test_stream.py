@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
@@ -16,6 +17,7 @@ from bus import outbox
 from bus.outbox import OutboxItem
 from chain.tx import anvil_account
 from db.engine import make_engine
+from db.migrate import upgrade
 from db.outbox import outbox as outbox_table
 from tests.api.conftest_chain import Stack
 from tests.api.stream_client import Listener
@@ -197,3 +199,78 @@ def _request(stack: Stack, headers: dict[str, str], title: str) -> int:
     ).json()
     _step(stack, LEARNER, prepared["tx"])
     return int(stack.client.get("/me/engagements", headers=headers).json()["data"][0]["id"])
+
+
+def test_a_retracted_event_is_retracted_once_even_by_a_deeper_reorg(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'o.db'}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        outbox.append(
+            conn,
+            [
+                OutboxItem(
+                    "chain_event", frozenset({STRANGER.address}), {"tx": "0x1"}, chain_id=1, block_number=10
+                )
+            ],
+        )
+        assert len(outbox.retractions_above(conn, 1, 9)) == 1
+        assert outbox.retractions_above(conn, 1, 5) == []  # deeper, later: not again
+
+
+def test_a_stream_that_falls_behind_is_told_to_resync_and_its_reconnect_replays_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client stops reading; its queue fills; it gets what fit, then `resync` with the id of the
+    last item it got, and reconnecting with that id replays the rest — nothing lost, nothing twice."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from api.stream import hub as hub_module
+    from api.stream.hub import StreamHub
+    from api.stream.routes import _items
+    from bus.wake import InProcessBus
+
+    monkeypatch.setattr(hub_module, "QUEUE_LIMIT", 3)
+    engine = make_engine(f"sqlite:///{tmp_path / 'o.db'}")
+    upgrade(engine)
+    hub = StreamHub(engine, InProcessBus(), poll_interval=0.05)
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(engine=engine)))
+    me = STRANGER.address
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        await asyncio.to_thread(hub.start)
+        sub = hub.subscribe(me, asyncio.get_running_loop())
+        with engine.begin() as conn:
+            outbox.append(conn, [OutboxItem("notification", frozenset({me}), {"n": i}) for i in range(10)])
+        hub.poke()
+        while not sub.overflowed:  # the hub hands out items while nobody reads
+            await asyncio.sleep(0.02)
+        got = [e async for e in _items(request, hub, sub, None, "token")]  # type: ignore[arg-type]
+        first = [f"{e.event}:{e.id}" for e in got if e.event]
+        again = hub.subscribe(me, asyncio.get_running_loop())
+        resume = int(got[-1].id)
+        rest = []
+        async for e in _items(request, hub, again, resume, "token"):  # type: ignore[arg-type]
+            if e.event:
+                rest.append(f"{e.event}:{e.id}")
+            if len(rest) == 10 - 3:
+                break
+        return first, rest
+
+    first, rest = asyncio.run(scenario())
+    hub.stop()
+    assert [f.split(":")[0] for f in first] == ["notification"] * 3 + ["resync"]
+    assert first[-1].split(":")[1] == first[-2].split(":")[1]  # resync carries the last id received
+    ids = [int(f.split(":")[1]) for f in first[:3] + rest]
+    assert ids == sorted(set(ids)) and len(ids) == 10  # all ten, in order, once
+
+
+def test_signing_out_ends_the_stream(stack: Stack, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.stream import routes
+
+    monkeypatch.setattr(routes, "SESSION_RECHECK", 0.2)
+    headers = stack.sign_in(STRANGER)
+    listener = Listener(base, headers).start()
+    assert stack.client.post("/auth/logout", headers=headers).status_code == 200
+    listener.wait(lambda: any(r.event == "session_ended" for r in listener.items), "session_ended")
+    listener.close()

@@ -86,19 +86,35 @@ def test_flaky_rpc_gives_the_same_result_as_a_clean_run(
 
 def test_only_one_indexer_holds_the_leader_lock(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'l.db'}")
-    release = acquire_leader_lock(engine, str(tmp_path / "indexer.lock"))
+    release = acquire_leader_lock(engine, str(tmp_path / "indexer.lock"), chain_id=1)
     with pytest.raises(LeaderLockHeld):
-        acquire_leader_lock(engine, str(tmp_path / "indexer.lock"))
+        acquire_leader_lock(engine, str(tmp_path / "indexer.lock"), chain_id=1)
     release()
-    acquire_leader_lock(engine, str(tmp_path / "indexer.lock"))()
+    acquire_leader_lock(engine, str(tmp_path / "indexer.lock"), chain_id=1)()
 
 
 def test_postgres_leader_lock(tmp_path: Path) -> None:
     for engine in make_database("postgresql", tmp_path):
-        release = acquire_leader_lock(engine, None)
+        release = acquire_leader_lock(engine, None, chain_id=1)
         with pytest.raises(LeaderLockHeld, match="advisory lock"):
-            acquire_leader_lock(engine, None)
-        release()
+            acquire_leader_lock(engine, None, chain_id=1)
+        acquire_leader_lock(engine, None, chain_id=2)()  # another chain has its own leader
+        stop = threading.Event()
+        took_over: list[bool] = []
+
+        def standby(
+            engine: Engine = engine, stop: threading.Event = stop, took: list[bool] = took_over
+        ) -> None:
+            acquire_leader_lock(engine, None, chain_id=1, standby=stop, poll=0.05)()
+            took.append(True)
+
+        waiter = threading.Thread(target=standby)
+        waiter.start()
+        time.sleep(0.3)
+        assert not took_over  # waits while the leader lives
+        release()  # the leader goes: the standby takes over
+        waiter.join(timeout=10)
+        assert took_over == [True]
 
 
 def test_live_mode_makes_a_new_event_queryable(engine: Engine, deployed: Deployed, busy: Market) -> None:
