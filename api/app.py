@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import problems
 from api.auth.eip1271 import RpcEip1271Checker
-from api.auth.ratelimit import RateLimiter
+from api.auth.ratelimit import RateLimiter, open_storage, trusted_networks
 from api.auth.routes import router as auth_router
 from api.bodyguard import BodyGuard
 from api.offers.routes import router as offers_router
@@ -125,9 +125,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     upgrade(engine)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.auth_limiter = RateLimiter(settings.auth_rate_limit)
-    app.state.public_limiter = RateLimiter(settings.public_write_rate_limit)
-    app.state.document_limiter = RateLimiter(settings.document_quota, window=3600.0)
+    limits = open_storage(settings.redis_url)  # in memory, or in Redis shared by every replica
+    app.state.auth_limiter = RateLimiter(settings.auth_rate_limit, storage=limits, name="signin")
+    app.state.public_limiter = RateLimiter(settings.public_write_rate_limit, storage=limits, name="public")
+    app.state.document_limiter = RateLimiter(
+        settings.document_quota, 3600.0, storage=limits, name="documents"
+    )
+    app.state.trusted_proxies = trusted_networks(settings.trusted_proxies)
     app.state.accepted_chain_ids = accepted_chain_ids(settings)
     app.state.eip1271 = RpcEip1271Checker(rpc_urls(settings))
     app.state.signin_checker = RpcEip1271Checker(rpc_urls(settings), counterfactual=True)  # + ERC-6492

@@ -290,7 +290,15 @@ def serve(
             update={"api_host": host or settings.api_host, "api_port": port or settings.api_port}
         )
     typer.echo(f"API on http://{settings.api_host}:{settings.api_port} (docs at /docs)")
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning")
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer as the
+    # client; the app believes it only from SKILLCHAIN_TRUSTED_PROXIES.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        proxy_headers=False,
+    )
 
 
 @app.command()
@@ -714,7 +722,11 @@ def _start_services(settings: Settings, stop: threading.Event) -> list[Callable[
 
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+            create_app(settings),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
+            proxy_headers=False,  # X-Forwarded-For only from SKILLCHAIN_TRUSTED_PROXIES (the app decides)
         )
     )
     api_thread = threading.Thread(target=server.run, name="api", daemon=True)

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         description="Redis for several API replicas: the bus (pub/sub) and rate limits shared by all; "
         "e.g. redis://127.0.0.1:6379/0.",
     )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is "
+        "believed (for rate limits); empty: the direct peer is the client.",
+    )
     stream_per_user: int = Field(5, ge=0, description="Open live streams a wallet may hold; 0 = no cap.")
     outbox_retention: int = Field(
         7 * 86400,
@@ -213,6 +218,25 @@ class Settings(BaseSettings):
             if minimum <= 0:
                 raise ValueError(f"the review minimum of {token} must be positive (got {minimum})")
         return {token.lower(): minimum for token, minimum in value.items()}
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+        return value
 
     @field_validator("arbiters", "issuers", "funders", "admins", "allowed_tokens", mode="before")
     @classmethod

@@ -21,7 +21,8 @@ def free_port() -> int:
 def serve_in_thread(app: Any, port: int | None = None) -> tuple[str, uvicorn.Server, threading.Thread]:
     """Start `app` on 127.0.0.1 (a free port unless given); returns its URL, the server and its thread."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", proxy_headers=False)
+    server = uvicorn.Server(config)  # as `skillchain serve` runs it: the app decides on X-Forwarded-For
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

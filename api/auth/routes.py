@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import siwe
-from api.auth.ratelimit import public_write_limited
+from api.auth.ratelimit import client_address, public_write_limited
 from api.auth.store import consume_nonce, create_session, new_nonce, revoke_session
 from api.deps import ConnDep, CurrentSession, SettingsDep
 from api.models import ERRORS
@@ -51,8 +51,7 @@ class SignedOut(BaseModel):
 
 def _rate_limited(request: Request) -> None:
     limiter = request.app.state.auth_limiter
-    client = request.client.host if request.client else "unknown"
-    wait = limiter.check(client)
+    wait = limiter.check(client_address(request))
     if wait is not None:
         raise HTTPException(
             429, "too many sign-in requests; try again later", headers={"Retry-After": str(wait)}
