@@ -20,6 +20,7 @@ from api.auth.eip1271 import RpcEip1271Checker
 from api.auth.ratelimit import RateLimiter, open_storage, trusted_networks
 from api.auth.routes import router as auth_router
 from api.bodyguard import BodyGuard
+from api.observability import STREAMS, RequestContext
 from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
 from api.payments.setup import start_payments
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.eip1271 = RpcEip1271Checker(rpc_urls(settings))
     app.state.signin_checker = RpcEip1271Checker(rpc_urls(settings), counterfactual=True)  # + ERC-6492
     app.add_middleware(BodyGuard, limit=settings.max_body_bytes)
+    app.add_middleware(RequestContext)  # outermost: ids, access log and metrics of every answer
     problems.install(app)
     store = open_store(
         data_dir=settings.data_dir, kubo_api=str(settings.ipfs_api) if settings.ipfs_api else None
@@ -147,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_user=settings.stream_per_user,
         retention=settings.outbox_retention,
     )
+    STREAMS.set_function(app.state.hub.count)
     app.include_router(auth_router)
     app.include_router(market.router)
     app.include_router(engagements.router)

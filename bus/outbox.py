@@ -42,6 +42,7 @@ class StoredItem:
     kind: str
     payload: dict[str, Any]
     audience: frozenset[str] = field(default_factory=frozenset)
+    created_at: int = 0
 
 
 def append(conn: Connection, items: Sequence[OutboxItem], *, now: int | None = None) -> int | None:
@@ -85,7 +86,7 @@ def oldest(conn: Connection) -> int:
 def read_after(conn: Connection, after: int, limit: int = 500) -> list[StoredItem]:
     """Items with a sequence above `after`, in order, each with its audience (for the fan-out)."""
     rows = conn.execute(
-        select(outbox.c.seq, outbox.c.kind, outbox.c.payload)
+        select(outbox.c.seq, outbox.c.kind, outbox.c.payload, outbox.c.created_at)
         .where(outbox.c.seq > after)
         .order_by(outbox.c.seq)
         .limit(limit)
@@ -100,7 +101,13 @@ def read_after(conn: Connection, after: int, limit: int = 500) -> list[StoredIte
     ):
         audiences.setdefault(int(seq), set()).add(address)
     return [
-        StoredItem(int(r.seq), r.kind, json.loads(r.payload), frozenset(audiences.get(int(r.seq), ())))
+        StoredItem(
+            int(r.seq),
+            r.kind,
+            json.loads(r.payload),
+            frozenset(audiences.get(int(r.seq), ())),
+            int(r.created_at),
+        )
         for r in rows
     ]
 

@@ -197,6 +197,16 @@ def up(
     no_deploy: Annotated[
         bool, typer.Option("--no-deploy", help="Start the chain without deploying.")
     ] = False,
+    replicas: Annotated[
+        int,
+        typer.Option(
+            "--replicas",
+            min=1,
+            max=64,
+            help="API processes behind the one port (more than 1 needs PostgreSQL or SKILLCHAIN_REDIS_URL: "
+            "the in-process bus cannot span processes).",
+        ),
+    ] = 1,
 ) -> None:
     """Start the local chain (or use SKILLCHAIN_RPC_URL), deploy, and run every service until Ctrl-C."""
     from chain.compile_if_needed import ensure_compiled
@@ -206,6 +216,11 @@ def up(
     from skillchain.redact import redact_url
 
     settings = _settings()
+    if replicas > 1:
+        refusal = replicas_refusal(settings)
+        if refusal:
+            raise _fail(refusal, code=2)
+    _configure_logs(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
 
@@ -245,7 +260,7 @@ def up(
             ensure_compiled()
             _deploy_local(settings, url, force=False)
         record = load_record(path)
-        services = _start_services(settings, stop) if record is not None else []
+        services = _start_services(settings, stop, replicas) if record is not None else []
         typer.echo("")
         typer.secho("Skillchain is up", fg=typer.colors.GREEN, bold=True)
         typer.echo(f"  {'chain':<15} {redact_url(url)} (chain id {chain_id})")
@@ -254,7 +269,10 @@ def up(
                 typer.echo(f"  {name:<15} {entry.address}")
         typer.echo(f"  {'data':<15} {settings.data_dir.resolve()}")
         if services:
-            typer.echo(f"  {'API + dApp':<15} http://{settings.api_host}:{settings.api_port}/ (docs: /docs)")
+            typer.echo(
+                f"  {'API + dApp':<15} http://{settings.api_host}:{settings.api_port}/ (docs: /docs)"
+                + (f", {replicas} processes" if replicas > 1 else "")
+            )
             typer.echo(f"  {'database':<15} {redact_url(settings.effective_database_url)}")
         typer.echo("press Ctrl-C to stop")
         while not stop.wait(0.5):
@@ -285,6 +303,7 @@ def serve(
     from api.app import create_app
 
     settings = _settings()
+    _configure_logs(settings)
     if host or port:
         settings = settings.model_copy(
             update={"api_host": host or settings.api_host, "api_port": port or settings.api_port}
@@ -321,6 +340,7 @@ def index(
     from indexer.service import build, progress_printer
 
     settings = _settings()
+    _configure_logs(settings)
     if metrics_port:
         from prometheus_client import start_http_server
 
@@ -705,20 +725,97 @@ def ipfs_gc(
         typer.echo(f"deleted {report.blocks_freed} unreachable blocks")
 
 
-def _start_services(settings: Settings, stop: threading.Event) -> list[Callable[[], None]]:
-    """The indexer and the API on threads beside the chain; returns functions that stop them."""
+def replicas_refusal(settings: Settings) -> str | None:
+    """Why several API processes cannot run with these settings (None: they can)."""
+    if settings.redis_url or settings.effective_database_url.startswith(("postgresql", "postgres")):
+        return None
+    return (
+        "several API replicas need a bus that spans processes: set SKILLCHAIN_DATABASE_URL to PostgreSQL "
+        "(LISTEN/NOTIFY) or SKILLCHAIN_REDIS_URL; on SQLite the bus is in-process (see docs/operating.md)"
+    )
+
+
+def _configure_logs(settings: Settings) -> None:
+    from api.observability import configure_logging
+
+    configure_logging(settings.log_level, json_lines=settings.log_format == "json")
+
+
+def _start_api_processes(settings: Settings, replicas: int) -> Callable[[], None]:
+    """`replicas` API processes sharing one listening socket (uvicorn's workers); each reads the same
+    SKILLCHAIN_ environment, so each is the same app."""
+    import subprocess
+
+    import httpx
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:create_app",
+            "--factory",
+            "--workers",
+            str(replicas),
+            "--host",
+            settings.api_host,
+            "--port",
+            str(settings.api_port),
+            "--no-proxy-headers",
+            "--log-level",
+            "warning",
+        ]
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise _fail(
+                f"the API processes exited (code {proc.returncode}); is port {settings.api_port} free?"
+            )
+        try:
+            if (
+                httpx.get(f"http://{settings.api_host}:{settings.api_port}/health", timeout=1).status_code
+                == 200
+            ):
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    return stop
+
+
+def _start_services(settings: Settings, stop: threading.Event, replicas: int = 1) -> list[Callable[[], None]]:
+    """The indexer on a thread beside the chain, and the API: on a thread, or as `replicas` processes.
+    Returns functions that stop them."""
     import uvicorn
 
     from api.app import create_app
+    from indexer import metrics
+    from indexer.runner import Progress
     from indexer.service import build
 
+    def count(p: Progress) -> None:  # the API's /metrics shows the indexer of `up` too
+        metrics.EVENTS.inc(p.events)
+        metrics.BLOCKS.set(p.block)
+        metrics.HEAD.set(p.head)
+
     stoppers: list[Callable[[], None]] = []
-    indexer = build(settings)
+    indexer = build(settings, on_progress=count)
     indexer_thread = threading.Thread(
         target=indexer.run, kwargs={"once": False, "stop": stop}, name="indexer", daemon=True
     )
     indexer_thread.start()
     stoppers.append(lambda: indexer_thread.join(timeout=10))
+    if replicas > 1:
+        stoppers.append(_start_api_processes(settings, replicas))
+        return stoppers
 
     server = uvicorn.Server(
         uvicorn.Config(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         description="Comma-separated chain ids accepted for sign-in; defaults to known deployments.",
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Logs as JSON lines (one object per line, with the request id) or plain text."
+    )
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL, e.g. postgresql://user@host/db; default: SQLite in the data folder.",

@@ -93,3 +93,20 @@ def test_up_reports_a_busy_port(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"port {port}" in result.stderr and "already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_several_replicas_on_sqlite_are_refused_in_words(tmp_path: Path) -> None:
+    env = os.environ | {"SKILLCHAIN_DATA_DIR": str(tmp_path), "SKILLCHAIN_REDIS_URL": ""}
+    env.pop("SKILLCHAIN_DATABASE_URL", None)
+    out = subprocess.run(
+        [str(VENV_BIN / "skillchain"), "up", "--replicas", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert (
+        out.returncode == 2
+        and "PostgreSQL" in out.stderr + out.stdout
+        and "SKILLCHAIN_REDIS_URL" in out.stderr + out.stdout
+    )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from api.observability import STREAM_LAG
 from bus import outbox
 from bus.outbox import StoredItem
 from bus.wake import Bus
@@ -194,6 +195,7 @@ class StreamHub:
             if not items:
                 return
             self._dispatch(items)
+            STREAM_LAG.observe(max(0.0, time.time() - items[-1].created_at))
 
     def _dispatch(self, items: list[StoredItem]) -> None:
         per_loop: dict[asyncio.AbstractEventLoop, list[tuple[Subscriber, StoredItem]]] = defaultdict(list)
