@@ -137,3 +137,33 @@ def test_two_replicas_and_two_indexers_on_postgresql(stack: Stack, pg_url: str, 
         assert dump(engine) == dump(fresh)  # failover left exactly what a clean re-index builds
         fresh.dispose()
     engine.dispose()
+
+
+def test_with_redis_the_bus_crosses_replicas_on_its_pub_sub(stack: Stack, pg_url: str) -> None:
+    """SKILLCHAIN_REDIS_URL set: the replicas wake each other over Redis pub/sub (not LISTEN)."""
+    from bus.wake import RedisBus
+
+    settings = stack.settings.model_copy(
+        update={"database_url": pg_url, "redis_url": "redis://127.0.0.1:6379/12"}
+    )
+    app_a, app_b = create_app(settings), create_app(settings)
+    assert app_a.state.hub.bus.name == "redis"
+    (a, server_a, thread_a), (_b, server_b, thread_b) = serve_in_thread(app_a), serve_in_thread(app_b)
+    try:
+        from fastapi.testclient import TestClient
+
+        learner = stack.sign_in(LEARNER, TestClient(app_b))  # signed in through B, streaming from A
+        heard = Listener(a, learner).start()
+        big = "x" * 20_000
+        engine = make_engine(pg_url)
+        with engine.begin() as conn:
+            outbox.append(conn, [OutboxItem("signal", frozenset({LEARNER.address}), {"sdp": big})])
+        RedisBus("redis://127.0.0.1:6379/12").wake()  # as replica B does after its commit
+        heard.wait(lambda: any(r.data.get("sdp") == big for r in heard.items), "the signal over Redis")
+        assert app_a.state.hub.stats().bus_healthy
+        heard.close()
+        engine.dispose()
+    finally:
+        for server, thread in ((server_a, thread_a), (server_b, thread_b)):
+            server.should_exit = True
+            thread.join(timeout=5)
