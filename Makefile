@@ -12,7 +12,7 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(abspath $(BIN)):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api
+.PHONY: setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api bench-stream
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -85,7 +85,10 @@ bench-api: setup ## API throughput vs a bare FastAPI endpoint, 100 clients
 bench-siwe: setup ## sign-in verification throughput vs siwe-py
 	$(BIN)/python bench/siwe_verify.py
 
-bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-indexer-live bench-matching bench-api ## every benchmark
+bench-stream: setup ## 10,000 open live streams: /health p99, delivery p99, RSS, vs the previous stream
+	$(BIN)/python bench/stream.py
+
+bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-indexer-live bench-matching bench-api bench-stream ## every benchmark
 
 clean: ## remove build outputs (keeps the data folder)
 	rm -rf .build $(VENV) node_modules

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, text, update
@@ -43,6 +44,13 @@ class StoredItem:
     payload: dict[str, Any]
     audience: frozenset[str] = field(default_factory=frozenset)
     created_at: int = 0
+    raw: str = ""  # the payload's JSON text as stored (compact: no newline)
+
+    @cached_property
+    def frame(self) -> bytes:
+        """The item as one server-sent event, encoded once however many streams it goes to."""
+        data = self.raw or json.dumps(self.payload, separators=(",", ":"))
+        return f"id: {self.seq}\nevent: {self.kind}\ndata: {data}\n\n".encode()
 
 
 def append(conn: Connection, items: Sequence[OutboxItem], *, now: int | None = None) -> int | None:
@@ -107,6 +115,7 @@ def read_after(conn: Connection, after: int, limit: int = 500) -> list[StoredIte
             json.loads(r.payload),
             frozenset(audiences.get(int(r.seq), ())),
             int(r.created_at),
+            r.payload,
         )
         for r in rows
     ]
@@ -121,7 +130,7 @@ def replay(conn: Connection, address: str, after: int, limit: int = 1000) -> lis
         .order_by(outbox.c.seq)
         .limit(limit)
     ).all()
-    return [StoredItem(int(r.seq), r.kind, json.loads(r.payload)) for r in rows]
+    return [StoredItem(int(r.seq), r.kind, json.loads(r.payload), raw=r.payload) for r in rows]
 
 
 def retractions_above(conn: Connection, chain_id: int, block_number: int) -> list[OutboxItem]:

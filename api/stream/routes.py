@@ -44,10 +44,8 @@ async def stream_session(
     return session
 
 
-def _event(item: StoredItem) -> ServerSentEvent:
-    return ServerSentEvent(
-        id=str(item.seq), event=item.kind, data=json.dumps(item.payload, separators=(",", ":"))
-    )
+def _event(item: StoredItem) -> bytes:
+    return item.frame
 
 
 @router.get(
@@ -102,7 +100,7 @@ def _resync(reason: str, last: int) -> ServerSentEvent:
 
 async def _items(
     request: Request, hub: StreamHub, sub: Subscriber, resume: int | None, token: str
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     engine = request.app.state.engine
 
     def still_signed_in() -> bool:
@@ -145,13 +143,23 @@ async def _items(
                     yield ServerSentEvent(event="session_ended", data="{}")
                     return
                 checked = time.monotonic()
-            try:
-                item = await asyncio.wait_for(sub.queue.get(), timeout=SESSION_RECHECK)
-            except TimeoutError:
+            got = await sub.queue.get()  # no timer per wait: the hub's tick (None) wakes idle streams
+            if got is None:
                 continue
-            if item.seq <= last:
-                continue  # already replayed
-            yield _event(item)
-            last = item.seq
+            item = got
+            # Everything already queued goes out in one write (one send per burst, not per item).
+            chunk = []
+            while True:
+                if item.seq > last:  # else already replayed
+                    chunk.append(item.frame)
+                    last = item.seq
+                if sub.queue.empty():
+                    break
+                nxt = sub.queue.get_nowait()
+                if nxt is None:
+                    break
+                item = nxt
+            if chunk:
+                yield b"".join(chunk)
     finally:
         hub.unsubscribe(sub)

@@ -245,14 +245,13 @@ def test_a_stream_that_falls_behind_is_told_to_resync_and_its_reconnect_replays_
         hub.poke()
         while not sub.overflowed:  # the hub hands out items while nobody reads
             await asyncio.sleep(0.02)
-        got = [e async for e in _items(request, hub, sub, None, "token")]  # type: ignore[arg-type]
-        first = [f"{e.event}:{e.id}" for e in got if e.event]
+        got = [_frames(e) async for e in _items(request, hub, sub, None, "token")]  # type: ignore[arg-type]
+        first = [f for frames in got for f in frames]
         again = hub.subscribe(me, asyncio.get_running_loop())
-        resume = int(got[-1].id)
-        rest = []
+        resume = int(first[-1].split(":")[1])
+        rest: list[str] = []
         async for e in _items(request, hub, again, resume, "token"):  # type: ignore[arg-type]
-            if e.event:
-                rest.append(f"{e.event}:{e.id}")
+            rest += _frames(e)
             if len(rest) == 10 - 3:
                 break
         return first, rest
@@ -265,10 +264,26 @@ def test_a_stream_that_falls_behind_is_told_to_resync_and_its_reconnect_replays_
     assert ids == sorted(set(ids)) and len(ids) == 10  # all ten, in order, once
 
 
+def _frames(chunk: object) -> list[str]:
+    """`event:id` of each server-sent event in what the stream yielded (bytes or ServerSentEvent)."""
+    from sse_starlette import ServerSentEvent
+
+    if isinstance(chunk, ServerSentEvent):
+        return [f"{chunk.event}:{chunk.id}"] if chunk.event else []
+    out = []
+    for frame in bytes(chunk).decode().split("\n\n"):  # type: ignore[arg-type]
+        fields = dict(line.split(": ", 1) for line in frame.splitlines() if ": " in line)
+        if "event" in fields:
+            out.append(f"{fields['event']}:{fields.get('id')}")
+    return out
+
+
 def test_signing_out_ends_the_stream(stack: Stack, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from api.stream import routes
 
     monkeypatch.setattr(routes, "SESSION_RECHECK", 0.2)
+    monkeypatch.setattr(stack.client.app.state.hub, "tick_interval", 0.1)  # type: ignore[attr-defined]
+    monkeypatch.setattr(stack.client.app.state.hub, "_next_tick", 0.0)  # type: ignore[attr-defined]
     headers = stack.sign_in(STRANGER)
     listener = Listener(base, headers).start()
     assert stack.client.post("/auth/logout", headers=headers).status_code == 200
