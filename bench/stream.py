@@ -82,7 +82,8 @@ if mode == "previous":
                         last = max(last, head(conn))
                     await asyncio.sleep(0.5)
         return StreamingResponse(events(), media_type="text/event-stream")
-import os, signal
+import os, signal, gc
+print("server gc thresholds:", gc.get_threshold(), file=sys.stderr)
 if os.environ.get("BENCH_PROFILE"):
     import cProfile
     profiler = cProfile.Profile()
