@@ -568,8 +568,7 @@ def ipfs_add(
 
 def _record_manual_pin(cid: str) -> None:
     """Pins made by hand are the operator's: `ipfs gc` keeps them (recorded as kind "pinned")."""
-    from sqlalchemy import select
-
+    from api.documents import record_document
     from db.documents import stored_documents
     from db.engine import make_engine
     from db.migrate import upgrade
@@ -578,16 +577,9 @@ def _record_manual_pin(cid: str) -> None:
     try:
         upgrade(engine)
         with engine.begin() as conn:
-            if conn.execute(select(stored_documents.c.cid).where(stored_documents.c.cid == cid)).first():
-                conn.execute(
-                    stored_documents.update().where(stored_documents.c.cid == cid).values(kind="pinned")
-                )
-            else:
-                conn.execute(
-                    stored_documents.insert().values(
-                        cid=cid, digest="", kind="pinned", created_at=int(time.time())
-                    )
-                )
+            record_document(conn, cid=cid, digest="", kind="pinned")
+            # Already stored by the API as something else: the operator's pin outranks it.
+            conn.execute(stored_documents.update().where(stored_documents.c.cid == cid).values(kind="pinned"))
     finally:
         engine.dispose()
 

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from chain.relayer import Relayer, external_ref
 from db.chain import engagements
+from db.locks import try_session_lock
 from db.payments import payment_jobs, payment_quotes, stripe_events
 
 log = logging.getLogger("skillchain.payments")
@@ -240,7 +241,7 @@ class Payments:
     def _session_for_intent(self, intent: str | None) -> str | None:
         if not intent:
             return None
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:
             rows = (
                 conn.execute(
                     select(payment_quotes.c.checkout_session).where(payment_quotes.c.status == "funded")
@@ -308,19 +309,7 @@ class Payments:
         if self.engine.dialect.name != "postgresql":
             return lambda: None
         assert self.relayer is not None
-        key = {"cls": RELAYER_LOCK_CLASS, "who": int(self.relayer.address[-7:], 16)}
-        conn = self.engine.connect()
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:cls, :who)"), key).scalar()
-        conn.commit()
-        if not got:
-            conn.close()
-            return None
-
-        def release() -> None:
-            conn.execute(text("SELECT pg_advisory_unlock(:cls, :who)"), key)
-            conn.close()
-
-        return release
+        return try_session_lock(self.engine, RELAYER_LOCK_CLASS, int(self.relayer.address[-7:], 16))
 
     def _open_jobs(self) -> list[int]:
         with self.engine.connect() as conn:
