@@ -46,11 +46,6 @@ def current_session(
 ) -> Session:
     # The request's own connection (FastAPI shares a dependency within a request): taking a second
     # one from the pool while holding the first can deadlock the pool under load.
-    return session_for(conn, credentials)
-
-
-def session_for(conn: Connection, credentials: HTTPAuthorizationCredentials | None) -> Session:
-    """The signed-in session the bearer token names, or a 401 in words."""
     if credentials is None:
         raise HTTPException(401, "sign in first: send 'Authorization: Bearer <session token>'")
     session = find_session(conn=conn, token=credentials.credentials, now=int(time.time()))

@@ -38,16 +38,7 @@ def digest_hex(document: PublicDocument) -> str:
 
 
 DocumentKind = Literal[
-    "terms",
-    "deliverable",
-    "evidence",
-    "comment",
-    "credential",
-    "voucher",
-    "revocation",
-    "offer",
-    "checkout",
-    "pinned",  # by the operator (`skillchain ipfs add`): gc keeps it
+    "terms", "deliverable", "evidence", "comment", "credential", "voucher", "revocation", "offer", "checkout"
 ]
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, text, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from db.outbox import outbox, outbox_audience
 
@@ -101,7 +101,13 @@ def read_after(conn: Connection, after: int, limit: int = 500) -> list[StoredIte
     ).all()
     if not rows:
         return []
-    audiences = _audiences(conn, outbox_audience.c.seq.between(rows[0].seq, rows[-1].seq))
+    audiences: dict[int, set[str]] = {}
+    for seq, address in conn.execute(
+        select(outbox_audience.c.seq, outbox_audience.c.address).where(
+            outbox_audience.c.seq.between(rows[0].seq, rows[-1].seq)
+        )
+    ):
+        audiences.setdefault(int(seq), set()).add(address)
     return [
         StoredItem(
             int(r.seq),
@@ -113,14 +119,6 @@ def read_after(conn: Connection, after: int, limit: int = 500) -> list[StoredIte
         )
         for r in rows
     ]
-
-
-def _audiences(conn: Connection, which: ColumnElement[bool]) -> dict[int, set[str]]:
-    """Whom the items matched by `which` concern, by sequence."""
-    out: dict[int, set[str]] = {}
-    for seq, address in conn.execute(select(outbox_audience.c.seq, outbox_audience.c.address).where(which)):
-        out.setdefault(int(seq), set()).add(address)
-    return out
 
 
 def replay(conn: Connection, address: str, after: int, limit: int = 1000) -> list[StoredItem]:
@@ -150,7 +148,11 @@ def retractions_above(conn: Connection, chain_id: int, block_number: int) -> lis
     seqs = [int(r.seq) for r in rows]
     # Retracted once: a later reorg at these heights must not retract them again.
     conn.execute(update(outbox).where(outbox.c.seq.in_(seqs)).values(block_number=None))
-    audiences = _audiences(conn, outbox_audience.c.seq.in_(seqs))
+    audiences: dict[int, set[str]] = {}
+    for seq, address in conn.execute(
+        select(outbox_audience.c.seq, outbox_audience.c.address).where(outbox_audience.c.seq.in_(seqs))
+    ):
+        audiences.setdefault(int(seq), set()).add(address)
     out = []
     for r in rows:
         event = json.loads(r.payload)

@@ -135,20 +135,40 @@ class PostgresBus:
             raise
 
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
-        def session(stop: threading.Event) -> None:
-            with self._connect() as conn:
-                conn.execute(f"LISTEN {CHANNEL}")
-                self._connected.set()
-                callback()  # anything committed while we were not listening
-                beat = time.monotonic()
-                while not stop.is_set():
-                    for _ in conn.notifies(timeout=0.5):
-                        callback()
-                    if time.monotonic() - beat > 10:  # a dead socket raises here
-                        conn.execute("SELECT 1")
-                        beat = time.monotonic()
+        import psycopg
 
-        return _supervised(session, self._connected, "bus-listen-pg")
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.is_set():
+                try:
+                    with self._connect() as conn:
+                        conn.execute(f"LISTEN {CHANNEL}")
+                        self._connected.set()
+                        callback()  # anything committed while we were not listening
+                        beat = time.monotonic()
+                        while not stop.is_set():
+                            for _ in conn.notifies(timeout=0.5):
+                                callback()
+                            if time.monotonic() - beat > 10:  # a dead socket raises here
+                                conn.execute("SELECT 1")
+                                beat = time.monotonic()
+                except (psycopg.Error, OSError) as exc:
+                    log.warning("LISTEN connection lost (retrying in 1 s): %s", exc)
+                except Exception:
+                    log.exception("LISTEN thread failed (retrying in 1 s)")
+                finally:
+                    self._connected.clear()
+                stop.wait(1.0)
+
+        thread = threading.Thread(target=run, name="bus-listen-pg", daemon=True)
+        thread.start()
+
+        def stopper() -> None:
+            stop.set()
+            thread.join(timeout=5)
+
+        return stopper
 
     def healthy(self) -> bool:
         return self._connected.is_set()
@@ -173,55 +193,44 @@ class RedisBus:
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
         import redis
 
-        def session(stop: threading.Event) -> None:
-            client = redis.Redis.from_url(self.url, socket_connect_timeout=5, health_check_interval=10)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-            try:
-                pubsub.subscribe(CHANNEL)
-                self._connected.set()
-                callback()
-                beat = time.monotonic()
-                while not stop.is_set():
-                    if pubsub.get_message(timeout=0.5) is not None:
-                        callback()
-                    if time.monotonic() - beat > 10:  # a dead connection raises here
-                        pubsub.ping()
-                        beat = time.monotonic()
-            finally:
-                pubsub.close()
-                client.close()
+        stop = threading.Event()
 
-        return _supervised(session, self._connected, "bus-listen-redis")
+        def run() -> None:
+            while not stop.is_set():
+                client = redis.Redis.from_url(self.url, socket_connect_timeout=5, health_check_interval=10)
+                pubsub = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                try:
+                    pubsub.subscribe(CHANNEL)
+                    self._connected.set()
+                    callback()
+                    beat = time.monotonic()
+                    while not stop.is_set():
+                        if pubsub.get_message(timeout=0.5) is not None:
+                            callback()
+                        if time.monotonic() - beat > 10:  # a dead connection raises here
+                            pubsub.ping()
+                            beat = time.monotonic()
+                except (redis.RedisError, OSError) as exc:
+                    log.warning("Redis subscription lost (retrying in 1 s): %s", exc)
+                except Exception:
+                    log.exception("Redis listener failed (retrying in 1 s)")
+                finally:
+                    self._connected.clear()
+                    pubsub.close()
+                    client.close()
+                stop.wait(1.0)
+
+        thread = threading.Thread(target=run, name="bus-listen-redis", daemon=True)
+        thread.start()
+
+        def stopper() -> None:
+            stop.set()
+            thread.join(timeout=5)
+
+        return stopper
 
     def healthy(self) -> bool:
         return self._connected.is_set()
-
-
-def _supervised(
-    session: Callable[[threading.Event], None], connected: threading.Event, name: str
-) -> Callable[[], None]:
-    """Run a listening `session` in a thread until stopped, starting a new one a second after any
-    failure (wake-ups lost meanwhile are covered by the readers' fallback poll); returns the stopper."""
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.is_set():
-            try:
-                session(stop)
-            except Exception:
-                log.warning("%s: connection lost, retrying in 1 s", name, exc_info=True)
-            finally:
-                connected.clear()
-            stop.wait(1.0)
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-
-    def stopper() -> None:
-        stop.set()
-        thread.join(timeout=5)
-
-    return stopper
 
 
 def open_bus(database_url: str, redis_url: str | None) -> Bus:

@@ -31,7 +31,6 @@ from db.chain import (
     indexer_checkpoints,
     reorg_journal,
 )
-from db.locks import try_session_lock
 from indexer.errors import IndexerError, ReorgTooDeep
 from indexer.offload import DecodeProcess
 from indexer.project import PK, Projector
@@ -476,7 +475,19 @@ def acquire_leader_lock(
 
 def _try_leader_lock(engine: Engine, lock_path: str | None, chain_id: int) -> Callable[[], None] | None:
     if engine.dialect.name == "postgresql":
-        return try_session_lock(engine, LEADER_LOCK_CLASS, chain_id)
+        conn = engine.connect()
+        key = {"cls": LEADER_LOCK_CLASS, "chain": chain_id % 2**31}
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:cls, :chain)"), key).scalar()
+        conn.commit()
+        if not got:
+            conn.close()
+            return None
+
+        def release_pg() -> None:
+            conn.execute(text("SELECT pg_advisory_unlock(:cls, :chain)"), key)
+            conn.close()
+
+        return release_pg
     from filelock import FileLock, Timeout
 
     lock = FileLock(lock_path or f"indexer-{chain_id}.lock")

@@ -13,15 +13,20 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from bus.outbox import OutboxItem, addresses_in, json_safe
-from chain.events import engagement_named
 from db.chain import credentials, engagements
 from indexer.decode import DecodedEvent
+
+
+def _engagement_id(event: DecodedEvent) -> int | None:
+    key = "id" if event.contract == "SkillEscrow" else "engagementId"
+    value = event.args.get(key)
+    return int(value) if isinstance(value, int) and value > 0 else None
 
 
 def event_items(conn: Connection, chain_id: int, events: list[DecodedEvent]) -> list[OutboxItem]:
     if not events:
         return []
-    ids = {i for i in (engagement_named(e.contract, e.args) for e in events) if i is not None}
+    ids = {i for i in (_engagement_id(e) for e in events) if i is not None}
     parties: dict[int, set[str]] = {}
     if ids:
         for row in conn.execute(
@@ -47,7 +52,7 @@ def event_items(conn: Connection, chain_id: int, events: list[DecodedEvent]) -> 
             holders[str(token_id)] = {holder, issuer}
     items = []
     for e in events:
-        engagement = engagement_named(e.contract, e.args)
+        engagement = _engagement_id(e)
         audience = addresses_in(e.args.values()) | parties.get(engagement or 0, set())
         if e.contract == "SkillCredential" and "tokenId" in e.args:
             audience |= holders.get(str(e.args["tokenId"]), set())

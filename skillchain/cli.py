@@ -568,7 +568,8 @@ def ipfs_add(
 
 def _record_manual_pin(cid: str) -> None:
     """Pins made by hand are the operator's: `ipfs gc` keeps them (recorded as kind "pinned")."""
-    from api.documents import record_document
+    from sqlalchemy import select
+
     from db.documents import stored_documents
     from db.engine import make_engine
     from db.migrate import upgrade
@@ -577,9 +578,16 @@ def _record_manual_pin(cid: str) -> None:
     try:
         upgrade(engine)
         with engine.begin() as conn:
-            record_document(conn, cid=cid, digest="", kind="pinned")
-            # Already stored by the API as something else: the operator's pin outranks it.
-            conn.execute(stored_documents.update().where(stored_documents.c.cid == cid).values(kind="pinned"))
+            if conn.execute(select(stored_documents.c.cid).where(stored_documents.c.cid == cid)).first():
+                conn.execute(
+                    stored_documents.update().where(stored_documents.c.cid == cid).values(kind="pinned")
+                )
+            else:
+                conn.execute(
+                    stored_documents.insert().values(
+                        cid=cid, digest="", kind="pinned", created_at=int(time.time())
+                    )
+                )
     finally:
         engine.dispose()
 

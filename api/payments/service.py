@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from chain.relayer import Relayer, external_ref
 from db.chain import engagements
-from db.locks import try_session_lock
 from db.payments import payment_jobs, payment_quotes, stripe_events
 
 log = logging.getLogger("skillchain.payments")
@@ -241,7 +240,7 @@ class Payments:
     def _session_for_intent(self, intent: str | None) -> str | None:
         if not intent:
             return None
-        with self.engine.connect() as conn:
+        with self.engine.begin() as conn:
             rows = (
                 conn.execute(
                     select(payment_quotes.c.checkout_session).where(payment_quotes.c.status == "funded")
@@ -309,7 +308,19 @@ class Payments:
         if self.engine.dialect.name != "postgresql":
             return lambda: None
         assert self.relayer is not None
-        return try_session_lock(self.engine, RELAYER_LOCK_CLASS, int(self.relayer.address[-7:], 16))
+        key = {"cls": RELAYER_LOCK_CLASS, "who": int(self.relayer.address[-7:], 16)}
+        conn = self.engine.connect()
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:cls, :who)"), key).scalar()
+        conn.commit()
+        if not got:
+            conn.close()
+            return None
+
+        def release() -> None:
+            conn.execute(text("SELECT pg_advisory_unlock(:cls, :who)"), key)
+            conn.close()
+
+        return release
 
     def _open_jobs(self) -> list[int]:
         with self.engine.connect() as conn:

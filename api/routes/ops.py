@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import func, select, text
 
 from api.deps import AdminSession, ConnDep, SettingsDep
 from api.models import ERRORS
@@ -35,16 +35,6 @@ class ReadyPublic(BaseModel):
     stream_subscribers: int = 0
 
 
-def _indexed_block(conn: Connection, chain_id: int) -> int | None:
-    return conn.execute(
-        select(indexer_checkpoints.c.block_number).where(indexer_checkpoints.c.chain_id == chain_id)
-    ).scalar()
-
-
-def _chain_head(rpc_url: str) -> int:
-    return int(str(rpc_call(rpc_url, "eth_blockNumber", timeout=2.0)), 16)
-
-
 @router.get("/ready", response_model=ReadyPublic, responses={503: {"model": ReadyPublic}})
 def ready(request: Request, settings: SettingsDep) -> JSONResponse:
     missing = []
@@ -52,12 +42,16 @@ def ready(request: Request, settings: SettingsDep) -> JSONResponse:
     try:
         with request.app.state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-            indexed = _indexed_block(conn, settings.chain_id)
+            indexed = conn.execute(
+                select(indexer_checkpoints.c.block_number).where(
+                    indexer_checkpoints.c.chain_id == settings.chain_id
+                )
+            ).scalar()
     except Exception:  # noqa: BLE001 - readiness reports any database failure as "database"
         missing.append("database")
     head = None
     try:
-        head = _chain_head(settings.effective_rpc_url)
+        head = int(str(rpc_call(settings.effective_rpc_url, "eth_blockNumber", timeout=2.0)), 16)
     except Exception:  # noqa: BLE001 - any RPC failure means "chain"
         missing.append("chain")
     hub = request.app.state.hub.stats()
@@ -90,12 +84,16 @@ def metrics(request: Request, settings: SettingsDep) -> Response:
     two are read at scrape time (the indexer and the payment worker may be other processes)."""
     try:
         with request.app.state.engine.connect() as conn:
-            indexed = _indexed_block(conn, settings.chain_id)
+            indexed = conn.execute(
+                select(indexer_checkpoints.c.block_number).where(
+                    indexer_checkpoints.c.chain_id == settings.chain_id
+                )
+            ).scalar()
             counted = select(payment_jobs.c.status, func.count()).group_by(payment_jobs.c.status)
             jobs = {str(status): int(n) for status, n in conn.execute(counted).all()}
         for status in ("pending", "sending", "sent", "done", "failed"):
             PAYMENT_JOBS.labels(status).set(jobs.get(status, 0))
-        head = _chain_head(settings.effective_rpc_url)
+        head = int(str(rpc_call(settings.effective_rpc_url, "eth_blockNumber", timeout=2.0)), 16)
         INDEXER_LAG.set(head - indexed if indexed is not None else -1)
     except Exception as exc:  # noqa: BLE001 - metrics answer whatever they can; /ready says what is missing
         log.debug("scrape-time metrics unavailable: %s", exc)

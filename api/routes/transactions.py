@@ -14,7 +14,6 @@ from sqlalchemy import select
 from api.models import ERRORS
 from bus.outbox import json_safe
 from chain.errors import TxWouldRevert
-from chain.events import engagement_named
 from chain.receipts import ChainTx, lookup
 from chain.records import load_record, record_path
 from db.chain import chain_events, indexer_checkpoints
@@ -56,17 +55,12 @@ class TxStatus(BaseModel):
 FINAL = {"indexed", "reverted"}
 
 
-def _contract_names(request: Request) -> dict[str, str]:
-    """Lower-case address -> contract name of the deployment (read once per request)."""
+def _status(request: Request, tx_hash: str) -> TxStatus:
     settings = request.app.state.settings
     record = load_record(
         record_path(settings.chain_id, data_dir=settings.data_dir, deployments_dir=settings.deployments_dir)
     )
-    return {e.address.lower(): n for n, e in record.contracts.items()} if record else {}
-
-
-def _status(request: Request, tx_hash: str, names: dict[str, str]) -> TxStatus:
-    settings = request.app.state.settings
+    names = {e.address.lower(): n for n, e in record.contracts.items()} if record else {}
     try:
         chain = lookup(settings.effective_rpc_url, tx_hash, contract_names=names)
     except Exception as exc:  # noqa: BLE001 - an unreachable node is a 503 in words, not a 500
@@ -98,7 +92,8 @@ def _status(request: Request, tx_hash: str, names: dict[str, str]) -> TxStatus:
     for name, address, log_index, args_json in rows:
         args = json.loads(args_json)
         contract = names.get(str(address).lower())
-        engagement = engagement_named(contract, args)
+        key = "id" if contract == "SkillEscrow" else "engagementId"
+        engagement = args.get(key) if isinstance(args.get(key), int) else None
         events.append(
             TxEvent(
                 name=name,
@@ -138,10 +133,9 @@ async def tx_status(
     if wait:
         await asyncio.to_thread(hub.start)
     woken, forget = hub.tx_waiter(tx_hash, asyncio.get_running_loop()) if wait else (None, lambda: None)
-    names = await asyncio.to_thread(_contract_names, request)
     try:
         while True:
-            status = await asyncio.to_thread(_status, request, tx_hash, names)
+            status = await asyncio.to_thread(_status, request, tx_hash)
             left = deadline - time.monotonic()
             if status.status in FINAL or left <= 0 or woken is None:
                 return status

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.auth.store import Session, find_session
-from api.deps import _bearer, session_for
+from api.deps import _bearer
 from api.models import ERRORS
 from api.stream.hub import StreamHub, Subscriber, TooManyStreams
 from bus import outbox
@@ -30,13 +30,18 @@ async def stream_session(
 ) -> Session:
     """Like CurrentSession, but the lookup runs in a thread on a connection returned at once: a
     stream lasts hours and must not hold a pooled connection (nor block the event loop)."""
+    if credentials is None:
+        raise HTTPException(401, "sign in first: send 'Authorization: Bearer <session token>'")
     engine = request.app.state.engine
 
-    def lookup() -> Session:
+    def lookup() -> Session | None:
         with engine.connect() as conn:
-            return session_for(conn, credentials)
+            return find_session(conn=conn, token=credentials.credentials, now=int(time.time()))
 
-    return await asyncio.to_thread(lookup)
+    session = await asyncio.to_thread(lookup)
+    if session is None:
+        raise HTTPException(401, "session unknown, expired or signed out")
+    return session
 
 
 def _event(item: StoredItem) -> bytes:
