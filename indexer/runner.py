@@ -462,6 +462,8 @@ def acquire_leader_lock(
         if release is not None:
             if announced:
                 log.warning("the leader's lock is free: this indexer leads chain %s now", chain_id)
+            else:
+                log.info("this indexer leads chain %s", chain_id)
             return release
         where = "the PostgreSQL advisory lock" if engine.dialect.name == "postgresql" else "the lock file"
         if standby is None or standby.is_set():

@@ -49,6 +49,14 @@ def _indexer(stack: Stack, database_url: str, log: Path) -> subprocess.Popen[byt
     )
 
 
+def _await_line(log: Path, needle: str, timeout: float = 90.0) -> None:
+    """Wait until an indexer process has logged `needle` (its start-up takes seconds under load)."""
+    deadline = time.monotonic() + timeout
+    while needle not in (text := log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, f"{log.name} never logged {needle!r}:\n{text}"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     with pg_database() as url:
@@ -59,8 +67,9 @@ def test_two_replicas_and_two_indexers_on_postgresql(stack: Stack, pg_url: str, 
     engine = make_engine(pg_url)
     upgrade(engine)
     leader = _indexer(stack, pg_url, tmp_path / "leader.log")
-    time.sleep(1.5)  # the first takes the lock
+    _await_line(tmp_path / "leader.log", "this indexer leads chain")  # the first takes the lock
     standby = _indexer(stack, pg_url, tmp_path / "standby.log")
+    _await_line(tmp_path / "standby.log", "standing by")
     settings = stack.settings.model_copy(update={"database_url": pg_url})
     servers = [serve_in_thread(create_app(settings)) for _ in range(2)]
     (a, *_), (b, *_) = servers
@@ -114,8 +123,7 @@ def test_two_replicas_and_two_indexers_on_postgresql(stack: Stack, pg_url: str, 
         ).json()
         stack.send(LEARNER, again["tx"])
         heard_by_mentor.wait_for("EngagementCreated", count=2)
-        log = (tmp_path / "standby.log").read_text()
-        assert "leads chain" in log, log
+        _await_line(tmp_path / "standby.log", "the leader's lock is free")
         for listener in (heard_by_learner, heard_by_mentor):
             ids = listener.ids()
             assert ids == sorted(set(ids))
