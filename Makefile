@@ -12,13 +12,13 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(abspath $(BIN)):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api bench-stream
+.PHONY: web-schema setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api bench-stream
 .DEFAULT_GOAL := help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: $(STAMP)/python $(STAMP)/npm $(SOLC) $(BIN)/anvil $(STAMP)/browser ## install everything that is missing
+setup: $(STAMP)/python $(STAMP)/npm $(SOLC) $(BIN)/anvil $(STAMP)/browser web/dist/index.html ## install everything that is missing
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,19 @@ $(STAMP)/python: pyproject.toml constraints.txt | $(BIN)/python
 $(STAMP)/npm: package.json package-lock.json | $(BIN)/python
 	npm ci --no-fund --no-audit --loglevel=error
 	@mkdir -p $(STAMP) && touch $@
+
+# The dApp: its own npm project (web/), type-checked and built by Vite into web/dist, which the API
+# serves at /. Rebuilt when any of its sources changes.
+WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+$(STAMP)/web-npm: web/package.json web/package-lock.json | $(BIN)/python
+	cd web && npm ci --no-fund --no-audit --loglevel=error
+	@mkdir -p $(STAMP) && touch $@
+
+web/dist/index.html: $(STAMP)/web-npm $(WEB_SOURCES)
+	cd web && npm run --silent build
+
+web-schema: $(STAMP)/python $(STAMP)/web-npm ## regenerate the dApp's API types from the OpenAPI document
+	cd web && npm run --silent schema
 
 # py-solc-x (used by ape-solidity) runs any executable named solc-v<version> in SOLCX_BINARY_PATH.
 $(SOLC): tools/solc.mjs $(STAMP)/npm
@@ -53,10 +66,12 @@ $(STAMP)/browser: | $(BIN)/python
 run: setup ## start a local chain, deploy the contracts and run every service
 	$(BIN)/skillchain up
 
-test: setup ## run every test
+test: setup ## run every test (the dApp's unit tests, then pytest with the browser tests)
+	cd web && npx vitest run --reporter=dot
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: setup ## ruff and mypy
+lint: setup ## ruff, mypy and the dApp's TypeScript check
+	cd web && npx tsc --noEmit
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

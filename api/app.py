@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
@@ -27,7 +28,7 @@ from api.observability import STREAMS, RequestContext
 from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
 from api.payments.setup import start_payments
-from api.routes import account, credentials, engagements, market, matching, ops, transactions
+from api.routes import account, credentials, engagements, market, matching, ops, transactions, wallet
 from api.stream.hub import StreamHub
 from api.stream.routes import router as stream_router
 from bus.wake import open_bus
@@ -141,6 +142,15 @@ class ResponseHeaders:
 _ALLOWED: dict[int, list[tuple[re.Pattern[str], set[str]]]] = {}
 
 
+class ImmutableStatic(StaticFiles):
+    """Static files whose names carry their content hash: cache them for a year."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
 def allowed_methods(app: FastAPI, path: str) -> set[str]:
     """Every method some route of `app` accepts at `path` (patterns built once, from the schema)."""
     allowed = _ALLOWED.get(id(app))
@@ -234,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(account.router)
     app.include_router(stream_router)
     app.include_router(transactions.router)
+    app.include_router(wallet.router)
     app.include_router(credentials.router)
     app.include_router(payment_routes.router)
     app.include_router(matching.router)
@@ -265,12 +276,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             swagger_favicon_url="/docs-assets/favicon-32x32.png",
         )
 
-    web = Path(__file__).resolve().parents[1] / "web"
-    app.mount("/app", StaticFiles(directory=web), name="web")
+    # The dApp (web/, built by `make setup` into web/dist): index.html is never cached, so a new
+    # build reaches every visitor at once; its assets have content hashes in their names and are
+    # cached for a year.
+    dist = Path(__file__).resolve().parents[1] / "web" / "dist"
+    if (dist / "assets").is_dir():
+        app.mount("/assets", ImmutableStatic(directory=dist / "assets"), name="web-assets")
 
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(web / "index.html", headers={"Cache-Control": "no-cache"})
+    def index() -> Any:
+        if not (dist / "index.html").is_file():
+            return problems.problem(503, "the dApp is not built yet: run `make setup`", "unavailable")
+        return FileResponse(dist / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/health", tags=["ops"], summary="Liveness: answers whenever the process is up")
     def health() -> dict[str, str]:

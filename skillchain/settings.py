@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     rpc_url: AnyHttpUrl | None = Field(
         None, description="JSON-RPC endpoint to use instead of starting a local anvil."
     )
+    public_rpc_url: AnyHttpUrl | None = Field(
+        None,
+        description="JSON-RPC endpoint the dApp offers wallets when they add the chain "
+        "(default: the one the API uses).",
+    )
+    chain_name: str | None = Field(None, description="The chain's name in the dApp (default: by chain id).")
+    explorer_url: AnyHttpUrl | None = Field(
+        None, description="Block explorer the dApp links transactions to (none on a local chain)."
+    )
     anvil_host: str = Field("127.0.0.1", description="Interface the local anvil listens on.")
     anvil_port: int = Field(8545, ge=1, le=65535, description="Port of the local anvil.")
     chain_id: int = Field(LOCAL_CHAIN_ID, gt=0, description="Chain id of the local anvil.")

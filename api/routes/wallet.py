@@ -1,0 +1,113 @@
+"""What a wallet needs before it acts: the chain to be on (for `wallet_addEthereumChain`), the
+tokens it may pay in (symbol and decimals, so amounts show in human units) and what the escrow
+owes the signed-in wallet (withdrawals are pull payments)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from web3 import Web3
+
+from api.deps import ChainDep, ConnDep, CurrentSession, SettingsDep
+from api.models import ERRORS
+from api.pagination import Page
+from db.chain import escrow_config, escrow_owed
+
+router = APIRouter(tags=["wallet"], responses=ERRORS)
+
+ETH = "0x0000000000000000000000000000000000000000"
+KNOWN_CHAINS = {1: "Ethereum", 11155111: "Sepolia", 17000: "Holesky", 31337: "Local chain (anvil)"}
+ERC20_META = [
+    {"name": "symbol", "inputs": [], "outputs": [{"type": "string"}], "stateMutability": "view", "type": "function"},
+    {"name": "decimals", "inputs": [], "outputs": [{"type": "uint8"}], "stateMutability": "view", "type": "function"},
+]
+
+
+class TokenPublic(BaseModel):
+    address: str = Field(description="ERC-20 address; the zero address is the chain's native ETH")
+    symbol: str
+    decimals: int
+
+
+class ChainPublic(BaseModel):
+    chain_id: int
+    name: str
+    rpc_url: str = Field(description="what the dApp offers a wallet that does not know this chain yet")
+    explorer_url: str | None
+    native_symbol: str = "ETH"
+    tokens: list[TokenPublic] = Field(description="what engagements may be paid in, ETH first")
+    contracts: dict[str, str] = Field(description="deployed contract addresses by name")
+    fee_bps: int = Field(description="the escrow's fee on each milestone, in basis points (rounded down)")
+
+
+class BalancePublic(BaseModel):
+    token: TokenPublic
+    amount: str = Field(description="owed in the token's smallest unit, as a decimal string")
+
+
+@router.get("/chain", response_model=ChainPublic, summary="The chain, tokens and contracts the dApp uses")
+def chain_info(settings: SettingsDep, chain: ChainDep, conn: ConnDep) -> ChainPublic:
+    fee = conn.execute(select(escrow_config.c.fee_bps).where(escrow_config.c.chain_id == chain.chain_id)).scalar()
+    return ChainPublic(
+        fee_bps=int(fee if fee is not None else chain.record.parameters.get("fee_bps", 0)),
+        chain_id=chain.chain_id,
+        name=settings.chain_name or KNOWN_CHAINS.get(chain.chain_id, f"Chain {chain.chain_id}"),
+        rpc_url=str(settings.public_rpc_url or settings.effective_rpc_url).rstrip("/"),
+        explorer_url=str(settings.explorer_url).rstrip("/") if settings.explorer_url else None,
+        tokens=_tokens(chain, settings.effective_rpc_url),
+        contracts={name: c.address for name, c in chain.record.contracts.items()},
+    )
+
+
+@router.get(
+    "/me/balances",
+    response_model=Page[BalancePublic],
+    summary="What the escrow owes you, per token (withdraw it with POST /withdraw)",
+)
+def my_balances(session: CurrentSession, conn: ConnDep, settings: SettingsDep, chain: ChainDep) -> Page[BalancePublic]:
+    tokens = {t.address.lower(): t for t in _tokens(chain, settings.effective_rpc_url)}
+    rows = conn.execute(
+        select(escrow_owed.c.token, escrow_owed.c.amount)
+        .where(escrow_owed.c.chain_id == chain.chain_id, escrow_owed.c.account == session.address)
+        .where(escrow_owed.c.amount > 0)
+        .order_by(escrow_owed.c.token)
+    ).all()
+    data = [
+        BalancePublic(
+            token=tokens.get(r.token.lower()) or TokenPublic(address=r.token, symbol="?", decimals=18),
+            amount=str(r.amount),
+        )
+        for r in rows
+    ]
+    return Page(data=data, next_cursor=None, total=len(data))
+
+
+def _tokens(chain: ChainDep, rpc_url: str) -> list[TokenPublic]:
+    record = chain.record
+    addresses = list(record.parameters.get("allowed_tokens", []))
+    if "TestStablecoin" in record.contracts:
+        addresses.append(record.contracts["TestStablecoin"].address)
+    return [TokenPublic(address=ETH, symbol="ETH", decimals=18)] + [
+        _token(Web3.to_checksum_address(a), rpc_url) for a in dict.fromkeys(addresses)
+    ]
+
+
+def _token(address: str, rpc_url: str) -> TokenPublic:
+    try:
+        return _token_meta(address, rpc_url)
+    except Exception:  # noqa: BLE001 - an unreachable node must not break the page (not cached: retried)
+        return TokenPublic(address=address, symbol=address[:8], decimals=18)
+
+
+@lru_cache(maxsize=64)
+def _token_meta(address: str, rpc_url: str) -> TokenPublic:
+    """An ERC-20's symbol and decimals never change: read once per process."""
+    contract = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 5})).eth.contract(
+        address=address, abi=ERC20_META
+    )
+    return TokenPublic(
+        address=address, symbol=contract.functions.symbol().call(), decimals=contract.functions.decimals().call()
+    )

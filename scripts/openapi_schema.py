@@ -1,0 +1,25 @@
+"""Write the API's OpenAPI document to a file (default stdout). `make web-schema` turns it into the
+dApp's TypeScript types (web/src/api/schema.ts); tests/web/test_schema_current.py fails when they
+differ, so the dApp never compiles against an API that changed under it."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from api.app import create_app
+from skillchain.settings import Settings
+
+
+def main() -> None:
+    document = create_app(Settings()).openapi()
+    text = json.dumps(document, indent=1, sort_keys=True)
+    if len(sys.argv) > 1:
+        with open(sys.argv[1], "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+import { useTranslation } from "react-i18next";
+import { NavLink, Outlet } from "react-router";
+import { LANGUAGES } from "../i18n";
+import { useLiveStream } from "../lib/live";
+import { useSession } from "../lib/session";
+import { useStatus } from "../lib/status";
+import { WalletButton } from "./WalletButton";
+
+export function Layout() {
+  const { t, i18n } = useTranslation();
+  const { expired, signedIn } = useSession();
+  const { message, clear } = useStatus();
+  useLiveStream();
+  const links: [string, string][] = [
+    ["/", t("nav.find")],
+    ["/engagements", t("nav.engagements")],
+    ["/earnings", t("nav.earnings")],
+    ["/credentials", t("nav.credentials")],
+    ["/issuer", t("nav.issuer")],
+    ["/arbiter", t("nav.arbiter")],
+    ["/verify", t("nav.verify")],
+  ];
+  return (
+    <>
+      <a className="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById("main")?.focus(); }}>
+        {t("nav.skip")}
+      </a>
+      <header className="top">
+        <a className="brand" href="#/">Skillchain</a>
+        <nav aria-label={t("nav.label")}>
+          <ul>
+            {links.map(([to, label]) => (
+              <li key={to}>
+                <NavLink to={to} end={to === "/"}>
+                  {label}
+                </NavLink>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="tools">
+          <label className="language">
+            <span>{t("nav.language")}</span>
+            <select value={i18n.resolvedLanguage} onChange={(e) => void i18n.changeLanguage(e.target.value)}>
+              {LANGUAGES.map(([code, name]) => (
+                <option key={code} value={code} lang={code}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <WalletButton />
+        </div>
+      </header>
+      {expired && !signedIn && (
+        <div className="notice" role="alert">
+          {t("wallet.expired")}
+        </div>
+      )}
+      <div className={`status ${message ? message.tone : ""}`} role="status" aria-live="polite">
+        {message && (
+          <>
+            <span>{message.text}</span>{" "}
+            <button type="button" className="link-button" onClick={clear} aria-label={t("common.dismiss")}>
+              ×
+            </button>
+          </>
+        )}
+      </div>
+      <main id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+      <footer className="muted">
+        <a href="/docs">{t("nav.api")}</a>
+      </footer>
+    </>
+  );
+}

@@ -1,0 +1,85 @@
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { useTranslation } from "react-i18next";
+import { Link } from "react-router";
+import { client, unwrap, type Engagement } from "../api/client";
+import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
+import { describeError } from "../lib/errors";
+import { formatDateTime } from "../lib/format";
+import { useSend } from "../lib/send";
+import { useSession } from "../lib/session";
+import { useStatus } from "../lib/status";
+import { useErrorWords } from "../lib/useErrorWords";
+import { SignInFirst } from "./SignInFirst";
+
+export function Arbiter() {
+  const { t } = useTranslation();
+  const { signedIn } = useSession();
+  const queue = useQuery({
+    queryKey: ["mine", "arbiter"],
+    enabled: signedIn,
+    queryFn: async () => unwrap(await client.GET("/arbiter/queue")),
+  });
+  if (!signedIn) return <SignInFirst title={t("arbiter.title")} />;
+  return (
+    <Page title={t("arbiter.title")}>
+      {queue.isLoading && <Loading />}
+      {queue.error && <ErrorNote error={queue.error} />}
+      {queue.data && queue.data.data.length === 0 && <p>{t("arbiter.empty")}</p>}
+      {queue.data?.data.map((e) => <Dispute key={e.id} e={e} />)}
+    </Page>
+  );
+}
+
+function Dispute({ e }: { e: Engagement }) {
+  const { t, i18n } = useTranslation();
+  const send = useSend();
+  const status = useStatus();
+  const words = useErrorWords();
+  const [percent, setPercent] = useState(50);
+  const evidence = useQuery({
+    queryKey: ["engagement", String(e.id), "evidence"],
+    queryFn: async () => unwrap(await client.GET("/engagements/{engagement_id}/evidence", { params: { path: { engagement_id: e.id } } })),
+  });
+  const open = e.milestones.filter((m) => m.frozen).reduce((a, m) => a + BigInt(m.amount), 0n);
+  const toProvider = (open * BigInt(percent)) / 100n;
+  return (
+    <section className="card" aria-labelledby={`d-${e.id}`}>
+      <h2 id={`d-${e.id}`} className="h3">
+        <Link to={`/engagements/${e.id}`}>{t("engagement.title", { id: e.id })}</Link>
+      </h2>
+      <p>
+        {t("engagement.client")} <Address address={e.client} /> · {t("engagement.provider")} <Address address={e.provider} />
+      </p>
+      <h3>{t("arbiter.evidence")}</h3>
+      {evidence.data && evidence.data.data.length === 0 && <p className="muted">{t("arbiter.noEvidence")}</p>}
+      <ul>
+        {evidence.data?.data.map((x) => (
+          <li key={x.id}>
+            <Address address={x.author} /> · {formatDateTime(x.created_at, i18n.language)} ·{" "}
+            <a href={`/ipfs/${x.cid}`}>{t("arbiter.document")}</a>
+          </li>
+        ))}
+      </ul>
+      <label>
+        {t("arbiter.split", { percent })}
+        <input type="range" min={0} max={100} step={5} value={percent} onChange={(ev) => setPercent(Number(ev.target.value))} />
+      </label>
+      <p>
+        {t("arbiter.providerGets")} <Amount raw={toProvider} token={e.token} /> · {t("arbiter.clientGets")} <Amount raw={open - toProvider} token={e.token} />
+      </p>
+      <ConfirmAction
+        label={t("arbiter.resolve")}
+        explain={t("arbiter.resolveExplain", { percent })}
+        onConfirm={async () => {
+          try {
+            const tx = unwrap(await client.POST("/engagements/{engagement_id}/resolve", { params: { path: { engagement_id: e.id } }, body: { provider_share_bps: percent * 100 } }));
+            await send(tx);
+          } catch (error) {
+            status.say(words(describeError(error)), "error");
+          }
+        }}
+      />
+    </section>
+  );
+}

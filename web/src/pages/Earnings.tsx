@@ -1,0 +1,55 @@
+import { useQuery } from "@tanstack/react-query";
+import { useTranslation } from "react-i18next";
+import { client, unwrap } from "../api/client";
+import { ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
+import { formatTokenAmount } from "../lib/format";
+import { useSend } from "../lib/send";
+import { useSession } from "../lib/session";
+import { useStatus } from "../lib/status";
+import { describeError } from "../lib/errors";
+import { useErrorWords } from "../lib/useErrorWords";
+import { SignInFirst } from "./SignInFirst";
+
+export function Earnings() {
+  const { t, i18n } = useTranslation();
+  const { signedIn } = useSession();
+  const send = useSend();
+  const status = useStatus();
+  const words = useErrorWords();
+  const balances = useQuery({
+    queryKey: ["mine", "balances"],
+    enabled: signedIn,
+    queryFn: async () => unwrap(await client.GET("/me/balances")),
+  });
+  if (!signedIn) return <SignInFirst title={t("earnings.title")} />;
+  return (
+    <Page title={t("earnings.title")}>
+      <p className="muted">{t("earnings.explain")}</p>
+      {balances.isLoading && <Loading />}
+      {balances.error && <ErrorNote error={balances.error} />}
+      {balances.data && balances.data.data.length === 0 && <p>{t("earnings.nothing")}</p>}
+      <ul className="cards">
+        {balances.data?.data.map((b) => {
+          const amount = formatTokenAmount(b.amount, b.token.decimals, b.token.symbol, i18n.language);
+          return (
+            <li key={b.token.address} className="card">
+              <p className="big">{amount}</p>
+              <ConfirmAction
+                label={t("earnings.withdraw", { symbol: b.token.symbol })}
+                explain={t("earnings.withdrawExplain", { amount })}
+                onConfirm={async () => {
+                  try {
+                    const token = b.token.symbol === "ETH" && /^0x0{40}$/.test(b.token.address) ? "ETH" : b.token.address;
+                    await send(unwrap(await client.POST("/withdraw", { body: { token } })));
+                  } catch (error) {
+                    status.say(words(describeError(error)), "error");
+                  }
+                }}
+              />
+            </li>
+          );
+        })}
+      </ul>
+    </Page>
+  );
+}

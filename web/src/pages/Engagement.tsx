@@ -1,0 +1,199 @@
+// One engagement: parties, milestones in human units with dates, and the actions the signed-in
+// party may take now — each prepared and simulated by the API, confirmed, then signed.
+import { useQuery } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { useParams } from "react-router";
+import { client, unwrap, type Engagement as E, type Milestone } from "../api/client";
+import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
+import { describeError } from "../lib/errors";
+import { formatDate } from "../lib/format";
+import { useSend, type Funding } from "../lib/send";
+import { useSession } from "../lib/session";
+import { useStatus } from "../lib/status";
+import { useErrorWords } from "../lib/useErrorWords";
+
+type Role = "client" | "provider" | "arbiter" | null;
+
+export function Engagement() {
+  const { id = "" } = useParams();
+  const { t } = useTranslation();
+  const { session, signedIn } = useSession();
+  const engagement = useQuery({
+    queryKey: ["engagement", id],
+    queryFn: async () => unwrap(await client.GET("/engagements/{engagement_id}", { params: { path: { engagement_id: Number(id) } } })),
+  });
+  if (engagement.isLoading) return <Loading />;
+  if (engagement.error || !engagement.data) return <ErrorNote error={engagement.error} />;
+  const e = engagement.data;
+  const me = signedIn ? session?.address.toLowerCase() : undefined;
+  const role: Role = me === e.client.toLowerCase() ? "client" : me === e.provider.toLowerCase() ? "provider" : me === e.arbiter.toLowerCase() ? "arbiter" : null;
+  return (
+    <Page title={t("engagement.title", { id: e.id })}>
+      <p>
+        <span className={`tag ${e.status}`}>{t(`status.${e.status}`, { defaultValue: e.status })}</span>{" "}
+        {e.accepted ? t("engagement.accepted") : t("engagement.notAccepted")}
+      </p>
+      <dl className="facts">
+        <dt>{t("engagement.client")}</dt>
+        <dd><Address address={e.client} /></dd>
+        <dt>{t("engagement.provider")}</dt>
+        <dd><Address address={e.provider} /></dd>
+        <dt>{t("engagement.arbiter")}</dt>
+        <dd><Address address={e.arbiter} /></dd>
+        <dt>{t("engagement.total")}</dt>
+        <dd><Amount raw={e.total_amount} token={e.token} /></dd>
+        <dt>{t("engagement.terms")}</dt>
+        <dd><code className="digest">{e.terms_digest.slice(0, 18)}…</code></dd>
+      </dl>
+      <h2>{t("engagement.milestones")}</h2>
+      <ol className="timeline">
+        {e.milestones.map((m) => (
+          <MilestoneRow key={m.index} e={e} m={m} role={role} />
+        ))}
+      </ol>
+      <Actions e={e} role={role} />
+    </Page>
+  );
+}
+
+function MilestoneRow({ e, m, role }: { e: E; m: Milestone; role: Role }) {
+  const { t, i18n } = useTranslation();
+  const send = useSend();
+  const prepare = usePrepare();
+  const [summary, setSummary] = useState("");
+  const n = m.index + 1;
+  const canSubmit = role === "provider" && e.accepted && !m.frozen && m.state === "funded";
+  const canApprove = role === "client" && e.accepted && !m.frozen && (m.state === "funded" || m.state === "submitted");
+  const submit = async (ev: FormEvent) => {
+    ev.preventDefault();
+    const out = await prepare(() => client.POST("/engagements/{engagement_id}/milestones/{index}/submit", {
+      params: { path: { engagement_id: e.id, index: m.index } },
+      body: { summary: summary || t("engagement.delivered") },
+    }));
+    if (out && (await send(out.tx))) setSummary("");
+  };
+  return (
+    <li>
+      <p>
+        <strong>{t("engagement.milestone", { n })}</strong> · <Amount raw={m.amount} token={e.token} /> ·{" "}
+        {t("engagement.due", { date: formatDate(m.due_date, i18n.language) })} ·{" "}
+        <span className={`tag ${m.state}`}>{t(`milestone.${m.state}`, { defaultValue: m.state })}</span>
+        {m.frozen && <> · {t("engagement.frozen")}</>}
+        {m.releasable_at && m.state === "submitted" && <> · {t("engagement.autoRelease", { date: formatDate(m.releasable_at, i18n.language) })}</>}
+      </p>
+      {canSubmit && (
+        <form className="stack" onSubmit={submit}>
+          <label>
+            {t("engagement.deliverable", { n })}
+            <textarea value={summary} maxLength={5000} onChange={(ev) => setSummary(ev.target.value)} />
+          </label>
+          <button className="primary">{t("engagement.submit", { n })}</button>
+        </form>
+      )}
+      {canApprove && (
+        <ConfirmAction
+          label={t("engagement.approve", { n })}
+          explain={t("engagement.approveExplain")}
+          onConfirm={async () => {
+            const tx = await prepare(() => client.POST("/engagements/{engagement_id}/milestones/{index}/approve", { params: { path: { engagement_id: e.id, index: m.index } } }));
+            if (tx) await send(tx);
+          }}
+        />
+      )}
+    </li>
+  );
+}
+
+/** Ask the API for a prepared transaction; refusals (a doomed transaction, a 409) become the status line. */
+function usePrepare() {
+  const status = useStatus();
+  const words = useErrorWords();
+  return async <T,>(call: () => Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T | null> => {
+    try {
+      return unwrap(await call());
+    } catch (error) {
+      status.say(words(describeError(error)), "error");
+      return null;
+    }
+  };
+}
+
+function Actions({ e, role }: { e: E; role: Role }) {
+  const { t } = useTranslation();
+  const send = useSend();
+  const prepare = usePrepare();
+  const [statement, setStatement] = useState("");
+  const path = { params: { path: { engagement_id: e.id } } };
+  const go = async (call: () => Promise<{ data?: Funding["tx"] | { tx: Funding["tx"] }; error?: unknown; response: Response }>) => {
+    const out = await prepare(call);
+    if (out) await send("tx" in out ? out.tx : out);
+  };
+  const party = role === "client" || role === "provider";
+  return (
+    <section aria-labelledby="actions" className="stack">
+      <h2 id="actions">{t("engagement.actions")}</h2>
+      {role === "provider" && e.status === "requested" && (
+        <div className="row">
+          <button type="button" className="primary" onClick={() => go(() => client.POST("/engagements/{engagement_id}/accept", path))}>
+            {t("engagement.accept")}
+          </button>
+          <ConfirmAction label={t("engagement.decline")} explain={t("engagement.declineExplain")} onConfirm={() => go(() => client.POST("/engagements/{engagement_id}/cancel", path))} />
+        </div>
+      )}
+      {role === "client" && e.status === "requested" && (
+        <ConfirmAction label={t("engagement.withdrawRequest")} explain={t("engagement.withdrawExplain")} onConfirm={() => go(() => client.POST("/engagements/{engagement_id}/withdraw-request", path))} />
+      )}
+      {party && e.status === "active" && e.accepted && (
+        <ConfirmAction
+          label={t("engagement.dispute")}
+          explain={t("engagement.disputeExplain")}
+          disabled={false}
+          onConfirm={() => go(() => client.POST("/engagements/{engagement_id}/dispute", { ...path, body: { statement: statement || t("engagement.noStatement") } }))}
+        >
+          <label>
+            {t("engagement.statement")}
+            <textarea required value={statement} maxLength={5000} onChange={(ev) => setStatement(ev.target.value)} />
+          </label>
+        </ConfirmAction>
+      )}
+      {party && e.status === "settled" && <Review e={e} />}
+      {!role && <p className="muted">{t("engagement.readOnly")}</p>}
+    </section>
+  );
+}
+
+function Review({ e }: { e: E }) {
+  const { t } = useTranslation();
+  const send = useSend();
+  const prepare = usePrepare();
+  const [rating, setRating] = useState(5);
+  const [comment, setComment] = useState("");
+  const [sent, setSent] = useState(false);
+  const post = async (ev: FormEvent) => {
+    ev.preventDefault();
+    const out = await prepare(() => client.POST("/reviews/prepare", { body: { engagement_id: e.id, rating, comment } }));
+    if (out && (await send(out.tx))) setSent(true);
+  };
+  if (sent) return <p className="success">{t("review.thanks")}</p>;
+  return (
+    <form className="stack" onSubmit={post} aria-labelledby="review">
+      <h3 id="review">{t("review.title")}</h3>
+      <label>
+        {t("review.rating")}
+        <select value={rating} onChange={(ev) => setRating(Number(ev.target.value))}>
+          {[5, 4, 3, 2, 1].map((r) => (
+            <option key={r} value={r}>
+              {t("review.stars", { count: r })}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {t("review.comment")}
+        <textarea value={comment} maxLength={5000} onChange={(ev) => setComment(ev.target.value)} />
+      </label>
+      <button className="primary">{t("review.post")}</button>
+    </form>
+  );
+}
