@@ -313,7 +313,9 @@ def _voucher_public(row: Any, chain: ChainDep) -> VoucherPublic:
         recipient=row["recipient"],
         token_id=str(int(message["metadataDigest"], 16)),
         metadata_cid=row["metadata_cid"],
-        typed_data=_typed_data(chain, message),
+        # Every integer as a decimal string: a nonce above 2^53 loses digits in a browser's JSON.parse
+        # (and the signature then covers another voucher).
+        typed_data=_typed_data(chain, {k: str(v) if isinstance(v, int) else v for k, v in message.items()}),
         signed=bool(row["signature"]),
         redeem_tx=redeem,
     )

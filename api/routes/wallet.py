@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from eth_typing import ChecksumAddress
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -21,8 +22,20 @@ router = APIRouter(tags=["wallet"], responses=ERRORS)
 ETH = "0x0000000000000000000000000000000000000000"
 KNOWN_CHAINS = {1: "Ethereum", 11155111: "Sepolia", 17000: "Holesky", 31337: "Local chain (anvil)"}
 ERC20_META = [
-    {"name": "symbol", "inputs": [], "outputs": [{"type": "string"}], "stateMutability": "view", "type": "function"},
-    {"name": "decimals", "inputs": [], "outputs": [{"type": "uint8"}], "stateMutability": "view", "type": "function"},
+    {
+        "name": "symbol",
+        "inputs": [],
+        "outputs": [{"type": "string"}],
+        "stateMutability": "view",
+        "type": "function",
+    },
+    {
+        "name": "decimals",
+        "inputs": [],
+        "outputs": [{"type": "uint8"}],
+        "stateMutability": "view",
+        "type": "function",
+    },
 ]
 
 
@@ -50,7 +63,9 @@ class BalancePublic(BaseModel):
 
 @router.get("/chain", response_model=ChainPublic, summary="The chain, tokens and contracts the dApp uses")
 def chain_info(settings: SettingsDep, chain: ChainDep, conn: ConnDep) -> ChainPublic:
-    fee = conn.execute(select(escrow_config.c.fee_bps).where(escrow_config.c.chain_id == chain.chain_id)).scalar()
+    fee = conn.execute(
+        select(escrow_config.c.fee_bps).where(escrow_config.c.chain_id == chain.chain_id)
+    ).scalar()
     return ChainPublic(
         fee_bps=int(fee if fee is not None else chain.record.parameters.get("fee_bps", 0)),
         chain_id=chain.chain_id,
@@ -67,7 +82,9 @@ def chain_info(settings: SettingsDep, chain: ChainDep, conn: ConnDep) -> ChainPu
     response_model=Page[BalancePublic],
     summary="What the escrow owes you, per token (withdraw it with POST /withdraw)",
 )
-def my_balances(session: CurrentSession, conn: ConnDep, settings: SettingsDep, chain: ChainDep) -> Page[BalancePublic]:
+def my_balances(
+    session: CurrentSession, conn: ConnDep, settings: SettingsDep, chain: ChainDep
+) -> Page[BalancePublic]:
     tokens = {t.address.lower(): t for t in _tokens(chain, settings.effective_rpc_url)}
     rows = conn.execute(
         select(escrow_owed.c.token, escrow_owed.c.amount)
@@ -95,7 +112,7 @@ def _tokens(chain: ChainDep, rpc_url: str) -> list[TokenPublic]:
     ]
 
 
-def _token(address: str, rpc_url: str) -> TokenPublic:
+def _token(address: ChecksumAddress, rpc_url: str) -> TokenPublic:
     try:
         return _token_meta(address, rpc_url)
     except Exception:  # noqa: BLE001 - an unreachable node must not break the page (not cached: retried)
@@ -103,11 +120,13 @@ def _token(address: str, rpc_url: str) -> TokenPublic:
 
 
 @lru_cache(maxsize=64)
-def _token_meta(address: str, rpc_url: str) -> TokenPublic:
+def _token_meta(address: ChecksumAddress, rpc_url: str) -> TokenPublic:
     """An ERC-20's symbol and decimals never change: read once per process."""
     contract = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 5})).eth.contract(
         address=address, abi=ERC20_META
     )
     return TokenPublic(
-        address=address, symbol=contract.functions.symbol().call(), decimals=contract.functions.decimals().call()
+        address=address,
+        symbol=contract.functions.symbol().call(),
+        decimals=contract.functions.decimals().call(),
     )

@@ -181,6 +181,11 @@ def test_voucher_flow_and_replay_is_rejected(stack: Stack) -> None:
     )
     assert created.status_code == 201
     voucher = created.json()
+    # Every integer of the typed data is a decimal string: a browser's JSON.parse would round a nonce
+    # above 2^53, and the issuer's wallet would then sign another voucher.
+    message = voucher["typed_data"]["message"]
+    assert all(isinstance(message[k], str) for k in ("nonce", "expiresAt", "engagementId", "validUntil"))
+    assert int(message["nonce"]) > 2**53
     bad = stack.client.put(
         f"/credentials/vouchers/{voucher['id']}/signature",
         headers=issuer,

@@ -39,16 +39,16 @@ export function Layout() {
           </ul>
         </nav>
         <div className="tools">
-          <label className="language">
-            <span>{t("nav.language")}</span>
-            <select value={i18n.resolvedLanguage} onChange={(e) => void i18n.changeLanguage(e.target.value)}>
+          <div className="language">
+            <label htmlFor="site-language">{t("nav.language")}</label>
+            <select id="site-language" value={i18n.resolvedLanguage} onChange={(e) => void i18n.changeLanguage(e.target.value)}>
               {LANGUAGES.map(([code, name]) => (
                 <option key={code} value={code} lang={code}>
                   {name}
                 </option>
               ))}
             </select>
-          </label>
+          </div>
           <WalletButton />
         </div>
       </header>

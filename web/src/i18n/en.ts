@@ -11,7 +11,7 @@ export const en = {
     issuer: "Issue",
     arbiter: "Disputes",
     verify: "Verify",
-    language: "Language",
+    language: "Site language",
     api: "API documentation",
   },
   common: {

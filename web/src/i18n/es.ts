@@ -11,7 +11,7 @@ export const es: Messages = {
     issuer: "Emitir",
     arbiter: "Disputas",
     verify: "Verificar",
-    language: "Idioma",
+    language: "Idioma del sitio",
     api: "Documentación de la API",
   },
   common: {

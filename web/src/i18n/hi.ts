@@ -11,7 +11,7 @@ export const hi: Messages = {
     issuer: "जारी करें",
     arbiter: "विवाद",
     verify: "सत्यापित करें",
-    language: "भाषा",
+    language: "साइट की भाषा",
     api: "API दस्तावेज़",
   },
   common: {
