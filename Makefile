@@ -12,7 +12,7 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(abspath $(BIN)):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: web-schema setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api bench-stream
+.PHONY: web-schema setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api bench-stream bench-slots
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -103,7 +103,10 @@ bench-siwe: setup ## sign-in verification throughput vs siwe-py
 bench-stream: setup ## 10,000 open live streams: /health p99, delivery p99, RSS, vs the previous stream
 	$(BIN)/python bench/stream.py
 
-bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-indexer-live bench-matching bench-api bench-stream ## every benchmark
+bench-slots: setup ## a month of free slots with 2,000 bookings: ours vs a check-every-15-minutes baseline
+	$(BIN)/python bench/slots.py
+
+bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-indexer-live bench-matching bench-api bench-stream bench-slots ## every benchmark
 
 clean: ## remove build outputs (keeps the data folder)
 	rm -rf .build $(VENV) node_modules

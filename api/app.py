@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ from api.auth.eip1271 import RpcEip1271Checker
 from api.auth.ratelimit import RateLimiter, open_storage, trusted_networks
 from api.auth.routes import router as auth_router
 from api.bodyguard import BodyGuard
+from api.booking.routes import router as booking_router
 from api.observability import STREAMS, RequestContext
 from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
@@ -212,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)
     app.state.settings = settings
+    app.state.clock = time.time  # injectable: tests set their own
     app.state.engine = engine
     limits = open_storage(settings.redis_url)  # in memory, or in Redis shared by every replica
     app.state.auth_limiter = RateLimiter(settings.auth_rate_limit, storage=limits, name="signin")
@@ -245,6 +248,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stream_router)
     app.include_router(transactions.router)
     app.include_router(wallet.router)
+    app.include_router(booking_router)
     app.include_router(credentials.router)
     app.include_router(payment_routes.router)
     app.include_router(matching.router)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -36,6 +36,16 @@ def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connect
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_clock(request: Request) -> Callable[[], float]:
+    """The app's clock (`app.state.clock`, time.time unless a test sets another): holds, notice and
+    windows are decided by it, so tests move time instead of sleeping."""
+    clock: Callable[[], float] = request.app.state.clock
+    return clock
+
+
+ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
 ConnDep = Annotated[Connection, Depends(get_conn)]
 _bearer = HTTPBearer(auto_error=False, description="Session token from POST /auth/verify")
 

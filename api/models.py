@@ -154,6 +154,23 @@ class UserPublic(BaseModel):
 # ------------------------------------------------------------------ listings
 
 
+class SessionOffering(Strict):
+    """A listing's bookable session: length, buffers, notice, horizon, how starts are spaced."""
+
+    duration_minutes: int = Field(ge=15, le=480, multiple_of=5)
+    buffer_minutes: int = Field(0, ge=0, le=240, multiple_of=5, description="kept free before and after")
+    notice_minutes: int = Field(
+        720, ge=0, le=60 * 24 * 30, multiple_of=5, description="the earliest a session can start"
+    )
+    horizon_days: int = Field(60, ge=1, le=365, description="how far ahead it can be booked")
+    step_minutes: int | None = Field(
+        None, ge=5, le=480, multiple_of=5, description="between possible starts (default: the duration)"
+    )
+    booking: Literal["instant", "request"] = Field(
+        "request", description="instant: the mentor's standing signed offer; request: the mentor accepts each"
+    )
+
+
 class ListingCreate(Strict):
     kind: Literal["offer", "request"]
     skill: SkillSlug
@@ -163,6 +180,7 @@ class ListingCreate(Strict):
     currency: Literal["USD", "EUR", "ETH"] = "USD"
     languages: list[Lang] = Field(default_factory=lambda: ["en"], min_length=1, max_length=10)
     timezone: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$")
+    session: SessionOffering | None = Field(None, description="bookable sessions; omit for custom work")
 
 
 class ListingUpdate(Strict):
@@ -172,6 +190,7 @@ class ListingUpdate(Strict):
     languages: list[Lang] | None = Field(None, min_length=1, max_length=10)
     timezone: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$")
     active: StrictBool | None = None  # true or false, never 0/1 or "yes"
+    session: SessionOffering | None = Field(None, description="replace the session terms")
 
 
 class ListingPublic(BaseModel):
@@ -187,6 +206,7 @@ class ListingPublic(BaseModel):
     timezone: str | None
     active: bool
     owner_rating: float | None
+    session: SessionOffering | None = None
 
 
 class ListingsPublic(Page[ListingPublic]):

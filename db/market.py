@@ -37,6 +37,13 @@ listings = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # A session offering (all null for a custom engagement): minutes, except the horizon in days.
+    Column("session_minutes", Integer, nullable=True),
+    Column("buffer_minutes", Integer, nullable=True),
+    Column("notice_minutes", Integer, nullable=True),
+    Column("horizon_days", Integer, nullable=True),
+    Column("step_minutes", Integer, nullable=True),
+    Column("booking_mode", String(8), nullable=True),  # instant | request
     Index("ix_listings_skill_active", "skill", "active"),
 )
 

@@ -11,6 +11,7 @@ from sqlalchemy import Column, Table, and_, delete, or_, select
 from api.deps import ConnDep, CurrentSession
 from api.models import ERRORS
 from db.auth import auth_sessions
+from db.booking import availability, availability_exceptions, availability_rules
 from db.credentials import issuer_profiles, vouchers
 from db.market import evidence, listings, profiles
 from db.outbox import outbox_audience
@@ -53,6 +54,9 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "evidence": (evidence, (evidence.c.author,)),
     "card_payments": (payment_quotes, (payment_quotes.c.client,)),
     "stream_deliveries": (outbox_audience, (outbox_audience.c.address,)),
+    "availability": (availability, (availability.c.address,)),
+    "availability_rules": (availability_rules, (availability_rules.c.address,)),
+    "availability_exceptions": (availability_exceptions, (availability_exceptions.c.address,)),
 }
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
@@ -67,6 +71,9 @@ ERASURE: dict[str, str] = {
     "vouchers": "custom",  # yours and unsigned ones you started; signed ones you issued: KEPT
     "evidence": "dispute_evidence",
     "card_payments": "card_payments",
+    "availability": "all",
+    "availability_rules": "all",
+    "availability_exceptions": "all",
     "stream_deliveries": "all",  # who may replay which stream item; erased, the items reach you no more
 }
 _NOT_EXPORTED_COLUMNS = {"auth_sessions": {"token_hash"}}  # a session secret, even hashed, stays inside

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query
 from sqlalchemy import ColumnElement, Float, cast, delete, func, insert, select, update
 
+from api.booking.service import session_columns, session_of
 from api.deps import ConnDep, CurrentSession, SettingsDep
 from api.models import (
     ERRORS,
@@ -98,6 +99,7 @@ def _listing(row: dict[str, object], rating: float | None) -> ListingPublic:
         timezone=row["timezone"],
         active=row["active"],
         owner_rating=rating,
+        session=session_of(row),
     )
 
 
@@ -124,6 +126,7 @@ def create_listing(body: ListingCreate, session: CurrentSession, conn: ConnDep) 
             active=True,
             created_at=now,
             updated_at=now,
+            **session_columns(body.session),
         )
     )
     (listing_id,) = result.inserted_primary_key  # type: ignore[misc]
@@ -220,6 +223,9 @@ def update_listing(
     }
     if "languages" in values:
         values["languages"] = json.dumps(values["languages"])
+    if "session" in values:
+        values.pop("session")
+        values.update(session_columns(body.session))
     values["updated_at"] = int(time.time())
     conn.execute(update(listings).where(listings.c.id == listing_id).values(**values))
     return get_listing(listing_id, conn)

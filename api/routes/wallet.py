@@ -14,7 +14,7 @@ from web3 import Web3
 
 from api.deps import ChainDep, ConnDep, CurrentSession, SettingsDep
 from api.models import ERRORS
-from api.pagination import Page
+from api.pagination import CursorQuery, LimitQuery, Page, cursor_keys, page_of
 from db.chain import escrow_config, escrow_owed
 
 router = APIRouter(tags=["wallet"], responses=ERRORS)
@@ -83,23 +83,34 @@ def chain_info(settings: SettingsDep, chain: ChainDep, conn: ConnDep) -> ChainPu
     summary="What the escrow owes you, per token (withdraw it with POST /withdraw)",
 )
 def my_balances(
-    session: CurrentSession, conn: ConnDep, settings: SettingsDep, chain: ChainDep
+    session: CurrentSession,
+    conn: ConnDep,
+    settings: SettingsDep,
+    chain: ChainDep,
+    limit: LimitQuery = 20,
+    cursor: CursorQuery = None,
 ) -> Page[BalancePublic]:
     tokens = {t.address.lower(): t for t in _tokens(chain, settings.effective_rpc_url)}
-    rows = conn.execute(
-        select(escrow_owed.c.token, escrow_owed.c.amount)
-        .where(escrow_owed.c.chain_id == chain.chain_id, escrow_owed.c.account == session.address)
-        .where(escrow_owed.c.amount > 0)
-        .order_by(escrow_owed.c.token)
-    ).all()
+    after = cursor_keys(cursor, 1, wide_last=True)  # the last token of the previous page, as an integer
+    rows = [
+        r
+        for r in conn.execute(
+            select(escrow_owed.c.token, escrow_owed.c.amount)
+            .where(escrow_owed.c.chain_id == chain.chain_id, escrow_owed.c.account == session.address)
+            .where(escrow_owed.c.amount > 0)
+        ).all()
+        if after is None or int(r.token, 16) > after[0]
+    ]  # a wallet is owed in a handful of tokens at most: sorted here, by the address as a number
+    rows.sort(key=lambda r: int(r.token, 16))
+    page, next_cursor = page_of(rows, limit, key=lambda r: (int(r.token, 16),))
     data = [
         BalancePublic(
             token=tokens.get(r.token.lower()) or TokenPublic(address=r.token, symbol="?", decimals=18),
             amount=str(r.amount),
         )
-        for r in rows
+        for r in page
     ]
-    return Page(data=data, next_cursor=None, total=len(data))
+    return Page(data=data, next_cursor=next_cursor, total=len(rows) if after is None else None)
 
 
 def _tokens(chain: ChainDep, rpc_url: str) -> list[TokenPublic]:

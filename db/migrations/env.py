@@ -13,6 +13,7 @@ from __future__ import annotations
 from alembic import context
 
 import db.auth
+import db.booking
 import db.chain
 import db.credentials
 import db.documents

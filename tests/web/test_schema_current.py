@@ -32,4 +32,6 @@ def test_the_dapps_api_types_match_the_api(tmp_path: Path) -> None:
         cwd=WEB,
     )
     committed = (WEB / "src" / "api" / "schema.ts").read_text()
-    assert generated.read_text() == committed, "the API changed: run `make web-schema` and commit web/src/api/schema.ts"
+    assert generated.read_text() == committed, (
+        "the API changed: run `make web-schema` and commit web/src/api/schema.ts"
+    )

@@ -536,6 +536,23 @@ export interface paths {
         patch: operations["marketplace.update_listing"];
         trace?: never;
     };
+    "/listings/{listing_id}/slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Bookable slots of a listing, in your time zone */
+        get: operations["booking.get_slots"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me": {
         parameters: {
             query?: never;
@@ -548,6 +565,23 @@ export interface paths {
         post?: never;
         /** Erase the signed-in wallet's off-chain data */
         delete: operations["account.erase"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Publish your weekly hours */
+        put: operations["booking.put_availability"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -850,6 +884,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/users/{address}/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A mentor's weekly hours, exceptions and daily cap */
+        get: operations["booking.get_availability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users/{address}/reviews": {
         parameters: {
             query?: never;
@@ -973,6 +1024,36 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AvailabilityIn */
+        AvailabilityIn: {
+            /**
+             * Daily Cap
+             * @description sessions per local day, all listings
+             */
+            daily_cap?: number | null;
+            /** Exceptions */
+            exceptions?: components["schemas"]["ExceptionIn"][];
+            /** Rules */
+            rules?: components["schemas"]["RuleIn"][];
+            /**
+             * Timezone
+             * @example Europe/Berlin
+             */
+            timezone: string;
+        };
+        /** AvailabilityPublic */
+        AvailabilityPublic: {
+            /** Address */
+            address: string;
+            /** Daily Cap */
+            daily_cap: number | null;
+            /** Exceptions */
+            exceptions: components["schemas"]["ExceptionIn"][];
+            /** Rules */
+            rules: components["schemas"]["RuleIn"][];
+            /** Timezone */
+            timezone: string;
+        };
         /** BalancePublic */
         BalancePublic: {
             /**
@@ -1350,6 +1431,26 @@ export interface components {
             /** Id */
             id: number;
         };
+        /**
+         * ExceptionIn
+         * @description One local date: `off` (all day, or from `start` to `end`) or `extra` hours from `start` to `end`.
+         */
+        ExceptionIn: {
+            /**
+             * Date
+             * Format: date
+             */
+            date: string;
+            /** End */
+            end?: string | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "off" | "extra";
+            /** Start */
+            start?: string | null;
+        };
         /** ExportPublic */
         ExportPublic: {
             /** Address */
@@ -1460,6 +1561,8 @@ export interface components {
             languages?: string[];
             /** Price */
             price: number | string;
+            /** @description bookable sessions; omit for custom work */
+            session?: components["schemas"]["SessionOffering"] | null;
             /** Skill */
             skill: string;
             /** Timezone */
@@ -1487,6 +1590,7 @@ export interface components {
             owner_rating: number | null;
             /** Price */
             price: string;
+            session?: components["schemas"]["SessionOffering"] | null;
             /** Skill */
             skill: string;
             /** Timezone */
@@ -1504,6 +1608,8 @@ export interface components {
             languages?: string[] | null;
             /** Price */
             price?: number | string | null;
+            /** @description replace the session terms */
+            session?: components["schemas"]["SessionOffering"] | null;
             /** Timezone */
             timezone?: string | null;
             /** Title */
@@ -2131,6 +2237,62 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * RuleIn
+         * @description Available every `weekday` (0 = Monday … 6 = Sunday) from `start` to `end`, local time.
+         */
+        RuleIn: {
+            /**
+             * End
+             * @example 09:00
+             */
+            end: string;
+            /**
+             * Start
+             * @example 09:00
+             */
+            start: string;
+            /** Weekday */
+            weekday: number;
+        };
+        /**
+         * SessionOffering
+         * @description A listing's bookable session: length, buffers, notice, horizon, how starts are spaced.
+         */
+        SessionOffering: {
+            /**
+             * Booking
+             * @description instant: the mentor's standing signed offer; request: the mentor accepts each
+             * @default request
+             * @enum {string}
+             */
+            booking?: "instant" | "request";
+            /**
+             * Buffer Minutes
+             * @description kept free before and after
+             * @default 0
+             */
+            buffer_minutes?: number;
+            /** Duration Minutes */
+            duration_minutes: number;
+            /**
+             * Horizon Days
+             * @description how far ahead it can be booked
+             * @default 60
+             */
+            horizon_days?: number;
+            /**
+             * Notice Minutes
+             * @description the earliest a session can start
+             * @default 720
+             */
+            notice_minutes?: number;
+            /**
+             * Step Minutes
+             * @description between possible starts (default: the duration)
+             */
+            step_minutes?: number | null;
+        };
         /** SessionPublic */
         SessionPublic: {
             /** Address */
@@ -2202,6 +2364,45 @@ export interface components {
             name: string;
             /** Slug */
             slug: string;
+        };
+        /** SlotPublic */
+        SlotPublic: {
+            /** End */
+            end: string;
+            /** Ends At */
+            ends_at: number;
+            /**
+             * Start
+             * @description ISO 8601 in the requested time zone
+             */
+            start: string;
+            /**
+             * Starts At
+             * @description unix seconds
+             */
+            starts_at: number;
+        };
+        /**
+         * SlotsPublic
+         * @description Bookable slots in time order; `timezone` is the zone `start` and `end` are written in.
+         */
+        SlotsPublic: {
+            /** Data */
+            data: components["schemas"]["SlotPublic"][];
+            /** Mentor Timezone */
+            mentor_timezone: string | null;
+            /**
+             * Next Cursor
+             * @description opaque; null when this is the last page
+             */
+            next_cursor: string | null;
+            /** Timezone */
+            timezone: string;
+            /**
+             * Total
+             * @description how many match over all pages (null where counting would cost a scan)
+             */
+            total: number | null;
         };
         /** StatsPublic */
         StatsPublic: {
@@ -6144,6 +6345,120 @@ export interface operations {
             };
         };
     };
+    "booking.get_slots": {
+        parameters: {
+            query?: {
+                /** @description ISO date or date-time (default: now) */
+                from?: string | null;
+                /** @description ISO date or date-time (default: 7 days on; at most 62) */
+                to?: string | null;
+                /** @description IANA zone to write times in (default: the mentor's) */
+                tz?: string | null;
+                /** @description rows per page */
+                limit?: number;
+                /** @description the `next_cursor` of the previous page (omit for the first) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                listing_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotsPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "account.erase": {
         parameters: {
             query?: never;
@@ -6236,9 +6551,119 @@ export interface operations {
             };
         };
     };
-    "wallet.my_balances": {
+    "booking.put_availability": {
         parameters: {
             query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AvailabilityIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailabilityPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "wallet.my_balances": {
+        parameters: {
+            query?: {
+                /** @description rows per page */
+                limit?: number;
+                /** @description the `next_cursor` of the previous page (omit for the first) */
+                cursor?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -6301,6 +6726,15 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8072,6 +8506,109 @@ export interface operations {
                 };
             };
             /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "booking.get_availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailabilityPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,1 @@
+"""Booking: availability, session offerings and their free slots (more with holds and bookings)."""

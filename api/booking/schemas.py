@@ -1,0 +1,109 @@
+"""The booking API's edges: availability in, availability and slots out."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import lru_cache
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from api.models import SessionOffering, Strict  # noqa: F401 - SessionOffering re-exported
+from api.pagination import Page
+
+CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def _zone(name: str) -> str:
+    if name not in _zones():
+        raise ValueError(f"{name!r} is not an IANA time zone (for example Europe/Berlin, Asia/Kolkata)")
+    return name
+
+
+def _clock(value: str) -> str:
+    if not CLOCK.match(value):
+        raise ValueError("a time of day as HH:MM, 00:00 to 24:00")
+    if int(value[3:]) % 5:
+        raise ValueError("times are on five-minute steps (09:00, 09:05, …)")
+    return value
+
+
+TimeZone = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"]), AfterValidator(_zone)]
+ClockTime = Annotated[str, Field(max_length=5, examples=["09:00"]), AfterValidator(_clock)]
+
+
+def minutes(value: str) -> int:
+    return int(value[:2]) * 60 + int(value[3:])
+
+
+def clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+class RuleIn(Strict):
+    """Available every `weekday` (0 = Monday … 6 = Sunday) from `start` to `end`, local time."""
+
+    weekday: int = Field(ge=0, le=6)
+    start: ClockTime
+    end: ClockTime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RuleIn:
+        if minutes(self.end) <= minutes(self.start):
+            raise ValueError("end must be after start (a rule ends by midnight: use 24:00)")
+        return self
+
+
+class ExceptionIn(Strict):
+    """One local date: `off` (all day, or from `start` to `end`) or `extra` hours from `start` to `end`."""
+
+    date: date
+    kind: Literal["off", "extra"]
+    start: ClockTime | None = None
+    end: ClockTime | None = None
+
+    @model_validator(mode="after")
+    def _hours(self) -> ExceptionIn:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("give both start and end, or neither (a whole day off)")
+        if self.kind == "extra" and self.start is None:
+            raise ValueError("extra hours need a start and an end")
+        if self.start is not None and self.end is not None and minutes(self.end) <= minutes(self.start):
+            raise ValueError("end must be after start")
+        return self
+
+
+class AvailabilityIn(Strict):
+    timezone: TimeZone
+    daily_cap: int | None = Field(None, ge=1, le=48, description="sessions per local day, all listings")
+    rules: list[RuleIn] = Field(default_factory=list, max_length=70)
+    exceptions: list[ExceptionIn] = Field(default_factory=list, max_length=400)
+
+
+class AvailabilityPublic(BaseModel):
+    address: str
+    timezone: str
+    daily_cap: int | None
+    rules: list[RuleIn]
+    exceptions: list[ExceptionIn]
+
+
+class SlotPublic(BaseModel):
+    start: str = Field(description="ISO 8601 in the requested time zone")
+    end: str
+    starts_at: int = Field(description="unix seconds")
+    ends_at: int
+
+
+class SlotsPublic(Page[SlotPublic]):
+    """Bookable slots in time order; `timezone` is the zone `start` and `end` are written in."""
+
+    timezone: str
+    mentor_timezone: str | None
