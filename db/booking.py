@@ -4,9 +4,10 @@ zone, date exceptions, a daily cap). A listing's session terms are columns of `l
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, SmallInteger, String, Table
 
 from db.metadata import metadata
+from db.types import Uint256
 
 availability = Table(
     "availability",
@@ -36,4 +37,51 @@ availability_exceptions = Table(
     Column("start_min", SmallInteger, nullable=True),  # null with kind off: the whole day
     Column("end_min", SmallInteger, nullable=True),
     Index("ix_availability_exceptions_address_day", "address", "day"),
+)
+
+# A booking: a slot held while the learner pays, then a request the mentor accepts (or an instant
+# booking from the mentor's standing offer). `active` while it holds its slot; the slot is
+# [block_start, block_end) = [start − buffer, end + buffer). Two active bookings of one mentor never
+# overlap: on PostgreSQL an exclusion constraint (btree_gist) says so, on SQLite the unique
+# five-minute cells of `booking_cells`. The daily cap is a unique (mentor, day, seat) per day.
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", String(66), primary_key=True),  # 0x + 32 bytes: the on-chain bookingRef
+    Column("listing_id", Integer, nullable=False),
+    Column("mentor", String(42), nullable=False),
+    Column("learner", String(42), nullable=False),
+    Column("starts_at", BigInteger, nullable=False),
+    Column("ends_at", BigInteger, nullable=False),
+    Column("block_start", BigInteger, nullable=False),
+    Column("block_end", BigInteger, nullable=False),
+    Column("local_day", String(10), nullable=False),  # the mentor's local date of the start
+    Column("mode", String(8), nullable=False),  # instant | request
+    Column("status", String(10), nullable=False),  # held | expired | cancelled
+    Column("active", Boolean, nullable=False),
+    Column("hold_expires_at", BigInteger, nullable=False),
+    Column("token", String(42), nullable=False),
+    Column("amount", Uint256, nullable=False),
+    Column("due_date", BigInteger, nullable=False),  # on-chain: the session's end + the reschedule grace
+    Column("terms_digest", String(66), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_bookings_mentor_block", "mentor", "block_start"),
+    Index("ix_bookings_learner", "learner"),
+)
+
+booking_cells = Table(
+    "booking_cells",
+    metadata,
+    Column("mentor", String(42), primary_key=True),
+    Column("cell", BigInteger, primary_key=True),  # unix seconds // 300
+    Column("booking_id", String(66), nullable=False, index=True),
+)
+
+booking_days = Table(
+    "booking_days",
+    metadata,
+    Column("mentor", String(42), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("seat", SmallInteger, primary_key=True),
+    Column("booking_id", String(66), nullable=False, index=True),
 )

@@ -143,6 +143,12 @@ class Settings(BaseSettings):
     stablecoin: str | None = Field(
         None, description="Stablecoin card payments fund in; default: the local tUSD."
     )
+    booking_hold_minutes: int = Field(
+        10, ge=1, le=24 * 60, description="How long a slot is held while the learner pays."
+    )
+    reschedule_grace_days: int = Field(
+        7, ge=0, le=90, description="A session's on-chain due date is its end plus this grace."
+    )
     payments_worker: bool = Field(True, description="Run the payment job worker inside the API process.")
     ipfs_api: AnyHttpUrl | None = Field(
         None, description="Kubo RPC API (e.g. http://127.0.0.1:5001); default: the embedded store."

@@ -3,20 +3,63 @@ reads a listing's bookable slots in their own."""
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from api.booking.schemas import AvailabilityIn, AvailabilityPublic, SlotPublic, SlotsPublic, _zone
-from api.booking.service import NotBookable, listing_slots, load_availability_public, save_availability
-from api.deps import ClockDep, ConnDep, CurrentSession
+from api.booking.holds import (
+    ETH,
+    SlotInvalid,
+    SlotTaken,
+    Unpriceable,
+    hold,
+    listing_slots,
+    mine,
+    price_of,
+    state_of,
+)
+from api.booking.schemas import (
+    AvailabilityIn,
+    AvailabilityPublic,
+    BookingCreated,
+    BookingIn,
+    BookingPublic,
+    BookingsPublic,
+    QuotePublic,
+    SlotPublic,
+    SlotsPublic,
+    _zone,
+)
+from api.booking.service import (
+    NotBookable,
+    load_availability,
+    load_availability_public,
+    save_availability,
+    session_of,
+)
+from api.deps import (
+    ChainDep,
+    ClockDep,
+    ConnDep,
+    CurrentSession,
+    DocumentQuota,
+    SettingsDep,
+    StoreDep,
+    neutral_arbiter,
+)
+from api.documents import digest_hex, store_document
 from api.models import ERRORS, Address
-from api.pagination import CursorQuery, LimitQuery
+from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
+from api.routes.wallet import _tokens as chain_tokens
 from booking.slots import iso
+from db.booking import bookings
+from db.chain import escrow_config
 from db.market import listings
+from ipfs import metadata as md
 
 router = APIRouter(tags=["booking"], responses=ERRORS)
 MAX_RANGE_DAYS = 62
@@ -43,7 +86,9 @@ def get_availability(address: Address, conn: ConnDep) -> AvailabilityPublic:
 
 
 def _instant(text: str, zone: ZoneInfo, field: str) -> int:
-    """An ISO date (its midnight in `zone`) or date-time (in `zone` when it names no offset)."""
+    """Unix seconds, an ISO date (its midnight in `zone`) or date-time (in `zone` without an offset)."""
+    if text.isdigit() and len(text) <= 11:
+        return int(text)
     try:
         if len(text) == 10:
             return int(datetime.combine(date.fromisoformat(text), datetime.min.time(), zone).timestamp())
@@ -117,3 +162,165 @@ def get_slots(
         timezone=zone,
         mentor_timezone=mentor.timezone if mentor else None,
     )
+
+
+def _public(conn: Any, row: Any, now: int) -> BookingPublic:
+    r = dict(row)
+    return BookingPublic(
+        id=r["id"],
+        listing_id=r["listing_id"],
+        mentor=r["mentor"],
+        learner=r["learner"],
+        starts_at=r["starts_at"],
+        ends_at=r["ends_at"],
+        mode=r["mode"],
+        state=state_of(conn, r, now),
+        hold_expires_at=r["hold_expires_at"],
+        due_date=r["due_date"],
+        amount=str(r["amount"]),
+        token=r["token"],
+    )
+
+
+@router.post(
+    "/bookings",
+    response_model=BookingCreated,
+    status_code=201,
+    summary="Hold a slot and get the transaction that books it",
+    responses={404: {}, 409: {}, 422: {}},
+    dependencies=[DocumentQuota],
+)
+def create_booking(
+    body: BookingIn,
+    session: CurrentSession,
+    conn: ConnDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    chain: ChainDep,
+    store: StoreDep,
+) -> BookingCreated:
+    """Holds the slot for SKILLCHAIN_BOOKING_HOLD_MINUTES (10) while the learner's wallet funds the
+    request; the mentor then accepts it on-chain. Two learners racing for one slot: one 201, one 409."""
+    found = conn.execute(select(listings).where(listings.c.id == body.listing_id)).mappings().first()
+    if found is None or not found["active"]:
+        raise HTTPException(404, "no such listing")
+    listing: dict[str, Any] = dict(found)
+    offering = session_of(listing)
+    if offering is None:
+        raise HTTPException(409, f"listing {body.listing_id} is custom work: propose an engagement instead")
+    if offering.booking == "instant":
+        raise HTTPException(
+            409, "this listing books instantly from the mentor's standing offer, which is not published yet"
+        )
+    now = int(clock())
+    tokens = {t.address.lower(): t for t in chain_tokens(chain, settings.effective_rpc_url)}
+    stable = settings.stablecoin or (
+        chain.record.address_of("TestStablecoin") if "TestStablecoin" in chain.record.contracts else None
+    )
+    try:
+        price = price_of(
+            listing,
+            stablecoin=stable,
+            stablecoin_decimals=tokens[stable.lower()].decimals if stable and stable.lower() in tokens else 6,
+        )
+    except Unpriceable as exc:
+        raise HTTPException(409, str(exc)) from None
+    booking_id = "0x" + os.urandom(32).hex()
+    end = body.starts_at + offering.duration_minutes * 60
+    due = end + settings.reschedule_grace_days * 86400
+    terms = md.EngagementTerms(
+        title=f"{listing['title']} — session",
+        # The booking's id is the terms' nonce; its times stay off IPFS with the rest of the calendar.
+        description=f"One {offering.duration_minutes}-minute session.",
+        skill=listing["skill"],
+        client=session.address,
+        provider=listing["owner"],
+        milestones=[md.MilestoneTerms(title="Session", description="")],
+        nonce=booking_id,
+    )
+    digest = digest_hex(terms)
+    try:
+        row = hold(
+            conn,
+            listing,
+            load_availability(conn, listing["owner"]),
+            booking_id=booking_id,
+            learner=session.address,
+            starts_at=body.starts_at,
+            now=now,
+            hold_seconds=settings.booking_hold_minutes * 60,
+            grace_seconds=settings.reschedule_grace_days * 86400,
+            price=price,
+            terms_digest=digest,
+        )
+    except SlotInvalid as exc:
+        raise HTTPException(422, str(exc)) from None
+    except SlotTaken as exc:
+        raise HTTPException(409, str(exc), headers={"Retry-After": "0"}) from None
+    arbiter = neutral_arbiter(settings, chain, None, (session.address, listing["owner"]))
+    tx = chain.builder.build(
+        "SkillEscrow",
+        "createEngagement",
+        [listing["owner"], price.token, [price.amount], [due], 86400, arbiter, digest],
+        value=price.amount if price.token == ETH else 0,
+        description=f"Book '{listing['title']}' on {iso(body.starts_at, 'UTC')[:16].replace('T', ' ')} UTC",
+        sender=session.address,
+        assume_allowance=None if price.token == ETH else price.token,
+    )  # a refusal raises here: the request's transaction rolls the hold back
+    approval = (
+        None
+        if price.token == ETH
+        else chain.builder.approval(price.token, session.address, "SkillEscrow", price.amount)
+    )
+    cid, _ = store_document(store, terms, conn=conn, kind="terms")
+    fee = conn.execute(
+        select(escrow_config.c.fee_bps).where(escrow_config.c.chain_id == chain.chain_id)
+    ).scalar()
+    meta = tokens.get(price.token.lower())
+    return BookingCreated(
+        booking=_public(conn, row, now),
+        quote=QuotePublic(
+            token=price.token,
+            symbol=meta.symbol if meta else price.symbol,
+            amount=str(price.amount),
+            fee_bps=int(fee if fee is not None else chain.record.parameters.get("fee_bps", 0)),
+            expires_at=row["hold_expires_at"],
+        ),
+        tx=tx,
+        approval=approval,
+        document_cid=cid,
+    )
+
+
+@router.get("/bookings/{booking_id}", response_model=BookingPublic, responses={404: {}})
+def get_booking(
+    booking_id: Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")],
+    session: CurrentSession,
+    conn: ConnDep,
+    clock: ClockDep,
+) -> BookingPublic:
+    row = conn.execute(select(bookings).where(bookings.c.id == booking_id)).mappings().first()
+    if row is None or session.address not in (row["learner"], row["mentor"]):
+        raise HTTPException(404, "no such booking of yours")
+    return _public(conn, row, int(clock()))
+
+
+@router.get("/me/bookings", response_model=BookingsPublic, summary="Your bookings, as learner or mentor")
+def my_bookings(
+    session: CurrentSession,
+    conn: ConnDep,
+    clock: ClockDep,
+    limit: LimitQuery = 20,
+    cursor: CursorQuery = None,
+) -> BookingsPublic:
+    after = cursor_keys(cursor, 1)
+    query = mine(conn, session.address).order_by(bookings.c.starts_at, bookings.c.id)
+    if after is not None:
+        query = query.where(bookings.c.starts_at > after[0])
+    rows = conn.execute(query.limit(limit + 1)).mappings().all()
+    page, next_cursor = page_of(list(rows), limit, key=lambda r: (r["starts_at"],))
+    now = int(clock())
+    total = conn.execute(
+        select(func.count()).select_from(mine(conn, session.address).subquery())
+    ).scalar_one()
+    return BookingsPublic(data=[_public(conn, r, now) for r in page], next_cursor=next_cursor, total=total)

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from api.models import SessionOffering, Strict  # noqa: F401 - SessionOffering re-exported
 from api.pagination import Page
+from chain.txbuilder import PreparedTx
 
 CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$|^24:00$")
 
@@ -107,3 +108,46 @@ class SlotsPublic(Page[SlotPublic]):
 
     timezone: str
     mentor_timezone: str | None
+
+
+class BookingIn(Strict):
+    listing_id: int = Field(ge=1, lt=2**31)
+    starts_at: int = Field(ge=0, lt=2**32, description="unix seconds: a start from the listing's slots")
+
+
+class QuotePublic(BaseModel):
+    token: str = Field(description="ERC-20 address; the zero address is ETH")
+    symbol: str
+    amount: str = Field(description="what the wallet pays, in the token's smallest unit (decimal string)")
+    fee_bps: int
+    expires_at: int = Field(description="the hold (and this quote) lapses then; the slot is freed")
+
+
+class BookingPublic(BaseModel):
+    id: str = Field(description="also the engagement's bookingRef / terms nonce")
+    listing_id: int
+    mentor: str
+    learner: str
+    starts_at: int
+    ends_at: int
+    mode: str
+    state: str = Field(
+        description="held (waiting for payment), expired, requested (paid, the mentor to accept), "
+        "confirmed, withdrawn, declined, completed"
+    )
+    hold_expires_at: int
+    due_date: int = Field(description="the on-chain due date: the session's end plus the reschedule grace")
+    amount: str
+    token: str
+
+
+class BookingCreated(BaseModel):
+    booking: BookingPublic
+    quote: QuotePublic
+    tx: PreparedTx = Field(description="the request that funds it (createEngagement), simulated")
+    approval: PreparedTx | None = Field(None, description="a token payment's ERC-20 approve, to send first")
+    document_cid: str
+
+
+class BookingsPublic(Page[BookingPublic]):
+    """Your bookings as learner or mentor, soonest first."""

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from api.booking.schemas import AvailabilityIn, AvailabilityPublic, ExceptionIn, RuleIn, clock, minutes
 from api.models import SessionOffering
-from booking.slots import Availability, Busy, DateException, Offering, WeeklyRule, free_slots
+from booking.slots import Availability, DateException, Offering, WeeklyRule
 from db.booking import availability, availability_exceptions, availability_rules
 
 
@@ -142,21 +142,3 @@ def load_availability_public(conn: Connection, address: str) -> AvailabilityPubl
             for x in a.exceptions
         ],
     )
-
-
-def listing_slots(
-    conn: Connection, listing: Mapping[str, Any], *, start: int, end: int, now: int
-) -> tuple[list[int], Availability | None, SessionOffering]:
-    """The listing's free slot starts in [start, end), with the mentor's availability and terms."""
-    session = session_of(listing)
-    if session is None:
-        raise NotBookable(
-            f"listing {listing['id']} is custom work, not bookable sessions: propose an engagement"
-        )
-    mentor = load_availability(conn, listing["owner"])
-    if mentor is None:
-        return [], None, session
-    # Bookings and live holds block the calendar once they exist (the next step of booking);
-    # until then every slot inside the availability is free.
-    busy: list[Busy] = []
-    return free_slots(mentor, offering_of(session), busy, start=start, end=end, now=now), mentor, session

@@ -11,7 +11,15 @@ from sqlalchemy import Column, Table, and_, delete, or_, select
 from api.deps import ConnDep, CurrentSession
 from api.models import ERRORS
 from db.auth import auth_sessions
-from db.booking import availability, availability_exceptions, availability_rules
+from db.booking import (
+    availability,
+    availability_exceptions,
+    availability_rules,
+    booking_cells,
+    booking_days,
+    bookings,
+)
+from db.chain import engagements
 from db.credentials import issuer_profiles, vouchers
 from db.market import evidence, listings, profiles
 from db.outbox import outbox_audience
@@ -32,6 +40,11 @@ KEPT = {
         "evidence documents belong to a dispute record the other party and the arbiter rely on; "
         "their content "
         "lives on IPFS (content-addressed, not erasable by us) and names only wallets"
+    ),
+    "booked_sessions": (
+        "a booking that an engagement funded stays while that engagement does: the other party's "
+        "calendar relies on it; it names only the two wallets, the listing and the times (unfunded "
+        "holds are erased)"
     ),
     "on_chain": (
         "engagements, reviews and credentials are public blockchain state: no one can erase them, "
@@ -57,6 +70,9 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "availability": (availability, (availability.c.address,)),
     "availability_rules": (availability_rules, (availability_rules.c.address,)),
     "availability_exceptions": (availability_exceptions, (availability_exceptions.c.address,)),
+    "bookings": (bookings, (bookings.c.learner, bookings.c.mentor)),
+    "booking_cells": (booking_cells, (booking_cells.c.mentor,)),
+    "booking_days": (booking_days, (booking_days.c.mentor,)),
 }
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
@@ -74,6 +90,9 @@ ERASURE: dict[str, str] = {
     "availability": "all",
     "availability_rules": "all",
     "availability_exceptions": "all",
+    "bookings": "custom",  # unfunded holds; funded bookings: KEPT["booked_sessions"]
+    "booking_cells": "custom",  # with their booking
+    "booking_days": "custom",  # with their booking
     "stream_deliveries": "all",  # who may replay which stream item; erased, the items reach you no more
 }
 _NOT_EXPORTED_COLUMNS = {"auth_sessions": {"token_hash"}}  # a session secret, even hashed, stays inside
@@ -145,4 +164,20 @@ def erase(session: CurrentSession, conn: ConnDep) -> ErasedPublic:
             or_(vouchers.c.recipient == a, and_(vouchers.c.issuer == a, vouchers.c.signature.is_(None)))
         )
     ).rowcount
+    unfunded = [
+        b
+        for (b,) in conn.execute(
+            select(bookings.c.id).where(
+                or_(bookings.c.learner == a, bookings.c.mentor == a),
+                ~bookings.c.terms_digest.in_(select(engagements.c.terms_digest)),
+            )
+        )
+    ]
+    erased["booking_cells"] = conn.execute(
+        delete(booking_cells).where(booking_cells.c.booking_id.in_(unfunded))
+    ).rowcount
+    erased["booking_days"] = conn.execute(
+        delete(booking_days).where(booking_days.c.booking_id.in_(unfunded))
+    ).rowcount
+    erased["bookings"] = conn.execute(delete(bookings).where(bookings.c.id.in_(unfunded))).rowcount
     return ErasedPublic(erased=erased, kept=KEPT)

@@ -140,6 +140,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hold a slot and get the transaction that books it
+         * @description Holds the slot for SKILLCHAIN_BOOKING_HOLD_MINUTES (10) while the learner's wallet funds the
+         *     request; the mentor then accepts it on-chain. Two learners racing for one slot: one 201, one 409.
+         */
+        post: operations["booking.create_booking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bookings/{booking_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Booking */
+        get: operations["booking.get_booking"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/chain": {
         parameters: {
             query?: never;
@@ -596,6 +634,23 @@ export interface paths {
         };
         /** What the escrow owes you, per token (withdraw it with POST /withdraw) */
         get: operations["wallet.my_balances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/me/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your bookings, as learner or mentor */
+        get: operations["booking.my_bookings"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1077,6 +1132,81 @@ export interface components {
             /** Ok */
             ok: boolean;
             result?: components["schemas"]["PreparedCredential"] | null;
+        };
+        /** BookingCreated */
+        BookingCreated: {
+            /** @description a token payment's ERC-20 approve, to send first */
+            approval?: components["schemas"]["PreparedTx"] | null;
+            booking: components["schemas"]["BookingPublic"];
+            /** Document Cid */
+            document_cid: string;
+            quote: components["schemas"]["QuotePublic"];
+            /** @description the request that funds it (createEngagement), simulated */
+            tx: components["schemas"]["PreparedTx"];
+        };
+        /** BookingIn */
+        BookingIn: {
+            /** Listing Id */
+            listing_id: number;
+            /**
+             * Starts At
+             * @description unix seconds: a start from the listing's slots
+             */
+            starts_at: number;
+        };
+        /** BookingPublic */
+        BookingPublic: {
+            /** Amount */
+            amount: string;
+            /**
+             * Due Date
+             * @description the on-chain due date: the session's end plus the reschedule grace
+             */
+            due_date: number;
+            /** Ends At */
+            ends_at: number;
+            /** Hold Expires At */
+            hold_expires_at: number;
+            /**
+             * Id
+             * @description also the engagement's bookingRef / terms nonce
+             */
+            id: string;
+            /** Learner */
+            learner: string;
+            /** Listing Id */
+            listing_id: number;
+            /** Mentor */
+            mentor: string;
+            /** Mode */
+            mode: string;
+            /** Starts At */
+            starts_at: number;
+            /**
+             * State
+             * @description held (waiting for payment), expired, requested (paid, the mentor to accept), confirmed, withdrawn, declined, completed
+             */
+            state: string;
+            /** Token */
+            token: string;
+        };
+        /**
+         * BookingsPublic
+         * @description Your bookings as learner or mentor, soonest first.
+         */
+        BookingsPublic: {
+            /** Data */
+            data: components["schemas"]["BookingPublic"][];
+            /**
+             * Next Cursor
+             * @description opaque; null when this is the last page
+             */
+            next_cursor: string | null;
+            /**
+             * Total
+             * @description how many match over all pages (null where counting would cost a scan)
+             */
+            total: number | null;
         };
         /** ChainPublic */
         ChainPublic: {
@@ -2095,6 +2225,28 @@ export interface components {
             skills?: string[];
             /** Timezone */
             timezone?: string | null;
+        };
+        /** QuotePublic */
+        QuotePublic: {
+            /**
+             * Amount
+             * @description what the wallet pays, in the token's smallest unit (decimal string)
+             */
+            amount: string;
+            /**
+             * Expires At
+             * @description the hold (and this quote) lapses then; the slot is freed
+             */
+            expires_at: number;
+            /** Fee Bps */
+            fee_bps: number;
+            /** Symbol */
+            symbol: string;
+            /**
+             * Token
+             * @description ERC-20 address; the zero address is ETH
+             */
+            token: string;
         };
         /** ReadyPublic */
         ReadyPublic: {
@@ -3395,6 +3547,214 @@ export interface operations {
                 };
             };
             /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "booking.create_booking": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BookingIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingCreated"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "booking.get_booking": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -6677,6 +7037,112 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_BalancePublic_"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "booking.my_bookings": {
+        parameters: {
+            query?: {
+                /** @description rows per page */
+                limit?: number;
+                /** @description the `next_cursor` of the previous page (omit for the first) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingsPublic"];
                 };
             };
             /** @description the request is well-formed but not acceptable (the detail says why) */

@@ -1,0 +1,297 @@
+"""Holds and bookings, knowing no HTTP: take a slot exclusively (the database refuses a second
+taker, whatever the concurrency), price it, prepare the request that funds it, and say where a
+booking stands from the indexed chain (so a reorg that removes its engagement puts it back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from api.booking.service import NotBookable, load_availability, offering_of, session_of
+from api.models import SessionOffering
+from booking.slots import (
+    Availability,
+    Busy,
+    DayCounts,
+    blocking,
+    cells,
+    free_slots,
+    local_day,
+    naive_free_slots,
+)
+from db.booking import booking_cells, booking_days, bookings
+from db.chain import engagements
+
+ETH = "0x" + "0" * 40
+BookingState = Literal[
+    "held", "expired", "cancelled", "requested", "confirmed", "withdrawn", "declined", "completed"
+]
+
+
+class SlotTaken(Exception):
+    """Someone else holds or booked an overlapping time, or the day is at its cap."""
+
+
+class SlotInvalid(ValueError):
+    """The start is not a bookable slot of the listing (outside availability, notice or horizon)."""
+
+
+class Unpriceable(ValueError):
+    """The listing's price cannot be paid in any token yet (its currency has no feed)."""
+
+
+@dataclass(frozen=True)
+class Price:
+    token: str
+    amount: int
+    symbol: str
+
+
+def price_of(listing: dict[str, Any], *, stablecoin: str | None, stablecoin_decimals: int) -> Price:
+    """What a session costs on-chain, exactly: an ETH price in wei; a USD price in the stablecoin
+    by its own decimals (1 USD = 1 unit). Other currencies wait for the price feed."""
+    price = Decimal(str(listing["price"]))
+    currency = listing["currency"]
+    if currency == "ETH":
+        return Price(ETH, int(price * 10**18), "ETH")
+    if currency == "USD" and stablecoin:
+        return Price(stablecoin, int(price * 10**stablecoin_decimals), "USD stablecoin")
+    raise Unpriceable(f"a price in {currency} cannot be paid yet: ask the mentor to price it in USD or ETH")
+
+
+def active_blocks(conn: Connection, mentor: str, start: int, end: int, now: int) -> list[Busy]:
+    """What blocks the mentor's calendar in [start, end): active bookings, except holds that lapsed
+    unpaid (they free their slot at once, even before anything marks them expired)."""
+    rows = conn.execute(
+        select(
+            bookings.c.block_start,
+            bookings.c.block_end,
+            bookings.c.status,
+            bookings.c.hold_expires_at,
+            bookings.c.terms_digest,
+        )
+        .where(
+            bookings.c.mentor == mentor,
+            bookings.c.active,
+            bookings.c.block_end > start,
+            bookings.c.block_start < end,
+        )
+        .order_by(bookings.c.block_start)
+    ).all()
+    funded = _funded(conn, [r.terms_digest for r in rows if r.status == "held" and r.hold_expires_at <= now])
+    return [
+        Busy(r.block_start, r.block_end)
+        for r in rows
+        if not (r.status == "held" and r.hold_expires_at <= now and r.terms_digest not in funded)
+    ]
+
+
+def day_counts(conn: Connection, mentor: str, days: set[str]) -> DayCounts:
+    rows = conn.execute(
+        select(booking_days.c.day).where(
+            booking_days.c.mentor == mentor, booking_days.c.day.in_(sorted(days))
+        )
+    ).all()
+    counts: dict[date, int] = {}
+    for (day,) in rows:
+        d = date.fromisoformat(day)
+        counts[d] = counts.get(d, 0) + 1
+    return DayCounts(counts)
+
+
+def _funded(conn: Connection, digests: list[str]) -> set[str]:
+    if not digests:
+        return set()
+    return set(
+        conn.execute(
+            select(engagements.c.terms_digest).where(engagements.c.terms_digest.in_(digests))
+        ).scalars()
+    )
+
+
+def release_lapsed(conn: Connection, mentor: str, now: int) -> int:
+    """Mark the mentor's unpaid holds past their time expired and free their cells and seats."""
+    lapsed = conn.execute(
+        select(bookings.c.id, bookings.c.terms_digest).where(
+            bookings.c.mentor == mentor,
+            bookings.c.status == "held",
+            bookings.c.active,
+            bookings.c.hold_expires_at <= now,
+        )
+    ).all()
+    funded = _funded(conn, [r.terms_digest for r in lapsed])
+    ids = [r.id for r in lapsed if r.terms_digest not in funded]
+    # A request the learner withdrew or the mentor declined gives its slot back too.
+    ids += list(
+        conn.execute(
+            select(bookings.c.id)
+            .join(engagements, engagements.c.terms_digest == bookings.c.terms_digest)
+            .where(
+                bookings.c.mentor == mentor,
+                bookings.c.active,
+                engagements.c.status.in_(("withdrawn", "declined")),
+            )
+        ).scalars()
+    )
+    if ids:
+        conn.execute(
+            update(bookings)
+            .where(bookings.c.id.in_(ids), bookings.c.status == "held")
+            .values(status="expired")
+        )
+        conn.execute(update(bookings).where(bookings.c.id.in_(ids)).values(active=False))
+        conn.execute(delete(booking_cells).where(booking_cells.c.booking_id.in_(ids)))
+        conn.execute(delete(booking_days).where(booking_days.c.booking_id.in_(ids)))
+    return len(ids)
+
+
+def hold(
+    conn: Connection,
+    listing: dict[str, Any],
+    availability: Availability | None,
+    *,
+    booking_id: str,
+    learner: str,
+    starts_at: int,
+    now: int,
+    hold_seconds: int,
+    grace_seconds: int,
+    price: Price,
+    terms_digest: str,
+) -> dict[str, Any]:
+    """Hold the slot at `starts_at` for `learner`: one transaction (a savepoint), refused with
+    SlotTaken when another active booking overlaps or the day is full, SlotInvalid when the start is
+    not a slot of the listing at all."""
+    session = session_of(listing)
+    if session is None:
+        raise NotBookable(
+            f"listing {listing['id']} is custom work, not bookable sessions: propose an engagement"
+        )
+    if availability is None:
+        raise SlotInvalid("the mentor has not published availability yet")
+    if learner == listing["owner"]:
+        raise SlotInvalid("you cannot book your own listing")
+    offering = offering_of(session)
+    release_lapsed(conn, listing["owner"], now)
+    zone = ZoneInfo(availability.timezone)
+    day = local_day(starts_at, zone)
+    # Is it a slot at all, ignoring what is booked? Then: is it free?
+    if starts_at not in naive_free_slots(
+        availability, offering, [], start=starts_at, end=starts_at + 1, now=now
+    ):
+        raise SlotInvalid(
+            "this time is not a bookable slot of the listing (outside the mentor's hours, inside the "
+            "minimum notice, past the booking horizon or off the slot grid): pick one from its slots"
+        )
+    window = (starts_at - 2 * 86400, starts_at + 2 * 86400)
+    busy = active_blocks(conn, listing["owner"], *window, now)
+    counts = day_counts(conn, listing["owner"], {(day + timedelta(days=k)).isoformat() for k in (-1, 0, 1)})
+    if starts_at not in free_slots(
+        availability, offering, busy, start=starts_at, end=starts_at + 1, now=now, booked_per_day=counts
+    ):
+        raise SlotTaken("this slot was just taken (or the mentor's day is full): pick another")
+    block = blocking(starts_at, offering.duration, offering.buffer)
+    row = {
+        "id": booking_id,
+        "listing_id": listing["id"],
+        "mentor": listing["owner"],
+        "learner": learner,
+        "starts_at": starts_at,
+        "ends_at": starts_at + offering.duration,
+        "block_start": block.start,
+        "block_end": block.end,
+        "local_day": day.isoformat(),
+        "mode": session.booking,
+        "status": "held",
+        "active": True,
+        "hold_expires_at": now + hold_seconds,
+        "token": price.token,
+        "amount": price.amount,
+        "due_date": starts_at + offering.duration + grace_seconds,
+        "terms_digest": terms_digest,
+        "created_at": now,
+    }
+    try:
+        with conn.begin_nested():  # the database, not this check, decides who wins a race
+            conn.execute(insert(bookings).values(**row))
+            if conn.dialect.name != "postgresql":  # PostgreSQL: the exclusion constraint instead
+                conn.execute(
+                    insert(booking_cells),
+                    [{"mentor": listing["owner"], "cell": c, "booking_id": booking_id} for c in cells(block)],
+                )
+            taken = {
+                s
+                for (s,) in conn.execute(
+                    select(booking_days.c.seat).where(
+                        booking_days.c.mentor == listing["owner"], booking_days.c.day == row["local_day"]
+                    )
+                )
+            }
+            seat = next(i for i in range(len(taken) + 1) if i not in taken)
+            if availability.daily_cap is not None and seat >= availability.daily_cap:
+                raise SlotTaken("the mentor's day is full: pick another day")
+            conn.execute(
+                insert(booking_days).values(
+                    mentor=listing["owner"], day=row["local_day"], seat=seat, booking_id=booking_id
+                )
+            )
+    except IntegrityError:
+        raise SlotTaken("this slot was just taken: pick another") from None
+    return row
+
+
+def state_of(conn: Connection, booking: dict[str, Any], now: int) -> BookingState:
+    """Where a booking stands: from its funded engagement when the indexer has one whose terms,
+    learner and amount match the hold; otherwise held (or expired once the hold lapsed)."""
+    e = conn.execute(
+        select(
+            engagements.c.status, engagements.c.accepted, engagements.c.client, engagements.c.total_amount
+        ).where(engagements.c.terms_digest == booking["terms_digest"])
+    ).first()
+    if e is not None and e.client == booking["learner"] and int(e.total_amount) == int(booking["amount"]):
+        if e.status == "requested":
+            return "requested"
+        if e.status in ("withdrawn", "declined"):
+            return e.status  # type: ignore[no-any-return]
+        if e.status == "settled":
+            return "completed"
+        return "confirmed" if e.accepted else "requested"
+    if booking["status"] == "held" and booking["hold_expires_at"] <= now:
+        return "expired"
+    return booking["status"]  # type: ignore[no-any-return]
+
+
+def mine(conn: Connection, address: str) -> Any:
+    """Bookings where `address` is the learner or the mentor."""
+    return select(bookings).where(or_(bookings.c.learner == address, bookings.c.mentor == address))
+
+
+def listing_slots(
+    conn: Connection, listing: dict[str, Any], *, start: int, end: int, now: int
+) -> tuple[list[int], Availability | None, SessionOffering]:
+    """The listing's free slot starts in [start, end): its mentor's availability minus what every
+    one of the mentor's listings has booked or holds, under the daily cap."""
+    session = session_of(listing)
+    if session is None:
+        raise NotBookable(
+            f"listing {listing['id']} is custom work, not bookable sessions: propose an engagement"
+        )
+    mentor = load_availability(conn, listing["owner"])
+    if mentor is None:
+        return [], None, session
+    zone = ZoneInfo(mentor.timezone)
+    busy = active_blocks(conn, listing["owner"], start - 86400, end + 86400, now)
+    first, last = local_day(start, zone), local_day(end, zone)
+    days = {(first + timedelta(days=k)).isoformat() for k in range(-1, (last - first).days + 2)}
+    counts = day_counts(conn, listing["owner"], days)
+    return (
+        free_slots(mentor, offering_of(session), busy, start=start, end=end, now=now, booked_per_day=counts),
+        mentor,
+        session,
+    )

@@ -1,0 +1,224 @@
+"""Holds and bookings: a slot is taken exactly once however many learners race for it (SQLite's
+five-minute cells, PostgreSQL's exclusion constraint), overlapping starts and two listings of one
+mentor conflict, the daily cap holds, a lapsed hold frees its slot, a funded request is confirmed
+from the indexed chain only when it matches its hold (and falls back when a reorg removes it).
+The app's clock is fixed, so holds lapse without sleeping."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from eth_account import Account
+
+from api.app import create_app
+from chain.tx import anvil_account
+from db.engine import make_engine
+from db.migrate import upgrade
+from tests.api.conftest import pg_database
+from tests.api.conftest_chain import Stack
+from tests.net import serve_in_thread
+
+MENTOR, LEARNER = anvil_account(3), anvil_account(4)
+HOUR, DAY = 3600, 86400
+EVERY_DAY = {"timezone": "UTC", "rules": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]}
+
+
+def _next_hour(days: int = 2, hour: int = 10) -> int:
+    today = int(time.time()) // DAY * DAY
+    return today + days * DAY + hour * HOUR
+
+
+def _listing(client: Any, headers: dict[str, str], **session: object) -> int:
+    body = {
+        "kind": "offer",
+        "skill": "python",
+        "title": "Python hour",
+        "description": "pairing",
+        "price": str(session.pop("price", "0.01")),
+        "currency": session.pop("currency", "ETH"),
+        "session": {"duration_minutes": 60, "notice_minutes": 60, "horizon_days": 30, "booking": "request"}
+        | session,
+    }
+    made = client.post("/listings", headers=headers, json=body)
+    assert made.status_code == 201, made.text
+    return int(made.json()["id"])
+
+
+@pytest.fixture
+def clock(stack: Stack) -> Iterator[list[float]]:
+    """The API's clock, as a list the test may move: now[0] += seconds."""
+    app = stack.client.app
+    now = [float(time.time())]
+    before = app.state.clock  # type: ignore[attr-defined]
+    app.state.clock = lambda: now[0]  # type: ignore[attr-defined]
+    yield now
+    app.state.clock = before  # type: ignore[attr-defined]
+
+
+def test_a_request_booking_is_held_funded_accepted_and_confirmed(stack: Stack, clock: list[float]) -> None:
+    c = stack.client
+    mentor, learner = stack.sign_in(MENTOR), stack.sign_in(LEARNER)
+    assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
+    listing = _listing(c, mentor)
+    start = _next_hour()
+    made = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": start})
+    assert made.status_code == 201, made.text
+    out = made.json()
+    booking = out["booking"]
+    assert booking["state"] == "held" and booking["due_date"] == start + HOUR + 7 * DAY
+    assert out["quote"]["amount"] == str(10**16) and out["quote"]["symbol"] == "ETH"
+    assert out["quote"]["expires_at"] == int(clock[0]) + 600 and out["tx"]["simulated"]
+    slots = c.get(f"/listings/{listing}/slots", params={"from": start - DAY, "to": start + DAY}).json()
+    assert start not in [s["starts_at"] for s in slots["data"]]  # held: nobody else sees it
+    stack.send(LEARNER, out["tx"])
+    stack.index()
+    assert c.get(f"/bookings/{booking['id']}", headers=learner).json()["state"] == "requested"
+    clock[0] += 3600  # past the hold: a funded request keeps its slot
+    assert c.get(f"/bookings/{booking['id']}", headers=mentor).json()["state"] == "requested"
+    other = stack.sign_in(anvil_account(5))
+    assert (
+        c.post("/bookings", headers=other, json={"listing_id": listing, "starts_at": start}).status_code
+        == 409
+    )
+    eid = c.get("/me/engagements", headers=mentor).json()["data"][0]["id"]
+    stack.send(MENTOR, c.post(f"/engagements/{eid}/accept", headers=mentor).json())
+    stack.index()
+    assert c.get(f"/bookings/{booking['id']}", headers=learner).json()["state"] == "confirmed"
+    mine = c.get("/me/bookings", headers=mentor).json()
+    assert booking["id"] in [b["id"] for b in mine["data"]]
+    assert c.get(f"/bookings/{booking['id']}", headers=other).status_code == 404  # not theirs
+
+
+def test_a_lapsed_hold_frees_its_slot_and_a_reorg_puts_a_booking_back(
+    stack: Stack, clock: list[float]
+) -> None:
+    c = stack.client
+    mentor, learner = stack.sign_in(MENTOR), stack.sign_in(LEARNER)
+    assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
+    listing = _listing(c, mentor)
+    start = _next_hour(days=3)
+    held = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": start}).json()
+    clock[0] += 601  # the hold lapses unpaid
+    assert c.get(f"/bookings/{held['booking']['id']}", headers=learner).json()["state"] == "expired"
+    slots = c.get(f"/listings/{listing}/slots", params={"from": start - HOUR, "to": start + HOUR}).json()
+    assert start in [s["starts_at"] for s in slots["data"]]
+    second = stack.sign_in(anvil_account(6))
+    again = c.post("/bookings", headers=second, json={"listing_id": listing, "starts_at": start})
+    assert again.status_code == 201, again.text
+    # Funded, then the block that funded it is reorganised away: held again (then expired).
+    snapshot = stack.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    stack.send(anvil_account(6), again.json()["tx"])
+    stack.index()
+    bid = again.json()["booking"]["id"]
+    assert c.get(f"/bookings/{bid}", headers=second).json()["state"] == "requested"
+    stack.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    for _ in range(3):
+        stack.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    stack.index()
+    assert c.get(f"/bookings/{bid}", headers=second).json()["state"] == "held"
+
+
+def test_bad_bookings_are_refused_in_words_and_write_nothing(stack: Stack, clock: list[float]) -> None:
+    c = stack.client
+    mentor, learner = stack.sign_in(MENTOR), stack.sign_in(LEARNER)
+    weekdays = {
+        "timezone": "UTC",
+        "rules": [{"weekday": d, "start": "09:00", "end": "12:00"} for d in range(5)],
+    }
+    assert c.put("/me/availability", headers=mentor, json=weekdays).status_code == 200
+    listing = _listing(c, mentor)
+    before = c.get("/me/bookings", headers=learner).json()["total"]
+    day = _next_hour(days=7, hour=0)
+    monday = day + ((7 - time.gmtime(day).tm_wday) % 7) * DAY
+    for start, status, words in [
+        (monday + 20 * HOUR, 422, "not a bookable slot"),  # outside the hours
+        (int(clock[0]) - DAY, 422, "not a bookable slot"),  # in the past
+        (monday + 9 * HOUR + 15 * 60, 422, "not a bookable slot"),  # off the hourly grid
+    ]:
+        refused = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": start})
+        assert refused.status_code == status and words in refused.text, refused.text
+    assert (
+        c.post(
+            "/bookings", headers=mentor, json={"listing_id": listing, "starts_at": monday + 9 * HOUR}
+        ).status_code
+        == 422
+    )
+    euro = _listing(c, mentor, price="20", currency="EUR")
+    refused = c.post("/bookings", headers=learner, json={"listing_id": euro, "starts_at": monday + 9 * HOUR})
+    assert refused.status_code == 409 and "EUR" in refused.text
+    assert c.get("/me/bookings", headers=learner).json()["total"] == before
+
+
+def _race(base: str, stack: Stack, client: httpx.Client, bodies: list[dict[str, int]]) -> list[int]:
+    """Each body posted at once by a different new learner; the status codes."""
+    learners = [stack.sign_in(Account.create(), client) for _ in bodies]  # type: ignore[arg-type]
+
+    def post(i: int) -> int:
+        with httpx.Client(base_url=base, timeout=30) as own:
+            return own.post("/bookings", headers=learners[i], json=bodies[i]).status_code
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(post, range(len(bodies))))
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_twenty_learners_racing_for_one_slot_one_wins(stack: Stack, database: str, tmp_path: Any) -> None:
+    with pg_database() if database == "postgresql" else _sqlite(tmp_path) as url:
+        upgrade(make_engine(url))
+        app = create_app(stack.settings.model_copy(update={"database_url": url}))
+        base, server, thread = serve_in_thread(app)
+        try:
+            with httpx.Client(base_url=base, timeout=30) as client:
+                mentor = stack.sign_in(MENTOR, client)  # type: ignore[arg-type]
+                capped = EVERY_DAY | {"daily_cap": 1}
+                assert client.put("/me/availability", headers=mentor, json=capped).status_code == 200
+                hourly = _listing(client, mentor)
+                quarterly = _listing(client, mentor, step_minutes=15)
+                start = _next_hour(days=4)
+                codes = _race(base, stack, client, [{"listing_id": hourly, "starts_at": start}] * 20)
+                assert sorted(codes) == [201] + [409] * 19
+                # 10:00–11:00 and 10:15–11:15 on two listings of one mentor: one wins.
+                later = _next_hour(days=5)
+                codes = _race(
+                    base,
+                    stack,
+                    client,
+                    [
+                        {"listing_id": hourly, "starts_at": later},
+                        {"listing_id": quarterly, "starts_at": later + 900},
+                    ]
+                    * 3,
+                )
+                assert sorted(codes) == [201] + [409] * 5
+                # The daily cap (1): two times far apart on one day, one wins.
+                day = _next_hour(days=6, hour=8)
+                codes = _race(
+                    base,
+                    stack,
+                    client,
+                    [
+                        {"listing_id": hourly, "starts_at": day},
+                        {"listing_id": hourly, "starts_at": day + 6 * HOUR},
+                    ]
+                    * 2,
+                )
+                assert sorted(codes) == [201] + [409] * 3
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+class _sqlite:
+    def __init__(self, tmp_path: Any) -> None:
+        self.url = f"sqlite:///{tmp_path / 'race.db'}"
+
+    def __enter__(self) -> str:
+        return self.url
+
+    def __exit__(self, *_: object) -> None:
+        return None
