@@ -223,9 +223,15 @@ class Person:
 
 
 def person(
-    browser: Browser, base: str, stack: Stack, name: str, account: Any | None, start_chain: int = 31337
+    browser: Browser,
+    base: str,
+    stack: Stack,
+    name: str,
+    account: Any | None,
+    start_chain: int = 31337,
+    timezone: str = "Europe/Madrid",
 ) -> Person:
-    context = browser.new_context(viewport=WIDTHS["desktop"])
+    context = browser.new_context(viewport=WIDTHS["desktop"], timezone_id=timezone)
     context.add_init_script(path=str(AXE))  # init scripts run outside the page's CSP, which stays on
     if account is not None:
         context.expose_function("__walletRequest", wallet_handler(stack, account))
@@ -275,6 +281,29 @@ def _mentor_listing(base: str) -> None:
             "price": "40",
             "currency": "USD",
             "languages": ["en"],
+        },
+    ).raise_for_status()
+    # A session listing over the mentor's published hours (every day, all day, in Berlin).
+    every_day = [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]
+    httpx.put(
+        f"{base}/me/availability", headers=headers, json={"timezone": "Europe/Berlin", "rules": every_day}
+    ).raise_for_status()
+    httpx.post(
+        f"{base}/listings",
+        headers=headers,
+        json={
+            "kind": "offer",
+            "skill": "python",
+            "title": "Python sessions",
+            "description": "one hour",
+            "price": "0.01",
+            "currency": "ETH",
+            "session": {
+                "duration_minutes": 60,
+                "notice_minutes": 120,
+                "horizon_days": 14,
+                "booking": "request",
+            },
         },
     ).raise_for_status()
 
@@ -380,6 +409,39 @@ def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: B
         p.context.close()
 
 
+def test_booking_a_session_slot_in_the_learners_time_zone(
+    served: tuple[str, Stack], browser: Browser
+) -> None:
+    """A learner in Los Angeles picks a slot of a Berlin mentor, holds it, pays; the mentor accepts and
+    the learner's page says confirmed, live."""
+    base, stack = served
+    learner = person(browser, base, stack, "slot-learner", LEARNER, timezone="America/Los_Angeles")
+    mentor = person(browser, base, stack, "slot-mentor", MENTOR)
+    learner.go("/")
+    learner.sign_in()
+    learner.page.get_by_role("link", name="Book Python sessions").click()
+    expect(
+        learner.page.get_by_role("heading", name=re.compile(r"Pick a time .*America.Los_Angeles"))
+    ).to_be_visible()
+    slot = learner.page.get_by_role("button", name=re.compile(r"^Book ")).first
+    expect(slot).to_be_visible()
+    learner.shot("slots")
+    slot.click()
+    expect(learner.page.get_by_role("heading", name=re.compile("^Held for you"))).to_be_visible()
+    expect(learner.page.get_by_label("Quote")).to_contain_text("0.01 ETH")
+    learner.page.get_by_role("button", name="Fund with my wallet").click()
+    expect(learner.page.get_by_text("paid — waiting for the mentor to accept")).to_be_visible()
+    learner.shot("session-requested")
+    mentor.go("/engagements")
+    mentor.sign_in()
+    mentor.page.get_by_role("link", name=re.compile(r"^Engagement \d+$")).first.click()
+    mentor.page.get_by_role("button", name="Accept request").click()
+    expect(mentor.page.get_by_text("The mentor accepted.")).to_be_visible()
+    expect(learner.page.get_by_text("confirmed", exact=True)).to_be_visible()  # over the live stream
+    for p in (learner, mentor):
+        p.context.close()
+
+
 def test_no_wallet_is_explained_and_public_pages_work(served: tuple[str, Stack], browser: Browser) -> None:
     base, stack = served
     visitor = person(browser, base, stack, "visitor", None)
@@ -429,7 +491,7 @@ def test_the_api_going_down_mid_flow_is_said_and_recovers(
 
 PAGES = ["/", "/verify", "/engagements", "/earnings", "/credentials", "/issuer", "/arbiter", "/nowhere"]
 KEY = re.compile(
-    r"\b(nav|common|wallet|signin|tx|errors|amount|status|milestone|find|book|engagements?|review|earnings|credentials|issuer|arbiter|verify|profile|notFound)\.[a-zA-Z.]+\b"
+    r"\b(nav|common|wallet|signin|tx|errors|amount|status|milestone|find|book|session|booking|engagements?|review|earnings|credentials|issuer|arbiter|verify|profile|notFound)\.[a-zA-Z.]+\b"
 )
 
 

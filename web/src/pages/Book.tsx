@@ -12,6 +12,7 @@ import { AmountError, endOfDay, formatPrice, formatTokenAmount, parseTokenAmount
 import { useSend } from "../lib/send";
 import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
+import { BookSession } from "./BookSession";
 import { useErrorWords } from "../lib/useErrorWords";
 
 export function Book() {
@@ -49,6 +50,15 @@ export function Book() {
   if (listing.isLoading) return <Loading />;
   if (listing.error || !listing.data) return <ErrorNote error={listing.error} />;
   const l = listing.data;
+  if (l.session)
+    return (
+      <Page title={t("book.title", { title: l.title })}>
+        <p>
+          <Address address={l.owner} /> · {formatPrice(l.price, l.currency, i18n.language)}
+        </p>
+        <BookSession listing={l} />
+      </Page>
+    );
   const body = () => ({
     provider: l.owner,
     title: title || l.title,
