@@ -442,6 +442,33 @@ def test_booking_a_session_slot_in_the_learners_time_zone(
         p.context.close()
 
 
+def test_a_mentor_publishes_weekly_hours(served: tuple[str, Stack], browser: Browser) -> None:
+    base, stack = served
+    newcomer = anvil_account(7)
+    mentor = person(browser, base, stack, "hours", newcomer, timezone="Asia/Kolkata")
+    mentor.go("/mentor")
+    mentor.sign_in()
+    expect(mentor.page.get_by_role("heading", name="Your weekly hours")).to_be_visible()
+    # The browser's own zone (Chromium's ICU names Kolkata by its older alias, Calcutta).
+    expect(mentor.page.get_by_label("Your time zone")).to_have_value(re.compile("^Asia/(Kolkata|Calcutta)$"))
+    saturday = mentor.page.get_by_role("group", name="Saturday")
+    saturday.get_by_label("Available").check()
+    saturday.get_by_label("From").fill("10:00")
+    saturday.get_by_label("Until").fill("12:30")
+    mentor.page.get_by_label("Most sessions per day").fill("3")
+    mentor.page.get_by_label("A day off").fill("2026-12-25")
+    mentor.page.get_by_role("button", name="Add the day off").click()
+    mentor.shot("hours")
+    mentor.page.get_by_role("button", name="Save my hours").click()
+    expect(mentor.status()).to_contain_text("Your hours are published")
+    published = httpx.get(f"{base}/users/{newcomer.address}/availability").json()
+    assert published["timezone"] in ("Asia/Kolkata", "Asia/Calcutta") and published["daily_cap"] == 3
+    assert {"weekday": 5, "start": "10:00", "end": "12:30"} in published["rules"]
+    assert {"weekday": 0, "start": "09:00", "end": "17:00"} in published["rules"]  # weekdays by default
+    assert {"date": "2026-12-25", "kind": "off", "start": None, "end": None} in published["exceptions"]
+    mentor.context.close()
+
+
 def test_no_wallet_is_explained_and_public_pages_work(served: tuple[str, Stack], browser: Browser) -> None:
     base, stack = served
     visitor = person(browser, base, stack, "visitor", None)
@@ -489,7 +516,17 @@ def test_the_api_going_down_mid_flow_is_said_and_recovers(
     learner.context.close()
 
 
-PAGES = ["/", "/verify", "/engagements", "/earnings", "/credentials", "/issuer", "/arbiter", "/nowhere"]
+PAGES = [
+    "/",
+    "/verify",
+    "/engagements",
+    "/earnings",
+    "/credentials",
+    "/mentor",
+    "/issuer",
+    "/arbiter",
+    "/nowhere",
+]
 KEY = re.compile(
     r"\b(nav|common|wallet|signin|tx|errors|amount|status|milestone|find|book|session|booking|engagements?|review|earnings|credentials|issuer|arbiter|verify|profile|notFound)\.[a-zA-Z.]+\b"
 )

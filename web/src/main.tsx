@@ -24,6 +24,7 @@ const Engagements = page(() => import("./pages/Engagements"), "Engagements");
 const Engagement = page(() => import("./pages/Engagement"), "Engagement");
 const Earnings = page(() => import("./pages/Earnings"), "Earnings");
 const Credentials = page(() => import("./pages/Credentials"), "Credentials");
+const Mentor = page(() => import("./pages/Mentor"), "Mentor");
 const Issuer = page(() => import("./pages/Issuer"), "Issuer");
 const Arbiter = page(() => import("./pages/Arbiter"), "Arbiter");
 const Verify = page(() => import("./pages/Verify"), "Verify");
@@ -43,6 +44,7 @@ const router = createHashRouter([
       { path: "engagements/:id", element: wrap(<Engagement />) },
       { path: "earnings", element: wrap(<Earnings />) },
       { path: "credentials", element: wrap(<Credentials />) },
+      { path: "mentor", element: wrap(<Mentor />) },
       { path: "issuer", element: wrap(<Issuer />) },
       { path: "arbiter", element: wrap(<Arbiter />) },
       { path: "verify", element: wrap(<Verify />) },

@@ -16,6 +16,7 @@ export function Layout() {
     ["/engagements", t("nav.engagements")],
     ["/earnings", t("nav.earnings")],
     ["/credentials", t("nav.credentials")],
+    ["/mentor", t("nav.mentorDesk")],
     ["/issuer", t("nav.issuer")],
     ["/arbiter", t("nav.arbiter")],
     ["/verify", t("nav.verify")],

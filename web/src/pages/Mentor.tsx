@@ -1,0 +1,181 @@
+// The mentor's desk: weekly hours in their own time zone (with days off and a daily cap), and the
+// bookings that came in.
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState, type FormEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { client, unwrap, type Schemas } from "../api/client";
+import { ErrorNote, Loading, Page, Address } from "../components/ui";
+import { describeError } from "../lib/errors";
+import { formatDateTime } from "../lib/format";
+import { useSession } from "../lib/session";
+import { useStatus } from "../lib/status";
+import { useErrorWords } from "../lib/useErrorWords";
+import { SignInFirst } from "./SignInFirst";
+
+interface Day {
+  on: boolean;
+  start: string;
+  end: string;
+}
+
+const ZONES: string[] = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.("timeZone") ?? ["UTC"];
+
+export function Mentor() {
+  const { t } = useTranslation();
+  const { signedIn, session } = useSession();
+  if (!signedIn || !session) return <SignInFirst title={t("mentor.title")} />;
+  return (
+    <Page title={t("mentor.title")}>
+      <AvailabilityEditor address={session.address} />
+      <Bookings />
+    </Page>
+  );
+}
+
+function AvailabilityEditor({ address }: { address: string }) {
+  const { t, i18n } = useTranslation();
+  const status = useStatus();
+  const words = useErrorWords();
+  const queries = useQueryClient();
+  const current = useQuery({
+    queryKey: ["mine", "availability", address],
+    queryFn: async () => {
+      const got = await client.GET("/users/{address}/availability", { params: { path: { address } } });
+      return got.response.status === 404 ? null : unwrap(got);
+    },
+  });
+  const [zone, setZone] = useState(Intl.DateTimeFormat().resolvedOptions().timeZone);
+  const [cap, setCap] = useState("");
+  const [days, setDays] = useState<Day[]>(() => Array.from({ length: 7 }, (_, d) => ({ on: d < 5, start: "09:00", end: "17:00" })));
+  const [off, setOff] = useState<string[]>([]);
+  const [newOff, setNewOff] = useState("");
+  const [loaded, setLoaded] = useState(false);
+
+  useEffect(() => {
+    // Fill the form once from what is published; later refetches never overwrite what is being typed.
+    if (loaded || current.data === undefined) return;
+    setLoaded(true);
+    const a = current.data;
+    if (!a) return;
+    setZone(a.timezone);
+    setCap(a.daily_cap ? String(a.daily_cap) : "");
+    setDays(
+      Array.from({ length: 7 }, (_, d) => {
+        const rule = a.rules.find((r) => r.weekday === d);
+        return rule ? { on: true, start: rule.start, end: rule.end } : { on: false, start: "09:00", end: "17:00" };
+      }),
+    );
+    setOff(a.exceptions.filter((x) => x.kind === "off" && !x.start).map((x) => x.date));
+  }, [current.data, loaded]);
+
+  const weekday = (d: number) => new Intl.DateTimeFormat(i18n.language, { weekday: "long", timeZone: "UTC" }).format(new Date(Date.UTC(2024, 0, 1 + d)));
+
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      unwrap(
+        await client.PUT("/me/availability", {
+          body: {
+            timezone: zone,
+            daily_cap: cap ? Number(cap) : null,
+            rules: days.flatMap((d, weekday) => (d.on ? [{ weekday, start: d.start, end: d.end === "00:00" ? "24:00" : d.end }] : [])),
+            exceptions: off.map((date) => ({ date, kind: "off" as const })),
+          },
+        }),
+      );
+      status.say(t("mentor.saved"), "success");
+      await queries.invalidateQueries({ queryKey: ["slots"] });
+    } catch (error) {
+      status.say(words(describeError(error)), "error");
+    }
+  };
+
+  if (current.isLoading) return <Loading />;
+  if (current.error) return <ErrorNote error={current.error} />;
+  return (
+    <form className="stack" onSubmit={save} aria-labelledby="hours">
+      <h2 id="hours">{t("mentor.hours")}</h2>
+      <label>
+        {t("mentor.zone")}
+        <select value={zone} onChange={(e) => setZone(e.target.value)}>
+          {ZONES.map((z) => (
+            <option key={z} value={z}>
+              {z}
+            </option>
+          ))}
+        </select>
+      </label>
+      {days.map((d, i) => (
+        <fieldset key={i} className="row day">
+          <legend>{weekday(i)}</legend>
+          <label className="inline">
+            <input type="checkbox" checked={d.on} onChange={(e) => setDays(days.map((x, j) => (j === i ? { ...x, on: e.target.checked } : x)))} />
+            {t("mentor.available")}
+          </label>
+          <label>
+            {t("mentor.from")}
+            <input type="time" step={300} value={d.start} disabled={!d.on} onChange={(e) => setDays(days.map((x, j) => (j === i ? { ...x, start: e.target.value } : x)))} />
+          </label>
+          <label>
+            {t("mentor.to")}
+            <input type="time" step={300} value={d.end} disabled={!d.on} onChange={(e) => setDays(days.map((x, j) => (j === i ? { ...x, end: e.target.value } : x)))} />
+          </label>
+        </fieldset>
+      ))}
+      <label>
+        {t("mentor.cap")}
+        <input inputMode="numeric" value={cap} onChange={(e) => setCap(e.target.value.replace(/\D/g, ""))} />
+      </label>
+      <div className="row">
+        <label>
+          {t("mentor.dayOff")}
+          <input type="date" value={newOff} onChange={(e) => setNewOff(e.target.value)} />
+        </label>
+        <button type="button" disabled={!newOff} onClick={() => { setOff([...new Set([...off, newOff])].sort()); setNewOff(""); }}>
+          {t("mentor.addDayOff")}
+        </button>
+      </div>
+      {off.length > 0 && (
+        <ul aria-label={t("mentor.daysOff")}>
+          {off.map((date) => (
+            <li key={date}>
+              {date}{" "}
+              <button type="button" className="link-button" onClick={() => setOff(off.filter((x) => x !== date))} aria-label={t("mentor.removeDayOff", { date })}>
+                {t("mentor.remove")}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <button className="primary">{t("mentor.save")}</button>
+    </form>
+  );
+}
+
+function Bookings() {
+  const { t, i18n } = useTranslation();
+  const { session } = useSession();
+  const list = useQuery({
+    queryKey: ["mine", "bookings"],
+    queryFn: async () => unwrap(await client.GET("/me/bookings", { params: { query: { limit: 50 } } })),
+  });
+  const me = session?.address.toLowerCase();
+  const rows = (list.data?.data ?? []).filter((b: Schemas["BookingPublic"]) => b.mentor.toLowerCase() === me);
+  return (
+    <section aria-labelledby="incoming">
+      <h2 id="incoming">{t("mentor.bookings")}</h2>
+      {list.isLoading && <Loading />}
+      {rows.length === 0 && !list.isLoading && <p className="muted">{t("mentor.noBookings")}</p>}
+      <ul className="cards">
+        {rows.map((b) => (
+          <li key={b.id} className="card">
+            <p className="big">{formatDateTime(b.starts_at, i18n.language)}</p>
+            <p>
+              <Address address={b.learner} /> · {t(`booking.${b.state}`, { defaultValue: b.state })}
+            </p>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
