@@ -85,3 +85,17 @@ booking_days = Table(
     Column("seat", SmallInteger, primary_key=True),
     Column("booking_id", String(66), nullable=False, index=True),
 )
+
+# A session listing's standing offer: the mentor's EIP-712 signature over fixed terms (one amount in
+# one token per session), which any learner's booking funds with `createEngagementWithOffer`.
+listing_offers = Table(
+    "listing_offers",
+    metadata,
+    Column("listing_id", Integer, primary_key=True),
+    Column("provider", String(42), nullable=False, index=True),
+    Column("offer", String(4000), nullable=False),  # the OfferFields JSON, integers as decimal strings
+    Column("signature", String(1100), nullable=False),
+    Column("nonce", String(78), nullable=False),
+    Column("valid_until", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)

@@ -106,13 +106,13 @@ def day_counts(conn: Connection, mentor: str, days: set[str]) -> DayCounts:
 
 
 def _funded(conn: Connection, digests: list[str]) -> set[str]:
+    """Which of these bookings an indexed engagement funds: a request by its terms digest, an instant
+    booking by its bookingRef (stored as the booking's `terms_digest`: the offer's terms are shared)."""
     if not digests:
         return set()
-    return set(
-        conn.execute(
-            select(engagements.c.terms_digest).where(engagements.c.terms_digest.in_(digests))
-        ).scalars()
-    )
+    by_terms = select(engagements.c.terms_digest).where(engagements.c.terms_digest.in_(digests))
+    by_ref = select(engagements.c.booking_ref).where(engagements.c.booking_ref.in_(digests))
+    return set(conn.execute(by_terms).scalars()) | set(conn.execute(by_ref).scalars())
 
 
 def release_lapsed(conn: Connection, mentor: str, now: int) -> int:
@@ -249,12 +249,27 @@ def hold(
 def state_of(conn: Connection, booking: dict[str, Any], now: int) -> BookingState:
     """Where a booking stands: from its funded engagement when the indexer has one whose terms,
     learner and amount match the hold; otherwise held (or expired once the hold lapsed)."""
+    instant = booking["mode"] == "instant"
     e = conn.execute(
         select(
-            engagements.c.status, engagements.c.accepted, engagements.c.client, engagements.c.total_amount
-        ).where(engagements.c.terms_digest == booking["terms_digest"])
+            engagements.c.status,
+            engagements.c.accepted,
+            engagements.c.client,
+            engagements.c.total_amount,
+            engagements.c.starts_at,
+        ).where(
+            engagements.c.booking_ref == booking["id"]
+            if instant
+            else engagements.c.terms_digest == booking["terms_digest"]
+        )
     ).first()
-    if e is not None and e.client == booking["learner"] and int(e.total_amount) == int(booking["amount"]):
+    matches = (
+        e is not None
+        and e.client == booking["learner"]
+        and int(e.total_amount) == int(booking["amount"])
+        and (not instant or e.starts_at == booking["starts_at"])  # an instant booking: its start too
+    )
+    if e is not None and matches:
         if e.status == "requested":
             return "requested"
         if e.status in ("withdrawn", "declined"):

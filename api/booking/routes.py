@@ -8,11 +8,12 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Path, Query
-from sqlalchemy import func, select
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from sqlalchemy import delete, func, insert, select
 
 from api.booking.holds import (
     ETH,
+    Price,
     SlotInvalid,
     SlotTaken,
     Unpriceable,
@@ -32,6 +33,8 @@ from api.booking.schemas import (
     QuotePublic,
     SlotPublic,
     SlotsPublic,
+    StandingOfferIn,
+    StandingOfferPublic,
     _zone,
 )
 from api.booking.service import (
@@ -53,13 +56,17 @@ from api.deps import (
 )
 from api.documents import digest_hex, store_document
 from api.models import ERRORS, Address
+from api.offers import service as offers_service
+from api.offers.schemas import OfferFields
 from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
 from api.routes.wallet import _tokens as chain_tokens
 from booking.slots import iso
-from db.booking import bookings
+from chain.offers import ZERO_ADDRESS
+from db.booking import bookings, listing_offers
 from db.chain import escrow_config
 from db.market import listings
 from ipfs import metadata as md
+from ipfs.cid import digest_to_cid
 
 router = APIRouter(tags=["booking"], responses=ERRORS)
 MAX_RANGE_DAYS = 62
@@ -208,37 +215,52 @@ def create_booking(
     offering = session_of(listing)
     if offering is None:
         raise HTTPException(409, f"listing {body.listing_id} is custom work: propose an engagement instead")
-    if offering.booking == "instant":
-        raise HTTPException(
-            409, "this listing books instantly from the mentor's standing offer, which is not published yet"
-        )
     now = int(clock())
     tokens = {t.address.lower(): t for t in chain_tokens(chain, settings.effective_rpc_url)}
-    stable = settings.stablecoin or (
-        chain.record.address_of("TestStablecoin") if "TestStablecoin" in chain.record.contracts else None
-    )
-    try:
-        price = price_of(
-            listing,
-            stablecoin=stable,
-            stablecoin_decimals=tokens[stable.lower()].decimals if stable and stable.lower() in tokens else 6,
-        )
-    except Unpriceable as exc:
-        raise HTTPException(409, str(exc)) from None
     booking_id = "0x" + os.urandom(32).hex()
     end = body.starts_at + offering.duration_minutes * 60
-    due = end + settings.reschedule_grace_days * 86400
-    terms = md.EngagementTerms(
-        title=f"{listing['title']} — session",
-        # The booking's id is the terms' nonce; its times stay off IPFS with the rest of the calendar.
-        description=f"One {offering.duration_minutes}-minute session.",
-        skill=listing["skill"],
-        client=session.address,
-        provider=listing["owner"],
-        milestones=[md.MilestoneTerms(title="Session", description="")],
-        nonce=booking_id,
-    )
-    digest = digest_hex(terms)
+    when = f"{iso(body.starts_at, 'UTC')[:16].replace('T', ' ')} UTC"
+    if offering.booking == "instant":
+        # The mentor's standing offer fixes the amount and token; the engagement names this booking
+        # by its bookingRef (the offer's terms are shared by every session it funds).
+        standing = conn.execute(
+            select(listing_offers).where(listing_offers.c.listing_id == listing["id"])
+        ).first()
+        if standing is None or standing.valid_until <= now:
+            raise HTTPException(
+                409,
+                "the mentor has not signed this listing's standing offer yet (or it expired): ask them to",
+            )
+        offer = offers_service.to_offer(OfferFields.model_validate_json(standing.offer))
+        meta = tokens.get(offer.token.lower())
+        price = Price(offer.token, offer.amounts[0], meta.symbol if meta else "token")
+        digest = booking_id
+        terms: md.EngagementTerms | None = None
+    else:
+        stable = settings.stablecoin or (
+            chain.record.address_of("TestStablecoin") if "TestStablecoin" in chain.record.contracts else None
+        )
+        try:
+            price = price_of(
+                listing,
+                stablecoin=stable,
+                stablecoin_decimals=tokens[stable.lower()].decimals
+                if stable and stable.lower() in tokens
+                else 6,
+            )
+        except Unpriceable as exc:
+            raise HTTPException(409, str(exc)) from None
+        terms = md.EngagementTerms(
+            title=f"{listing['title']} — session",
+            # The booking's id is the terms' nonce; its times stay off IPFS with the rest of the calendar.
+            description=f"One {offering.duration_minutes}-minute session.",
+            skill=listing["skill"],
+            client=session.address,
+            provider=listing["owner"],
+            milestones=[md.MilestoneTerms(title="Session", description="")],
+            nonce=booking_id,
+        )
+        digest = digest_hex(terms)
     try:
         row = hold(
             conn,
@@ -257,22 +279,36 @@ def create_booking(
         raise HTTPException(422, str(exc)) from None
     except SlotTaken as exc:
         raise HTTPException(409, str(exc), headers={"Retry-After": "0"}) from None
-    arbiter = neutral_arbiter(settings, chain, None, (session.address, listing["owner"]))
-    tx = chain.builder.build(
-        "SkillEscrow",
-        "createEngagement",
-        [listing["owner"], price.token, [price.amount], [due], 86400, arbiter, digest],
-        value=price.amount if price.token == ETH else 0,
-        description=f"Book '{listing['title']}' on {iso(body.starts_at, 'UTC')[:16].replace('T', ' ')} UTC",
-        sender=session.address,
-        assume_allowance=None if price.token == ETH else price.token,
-    )  # a refusal raises here: the request's transaction rolls the hold back
+    if terms is None:
+        signature = bytes.fromhex(standing.signature[2:])  # type: ignore[union-attr]
+        tx = chain.builder.build(
+            "SkillEscrow",
+            "createEngagementWithOffer",
+            offers_service.fund_args(offer, signature, body.starts_at, booking_id, row["hold_expires_at"]),
+            value=price.amount if price.token == ETH else 0,
+            description=f"Book '{listing['title']}' on {when} (instant: the mentor's standing offer)",
+            sender=session.address,
+            assume_allowance=None if price.token == ETH else price.token,
+        )
+        cid = digest_to_cid(offer.termsDigest)
+    else:
+        arbiter = neutral_arbiter(settings, chain, None, (session.address, listing["owner"]))
+        due = end + settings.reschedule_grace_days * 86400
+        tx = chain.builder.build(
+            "SkillEscrow",
+            "createEngagement",
+            [listing["owner"], price.token, [price.amount], [due], 86400, arbiter, digest],
+            value=price.amount if price.token == ETH else 0,
+            description=f"Book '{listing['title']}' on {when}",
+            sender=session.address,
+            assume_allowance=None if price.token == ETH else price.token,
+        )  # a refusal raises here: the request's transaction rolls the hold back
+        cid, _ = store_document(store, terms, conn=conn, kind="terms")
     approval = (
         None
         if price.token == ETH
         else chain.builder.approval(price.token, session.address, "SkillEscrow", price.amount)
     )
-    cid, _ = store_document(store, terms, conn=conn, kind="terms")
     fee = conn.execute(
         select(escrow_config.c.fee_bps).where(escrow_config.c.chain_id == chain.chain_id)
     ).scalar()
@@ -324,3 +360,93 @@ def my_bookings(
         select(func.count()).select_from(mine(conn, session.address).subquery())
     ).scalar_one()
     return BookingsPublic(data=[_public(conn, r, now) for r in page], next_cursor=next_cursor, total=total)
+
+
+@router.put(
+    "/listings/{listing_id}/standing-offer",
+    response_model=StandingOfferPublic,
+    summary="Publish the signed offer an instant-booking listing is booked from",
+    responses={400: {}, 403: {}, 404: {}},
+)
+def put_standing_offer(
+    listing_id: Annotated[int, Path(ge=1, lt=2**31)],
+    body: StandingOfferIn,
+    request: Request,
+    session: CurrentSession,
+    conn: ConnDep,
+    chain: ChainDep,
+    clock: ClockDep,
+) -> StandingOfferPublic:
+    """The offer must be the listing owner's, for any learner, a session of the listing's length,
+    with a minimum notice and horizon no stricter than the listing's, several uses, and signed."""
+    row = conn.execute(select(listings).where(listings.c.id == listing_id)).mappings().first()
+    if row is None:
+        raise HTTPException(404, "no such listing")
+    if row["owner"] != session.address:
+        raise HTTPException(403, "only the listing's owner publishes its offer")
+    terms = session_of(dict(row))
+    offer = offers_service.to_offer(body.offer)
+    try:
+        offers_service.check_shape(offer)
+    except offers_service.OfferInvalid as exc:
+        raise HTTPException(400, str(exc)) from None
+    now = int(clock())
+    problems = [
+        (terms is None, "this listing is custom work, not sessions"),
+        (offer.provider != session.address, "the offer is another wallet's"),
+        (offer.client != ZERO_ADDRESS, "a standing offer is for any learner (client = the zero address)"),
+        (
+            terms is not None and offer.sessionLength != terms.duration_minutes * 60,
+            "its session length is not the listing's",
+        ),
+        (
+            terms is not None and offer.minNotice > terms.notice_minutes * 60,
+            "its minimum notice is longer than the listing's",
+        ),
+        (
+            terms is not None and 0 < offer.horizon < terms.horizon_days * 86400,
+            "its horizon is shorter than the listing's",
+        ),
+        (offer.validUntil <= now, "it has expired"),
+    ]
+    for failed, why in problems:
+        if failed:
+            raise HTTPException(400, f"this offer cannot back the listing: {why}")
+    escrow = chain.builder.address("SkillEscrow")
+    signature = bytes.fromhex(body.signature[2:])
+    if not offers_service.signed_by_provider_key(
+        chain.chain_id, escrow, offer, signature
+    ) and not request.app.state.eip1271(
+        chain.chain_id, offer.provider, offers_service.offer_digest(chain.chain_id, escrow, offer), signature
+    ):
+        raise HTTPException(400, "the signature is not the provider's over this offer")
+    conn.execute(delete(listing_offers).where(listing_offers.c.listing_id == listing_id))
+    conn.execute(
+        insert(listing_offers).values(
+            listing_id=listing_id,
+            provider=session.address,
+            offer=body.offer.model_dump_json(),
+            signature=body.signature,
+            nonce=str(offer.nonce),
+            valid_until=offer.validUntil,
+            created_at=now,
+        )
+    )
+    return StandingOfferPublic(listing_id=listing_id, offer=body.offer, valid_until=offer.validUntil)
+
+
+@router.get(
+    "/listings/{listing_id}/standing-offer",
+    response_model=StandingOfferPublic,
+    summary="The signed offer an instant-booking listing is booked from",
+    responses={404: {}},
+)
+def get_standing_offer(
+    listing_id: Annotated[int, Path(ge=1, lt=2**31)], conn: ConnDep
+) -> StandingOfferPublic:
+    row = conn.execute(select(listing_offers).where(listing_offers.c.listing_id == listing_id)).first()
+    if row is None:
+        raise HTTPException(404, "this listing has no standing offer")
+    return StandingOfferPublic(
+        listing_id=listing_id, offer=OfferFields.model_validate_json(row.offer), valid_until=row.valid_until
+    )

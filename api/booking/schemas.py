@@ -10,7 +10,8 @@ from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from api.models import SessionOffering, Strict  # noqa: F401 - SessionOffering re-exported
+from api.models import HexSignature, SessionOffering, Strict  # noqa: F401 - SessionOffering re-exported
+from api.offers.schemas import OfferFields
 from api.pagination import Page
 from chain.txbuilder import PreparedTx
 
@@ -146,8 +147,21 @@ class BookingCreated(BaseModel):
     quote: QuotePublic
     tx: PreparedTx = Field(description="the request that funds it (createEngagement), simulated")
     approval: PreparedTx | None = Field(None, description="a token payment's ERC-20 approve, to send first")
-    document_cid: str
+    document_cid: str = Field(description="the engagement's terms document (IPFS)")
 
 
 class BookingsPublic(Page[BookingPublic]):
     """Your bookings as learner or mentor, soonest first."""
+
+
+class StandingOfferIn(Strict):
+    """The mentor's signature over the listing's session offer (from POST /offers/prepare)."""
+
+    offer: OfferFields
+    signature: HexSignature
+
+
+class StandingOfferPublic(BaseModel):
+    listing_id: int
+    offer: OfferFields
+    valid_until: int

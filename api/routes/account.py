@@ -18,6 +18,7 @@ from db.booking import (
     booking_cells,
     booking_days,
     bookings,
+    listing_offers,
 )
 from db.chain import engagements
 from db.credentials import issuer_profiles, vouchers
@@ -73,6 +74,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "bookings": (bookings, (bookings.c.learner, bookings.c.mentor)),
     "booking_cells": (booking_cells, (booking_cells.c.mentor,)),
     "booking_days": (booking_days, (booking_days.c.mentor,)),
+    "standing_offers": (listing_offers, (listing_offers.c.provider,)),
 }
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
@@ -93,6 +95,7 @@ ERASURE: dict[str, str] = {
     "bookings": "custom",  # unfunded holds; funded bookings: KEPT["booked_sessions"]
     "booking_cells": "custom",  # with their booking
     "booking_days": "custom",  # with their booking
+    "standing_offers": "all",  # the app stops booking from it; cancelOffer ends it on-chain too
     "stream_deliveries": "all",  # who may replay which stream item; erased, the items reach you no more
 }
 _NOT_EXPORTED_COLUMNS = {"auth_sessions": {"token_hash"}}  # a session secret, even hashed, stays inside

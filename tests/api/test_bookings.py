@@ -222,3 +222,60 @@ class _sqlite:
 
     def __exit__(self, *_: object) -> None:
         return None
+
+
+def test_instant_booking_from_the_mentors_standing_offer(stack: Stack, clock: list[float]) -> None:
+    """The mentor signs one standing offer for the listing; two learners book two slots from it, each
+    engagement accepted from the start and naming its booking by bookingRef."""
+    from eth_account.messages import encode_typed_data
+
+    c = stack.client
+    mentor = stack.sign_in(MENTOR)
+    assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
+    listing = _listing(c, mentor, booking="instant")
+    prepared = c.post(
+        "/offers/prepare",
+        headers=mentor,
+        json={
+            "title": "Python hour",
+            "skill": "python",
+            "session": {"amount": str(2 * 10**16), "length": 3600, "min_notice": 3600, "horizon": 30 * DAY},
+            "uses": 10,
+        },
+    ).json()
+    signature = "0x" + Account.sign_message(
+        encode_typed_data(full_message=prepared["typed_data"]), MENTOR.key
+    ).signature.hex().removeprefix("0x")
+    wrong = c.put(
+        f"/listings/{listing}/standing-offer",
+        headers=mentor,
+        json={"offer": prepared["offer"], "signature": "0x" + "11" * 65},
+    )
+    assert wrong.status_code == 400 and "signature" in wrong.text
+    learner = stack.sign_in(LEARNER)
+    early = c.post(
+        "/bookings", headers=learner, json={"listing_id": listing, "starts_at": _next_hour(days=8)}
+    )
+    assert early.status_code == 409 and "standing offer" in early.text  # not signed yet
+    published = c.put(
+        f"/listings/{listing}/standing-offer",
+        headers=mentor,
+        json={"offer": prepared["offer"], "signature": signature},
+    )
+    assert published.status_code == 200, published.text
+    assert c.get(f"/listings/{listing}/standing-offer").json()["offer"]["nonce"] == prepared["offer"]["nonce"]
+    ids = []
+    for learner_account, start in (
+        (LEARNER, _next_hour(days=8)),
+        (anvil_account(6), _next_hour(days=8, hour=14)),
+    ):
+        headers = stack.sign_in(learner_account)
+        made = c.post("/bookings", headers=headers, json={"listing_id": listing, "starts_at": start})
+        assert made.status_code == 201, made.text
+        out = made.json()
+        assert out["quote"]["amount"] == str(2 * 10**16)  # the offer's fixed amount, not the listing's price
+        stack.send(learner_account, out["tx"])
+        ids.append((headers, out["booking"]["id"]))
+    stack.index()
+    for headers, bid in ids:
+        assert c.get(f"/bookings/{bid}", headers=headers).json()["state"] == "confirmed"  # no accept needed
