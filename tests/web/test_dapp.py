@@ -306,6 +306,20 @@ def _mentor_listing(base: str) -> None:
             },
         },
     ).raise_for_status()
+    instant = {"duration_minutes": 60, "notice_minutes": 120, "horizon_days": 14, "booking": "instant"}
+    httpx.post(
+        f"{base}/listings",
+        headers=headers,
+        json={
+            "kind": "offer",
+            "skill": "rust",
+            "title": "Rust sessions",
+            "description": "booked at once",
+            "price": "0.02",
+            "currency": "ETH",
+            "session": instant,
+        },
+    ).raise_for_status()
 
 
 def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: Browser) -> None:
@@ -439,6 +453,29 @@ def test_booking_a_session_slot_in_the_learners_time_zone(
     expect(mentor.page.get_by_text("The mentor accepted.")).to_be_visible()
     expect(learner.page.get_by_text("confirmed", exact=True)).to_be_visible()  # over the live stream
     for p in (learner, mentor):
+        p.context.close()
+
+
+def test_instant_booking_from_a_standing_offer_the_mentor_signed(
+    served: tuple[str, Stack], browser: Browser
+) -> None:
+    base, stack = served
+    mentor = person(browser, base, stack, "offer-mentor", MENTOR)
+    learner = person(browser, base, stack, "offer-learner", LEARNER)
+    mentor.go("/mentor")
+    mentor.sign_in()
+    mentor.page.get_by_label("Price of one session of “Rust sessions” (ETH)").fill("0.02")
+    mentor.page.get_by_role("button", name="Sign the standing offer").click()
+    expect(mentor.status()).to_contain_text("can now be booked instantly")
+    learner.go("/")
+    learner.sign_in()
+    learner.page.get_by_role("link", name="Book Rust sessions").click()
+    learner.page.get_by_role("button", name=re.compile(r"^Book ")).first.click()
+    expect(learner.page.get_by_label("Quote")).to_contain_text("0.02 ETH")
+    learner.page.get_by_role("button", name="Fund with my wallet").click()
+    expect(learner.page.get_by_text("confirmed", exact=True)).to_be_visible()  # no acceptance needed
+    learner.shot("instant-confirmed")
+    for p in (mentor, learner):
         p.context.close()
 
 

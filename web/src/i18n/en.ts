@@ -281,6 +281,11 @@ export const en = {
     saved: "Your hours are published: learners see them as slots in their own time zones.",
     bookings: "Bookings of your sessions",
     noBookings: "No bookings yet.",
+    offers: "Instant booking",
+    offersExplain: "Learners book these listings without waiting for you: sign one offer per listing with the price of one session. You can cancel it on-chain any time.",
+    offerAmount: "Price of one session of “{{title}}” (ETH)",
+    signOffer: "Sign the standing offer",
+    offerSigned: "“{{title}}” can now be booked instantly.",
   },
   profile: {
     rating: "★ {{rating}} from {{count}} reviews",

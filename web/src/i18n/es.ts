@@ -281,6 +281,11 @@ export const es: Messages = {
     saved: "Tu horario está publicado: los aprendices lo ven como huecos en su propia zona horaria.",
     bookings: "Reservas de tus sesiones",
     noBookings: "Todavía no hay reservas.",
+    offers: "Reserva inmediata",
+    offersExplain: "Los aprendices reservan estas publicaciones sin esperarte: firma una oferta por publicación con el precio de una sesión. Puedes cancelarla en la cadena cuando quieras.",
+    offerAmount: "Precio de una sesión de «{{title}}» (ETH)",
+    signOffer: "Firmar la oferta permanente",
+    offerSigned: "«{{title}}» ya se puede reservar al instante.",
   },
   profile: {
     rating: "★ {{rating}} de {{count}} reseñas",

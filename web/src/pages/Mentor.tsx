@@ -6,7 +6,9 @@ import { useTranslation } from "react-i18next";
 import { client, unwrap, type Schemas } from "../api/client";
 import { ErrorNote, Loading, Page, Address } from "../components/ui";
 import { describeError } from "../lib/errors";
-import { formatDateTime } from "../lib/format";
+import { AmountError, formatDateTime, parseTokenAmount } from "../lib/format";
+import { toViemTypedData, type ApiTypedData } from "../lib/typed";
+import { useSignTypedData } from "wagmi";
 import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
 import { useErrorWords } from "../lib/useErrorWords";
@@ -27,6 +29,7 @@ export function Mentor() {
   return (
     <Page title={t("mentor.title")}>
       <AvailabilityEditor address={session.address} />
+      <StandingOffers address={session.address} />
       <Bookings />
     </Page>
   );
@@ -176,6 +179,65 @@ function Bookings() {
           </li>
         ))}
       </ul>
+    </section>
+  );
+}
+
+/** Instant-booking listings need the mentor's one signature over fixed terms (amount and token per
+ * session), which every learner's booking then funds. The dApp prepares it from the listing. */
+function StandingOffers({ address }: { address: string }) {
+  const { t } = useTranslation();
+  const status = useStatus();
+  const words = useErrorWords();
+  const { signTypedDataAsync } = useSignTypedData();
+  const queries = useQueryClient();
+  const mine = useQuery({
+    queryKey: ["mine", "listings", address],
+    queryFn: async () => unwrap(await client.GET("/listings", { params: { query: { owner: address, limit: 50 } } })),
+  });
+  const instant = (mine.data?.data ?? []).filter((l) => l.session?.booking === "instant");
+  const [amounts, setAmounts] = useState<Record<number, string>>({});
+  if (instant.length === 0) return null;
+
+  const sign = async (listing: Schemas["ListingPublic"]) => {
+    const s = listing.session!;
+    try {
+      const wei = parseTokenAmount(amounts[listing.id] ?? "", 18);
+      const prepared = unwrap(
+        await client.POST("/offers/prepare", {
+          body: {
+            title: listing.title,
+            skill: listing.skill,
+            session: { amount: wei.toString(), length: s.duration_minutes * 60, min_notice: Math.min(s.notice_minutes ?? 0, 90 * 1440) * 60, horizon: (s.horizon_days ?? 60) * 86400 },
+            uses: 1000,
+            valid_for: 365 * 86400,
+          },
+        }),
+      );
+      const signature = await signTypedDataAsync(toViemTypedData(prepared.typed_data as unknown as ApiTypedData) as Parameters<typeof signTypedDataAsync>[0]);
+      unwrap(await client.PUT("/listings/{listing_id}/standing-offer", { params: { path: { listing_id: listing.id } }, body: { offer: prepared.offer, signature } }));
+      status.say(t("mentor.offerSigned", { title: listing.title }), "success");
+      await queries.invalidateQueries({ queryKey: ["mine", "listings"] });
+    } catch (error) {
+      status.say(error instanceof AmountError ? t(`amount.${error.reason}`, { decimals: 18 }) : words(describeError(error)), "error");
+    }
+  };
+
+  return (
+    <section aria-labelledby="offers" className="stack">
+      <h2 id="offers">{t("mentor.offers")}</h2>
+      <p className="muted">{t("mentor.offersExplain")}</p>
+      {instant.map((l) => (
+        <div key={l.id} className="row card">
+          <label>
+            {t("mentor.offerAmount", { title: l.title })}
+            <input inputMode="decimal" value={amounts[l.id] ?? ""} onChange={(e) => setAmounts({ ...amounts, [l.id]: e.target.value })} />
+          </label>
+          <button type="button" className="primary" onClick={() => sign(l)}>
+            {t("mentor.signOffer")}
+          </button>
+        </div>
+      ))}
     </section>
   );
 }
