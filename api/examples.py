@@ -100,6 +100,19 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "IssuerProfileIn": {"name": "Acme Academy", "website": "https://acme.example"},
     "NameVerificationIn": {"name": "Acme Academy"},
     "PresentationIn": {"address": LEARNER, "challenge": "0" * 32, "signature": SIG},
+    "AvailabilityIn": {
+        "timezone": "Europe/Berlin",
+        "daily_cap": 4,
+        "rules": [
+            {"weekday": 0, "start": "09:00", "end": "12:00"},
+            {"weekday": 2, "start": "14:00", "end": "18:30"},
+        ],
+        "exceptions": [
+            {"date": "2026-12-24", "kind": "off"},
+            {"date": "2026-12-27", "kind": "extra", "start": "10:00", "end": "12:00"},
+        ],
+    },
+    "BookingIn": {"listing_id": 7, "starts_at": DUE},
     "CheckoutIn": {
         "provider": PROVIDER,
         "title": "Card-paid mentoring",
@@ -107,6 +120,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "milestones": [MILESTONE | {"amount": "25000000"}],
     },
 }
+EXAMPLES["StandingOfferIn"] = {"offer": EXAMPLES["OfferFund"]["offer"], "signature": SIG}
 
 
 def add_examples(schema: dict[str, Any]) -> None:

@@ -99,3 +99,13 @@ listing_offers = Table(
     Column("valid_until", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# A user's private calendar feed: the URL carries a random token; only its hash is stored, and
+# revoking (or rotating) it makes the old URL answer 404.
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    Column("address", String(42), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)

@@ -28,6 +28,9 @@ def serve_in_thread(app: Any, port: int | None = None) -> tuple[str, uvicorn.Ser
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
+    # A port another process took between free_port() and the bind would send this test's requests
+    # to someone else's server: fail here, in words, instead.
+    assert server.started, f"the test server did not start on 127.0.0.1:{port} (port taken?)"
     return f"http://127.0.0.1:{port}", server, thread
 
 

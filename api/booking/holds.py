@@ -67,7 +67,8 @@ def price_of(listing: dict[str, Any], *, stablecoin: str | None, stablecoin_deci
 
 def active_blocks(conn: Connection, mentor: str, start: int, end: int, now: int) -> list[Busy]:
     """What blocks the mentor's calendar in [start, end): active bookings, except holds that lapsed
-    unpaid (they free their slot at once, even before anything marks them expired)."""
+    unpaid and requests withdrawn or declined (they free their slot at once, even before the next
+    hold marks them inactive)."""
     rows = conn.execute(
         select(
             bookings.c.block_start,
@@ -85,9 +86,11 @@ def active_blocks(conn: Connection, mentor: str, start: int, end: int, now: int)
         .order_by(bookings.c.block_start)
     ).all()
     funded = _funded(conn, [r.terms_digest for r in rows if r.status == "held" and r.hold_expires_at <= now])
+    ended = _ended(conn, [r.terms_digest for r in rows])
     return [
         Busy(r.block_start, r.block_end)
         for r in rows
+        if r.terms_digest not in ended
         if not (r.status == "held" and r.hold_expires_at <= now and r.terms_digest not in funded)
     ]
 
@@ -103,6 +106,16 @@ def day_counts(conn: Connection, mentor: str, days: set[str]) -> DayCounts:
         d = date.fromisoformat(day)
         counts[d] = counts.get(d, 0) + 1
     return DayCounts(counts)
+
+
+def _ended(conn: Connection, digests: list[str]) -> set[str]:
+    """Which of these bookings' engagements were withdrawn or declined before acceptance."""
+    if not digests:
+        return set()
+    gone = engagements.c.status.in_(("withdrawn", "declined"))
+    by_terms = select(engagements.c.terms_digest).where(engagements.c.terms_digest.in_(digests), gone)
+    by_ref = select(engagements.c.booking_ref).where(engagements.c.booking_ref.in_(digests), gone)
+    return set(conn.execute(by_terms).scalars()) | set(conn.execute(by_ref).scalars())
 
 
 def _funded(conn: Connection, digests: list[str]) -> set[str]:

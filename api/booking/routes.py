@@ -3,14 +3,18 @@ reads a listing's bookable slots in their own."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
 from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, insert, select
 
+from api.booking import calendar
 from api.booking.holds import (
     ETH,
     Price,
@@ -62,7 +66,7 @@ from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
 from api.routes.wallet import _tokens as chain_tokens
 from booking.slots import iso
 from chain.offers import ZERO_ADDRESS
-from db.booking import bookings, listing_offers
+from db.booking import bookings, calendar_feeds, listing_offers
 from db.chain import escrow_config
 from db.market import listings
 from ipfs import metadata as md
@@ -450,3 +454,96 @@ def get_standing_offer(
     return StandingOfferPublic(
         listing_id=listing_id, offer=OfferFields.model_validate_json(row.offer), valid_until=row.valid_until
     )
+
+
+class CalendarFeedPublic(BaseModel):
+    url: str = Field(description="private: anyone with it sees your sessions; rotate or revoke it at will")
+
+
+def _title(conn: Any, listing_id: int) -> str:
+    found = conn.execute(select(listings.c.title).where(listings.c.id == listing_id)).scalar()
+    return f"Skillchain: {found}" if found else "Skillchain session"
+
+
+@router.get(
+    "/bookings/{booking_id}/invite.ics",
+    summary="The booking as an iCalendar invite (METHOD:CANCEL once it will not happen)",
+    responses={200: {"content": {"text/calendar": {}}}, 404: {}},
+    response_class=Response,
+)
+def booking_invite(
+    booking_id: Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")],
+    session: CurrentSession,
+    conn: ConnDep,
+    clock: ClockDep,
+) -> Response:
+    row = conn.execute(select(bookings).where(bookings.c.id == booking_id)).mappings().first()
+    if row is None or session.address not in (row["learner"], row["mentor"]):
+        raise HTTPException(404, "no such booking of yours")
+    now = int(clock())
+    body = calendar.invite(dict(row), state_of(conn, dict(row), now), _title(conn, row["listing_id"]), now)
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=session.ics"},
+    )
+
+
+@router.post(
+    "/me/calendar-feed",
+    response_model=CalendarFeedPublic,
+    summary="Create (or rotate) your private calendar feed; the previous URL stops working",
+)
+def rotate_calendar_feed(
+    session: CurrentSession, conn: ConnDep, settings: SettingsDep, clock: ClockDep
+) -> CalendarFeedPublic:
+    token = secrets.token_urlsafe(24)
+    conn.execute(delete(calendar_feeds).where(calendar_feeds.c.address == session.address))
+    conn.execute(
+        insert(calendar_feeds).values(
+            address=session.address, token_hash=_hash(token), created_at=int(clock())
+        )
+    )
+    return CalendarFeedPublic(url=f"{settings.effective_public_url}/calendar/{token}.ics")
+
+
+@router.delete("/me/calendar-feed", status_code=204, summary="Revoke your calendar feed")
+def revoke_calendar_feed(session: CurrentSession, conn: ConnDep) -> None:
+    conn.execute(delete(calendar_feeds).where(calendar_feeds.c.address == session.address))
+
+
+@router.get(
+    "/calendar/{token}.ics",
+    summary="A private calendar feed of upcoming sessions (subscribe to it from any calendar app)",
+    responses={200: {"content": {"text/calendar": {}}}, 404: {}},
+    response_class=Response,
+)
+def calendar_feed(
+    token: Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    conn: ConnDep,
+    clock: ClockDep,
+) -> Response:
+    owner = conn.execute(
+        select(calendar_feeds.c.address).where(calendar_feeds.c.token_hash == _hash(token))
+    ).scalar()
+    if owner is None:
+        raise HTTPException(404, "no such calendar feed (it may have been revoked)")
+    now = int(clock())
+    rows = conn.execute(
+        mine(conn, owner)
+        .where(bookings.c.ends_at > now - 7 * 86400)
+        .order_by(bookings.c.starts_at)
+        .limit(500)
+    ).mappings()
+    entries = []
+    for row in rows:
+        state = state_of(conn, dict(row), now)
+        # Funded sessions, and those that were funded and will not happen now (shown cancelled);
+        # holds that lapsed unpaid never reached anyone's calendar.
+        if state in ("requested", "confirmed", "completed", "withdrawn", "declined"):
+            entries.append((dict(row), state, _title(conn, row["listing_id"])))
+    return Response(calendar.feed(entries, now, owner), media_type="text/calendar; charset=utf-8")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

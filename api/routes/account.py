@@ -18,6 +18,7 @@ from db.booking import (
     booking_cells,
     booking_days,
     bookings,
+    calendar_feeds,
     listing_offers,
 )
 from db.chain import engagements
@@ -75,6 +76,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "booking_cells": (booking_cells, (booking_cells.c.mentor,)),
     "booking_days": (booking_days, (booking_days.c.mentor,)),
     "standing_offers": (listing_offers, (listing_offers.c.provider,)),
+    "calendar_feed": (calendar_feeds, (calendar_feeds.c.address,)),
 }
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
@@ -95,6 +97,7 @@ ERASURE: dict[str, str] = {
     "bookings": "custom",  # unfunded holds; funded bookings: KEPT["booked_sessions"]
     "booking_cells": "custom",  # with their booking
     "booking_days": "custom",  # with their booking
+    "calendar_feed": "all",
     "standing_offers": "all",  # the app stops booking from it; cancelOffer ends it on-chain too
     "stream_deliveries": "all",  # who may replay which stream item; erased, the items reach you no more
 }

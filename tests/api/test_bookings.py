@@ -279,3 +279,44 @@ def test_instant_booking_from_the_mentors_standing_offer(stack: Stack, clock: li
     stack.index()
     for headers, bid in ids:
         assert c.get(f"/bookings/{bid}", headers=headers).json()["state"] == "confirmed"  # no accept needed
+
+
+def test_invites_and_the_private_calendar_feed(stack: Stack, clock: list[float]) -> None:
+    from icalendar import Calendar
+
+    c = stack.client
+    mentor, learner = stack.sign_in(MENTOR), stack.sign_in(LEARNER)
+    assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
+    listing = _listing(c, mentor)
+    start = _next_hour(days=9, hour=16)
+    out = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": start}).json()
+    bid = out["booking"]["id"]
+    stack.send(LEARNER, out["tx"])
+    stack.index()
+    first = Calendar.from_ical(c.get(f"/bookings/{bid}/invite.ics", headers=learner).content)
+    [event] = first.walk("VEVENT")
+    assert first["METHOD"] == "REQUEST" and event["STATUS"] == "TENTATIVE"  # requested: the mentor to accept
+    assert (
+        event.decoded("DTSTART").timestamp() == start and event.decoded("DTEND").timestamp() == start + HOUR
+    )
+    again = Calendar.from_ical(c.get(f"/bookings/{bid}/invite.ics", headers=mentor).content)
+    assert again.walk("VEVENT")[0]["UID"] == event["UID"] == f"{bid}@skillchain"  # stable
+    assert c.get(f"/bookings/{bid}/invite.ics", headers=stack.sign_in(anvil_account(7))).status_code == 404
+    url = c.post("/me/calendar-feed", headers=mentor).json()["url"]
+    path = url[url.index("/calendar/") :]
+    feed = Calendar.from_ical(c.get(path).content)
+    assert f"{bid}@skillchain" in [str(e["UID"]) for e in feed.walk("VEVENT")]
+    # The mentor declines: the invite becomes a cancellation, the feed shows it cancelled.
+    mine = c.get("/me/engagements", headers=learner).json()["data"]
+    eid = next(e["id"] for e in mine if e["status"] == "requested")
+    stack.send(MENTOR, c.post(f"/engagements/{eid}/cancel", headers=mentor).json())
+    stack.index()
+    cancel = Calendar.from_ical(c.get(f"/bookings/{bid}/invite.ics", headers=learner).content)
+    assert cancel["METHOD"] == "CANCEL" and cancel.walk("VEVENT")[0]["STATUS"] == "CANCELLED"
+    rotated = c.post("/me/calendar-feed", headers=mentor).json()["url"]
+    assert c.get(path).status_code == 404  # the old URL stops working
+    assert c.delete("/me/calendar-feed", headers=mentor).status_code == 204
+    assert c.get(rotated[rotated.index("/calendar/") :]).status_code == 404
+    # The declined request gave its slot back.
+    slots = c.get(f"/listings/{listing}/slots", params={"from": start - HOUR, "to": start + HOUR}).json()
+    assert start in [s["starts_at"] for s in slots["data"]]
