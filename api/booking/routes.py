@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 
 from api.booking import calendar
 from api.booking.holds import (
@@ -59,15 +59,16 @@ from api.deps import (
     neutral_arbiter,
 )
 from api.documents import digest_hex, store_document
-from api.models import ERRORS, Address
+from api.models import ERRORS, Address, EngagementsPublic
 from api.offers import service as offers_service
 from api.offers.schemas import OfferFields
 from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
+from api.queries import engagements_page
 from api.routes.wallet import _tokens as chain_tokens
 from booking.slots import iso
 from chain.offers import ZERO_ADDRESS
 from db.booking import bookings, calendar_feeds, listing_offers
-from db.chain import escrow_config
+from db.chain import engagements, escrow_config
 from db.market import listings
 from ipfs import metadata as md
 from ipfs.cid import digest_to_cid
@@ -547,3 +548,29 @@ def calendar_feed(
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@router.get(
+    "/me/outside-bookings",
+    response_model=EngagementsPublic,
+    summary="Sessions booked on-chain from your standing offers outside the app: keep or decline",
+)
+def outside_bookings(
+    session: CurrentSession,
+    conn: ConnDep,
+    chain: ChainDep,
+    limit: LimitQuery = 20,
+    cursor: CursorQuery = None,
+) -> EngagementsPublic:
+    """The contract cannot see your calendar: anyone holding a standing offer may fund a session at a
+    time the app never held. Those engagements (from your offers, with no booking of the app behind
+    them) are listed here; keep them, or decline with POST /engagements/{id}/cancel (a full refund)."""
+    nonces = select(listing_offers.c.nonce).where(listing_offers.c.provider == session.address)
+    mine_offers = [int(n) for n in conn.execute(nonces).scalars()]
+    clause = and_(
+        engagements.c.provider == session.address,
+        engagements.c.offer_nonce.in_(mine_offers),
+        engagements.c.status == "active",
+        or_(engagements.c.booking_ref.is_(None), ~engagements.c.booking_ref.in_(select(bookings.c.id))),
+    )
+    return engagements_page(conn=conn, chain_id=chain.chain_id, clause=clause, limit=limit, cursor=cursor)

@@ -279,6 +279,25 @@ def test_instant_booking_from_the_mentors_standing_offer(stack: Stack, clock: li
     stack.index()
     for headers, bid in ids:
         assert c.get(f"/bookings/{bid}", headers=headers).json()["state"] == "confirmed"  # no accept needed
+    assert c.get("/me/outside-bookings", headers=mentor).json()["data"] == []
+    # Someone funds the offer on-chain at a time the app never held: the mentor is told, to keep or decline.
+    stranger = anvil_account(7)
+    direct = c.post(
+        "/offers/fund",
+        headers=stack.sign_in(stranger),
+        json={
+            "offer": prepared["offer"],
+            "signature": signature,
+            "starts_at": _next_hour(days=9, hour=3),
+            "booking_ref": "0x" + "ee" * 32,
+            "deadline": int(time.time()) + 600,
+        },
+    )
+    assert direct.status_code == 200, direct.text
+    stack.send(stranger, direct.json()["tx"])
+    stack.index()
+    [outside] = c.get("/me/outside-bookings", headers=mentor).json()["data"]
+    assert outside["client"] == stranger.address and outside["accepted"]
 
 
 def test_invites_and_the_private_calendar_feed(stack: Stack, clock: list[float]) -> None:

@@ -503,6 +503,17 @@ def test_a_mentor_publishes_weekly_hours(served: tuple[str, Stack], browser: Bro
     assert {"weekday": 5, "start": "10:00", "end": "12:30"} in published["rules"]
     assert {"weekday": 0, "start": "09:00", "end": "17:00"} in published["rules"]  # weekdays by default
     assert {"date": "2026-12-25", "kind": "off", "start": None, "end": None} in published["exceptions"]
+    # The private calendar feed: created, fetched as iCalendar, revoked.
+    mentor.page.get_by_role("button", name="Create my calendar feed").click()
+    feed = mentor.page.get_by_text(re.compile(r"/calendar/[A-Za-z0-9_-]+\.ics$"))
+    expect(feed).to_be_visible()
+    url = feed.inner_text().strip()
+    path = url[url.index("/calendar/") :]
+    got = httpx.get(base + path)
+    assert got.status_code == 200 and got.text.startswith("BEGIN:VCALENDAR")
+    mentor.page.get_by_role("button", name="Revoke the feed").click()
+    expect(mentor.status()).to_contain_text("The calendar feed is revoked.")
+    assert httpx.get(base + path).status_code == 404
     mentor.context.close()
 
 

@@ -767,6 +767,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/outside-bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sessions booked on-chain from your standing offers outside the app: keep or decline
+         * @description The contract cannot see your calendar: anyone holding a standing offer may fund a session at a
+         *     time the app never held. Those engagements (from your offers, with no booking of the app behind
+         *     them) are listed here; keep them, or decline with POST /engagements/{id}/cancel (a full refund).
+         */
+        get: operations["booking.outside_bookings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/profile": {
         parameters: {
             query?: never;
@@ -3716,6 +3738,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "listing_id": 7,
+                 *       "starts_at": 1900000000
+                 *     }
+                 */
                 "application/json": components["schemas"]["BookingIn"];
             };
         };
@@ -7244,6 +7272,30 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "offer": {
+                 *         "amounts": [
+                 *           "10000000000000000"
+                 *         ],
+                 *         "arbiter": "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720",
+                 *         "client": "0x0000000000000000000000000000000000000000",
+                 *         "dueDates": [],
+                 *         "grace": "604800",
+                 *         "horizon": "5184000",
+                 *         "minNotice": "3600",
+                 *         "nonce": "340282366920938463463374607431768211455",
+                 *         "provider": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                 *         "reviewWindow": "86400",
+                 *         "sessionLength": "3600",
+                 *         "termsDigest": "0xabababababababababababababababababababababababababababababababab",
+                 *         "token": "0x0000000000000000000000000000000000000000",
+                 *         "uses": "20",
+                 *         "validUntil": "1900000000"
+                 *       },
+                 *       "signature": "0x111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111b"
+                 *     }
+                 */
                 "application/json": components["schemas"]["StandingOfferIn"];
             };
         };
@@ -7441,6 +7493,36 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "daily_cap": 4,
+                 *       "exceptions": [
+                 *         {
+                 *           "date": "2026-12-24",
+                 *           "kind": "off"
+                 *         },
+                 *         {
+                 *           "date": "2026-12-27",
+                 *           "end": "12:00",
+                 *           "kind": "extra",
+                 *           "start": "10:00"
+                 *         }
+                 *       ],
+                 *       "rules": [
+                 *         {
+                 *           "end": "12:00",
+                 *           "start": "09:00",
+                 *           "weekday": 0
+                 *         },
+                 *         {
+                 *           "end": "18:30",
+                 *           "start": "14:00",
+                 *           "weekday": 2
+                 *         }
+                 *       ],
+                 *       "timezone": "Europe/Berlin"
+                 *     }
+                 */
                 "application/json": components["schemas"]["AvailabilityIn"];
             };
         };
@@ -8102,6 +8184,112 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "booking.outside_bookings": {
+        parameters: {
+            query?: {
+                /** @description rows per page */
+                limit?: number;
+                /** @description the `next_cursor` of the previous page (omit for the first) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngagementsPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

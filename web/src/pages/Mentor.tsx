@@ -4,7 +4,9 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { client, unwrap, type Schemas } from "../api/client";
-import { ErrorNote, Loading, Page, Address } from "../components/ui";
+import { Address, ConfirmAction, CopyButton, ErrorNote, Loading, Page } from "../components/ui";
+import { Link } from "react-router";
+import { useSend } from "../lib/send";
 import { describeError } from "../lib/errors";
 import { AmountError, formatDateTime, parseTokenAmount } from "../lib/format";
 import { toViemTypedData, type ApiTypedData } from "../lib/typed";
@@ -31,6 +33,8 @@ export function Mentor() {
       <AvailabilityEditor address={session.address} />
       <StandingOffers address={session.address} />
       <Bookings />
+      <Outside />
+      <CalendarFeed />
     </Page>
   );
 }
@@ -238,6 +242,93 @@ function StandingOffers({ address }: { address: string }) {
           </button>
         </div>
       ))}
+    </section>
+  );
+}
+
+/** Sessions funded on-chain from a standing offer at a time the app never held. */
+function Outside() {
+  const { t, i18n } = useTranslation();
+  const send = useSend();
+  const status = useStatus();
+  const words = useErrorWords();
+  const list = useQuery({
+    queryKey: ["mine", "outside"],
+    queryFn: async () => unwrap(await client.GET("/me/outside-bookings")),
+  });
+  const rows = list.data?.data ?? [];
+  if (rows.length === 0) return null;
+  return (
+    <section aria-labelledby="outside">
+      <h2 id="outside">{t("mentor.outside")}</h2>
+      <p className="muted">{t("mentor.outsideExplain")}</p>
+      <ul className="cards">
+        {rows.map((e) => (
+          <li key={e.id} className="card">
+            <p>
+              <Link to={`/engagements/${e.id}`}>{t("engagement.title", { id: e.id })}</Link>
+              {e.starts_at ? ` · ${formatDateTime(e.starts_at, i18n.language)}` : ""}
+            </p>
+            <p>
+              <Address address={e.client} />
+            </p>
+            <ConfirmAction
+              label={t("mentor.declineOutside")}
+              explain={t("engagement.declineExplain")}
+              onConfirm={async () => {
+                try {
+                  await send(unwrap(await client.POST("/engagements/{engagement_id}/cancel", { params: { path: { engagement_id: e.id } } })));
+                } catch (error) {
+                  status.say(words(describeError(error)), "error");
+                }
+              }}
+            />
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+/** A private calendar feed of upcoming sessions, to subscribe to from any calendar app. */
+function CalendarFeed() {
+  const { t } = useTranslation();
+  const status = useStatus();
+  const words = useErrorWords();
+  const [url, setUrl] = useState<string | null>(null);
+  const make = async () => {
+    try {
+      setUrl(unwrap(await client.POST("/me/calendar-feed")).url);
+    } catch (error) {
+      status.say(words(describeError(error)), "error");
+    }
+  };
+  const revoke = async () => {
+    try {
+      await client.DELETE("/me/calendar-feed");
+      setUrl(null);
+      status.say(t("mentor.feedRevoked"), "success");
+    } catch (error) {
+      status.say(words(describeError(error)), "error");
+    }
+  };
+  return (
+    <section aria-labelledby="feed" className="stack">
+      <h2 id="feed">{t("mentor.feed")}</h2>
+      <p className="muted">{t("mentor.feedExplain")}</p>
+      {url && (
+        <p>
+          <code className="digest">{url}</code> <CopyButton text={url} label={t("mentor.copyFeed")} />
+        </p>
+      )}
+      <div className="row">
+        <button type="button" onClick={make}>
+          {url ? t("mentor.rotateFeed") : t("mentor.makeFeed")}
+        </button>
+        <button type="button" onClick={revoke}>
+          {t("mentor.revokeFeed")}
+        </button>
+      </div>
     </section>
   );
 }
