@@ -64,11 +64,11 @@ from api.offers import service as offers_service
 from api.offers.schemas import OfferFields
 from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
 from api.queries import engagements_page
-from api.routes.wallet import _tokens as chain_tokens
+from api.routes.wallet import chain_tokens, fee_bps
 from booking.slots import iso
 from chain.offers import ZERO_ADDRESS
 from db.booking import bookings, calendar_feeds, listing_offers
-from db.chain import engagements, escrow_config
+from db.chain import engagements
 from db.market import listings
 from ipfs import metadata as md
 from ipfs.cid import digest_to_cid
@@ -95,6 +95,13 @@ def get_availability(address: Address, conn: ConnDep) -> AvailabilityPublic:
     if found is None:
         raise HTTPException(404, f"{address} has not published availability")
     return found
+
+
+def _active_listing(conn: Any, listing_id: int) -> dict[str, Any]:
+    row = conn.execute(select(listings).where(listings.c.id == listing_id)).mappings().first()
+    if row is None or not row["active"]:
+        raise HTTPException(404, "no such listing")
+    return dict(row)
 
 
 def _instant(text: str, zone: ZoneInfo, field: str) -> int:
@@ -139,9 +146,7 @@ def get_slots(
     limit: LimitQuery = 100,
     cursor: CursorQuery = None,
 ) -> SlotsPublic:
-    row = conn.execute(select(listings).where(listings.c.id == listing_id)).mappings().first()
-    if row is None or not row["active"]:
-        raise HTTPException(404, "no such listing")
+    row = _active_listing(conn, listing_id)
     if tz is not None:
         try:
             _zone(tz)
@@ -158,7 +163,7 @@ def get_slots(
     if cursor is not None:
         lo = max(lo, int(cursor.split(".")[0]) + 1)  # after the last slot of the previous page
     try:
-        starts, mentor, session = listing_slots(conn, dict(row), start=lo, end=hi, now=now)
+        starts, mentor, session = listing_slots(conn, row, start=lo, end=hi, now=now)
     except NotBookable as exc:
         raise HTTPException(409, str(exc)) from None
     zone = tz or (mentor.timezone if mentor else "UTC")
@@ -174,6 +179,17 @@ def get_slots(
         timezone=zone,
         mentor_timezone=mentor.timezone if mentor else None,
     )
+
+
+BookingId = Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")]
+
+
+def _own_booking(conn: Any, booking_id: str, address: str) -> Any:
+    """The booking if `address` is its learner or mentor; 404 otherwise (no one else learns it exists)."""
+    row = conn.execute(select(bookings).where(bookings.c.id == booking_id)).mappings().first()
+    if row is None or address not in (row["learner"], row["mentor"]):
+        raise HTTPException(404, "no such booking of yours")
+    return row
 
 
 def _public(conn: Any, row: Any, now: int) -> BookingPublic:
@@ -213,10 +229,7 @@ def create_booking(
 ) -> BookingCreated:
     """Holds the slot for SKILLCHAIN_BOOKING_HOLD_MINUTES (10) while the learner's wallet funds the
     request; the mentor then accepts it on-chain. Two learners racing for one slot: one 201, one 409."""
-    found = conn.execute(select(listings).where(listings.c.id == body.listing_id)).mappings().first()
-    if found is None or not found["active"]:
-        raise HTTPException(404, "no such listing")
-    listing: dict[str, Any] = dict(found)
+    listing = _active_listing(conn, body.listing_id)
     offering = session_of(listing)
     if offering is None:
         raise HTTPException(409, f"listing {body.listing_id} is custom work: propose an engagement instead")
@@ -314,9 +327,6 @@ def create_booking(
         if price.token == ETH
         else chain.builder.approval(price.token, session.address, "SkillEscrow", price.amount)
     )
-    fee = conn.execute(
-        select(escrow_config.c.fee_bps).where(escrow_config.c.chain_id == chain.chain_id)
-    ).scalar()
     meta = tokens.get(price.token.lower())
     return BookingCreated(
         booking=_public(conn, row, now),
@@ -324,7 +334,7 @@ def create_booking(
             token=price.token,
             symbol=meta.symbol if meta else price.symbol,
             amount=str(price.amount),
-            fee_bps=int(fee if fee is not None else chain.record.parameters.get("fee_bps", 0)),
+            fee_bps=fee_bps(conn, chain),
             expires_at=row["hold_expires_at"],
         ),
         tx=tx,
@@ -335,14 +345,12 @@ def create_booking(
 
 @router.get("/bookings/{booking_id}", response_model=BookingPublic, responses={404: {}})
 def get_booking(
-    booking_id: Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")],
+    booking_id: BookingId,
     session: CurrentSession,
     conn: ConnDep,
     clock: ClockDep,
 ) -> BookingPublic:
-    row = conn.execute(select(bookings).where(bookings.c.id == booking_id)).mappings().first()
-    if row is None or session.address not in (row["learner"], row["mentor"]):
-        raise HTTPException(404, "no such booking of yours")
+    row = _own_booking(conn, booking_id, session.address)
     return _public(conn, row, int(clock()))
 
 
@@ -419,10 +427,8 @@ def put_standing_offer(
             raise HTTPException(400, f"this offer cannot back the listing: {why}")
     escrow = chain.builder.address("SkillEscrow")
     signature = bytes.fromhex(body.signature[2:])
-    if not offers_service.signed_by_provider_key(
-        chain.chain_id, escrow, offer, signature
-    ) and not request.app.state.eip1271(
-        chain.chain_id, offer.provider, offers_service.offer_digest(chain.chain_id, escrow, offer), signature
+    if not offers_service.signed_by_provider(
+        chain.chain_id, escrow, offer, signature, request.app.state.eip1271
     ):
         raise HTTPException(400, "the signature is not the provider's over this offer")
     conn.execute(delete(listing_offers).where(listing_offers.c.listing_id == listing_id))
@@ -473,14 +479,12 @@ def _title(conn: Any, listing_id: int) -> str:
     response_class=Response,
 )
 def booking_invite(
-    booking_id: Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")],
+    booking_id: BookingId,
     session: CurrentSession,
     conn: ConnDep,
     clock: ClockDep,
 ) -> Response:
-    row = conn.execute(select(bookings).where(bookings.c.id == booking_id)).mappings().first()
-    if row is None or session.address not in (row["learner"], row["mentor"]):
-        raise HTTPException(404, "no such booking of yours")
+    row = _own_booking(conn, booking_id, session.address)
     now = int(clock())
     body = calendar.invite(dict(row), state_of(conn, dict(row), now), _title(conn, row["listing_id"]), now)
     return Response(

@@ -117,11 +117,7 @@ def prepare_fund_offer(
         raise HTTPException(400, f"the session must start within {offer.horizon} s from now")
     escrow = chain.builder.address("SkillEscrow")
     signature = bytes.fromhex(body.signature[2:])
-    if not service.signed_by_provider_key(
-        chain.chain_id, escrow, offer, signature
-    ) and not request.app.state.eip1271(
-        chain.chain_id, offer.provider, service.offer_digest(chain.chain_id, escrow, offer), signature
-    ):
+    if not service.signed_by_provider(chain.chain_id, escrow, offer, signature, request.app.state.eip1271):
         raise HTTPException(400, "the signature is not the provider's over this offer")
     eth = offer.token == ZERO_ADDRESS
     tx = chain.builder.build(

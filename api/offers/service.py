@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from eth_account.messages import encode_typed_data
@@ -94,6 +95,19 @@ def signed_by_provider_key(chain_id: int, escrow: str, offer: Offer, signature: 
         return recover_address(offer_digest(chain_id, escrow, offer), signature) == offer.provider
     except ValueError:
         return False
+
+
+def signed_by_provider(
+    chain_id: int,
+    escrow: str,
+    offer: Offer,
+    signature: bytes,
+    eip1271: Callable[[int, str, bytes, bytes], bool],
+) -> bool:
+    """Whether the provider signed `offer`: its EOA key, else its contract wallet (EIP-1271, on-chain)."""
+    return signed_by_provider_key(chain_id, escrow, offer, signature) or eip1271(
+        chain_id, offer.provider, offer_digest(chain_id, escrow, offer), signature
+    )
 
 
 def fund_args(

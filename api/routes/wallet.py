@@ -9,10 +9,10 @@ from functools import lru_cache
 from eth_typing import ChecksumAddress
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from web3 import Web3
 
-from api.deps import ChainDep, ConnDep, CurrentSession, SettingsDep
+from api.deps import ChainContext, ChainDep, ConnDep, CurrentSession, SettingsDep
 from api.models import ERRORS
 from api.pagination import CursorQuery, LimitQuery, Page, cursor_keys, page_of
 from db.chain import escrow_config, escrow_owed
@@ -63,16 +63,13 @@ class BalancePublic(BaseModel):
 
 @router.get("/chain", response_model=ChainPublic, summary="The chain, tokens and contracts the dApp uses")
 def chain_info(settings: SettingsDep, chain: ChainDep, conn: ConnDep) -> ChainPublic:
-    fee = conn.execute(
-        select(escrow_config.c.fee_bps).where(escrow_config.c.chain_id == chain.chain_id)
-    ).scalar()
     return ChainPublic(
-        fee_bps=int(fee if fee is not None else chain.record.parameters.get("fee_bps", 0)),
+        fee_bps=fee_bps(conn, chain),
         chain_id=chain.chain_id,
         name=settings.chain_name or KNOWN_CHAINS.get(chain.chain_id, f"Chain {chain.chain_id}"),
         rpc_url=str(settings.public_rpc_url or settings.effective_rpc_url).rstrip("/"),
         explorer_url=str(settings.explorer_url).rstrip("/") if settings.explorer_url else None,
-        tokens=_tokens(chain, settings.effective_rpc_url),
+        tokens=chain_tokens(chain, settings.effective_rpc_url),
         contracts={name: c.address for name, c in chain.record.contracts.items()},
     )
 
@@ -90,7 +87,7 @@ def my_balances(
     limit: LimitQuery = 20,
     cursor: CursorQuery = None,
 ) -> Page[BalancePublic]:
-    tokens = {t.address.lower(): t for t in _tokens(chain, settings.effective_rpc_url)}
+    tokens = {t.address.lower(): t for t in chain_tokens(chain, settings.effective_rpc_url)}
     after = cursor_keys(cursor, 1, wide_last=True)  # the last token of the previous page, as an integer
     rows = [
         r
@@ -113,7 +110,16 @@ def my_balances(
     return Page(data=data, next_cursor=next_cursor, total=len(rows) if after is None else None)
 
 
-def _tokens(chain: ChainDep, rpc_url: str) -> list[TokenPublic]:
+def fee_bps(conn: Connection, chain: ChainContext) -> int:
+    """The escrow's fee as indexed (FeeUpdated), else as deployed."""
+    fee = conn.execute(
+        select(escrow_config.c.fee_bps).where(escrow_config.c.chain_id == chain.chain_id)
+    ).scalar()
+    return int(fee if fee is not None else chain.record.parameters.get("fee_bps", 0))
+
+
+def chain_tokens(chain: ChainContext, rpc_url: str) -> list[TokenPublic]:
+    """ETH and every token engagements may be paid in, with symbol and decimals."""
     record = chain.record
     addresses = list(record.parameters.get("allowed_tokens", []))
     if "TestStablecoin" in record.contracts:
