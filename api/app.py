@@ -26,6 +26,9 @@ from api.auth.ratelimit import RateLimiter, open_storage, trusted_networks
 from api.auth.routes import router as auth_router
 from api.bodyguard import BodyGuard
 from api.booking.routes import router as booking_router
+from api.messages.routes import router as messages_router
+from api.messages.sealing import open_sealer
+from api.messages.service import stream_opener
 from api.observability import STREAMS, RequestContext
 from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
@@ -67,6 +70,11 @@ TAGS = [
     {"name": "payments", "description": "Card payments (Stripe) funding escrow through the relayer."},
     {"name": "matching", "description": "Recommendations and semantic search from the marketplace's data."},
     {"name": "account", "description": "Your own data: export and erasure."},
+    {
+        "name": "messages",
+        "description": "Inquiries on a listing and a thread per engagement: encrypted at rest, live on "
+        "the stream.",
+    },
     {"name": "transactions", "description": "Where a sent transaction stands: pending, indexed, reverted."},
     {
         "name": "stream",
@@ -222,6 +230,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.document_limiter = RateLimiter(
         settings.document_quota, 3600.0, storage=limits, name="documents"
     )
+    app.state.message_limiter = RateLimiter(settings.message_rate_limit, storage=limits, name="messages")
+    app.state.typing_limiter = RateLimiter(1, 3.0, storage=limits, name="typing")  # one signal / 3 s
+    secret = settings.message_keys.get_secret_value() if settings.message_keys else None
+    app.state.sealer = open_sealer(secret, settings.data_dir)
     app.state.trusted_proxies = trusted_networks(settings.trusted_proxies)
     app.state.accepted_chain_ids = accepted_chain_ids(settings)
     app.state.eip1271 = RpcEip1271Checker(rpc_urls(settings))
@@ -238,6 +250,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         open_bus(settings.effective_database_url, settings.redis_url),
         per_user=settings.stream_per_user,
         retention=settings.outbox_retention,
+        open_item=stream_opener(app.state.sealer),
     )
     STREAMS.set_function(app.state.hub.count)
     app.include_router(auth_router)
@@ -249,6 +262,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(transactions.router)
     app.include_router(wallet.router)
     app.include_router(booking_router)
+    app.include_router(messages_router)
     app.include_router(credentials.router)
     app.include_router(payment_routes.router)
     app.include_router(matching.router)

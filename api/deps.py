@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 
 from api.auth.store import Session, find_session
+from api.messages.sealing import Sealer
 from chain.records import DeploymentRecord, load_record, record_path
 from chain.txbuilder import TxBuilder
 from ipfs.store import ContentStore
@@ -29,10 +30,32 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_conn(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connection]:
-    """One transaction per request: committed when the route returns, rolled back on an error."""
+def get_conn(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Connection]:
+    """One transaction per request: committed when the route returns, rolled back on an error; then
+    whatever the route asked to run once its writes are visible (`after_commit`)."""
     with engine.begin() as conn:
         yield conn
+    for hook in getattr(request.state, "after_commit", ()):
+        hook()
+
+
+def after_commit(request: Request, hook: Callable[[], None]) -> None:
+    """Run `hook` once the request's transaction committed (never if it rolled back)."""
+    if not hasattr(request.state, "after_commit"):
+        request.state.after_commit = []
+    request.state.after_commit.append(hook)
+
+
+def wake_streams(request: Request) -> None:
+    """After a commit that appended to the outbox: this process's stream reader reads at once, the
+    other replicas hear the bus."""
+    hub = request.app.state.hub
+
+    def wake() -> None:
+        hub.poke()
+        hub.bus.wake()
+
+    after_commit(request, wake)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -131,6 +154,15 @@ def neutral_arbiter(
 
 
 StoreDep = Annotated[ContentStore, Depends(get_store)]
+
+
+def get_sealer(request: Request) -> Sealer:
+    """The key ring that encrypts messages and attachments at rest."""
+    sealer: Sealer = request.app.state.sealer
+    return sealer
+
+
+SealerDep = Annotated[Sealer, Depends(get_sealer)]
 
 
 def require_admin(session: CurrentSession, settings: SettingsDep) -> Session:

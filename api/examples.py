@@ -120,6 +120,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "milestones": [MILESTONE | {"amount": "25000000"}],
     },
 }
+EXAMPLES |= {
+    "InquiryIn": {"body": "Hi! Could the first session be about React hooks? I know the basics."},
+    "MessageIn": {"body": "Sounds good, see you on Tuesday."},
+    "ReadIn": {"up_to": 42},
+    "ReportIn": {"reason": "Asks me to pay outside the app"},
+}
 EXAMPLES["StandingOfferIn"] = {"offer": EXAMPLES["OfferFund"]["offer"], "signature": SIG}
 
 

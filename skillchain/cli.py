@@ -520,6 +520,49 @@ def payments_worker(
             return
 
 
+messages_app = typer.Typer(help="Messages at rest: encryption keys and their rotation.")
+app.add_typer(messages_app, name="messages")
+
+
+@messages_app.command("new-key")
+def messages_new_key(
+    key_id: Annotated[str | None, typer.Option("--id", help="Key id (default: a random one).")] = None,
+) -> None:
+    """Print a fresh key entry for SKILLCHAIN_MESSAGE_KEYS (put it first to rotate; keep the old ones)."""
+    from api.messages.sealing import new_key_line
+
+    typer.echo(new_key_line(key_id))
+
+
+@messages_app.command("rekey")
+def messages_rekey() -> None:
+    """Re-seal every message an older key sealed with the current (first) key; then the old key can be
+    removed from SKILLCHAIN_MESSAGE_KEYS. Safe to run while the API serves; safe to interrupt."""
+    from api.messages.sealing import SealingError, open_sealer
+    from api.messages.service import rekey
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    secret = settings.message_keys.get_secret_value() if settings.message_keys else None
+    try:
+        sealer = open_sealer(secret, settings.data_dir)
+    except SealingError as e:
+        raise _fail(f"SKILLCHAIN_MESSAGE_KEYS: {e}") from None
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            done = rekey(conn, sealer)
+        total += done
+        if done:
+            typer.echo(f"re-sealed {total} message(s) so far")
+        else:
+            break
+    typer.echo(f"done: every message is sealed with key {sealer.current!r} ({total} re-sealed)")
+
+
 matching_app = typer.Typer(help="Recommendations, career paths and fraud signals.")
 app.add_typer(matching_app, name="matching")
 

@@ -149,6 +149,21 @@ class Settings(BaseSettings):
     reschedule_grace_days: int = Field(
         7, ge=0, le=90, description="A session's on-chain due date is its end plus this grace."
     )
+    message_keys: SecretStr | None = Field(
+        None,
+        description="Keys that encrypt messages at rest: 'id:base64-of-32-bytes,...'; the first seals new "
+        "messages, every one still opens old ones (rotate by putting a new key first). Unset: a key "
+        "generated once in the data directory (one node only: replicas need this set, the same on each).",
+    )
+    message_edit_minutes: int = Field(
+        10, ge=0, le=24 * 60, description="Minutes after sending within which a message may be edited."
+    )
+    message_rate_limit: int = Field(
+        60, ge=0, description="Messages a wallet may send per minute (all threads); 0 = off."
+    )
+    message_max_chars: int = Field(
+        10_000, ge=1, le=100_000, description="Longest message body, in characters."
+    )
     payments_worker: bool = Field(True, description="Run the payment job worker inside the API process.")
     ipfs_api: AnyHttpUrl | None = Field(
         None, description="Kubo RPC API (e.g. http://127.0.0.1:5001); default: the embedded store."

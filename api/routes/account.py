@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, Table, and_, delete, or_, select
+from sqlalchemy import Column, Table, and_, delete, or_, select, update
 
-from api.deps import ConnDep, CurrentSession
+from api.deps import ClockDep, ConnDep, CurrentSession, SealerDep
+from api.messages.service import message_context
 from api.models import ERRORS
 from db.auth import auth_sessions
 from db.booking import (
@@ -24,7 +25,8 @@ from db.booking import (
 from db.chain import engagements
 from db.credentials import issuer_profiles, vouchers
 from db.market import evidence, listings, profiles
-from db.outbox import outbox_audience
+from db.messages import message_reports, messages, thread_reads, threads, user_blocks
+from db.outbox import outbox, outbox_audience
 from db.payments import payment_quotes
 
 router = APIRouter(tags=["account"], responses=ERRORS)
@@ -47,6 +49,11 @@ KEPT = {
         "a booking that an engagement funded stays while that engagement does: the other party's "
         "calendar relies on it; it names only the two wallets, the listing and the times (unfunded "
         "holds are erased)"
+    ),
+    "message_threads": (
+        "a thread stays while the other party has it: the messages they wrote are theirs too. Erasure "
+        "removes the text of every message you wrote (the thread shows 'removed by its author') and your "
+        "read receipts, blocks and reports; the other party keeps what they wrote to you"
     ),
     "on_chain": (
         "engagements, reviews and credentials are public blockchain state: no one can erase them, "
@@ -77,6 +84,11 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "booking_days": (booking_days, (booking_days.c.mentor,)),
     "standing_offers": (listing_offers, (listing_offers.c.provider,)),
     "calendar_feed": (calendar_feeds, (calendar_feeds.c.address,)),
+    "message_threads": (threads, (threads.c.party_a, threads.c.party_b)),
+    "messages": (messages, (messages.c.sender,)),
+    "message_reads": (thread_reads, (thread_reads.c.address,)),
+    "blocks": (user_blocks, (user_blocks.c.blocker,)),
+    "message_reports": (message_reports, (message_reports.c.reporter,)),
 }
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
@@ -99,9 +111,28 @@ ERASURE: dict[str, str] = {
     "booking_days": "custom",  # with their booking
     "calendar_feed": "all",
     "standing_offers": "all",  # the app stops booking from it; cancelOffer ends it on-chain too
+    "message_threads": "message_threads",
+    "messages": "custom",  # the text of yours goes (a tombstone stays in the other party's thread)
+    "message_reads": "all",
+    "blocks": "all",
+    "message_reports": "all",
     "stream_deliveries": "all",  # who may replay which stream item; erased, the items reach you no more
 }
-_NOT_EXPORTED_COLUMNS = {"auth_sessions": {"token_hash"}}  # a session secret, even hashed, stays inside
+_NOT_EXPORTED_COLUMNS = {
+    "auth_sessions": {"token_hash"},  # a session secret, even hashed, stays inside
+    "messages": {"body", "key_id"},  # ciphertext: the readable text is under `messages`
+}
+
+
+class MessageExport(BaseModel):
+    id: int
+    thread_id: int
+    sender: str
+    body: str | None
+    origin: str
+    created_at: int
+    edited_at: int | None
+    deleted: str | None
 
 
 class ExportPublic(BaseModel):
@@ -113,6 +144,9 @@ class ExportPublic(BaseModel):
     issuer_profile: dict[str, Any] | None
     vouchers: list[dict[str, Any]]
     card_payments: list[dict[str, Any]]
+    messages: list[MessageExport] = Field(
+        description="every message of your threads (yours and the other party's), readable"
+    )
     tables: dict[str, list[dict[str, Any]]] = Field(description="every personal-data table, by name")
     retention_notes: dict[str, str]
 
@@ -134,9 +168,27 @@ def _owned(name: str, address: str) -> Any:
 @router.get(
     "/me/export", response_model=ExportPublic, summary="Everything off-chain about the signed-in wallet"
 )
-def export(session: CurrentSession, conn: ConnDep) -> ExportPublic:
+def export(session: CurrentSession, conn: ConnDep, sealer: SealerDep) -> ExportPublic:
     a = session.address
     rows = {name: _rows(conn, _owned(name, a)) for name in PERSONAL_TABLES}
+    mine = select(threads.c.id).where(or_(threads.c.party_a == a, threads.c.party_b == a))
+    readable = [
+        MessageExport(
+            id=m.id,
+            thread_id=m.thread_id,
+            sender=m.sender,
+            body=(
+                sealer.open(m.key_id, m.body, message_context(m.thread_id, m.sender)).decode()
+                if m.body is not None
+                else None
+            ),
+            origin=m.origin,
+            created_at=m.created_at,
+            edited_at=m.edited_at,
+            deleted=m.deleted_by,
+        )
+        for m in conn.execute(select(messages).where(messages.c.thread_id.in_(mine)).order_by(messages.c.id))
+    ]
     return ExportPublic(
         address=a,
         profile=rows["profile"][0] if rows["profile"] else None,
@@ -146,6 +198,7 @@ def export(session: CurrentSession, conn: ConnDep) -> ExportPublic:
         issuer_profile=rows["issuer_profile"][0] if rows["issuer_profile"] else None,
         vouchers=rows["vouchers"],
         card_payments=rows["card_payments"],
+        messages=readable,
         tables=rows,
         retention_notes=KEPT,
     )
@@ -157,9 +210,21 @@ class ErasedPublic(BaseModel):
 
 
 @router.delete("/me", response_model=ErasedPublic, summary="Erase the signed-in wallet's off-chain data")
-def erase(session: CurrentSession, conn: ConnDep) -> ErasedPublic:
+def erase(session: CurrentSession, conn: ConnDep, clock: ClockDep) -> ErasedPublic:
     a = session.address
     erased: dict[str, int] = {}
+    # Live-stream items of your threads (sealed, but they carry your words): gone for both parties,
+    # before the rule below forgets whom they were for.
+    yours = select(outbox_audience.c.seq).where(outbox_audience.c.address == a)
+    spoken = select(outbox.c.seq).where(outbox.c.kind.in_(("message", "typing")), outbox.c.seq.in_(yours))
+    gone = [seq for (seq,) in conn.execute(spoken)]
+    conn.execute(delete(outbox_audience).where(outbox_audience.c.seq.in_(gone)))
+    conn.execute(delete(outbox).where(outbox.c.seq.in_(gone)))
+    erased["messages"] = conn.execute(
+        update(messages)
+        .where(messages.c.sender == a, messages.c.deleted_by.is_distinct_from("erasure"))
+        .values(body=None, key_id=None, deleted_at=int(clock()), deleted_by="erasure")
+    ).rowcount
     for name, (table, columns) in PERSONAL_TABLES.items():
         rule = ERASURE[name]
         if rule == "all":

@@ -74,8 +74,12 @@ class StreamHub:
         retention: int = 7 * 86400,
         tick_interval: float = 15.0,
         clock: Callable[[], float] = time.time,
+        open_item: Callable[[StoredItem], StoredItem] = lambda item: item,
     ) -> None:
         self.engine = engine
+        # Applied once per item read, before any fan-out or replay: opens sealed payloads (messages
+        # are encrypted in the outbox as in their own table).
+        self.open_item = open_item
         self.bus = bus
         self.per_user = per_user
         self.poll_interval = poll_interval
@@ -200,6 +204,7 @@ class StreamHub:
             self._last_read = time.monotonic()
             if not items:
                 return
+            items = [self.open_item(i) for i in items]
             self._dispatch(items)
             STREAM_LAG.observe(max(0.0, time.time() - items[-1].created_at))
 

@@ -120,7 +120,8 @@ async def _items(
 
                 def missed() -> list[StoredItem]:
                     with engine.connect() as conn:
-                        return outbox.replay(conn, sub.address, resume, REPLAY_LIMIT + 1)
+                        items = outbox.replay(conn, sub.address, resume, REPLAY_LIMIT + 1)
+                    return [hub.open_item(i) for i in items]
 
                 replayed = await asyncio.to_thread(missed)
                 if len(replayed) > REPLAY_LIMIT:  # too far behind: reload the data, then stream on

@@ -1,0 +1,591 @@
+"""Threads and messages, without HTTP: who may write where, encryption at rest, read receipts, blocks,
+reports, and the live-stream items each change writes in its own transaction.
+
+A thread has exactly two parties: an inquiry's learner and the listing's owner, or an engagement's
+client and provider. Every change to a thread appends an outbox item for both parties (the sender's
+other tabs update too); items that carry text are sealed like the rows, and the stream hub opens
+them once per item before fanning out (see `stream_opener`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from api.messages.schemas import MessagePublic, ThreadPublic
+from api.messages.sealing import Sealer, SealingError
+from bus import outbox
+from bus.outbox import OutboxItem, StoredItem
+from db.chain import engagements
+from db.market import listings
+from db.messages import message_reports, messages, thread_reads, threads, user_blocks
+
+log = logging.getLogger("skillchain.messages")
+
+OUTBOX_CONTEXT = b"skillchain-outbox"
+
+
+class MessagingError(Exception):
+    """Base of the refusals below; the text is shown to the user."""
+
+
+class NotFound(MessagingError):
+    pass
+
+
+class NotAParty(MessagingError):
+    pass
+
+
+class Blocked(MessagingError):
+    pass
+
+
+class Refused(MessagingError):
+    """Not allowed in the thread's or message's current state (edit window passed, own message...)."""
+
+
+@dataclass(frozen=True)
+class Thread:
+    id: int
+    kind: str
+    listing_id: int | None
+    chain_id: int | None
+    engagement_id: int | None
+    party_a: str
+    party_b: str
+    created_at: int
+    last_message_at: int
+
+    @property
+    def parties(self) -> tuple[str, str]:
+        return (self.party_a, self.party_b)
+
+    def other(self, address: str) -> str:
+        return self.party_b if address == self.party_a else self.party_a
+
+
+@dataclass(frozen=True)
+class Rules:
+    edit_seconds: int
+    max_chars: int
+
+
+def message_context(thread_id: int, sender: str) -> bytes:
+    """Associated data of a message body: a row moved to another thread or sender does not open."""
+    return f"skillchain-message:{thread_id}:{sender}".encode()
+
+
+def _thread(row: Any) -> Thread:
+    return Thread(**{k: row[k] for k in Thread.__dataclass_fields__})
+
+
+# ------------------------------------------------------------------ threads
+
+
+def thread_of(conn: Connection, thread_id: int, address: str) -> Thread:
+    """The thread, if `address` is one of its two parties."""
+    row = conn.execute(select(threads).where(threads.c.id == thread_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no thread {thread_id}")
+    thread = _thread(row)
+    if address not in thread.parties:
+        raise NotAParty("only the thread's two parties can read or write it")
+    return thread
+
+
+def block_between(conn: Connection, me: str, other: str) -> str | None:
+    """'by_you', 'by_them' or None."""
+    rows = conn.execute(
+        select(user_blocks.c.blocker).where(
+            or_(
+                and_(user_blocks.c.blocker == me, user_blocks.c.blocked == other),
+                and_(user_blocks.c.blocker == other, user_blocks.c.blocked == me),
+            )
+        )
+    ).all()
+    blockers = {r.blocker for r in rows}
+    if me in blockers:
+        return "by_you"
+    return "by_them" if blockers else None
+
+
+def _refuse_blocked(conn: Connection, me: str, other: str) -> None:
+    state = block_between(conn, me, other)
+    if state == "by_you":
+        raise Blocked(f"you blocked {other}; unblock them to write to them")
+    if state == "by_them":
+        raise Blocked(f"{other} does not accept messages from you")
+
+
+def _get_or_create(conn: Connection, where: Any, values: dict[str, Any]) -> Thread:
+    row = conn.execute(select(threads).where(where)).mappings().first()
+    if row is None:
+        try:
+            with conn.begin_nested():  # a concurrent first message may create it first
+                conn.execute(insert(threads).values(**values))
+        except IntegrityError:
+            pass
+        row = conn.execute(select(threads).where(where)).mappings().one()
+    return _thread(row)
+
+
+def inquiry_thread(conn: Connection, listing_id: int, learner: str, now: int) -> Thread:
+    """The learner's thread with the owner of an active listing (created on the first inquiry)."""
+    listing = conn.execute(
+        select(listings.c.owner, listings.c.active).where(listings.c.id == listing_id)
+    ).first()
+    if listing is None or not listing.active:
+        raise NotFound(f"no active listing {listing_id}")
+    if listing.owner == learner:
+        raise Refused("this is your own listing: inquiries come from others")
+    _refuse_blocked(conn, learner, listing.owner)
+    return _get_or_create(
+        conn,
+        and_(threads.c.listing_id == listing_id, threads.c.party_a == learner),
+        dict(
+            kind="inquiry",
+            listing_id=listing_id,
+            party_a=learner,
+            party_b=listing.owner,
+            created_at=now,
+            last_message_at=now,
+        ),
+    )
+
+
+def engagement_thread(conn: Connection, chain_id: int, engagement_id: int, address: str, now: int) -> Thread:
+    """The thread of an indexed engagement, for its client or provider (created on first use)."""
+    found = conn.execute(
+        select(engagements.c.client, engagements.c.provider).where(
+            engagements.c.chain_id == chain_id, engagements.c.id == engagement_id
+        )
+    ).first()
+    if found is None:
+        raise NotFound(f"no engagement {engagement_id} indexed on chain {chain_id}")
+    if address not in (found.client, found.provider):
+        raise NotAParty("only the engagement's client and provider have its thread")
+    return _get_or_create(
+        conn,
+        and_(threads.c.chain_id == chain_id, threads.c.engagement_id == engagement_id),
+        dict(
+            kind="engagement",
+            chain_id=chain_id,
+            engagement_id=engagement_id,
+            party_a=found.client,
+            party_b=found.provider,
+            created_at=now,
+            last_message_at=now,
+        ),
+    )
+
+
+def _unread_of(me: str) -> Any:
+    last_read = (
+        select(thread_reads.c.last_read_id)
+        .where(thread_reads.c.thread_id == threads.c.id, thread_reads.c.address == me)
+        .scalar_subquery()
+    )
+    return (
+        select(func.count())
+        .select_from(messages)
+        .where(
+            messages.c.thread_id == threads.c.id,
+            messages.c.sender != me,
+            messages.c.deleted_at.is_(None),
+            messages.c.id > func.coalesce(last_read, 0),
+        )
+        .scalar_subquery()
+    )
+
+
+def describe(conn: Connection, thread: Thread, me: str) -> ThreadPublic:
+    return describe_many(conn, [thread], me)[0]
+
+
+def describe_many(conn: Connection, found: list[Thread], me: str) -> list[ThreadPublic]:
+    """Threads as `me` sees them: unread count, both read receipts, the listing's title, any block."""
+    if not found:
+        return []
+    ids = [t.id for t in found]
+    unread: dict[int, int] = {
+        int(tid): int(n)
+        for tid, n in conn.execute(select(threads.c.id, _unread_of(me)).where(threads.c.id.in_(ids)))
+    }
+    receipts: dict[int, dict[str, int]] = {}
+    for r in conn.execute(select(thread_reads).where(thread_reads.c.thread_id.in_(ids))):
+        receipts.setdefault(int(r.thread_id), {})[r.address] = int(r.last_read_id)
+    listing_ids = {t.listing_id for t in found if t.listing_id is not None}
+    titles: dict[int, str] = {}
+    if listing_ids:
+        query = select(listings.c.id, listings.c.title).where(listings.c.id.in_(listing_ids))
+        titles = {int(lid): title for lid, title in conn.execute(query)}
+    others = {t.other(me) for t in found}
+    blocks = conn.execute(
+        select(user_blocks.c.blocker, user_blocks.c.blocked).where(
+            or_(
+                and_(user_blocks.c.blocker == me, user_blocks.c.blocked.in_(others)),
+                and_(user_blocks.c.blocked == me, user_blocks.c.blocker.in_(others)),
+            )
+        )
+    ).all()
+    by_you = {b.blocked for b in blocks if b.blocker == me}
+    by_them = {b.blocker for b in blocks if b.blocked == me}
+    out = []
+    for t in found:
+        other = t.other(me)
+        out.append(
+            ThreadPublic(
+                id=t.id,
+                kind=t.kind,
+                listing_id=t.listing_id,
+                listing_title=titles.get(t.listing_id) if t.listing_id is not None else None,
+                chain_id=t.chain_id,
+                engagement_id=t.engagement_id,
+                parties=list(t.parties),
+                other=other,
+                created_at=t.created_at,
+                last_message_at=t.last_message_at,
+                unread=int(unread.get(t.id, 0)),
+                read_up_to=receipts.get(t.id, {}),
+                blocked="by_you" if other in by_you else ("by_them" if other in by_them else None),
+            )
+        )
+    return out
+
+
+def my_threads(conn: Connection, me: str, after: tuple[int, ...] | None, limit: int) -> list[Thread]:
+    """The wallet's threads, most recent activity first (keyset on (last_message_at, id))."""
+    query = select(threads).where(or_(threads.c.party_a == me, threads.c.party_b == me))
+    if after is not None:
+        at, tid = after
+        query = query.where(
+            or_(threads.c.last_message_at < at, and_(threads.c.last_message_at == at, threads.c.id < tid))
+        )
+    rows = conn.execute(
+        query.order_by(threads.c.last_message_at.desc(), threads.c.id.desc()).limit(limit + 1)
+    ).mappings()
+    return [_thread(r) for r in rows]
+
+
+def unread_totals(conn: Connection, me: str) -> tuple[int, int]:
+    """(threads with unread messages, unread messages) over all of the wallet's threads."""
+    counts = [
+        int(n)
+        for (n,) in conn.execute(
+            select(_unread_of(me)).where(or_(threads.c.party_a == me, threads.c.party_b == me))
+        )
+    ]
+    return sum(1 for n in counts if n), sum(counts)
+
+
+# ------------------------------------------------------------------ messages
+
+
+def _public(row: Any, sealer: Sealer, rules: Rules, viewer: str | None) -> MessagePublic:
+    body = None
+    if row["body"] is not None and row["deleted_at"] is None:
+        try:
+            body = sealer.open(
+                row["key_id"], bytes(row["body"]), message_context(row["thread_id"], row["sender"])
+            ).decode()
+        except SealingError:  # its key was retired from the ring: unreadable, said rather than a 500
+            log.warning("message %s is sealed with key %r, no longer configured", row["id"], row["key_id"])
+    mine = viewer is None or viewer == row["sender"]  # None: the author's view (stream items)
+    editable = mine and row["deleted_at"] is None and rules.edit_seconds > 0
+    return MessagePublic(
+        id=int(row["id"]),
+        thread_id=int(row["thread_id"]),
+        sender=row["sender"],
+        body=body,
+        origin=row["origin"],
+        created_at=int(row["created_at"]),
+        edited_at=row["edited_at"],
+        deleted=row["deleted_by"],
+        editable_until=int(row["created_at"]) + rules.edit_seconds if editable else None,
+    )
+
+
+def _publish(conn: Connection, sealer: Sealer, thread: Thread, payload: dict[str, Any], now: int) -> None:
+    """One sealed stream item for both parties, in the caller's transaction."""
+    sealed = sealer.seal_text(json.dumps(payload, separators=(",", ":")), OUTBOX_CONTEXT)
+    outbox.append(conn, [OutboxItem("message", frozenset(thread.parties), {"sealed": sealed})], now=now)
+
+
+def send(
+    conn: Connection,
+    sealer: Sealer,
+    rules: Rules,
+    thread: Thread,
+    sender: str,
+    body: str,
+    now: int,
+    *,
+    origin: str = "chat",
+) -> MessagePublic:
+    if len(body) > rules.max_chars:
+        raise Refused(f"a message is at most {rules.max_chars:,} characters (this one has {len(body):,})")
+    _refuse_blocked(conn, sender, thread.other(sender))
+    key_id, sealed = sealer.seal(body.encode(), message_context(thread.id, sender))
+    row = (
+        conn.execute(
+            insert(messages)
+            .values(
+                thread_id=thread.id, sender=sender, origin=origin, key_id=key_id, body=sealed, created_at=now
+            )
+            .returning(*messages.c)
+        )
+        .mappings()
+        .one()
+    )
+    conn.execute(update(threads).where(threads.c.id == thread.id).values(last_message_at=now))
+    _set_read(conn, thread.id, sender, int(row["id"]), now)  # you have read what you wrote
+    message = _public(row, sealer, rules, None)
+    _publish(conn, sealer, thread, {"op": "new", "message": message.model_dump()}, now)
+    return message
+
+
+def page(
+    conn: Connection,
+    sealer: Sealer,
+    rules: Rules,
+    thread: Thread,
+    viewer: str,
+    before: int | None,
+    limit: int,
+) -> list[MessagePublic]:
+    query = select(messages).where(messages.c.thread_id == thread.id)
+    if before is not None:
+        query = query.where(messages.c.id < before)
+    rows = conn.execute(query.order_by(messages.c.id.desc()).limit(limit + 1)).mappings()
+    return [_public(r, sealer, rules, viewer) for r in rows]
+
+
+def _own_message(conn: Connection, thread: Thread, message_id: int, author: str) -> Any:
+    row = (
+        conn.execute(select(messages).where(messages.c.id == message_id, messages.c.thread_id == thread.id))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no message {message_id} in thread {thread.id}")
+    if row["sender"] != author:
+        raise NotAParty("only its author can change a message")
+    if row["deleted_at"] is not None:
+        raise Refused("this message was deleted")
+    return row
+
+
+def edit(
+    conn: Connection,
+    sealer: Sealer,
+    rules: Rules,
+    thread: Thread,
+    message_id: int,
+    author: str,
+    body: str,
+    now: int,
+) -> MessagePublic:
+    row = _own_message(conn, thread, message_id, author)
+    if now > row["created_at"] + rules.edit_seconds:
+        minutes = rules.edit_seconds // 60
+        raise Refused(f"a message can be edited for {minutes} minutes after sending; this one no longer")
+    if len(body) > rules.max_chars:
+        raise Refused(f"a message is at most {rules.max_chars:,} characters (this one has {len(body):,})")
+    key_id, sealed = sealer.seal(body.encode(), message_context(thread.id, author))
+    changed = (
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id)
+            .values(key_id=key_id, body=sealed, edited_at=now)
+            .returning(*messages.c)
+        )
+        .mappings()
+        .one()
+    )
+    message = _public(changed, sealer, rules, None)
+    _publish(conn, sealer, thread, {"op": "edited", "message": message.model_dump()}, now)
+    return message
+
+
+def delete(
+    conn: Connection, sealer: Sealer, rules: Rules, thread: Thread, message_id: int, author: str, now: int
+) -> MessagePublic:
+    """The text goes; a tombstone keeps the thread's order ("message deleted")."""
+    _own_message(conn, thread, message_id, author)
+    changed = (
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id)
+            .values(key_id=None, body=None, deleted_at=now, deleted_by="author")
+            .returning(*messages.c)
+        )
+        .mappings()
+        .one()
+    )
+    message = _public(changed, sealer, rules, None)
+    _publish(conn, sealer, thread, {"op": "deleted", "message": message.model_dump()}, now)
+    return message
+
+
+def _set_read(conn: Connection, thread_id: int, address: str, up_to: int, now: int) -> bool:
+    """Move the read receipt forward (never back); whether it moved."""
+    current = conn.execute(
+        select(thread_reads.c.last_read_id).where(
+            thread_reads.c.thread_id == thread_id, thread_reads.c.address == address
+        )
+    ).scalar()
+    if current is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(thread_reads).values(
+                        thread_id=thread_id, address=address, last_read_id=up_to, read_at=now
+                    )
+                )
+            return True
+        except IntegrityError:
+            pass
+    moved = conn.execute(
+        update(thread_reads)
+        .where(
+            thread_reads.c.thread_id == thread_id,
+            thread_reads.c.address == address,
+            thread_reads.c.last_read_id < up_to,
+        )
+        .values(last_read_id=up_to, read_at=now)
+    ).rowcount
+    return bool(moved)
+
+
+def mark_read(
+    conn: Connection, sealer: Sealer, thread: Thread, reader: str, up_to: int | None, now: int
+) -> None:
+    """Your read receipt up to `up_to` (default: the newest message); the other party hears of it."""
+    newest = conn.execute(select(func.max(messages.c.id)).where(messages.c.thread_id == thread.id)).scalar()
+    if newest is None:
+        return
+    target = min(int(up_to), int(newest)) if up_to is not None else int(newest)
+    if (
+        up_to is not None
+        and not conn.execute(
+            select(messages.c.id).where(messages.c.id == up_to, messages.c.thread_id == thread.id)
+        ).first()
+    ):
+        raise NotFound(f"no message {up_to} in thread {thread.id}")
+    if _set_read(conn, thread.id, reader, target, now):
+        _publish(
+            conn,
+            sealer,
+            thread,
+            {"op": "read", "thread_id": thread.id, "reader": reader, "up_to": target},
+            now,
+        )
+
+
+def typing(conn: Connection, thread: Thread, who: str, now: int) -> None:
+    """A typing indicator for the other party's stream (no text, so not sealed)."""
+    outbox.append(
+        conn,
+        [OutboxItem("typing", frozenset({thread.other(who)}), {"thread_id": thread.id, "from": who})],
+        now=now,
+    )
+
+
+# ------------------------------------------------------------------ safety
+
+
+def block(conn: Connection, me: str, other: str, now: int) -> int:
+    if me == other:
+        raise Refused("you cannot block yourself")
+    existing = conn.execute(
+        select(user_blocks.c.created_at).where(user_blocks.c.blocker == me, user_blocks.c.blocked == other)
+    ).scalar()
+    if existing is not None:
+        return int(existing)
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(user_blocks).values(blocker=me, blocked=other, created_at=now))
+    except IntegrityError:  # the same block, sent twice at once
+        pass
+    return now
+
+
+def report(
+    conn: Connection, thread: Thread, message_id: int, reporter: str, reason: str, now: int
+) -> dict[str, Any]:
+    row = conn.execute(
+        select(messages.c.sender).where(messages.c.id == message_id, messages.c.thread_id == thread.id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no message {message_id} in thread {thread.id}")
+    if row.sender == reporter:
+        raise Refused("you cannot report your own message (delete it instead)")
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(message_reports).values(
+                    message_id=message_id, reporter=reporter, reason=reason, created_at=now
+                )
+            )
+    except IntegrityError:
+        raise Refused("you have already reported this message") from None
+    found = (
+        conn.execute(
+            select(message_reports).where(
+                message_reports.c.message_id == message_id, message_reports.c.reporter == reporter
+            )
+        )
+        .mappings()
+        .one()
+    )
+    return {**found, "thread_id": thread.id}
+
+
+# ------------------------------------------------------------------ the stream
+
+
+def stream_opener(sealer: Sealer) -> Callable[[StoredItem], StoredItem]:
+    """What the stream hub applies to each item it reads: sealed payloads opened (once per item)."""
+
+    def open_item(item: StoredItem) -> StoredItem:
+        sealed = item.payload.get("sealed")
+        if not isinstance(sealed, str):
+            return item
+        try:
+            payload = json.loads(sealer.open_text(sealed, OUTBOX_CONTEXT))
+        except SealingError:  # a retired key: say so rather than hand out ciphertext
+            payload = {"op": "unavailable"}
+        return StoredItem(item.seq, item.kind, payload, item.audience, item.created_at)
+
+    return open_item
+
+
+# ------------------------------------------------------------------ key rotation
+
+
+def rekey(conn: Connection, sealer: Sealer, *, batch: int = 500) -> int:
+    """Re-seal up to `batch` message bodies that an older key sealed with the current key (after a
+    rotation, so the old key can then be removed); how many were re-sealed (0: all on the current key)."""
+    rows = conn.execute(
+        select(messages.c.id, messages.c.thread_id, messages.c.sender, messages.c.key_id, messages.c.body)
+        .where(messages.c.body.is_not(None), messages.c.key_id != sealer.current)
+        .order_by(messages.c.id)
+        .limit(batch)
+    ).all()
+    for r in rows:
+        context = message_context(r.thread_id, r.sender)
+        key_id, sealed = sealer.seal(sealer.open(r.key_id, bytes(r.body), context), context)
+        # Unless an edit re-sealed it meanwhile (its key id changed): never write back older text.
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == r.id, messages.c.key_id == r.key_id)
+            .values(key_id=key_id, body=sealed)
+        )
+    return len(rows)
