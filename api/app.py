@@ -26,6 +26,7 @@ from api.auth.ratelimit import RateLimiter, open_storage, trusted_networks
 from api.auth.routes import router as auth_router
 from api.bodyguard import BodyGuard
 from api.booking.routes import router as booking_router
+from api.messages.routes import ATTACHMENT_PATH
 from api.messages.routes import router as messages_router
 from api.messages.sealing import open_sealer
 from api.messages.service import stream_opener
@@ -238,7 +239,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.accepted_chain_ids = accepted_chain_ids(settings)
     app.state.eip1271 = RpcEip1271Checker(rpc_urls(settings))
     app.state.signin_checker = RpcEip1271Checker(rpc_urls(settings), counterfactual=True)  # + ERC-6492
-    app.add_middleware(BodyGuard, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuard,
+        limit=settings.max_body_bytes,
+        # Attachments are larger than any JSON body: the form's overhead on top of the file's limit.
+        larger=[(ATTACHMENT_PATH, settings.message_attachment_bytes + 64 * 1024)],
+    )
     app.add_middleware(RequestContext)  # outermost: ids, access log and metrics of every answer
     problems.install(app)
     store = open_store(

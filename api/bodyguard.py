@@ -131,9 +131,12 @@ class BodyGuard:
     """ASGI middleware: buffers the body up to `limit` bytes (413 beyond, chunked or not), checks JSON
     bodies strictly, refuses NUL in the query string, then hands the same bytes to the app."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, larger: list[tuple[re.Pattern[str], int]] | None = None
+    ) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.larger = larger or []  # (path pattern, limit): uploads whose limit is above the default
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -145,10 +148,11 @@ class BodyGuard:
                 scope, receive, send
             )
             return
+        limit = self._limit(scope["path"])
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._too_large(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(limit, scope, receive, send)
             return
         chunked = b"chunked" in headers.get(b"transfer-encoding", b"").lower()
         if (
@@ -169,8 +173,8 @@ class BodyGuard:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                await self._too_large(scope, receive, send)
+            if size > limit:
+                await self._too_large(limit, scope, receive, send)
                 return
             if check:
                 colons += chunk.count(b":")
@@ -192,8 +196,14 @@ class BodyGuard:
             scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send
         )
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(413, f"request body larger than {self.limit} bytes", "body_too_large")
+    def _limit(self, path: str) -> int:
+        for pattern, limit in self.larger:
+            if pattern.match(path):
+                return max(limit, self.default_limit)
+        return self.default_limit
+
+    async def _too_large(self, limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, f"request body larger than {limit} bytes", "body_too_large")
         await response(scope, receive, send)
 
 

@@ -129,6 +129,13 @@ EXAMPLES |= {
 EXAMPLES["StandingOfferIn"] = {"offer": EXAMPLES["OfferFund"]["offer"], "signature": SIG}
 
 
+# Multipart forms (file uploads), by their form schema's name: a file cannot be an example, so these
+# show the text fields and name the file part (checked against the form's fields by the test).
+FORM_EXAMPLES: dict[str, dict[str, Any]] = {
+    "send_attachment": {"file": "(the image or PDF file)", "body": "My whiteboard from today"},
+}
+
+
 def add_examples(schema: dict[str, Any]) -> None:
     """Puts each request body's example into the OpenAPI document (in place)."""
     for operations in schema.get("paths", {}).values():
@@ -137,3 +144,5 @@ def add_examples(schema: dict[str, Any]) -> None:
                 name = str(media.get("schema", {}).get("$ref", "")).rsplit("/", 1)[-1]
                 if name in EXAMPLES:
                     media["example"] = EXAMPLES[name]
+                elif name in FORM_EXAMPLES:
+                    media["example"] = FORM_EXAMPLES[name]

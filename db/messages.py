@@ -58,6 +58,25 @@ messages = Table(
     sqlite_autoincrement=True,
 )
 
+# A file sent in a thread (images and PDFs, sniffed from the content). Its content and its file name
+# are sealed like message bodies (the name can say as much as the text): the size and sniffed type
+# are not secret. In the database, so every API replica serves it; never on IPFS.
+attachments = Table(
+    "message_attachments",
+    metadata,
+    Column("id", _ID, Identity(), primary_key=True),
+    Column("message_id", BigInteger, nullable=False, index=True),
+    Column("thread_id", BigInteger, nullable=False),
+    Column("uploader", String(42), nullable=False, index=True),
+    Column("media_type", String(40), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("key_id", String(32), nullable=False),
+    Column("name", LargeBinary, nullable=False),  # sealed file name
+    Column("content", LargeBinary, nullable=False),  # sealed bytes
+    Column("created_at", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+
 # How far each party has read a thread (their read receipt), for unread counts.
 thread_reads = Table(
     "message_thread_reads",

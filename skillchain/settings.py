@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     message_rate_limit: int = Field(
         60, ge=0, description="Messages a wallet may send per minute (all threads); 0 = off."
     )
+    message_attachment_bytes: int = Field(
+        5 * 1024 * 1024,
+        ge=1024,
+        le=50 * 1024 * 1024,
+        description="Largest attachment (an image or a PDF) a message may carry, in bytes.",
+    )
     message_max_chars: int = Field(
         10_000, ge=1, le=100_000, description="Longest message body, in characters."
     )

@@ -3,16 +3,19 @@ and reports. The other party hears of every change on their live stream (GET /ev
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, Response, UploadFile
 from sqlalchemy import delete, select
 
 from api.deps import AdminSession, ClockDep, ConnDep, CurrentSession, SealerDep, SettingsDep, wake_streams
 from api.messages import service
 from api.messages.schemas import (
+    MAX_CHARS,
     BlockPublic,
     BlocksPublic,
     InquiryCreated,
@@ -52,11 +55,17 @@ def _refusals() -> Iterator[None]:
         raise HTTPException(403, str(e)) from None
     except service.Refused as e:
         raise HTTPException(409, str(e)) from None
+    except service.TooLarge as e:
+        raise HTTPException(413, str(e)) from None
+    except service.Unsupported as e:
+        raise HTTPException(415, str(e)) from None
 
 
 def _rules(settings: SettingsDep) -> service.Rules:
     return service.Rules(
-        edit_seconds=settings.message_edit_minutes * 60, max_chars=settings.message_max_chars
+        edit_seconds=settings.message_edit_minutes * 60,
+        max_chars=settings.message_max_chars,
+        attachment_bytes=settings.message_attachment_bytes,
     )
 
 
@@ -196,6 +205,79 @@ def send_message(
         message = service.send(conn, sealer, rules, thread, session.address, body.body, int(clock()))
     wake_streams(request)
     return message
+
+
+AttachmentId = Annotated[int, Path(ge=1, lt=2**63, description="an attachment's id")]
+ATTACHMENT_PATH = re.compile(r"^/threads/[0-9]+/attachments$")
+
+
+@router.post(
+    "/threads/{thread_id}/attachments",
+    response_model=MessagePublic,
+    status_code=201,
+    summary="Send a file: an image (PNG, JPEG, GIF, WebP) or a PDF, up to 5 MB (configurable)",
+    description="A multipart form with `file` and an optional caption `body`. The type is read from the "
+    "content (an executable named `.png` is refused with 415); the file is stored encrypted in the "
+    "database, never on IPFS.",
+    responses={403: {}, 404: {}, 413: {}, 415: {}, 429: {}},
+    dependencies=[SendQuota],
+)
+def send_attachment(
+    thread_id: ThreadId,
+    request: Request,
+    file: Annotated[UploadFile, File(description="the image or PDF")],
+    session: CurrentSession,
+    conn: ConnDep,
+    sealer: SealerDep,
+    rules: RulesDep,
+    clock: ClockDep,
+    body: Annotated[str, Form(max_length=MAX_CHARS, description="an optional caption")] = "",
+) -> MessagePublic:
+    data = file.file.read(rules.attachment_bytes + 1)  # already spooled by the form parser
+    if len(data) > rules.attachment_bytes:
+        raise HTTPException(413, f"an attachment is at most {rules.attachment_bytes:,} bytes")
+    if not data:
+        raise HTTPException(422, "file: the file is empty")
+    upload = service.Upload(file.filename or "attachment", data)
+    with _refusals():
+        thread = service.thread_of(conn, thread_id, session.address)
+        message = service.send(
+            conn, sealer, rules, thread, session.address, body.strip(), int(clock()), upload=upload
+        )
+    wake_streams(request)
+    return message
+
+
+@router.get(
+    "/threads/{thread_id}/attachments/{attachment_id}",
+    summary="Download an attachment (the thread's parties only)",
+    response_class=Response,
+    responses={
+        200: {"content": {t: {} for t in service.ACCEPTED}, "description": "the file"},
+        403: {},
+        404: {},
+    },
+)
+def get_attachment(
+    thread_id: ThreadId,
+    attachment_id: AttachmentId,
+    session: CurrentSession,
+    conn: ConnDep,
+    sealer: SealerDep,
+) -> Response:
+    with _refusals():
+        thread = service.thread_of(conn, thread_id, session.address)
+        name, media_type, data = service.attachment(conn, sealer, thread, attachment_id)
+    return Response(
+        data,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "private, no-store",
+            # Opened directly, it runs nothing and loads nothing.
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
+    )
 
 
 @router.patch(

@@ -52,6 +52,14 @@ class ReportIn(Strict):
     ]
 
 
+class AttachmentPublic(BaseModel):
+    id: int
+    filename: str
+    media_type: str = Field(description="from the content's magic bytes, never from the file name")
+    size: int
+    url: str = Field(description="GET it with your session token (parties only)")
+
+
 class MessagePublic(BaseModel):
     id: int
     thread_id: int
@@ -62,6 +70,7 @@ class MessagePublic(BaseModel):
     edited_at: int | None
     deleted: Literal["author", "erasure"] | None = Field(description="who removed the text, if anyone")
     editable_until: int | None = Field(description="when its author can no longer edit it (null: not theirs)")
+    attachments: list[AttachmentPublic] = Field(default_factory=list)
 
 
 class MessagesPublic(Page[MessagePublic]):

@@ -15,16 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import filetype
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.exc import IntegrityError
 
-from api.messages.schemas import MessagePublic, ThreadPublic
+from api.messages.schemas import AttachmentPublic, MessagePublic, ThreadPublic
 from api.messages.sealing import Sealer, SealingError
 from bus import outbox
 from bus.outbox import OutboxItem, StoredItem
 from db.chain import engagements
 from db.market import listings
-from db.messages import message_reports, messages, thread_reads, threads, user_blocks
+from db.messages import attachments, message_reports, messages, thread_reads, threads, user_blocks
 
 log = logging.getLogger("skillchain.messages")
 
@@ -44,6 +46,14 @@ class NotAParty(MessagingError):
 
 
 class Blocked(MessagingError):
+    pass
+
+
+class Unsupported(MessagingError):
+    """An attachment whose content is not one of the accepted types."""
+
+
+class TooLarge(MessagingError):
     pass
 
 
@@ -75,11 +85,53 @@ class Thread:
 class Rules:
     edit_seconds: int
     max_chars: int
+    attachment_bytes: int = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+
+# What an attachment may be, by its content's magic bytes (the file name and the declared type are
+# not believed): images the dApp can show, and PDF documents.
+ACCEPTED = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+    "application/pdf": "pdf",
+}
+
+
+def sniff(data: bytes) -> str | None:
+    """The accepted media type of `data` from its first bytes, else None."""
+    kind = filetype.guess(data[:8192])
+    return kind.mime if kind is not None and kind.mime in ACCEPTED else None
+
+
+def clean_filename(name: str, media_type: str) -> str:
+    """A file name safe to show and to offer for download: no path, no control or bidi characters, at
+    most 120 characters, ending in its real type's extension."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(
+        ch
+        for ch in base
+        if ch.isprintable() and ch not in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    )
+    base = base.strip(" .") or "attachment"
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return f"{stem[:110]}.{ACCEPTED[media_type]}"
 
 
 def message_context(thread_id: int, sender: str) -> bytes:
     """Associated data of a message body: a row moved to another thread or sender does not open."""
     return f"skillchain-message:{thread_id}:{sender}".encode()
+
+
+def attachment_context(thread_id: int, uploader: str, message_id: int, part: str) -> bytes:
+    return f"skillchain-attachment:{thread_id}:{uploader}:{message_id}:{part}".encode()
 
 
 def _thread(row: Any) -> Thread:
@@ -288,7 +340,46 @@ def unread_totals(conn: Connection, me: str) -> tuple[int, int]:
 # ------------------------------------------------------------------ messages
 
 
-def _public(row: Any, sealer: Sealer, rules: Rules, viewer: str | None) -> MessagePublic:
+def _files(conn: Connection, sealer: Sealer, message_ids: list[int]) -> dict[int, list[AttachmentPublic]]:
+    """The attachments of these messages (names opened; contents stay sealed until downloaded)."""
+    found: dict[int, list[AttachmentPublic]] = {}
+    if not message_ids:
+        return found
+    rows = conn.execute(
+        select(
+            attachments.c.id,
+            attachments.c.message_id,
+            attachments.c.thread_id,
+            attachments.c.uploader,
+            attachments.c.media_type,
+            attachments.c.size,
+            attachments.c.key_id,
+            attachments.c.name,
+        )
+        .where(attachments.c.message_id.in_(message_ids))
+        .order_by(attachments.c.id)
+    )
+    for r in rows:
+        context = attachment_context(r.thread_id, r.uploader, r.message_id, "name")
+        try:
+            name = sealer.open(r.key_id, bytes(r.name), context).decode()
+        except SealingError:
+            name = f"attachment.{ACCEPTED.get(r.media_type, 'bin')}"
+        found.setdefault(int(r.message_id), []).append(
+            AttachmentPublic(
+                id=int(r.id),
+                filename=name,
+                media_type=r.media_type,
+                size=int(r.size),
+                url=f"/threads/{r.thread_id}/attachments/{r.id}",
+            )
+        )
+    return found
+
+
+def _public(
+    row: Any, sealer: Sealer, rules: Rules, viewer: str | None, files: list[AttachmentPublic] | None = None
+) -> MessagePublic:
     body = None
     if row["body"] is not None and row["deleted_at"] is None:
         try:
@@ -309,6 +400,7 @@ def _public(row: Any, sealer: Sealer, rules: Rules, viewer: str | None) -> Messa
         edited_at=row["edited_at"],
         deleted=row["deleted_by"],
         editable_until=int(row["created_at"]) + rules.edit_seconds if editable else None,
+        attachments=files or [],
     )
 
 
@@ -328,9 +420,23 @@ def send(
     now: int,
     *,
     origin: str = "chat",
+    upload: Upload | None = None,
 ) -> MessagePublic:
     if len(body) > rules.max_chars:
         raise Refused(f"a message is at most {rules.max_chars:,} characters (this one has {len(body):,})")
+    media_type = None
+    if upload is not None:
+        if len(upload.data) > rules.attachment_bytes:
+            raise TooLarge(
+                f"an attachment is at most {rules.attachment_bytes:,} bytes "
+                f"(this one has {len(upload.data):,})"
+            )
+        media_type = sniff(upload.data)
+        if media_type is None:
+            raise Unsupported(
+                "attachments are images (PNG, JPEG, GIF, WebP) or PDF documents, recognised by their "
+                "content; this file is none of those, whatever its name says"
+            )
     _refuse_blocked(conn, sender, thread.other(sender))
     key_id, sealed = sealer.seal(body.encode(), message_context(thread.id, sender))
     row = (
@@ -346,7 +452,27 @@ def send(
     )
     conn.execute(update(threads).where(threads.c.id == thread.id).values(last_message_at=now))
     _set_read(conn, thread.id, sender, int(row["id"]), now)  # you have read what you wrote
-    message = _public(row, sealer, rules, None)
+    files: list[AttachmentPublic] = []
+    if upload is not None and media_type is not None:
+        mid = int(row["id"])
+        name = clean_filename(upload.filename, media_type)
+        key_id, sealed_name = sealer.seal(name.encode(), attachment_context(thread.id, sender, mid, "name"))
+        _, sealed_data = sealer.seal(upload.data, attachment_context(thread.id, sender, mid, "content"))
+        conn.execute(
+            insert(attachments).values(
+                message_id=mid,
+                thread_id=thread.id,
+                uploader=sender,
+                media_type=media_type,
+                size=len(upload.data),
+                key_id=key_id,
+                name=sealed_name,
+                content=sealed_data,
+                created_at=now,
+            )
+        )
+        files = _files(conn, sealer, [mid])[mid]
+    message = _public(row, sealer, rules, None, files)
     _publish(conn, sealer, thread, {"op": "new", "message": message.model_dump()}, now)
     return message
 
@@ -363,8 +489,32 @@ def page(
     query = select(messages).where(messages.c.thread_id == thread.id)
     if before is not None:
         query = query.where(messages.c.id < before)
-    rows = conn.execute(query.order_by(messages.c.id.desc()).limit(limit + 1)).mappings()
-    return [_public(r, sealer, rules, viewer) for r in rows]
+    rows = list(conn.execute(query.order_by(messages.c.id.desc()).limit(limit + 1)).mappings())
+    files = _files(conn, sealer, [int(r["id"]) for r in rows])
+    return [_public(r, sealer, rules, viewer, files.get(int(r["id"]))) for r in rows]
+
+
+def attachment(
+    conn: Connection, sealer: Sealer, thread: Thread, attachment_id: int
+) -> tuple[str, str, bytes]:
+    """(file name, media type, bytes) of an attachment of this thread."""
+    row = conn.execute(
+        select(attachments).where(attachments.c.id == attachment_id, attachments.c.thread_id == thread.id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no attachment {attachment_id} in thread {thread.id}")
+    try:
+        name = sealer.open(
+            row.key_id, bytes(row.name), attachment_context(thread.id, row.uploader, row.message_id, "name")
+        ).decode()
+        data = sealer.open(
+            row.key_id,
+            bytes(row.content),
+            attachment_context(thread.id, row.uploader, row.message_id, "content"),
+        )
+    except SealingError:
+        raise NotFound("this attachment's key is no longer configured; it cannot be read") from None
+    return name, row.media_type, data
 
 
 def _own_message(conn: Connection, thread: Thread, message_id: int, author: str) -> Any:
@@ -417,8 +567,9 @@ def edit(
 def delete(
     conn: Connection, sealer: Sealer, rules: Rules, thread: Thread, message_id: int, author: str, now: int
 ) -> MessagePublic:
-    """The text goes; a tombstone keeps the thread's order ("message deleted")."""
+    """The text and its files go; a tombstone keeps the thread's order ("message deleted")."""
     _own_message(conn, thread, message_id, author)
+    conn.execute(sa_delete(attachments).where(attachments.c.message_id == message_id))
     changed = (
         conn.execute(
             update(messages)
@@ -588,4 +739,19 @@ def rekey(conn: Connection, sealer: Sealer, *, batch: int = 500) -> int:
             .where(messages.c.id == r.id, messages.c.key_id == r.key_id)
             .values(key_id=key_id, body=sealed)
         )
-    return len(rows)
+    moved = 0
+    for a in conn.execute(
+        select(attachments)
+        .where(attachments.c.key_id != sealer.current)
+        .order_by(attachments.c.id)
+        .limit(batch)
+    ).all():
+        name_ctx = attachment_context(a.thread_id, a.uploader, a.message_id, "name")
+        data_ctx = attachment_context(a.thread_id, a.uploader, a.message_id, "content")
+        key_id, name = sealer.seal(sealer.open(a.key_id, bytes(a.name), name_ctx), name_ctx)
+        _, data = sealer.seal(sealer.open(a.key_id, bytes(a.content), data_ctx), data_ctx)
+        conn.execute(
+            update(attachments).where(attachments.c.id == a.id).values(key_id=key_id, name=name, content=data)
+        )
+        moved += 1
+    return len(rows) + moved

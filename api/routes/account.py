@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from fastapi import APIRouter
@@ -9,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Column, Table, and_, delete, or_, select, update
 
 from api.deps import ClockDep, ConnDep, CurrentSession, SealerDep
-from api.messages.service import message_context
+from api.messages.service import attachment_context, message_context
 from api.models import ERRORS
 from db.auth import auth_sessions
 from db.booking import (
@@ -25,7 +26,7 @@ from db.booking import (
 from db.chain import engagements
 from db.credentials import issuer_profiles, vouchers
 from db.market import evidence, listings, profiles
-from db.messages import message_reports, messages, thread_reads, threads, user_blocks
+from db.messages import attachments, message_reports, messages, thread_reads, threads, user_blocks
 from db.outbox import outbox, outbox_audience
 from db.payments import payment_quotes
 
@@ -86,6 +87,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "calendar_feed": (calendar_feeds, (calendar_feeds.c.address,)),
     "message_threads": (threads, (threads.c.party_a, threads.c.party_b)),
     "messages": (messages, (messages.c.sender,)),
+    "message_attachments": (attachments, (attachments.c.uploader,)),
     "message_reads": (thread_reads, (thread_reads.c.address,)),
     "blocks": (user_blocks, (user_blocks.c.blocker,)),
     "message_reports": (message_reports, (message_reports.c.reporter,)),
@@ -113,6 +115,7 @@ ERASURE: dict[str, str] = {
     "standing_offers": "all",  # the app stops booking from it; cancelOffer ends it on-chain too
     "message_threads": "message_threads",
     "messages": "custom",  # the text of yours goes (a tombstone stays in the other party's thread)
+    "message_attachments": "all",
     "message_reads": "all",
     "blocks": "all",
     "message_reports": "all",
@@ -121,6 +124,7 @@ ERASURE: dict[str, str] = {
 _NOT_EXPORTED_COLUMNS = {
     "auth_sessions": {"token_hash"},  # a session secret, even hashed, stays inside
     "messages": {"body", "key_id"},  # ciphertext: the readable text is under `messages`
+    "message_attachments": {"name", "content", "key_id"},  # readable under `attachments`
 }
 
 
@@ -135,6 +139,17 @@ class MessageExport(BaseModel):
     deleted: str | None
 
 
+class AttachmentExport(BaseModel):
+    id: int
+    message_id: int
+    thread_id: int
+    uploader: str
+    filename: str
+    media_type: str
+    size: int
+    content_base64: str
+
+
 class ExportPublic(BaseModel):
     address: str
     profile: dict[str, Any] | None
@@ -147,6 +162,7 @@ class ExportPublic(BaseModel):
     messages: list[MessageExport] = Field(
         description="every message of your threads (yours and the other party's), readable"
     )
+    attachments: list[AttachmentExport] = Field(description="every file of your threads, base64")
     tables: dict[str, list[dict[str, Any]]] = Field(description="every personal-data table, by name")
     retention_notes: dict[str, str]
 
@@ -199,8 +215,34 @@ def export(session: CurrentSession, conn: ConnDep, sealer: SealerDep) -> ExportP
         vouchers=rows["vouchers"],
         card_payments=rows["card_payments"],
         messages=readable,
+        attachments=[
+            _attachment(sealer, a)
+            for a in conn.execute(
+                select(attachments).where(attachments.c.thread_id.in_(mine)).order_by(attachments.c.id)
+            )
+        ],
         tables=rows,
         retention_notes=KEPT,
+    )
+
+
+def _attachment(sealer: Any, a: Any) -> AttachmentExport:
+    def opened(part: str, sealed: bytes) -> bytes:
+        return bytes(
+            sealer.open(
+                a.key_id, bytes(sealed), attachment_context(a.thread_id, a.uploader, a.message_id, part)
+            )
+        )
+
+    return AttachmentExport(
+        id=a.id,
+        message_id=a.message_id,
+        thread_id=a.thread_id,
+        uploader=a.uploader,
+        filename=opened("name", a.name).decode(),
+        media_type=a.media_type,
+        size=a.size,
+        content_base64=base64.b64encode(opened("content", a.content)).decode(),
     )
 
 

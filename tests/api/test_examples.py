@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from api.app import create_app
-from api.examples import EXAMPLES
+from api.examples import EXAMPLES, FORM_EXAMPLES
 
 
 def _models() -> dict[str, Any]:
@@ -58,3 +58,9 @@ def test_every_request_body_has_an_example() -> None:
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_each_example_is_accepted_by_its_model(name: str) -> None:
     _models()[name].model_validate(EXAMPLES[name])
+
+
+def test_each_form_example_names_the_form_fields() -> None:
+    schemas = create_app().openapi()["components"]["schemas"]
+    for name, example in FORM_EXAMPLES.items():
+        assert set(example) == set(schemas[name]["properties"]), name

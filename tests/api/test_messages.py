@@ -5,6 +5,8 @@ at rest with key rotation, export and erasure, and refusals in words."""
 from __future__ import annotations
 
 import base64
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +14,14 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from api.app import create_app
 from api.messages.sealing import SealingError
 from api.messages.service import rekey
 from chain.tx import anvil_account
 from db.chain import engagements
-from db.messages import messages
+from db.messages import attachments, messages
 from db.outbox import outbox
 from tests.api.conftest import make_settings
 from tests.api.siwe_helpers import make_message
@@ -369,3 +371,94 @@ def test_export_has_readable_messages_and_erasure_removes_what_you_wrote_only(c:
     ]
     again = sign_in(c, LEARNER)
     assert c.get("/me/blocks", headers=again).json()["data"] == []
+
+
+def _png(width: int = 2, height: int = 2, pad: int = 0) -> bytes:
+    """A real PNG (signature, IHDR, IDAT, IEND with their CRCs), `pad` bytes of text chunk to grow it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    text = chunk(b"tEXt", b"c\x00" + b"x" * pad) if pad else b""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + text
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56  # the start of a Linux executable
+
+
+def test_attachments_are_sniffed_encrypted_served_to_the_parties_only(app: FastAPI, c: TestClient) -> None:
+    learner, mentor, stranger = sign_in(c, LEARNER), sign_in(c, MENTOR), sign_in(c, STRANGER)
+    thread = _inquire(c, learner, _listing(c, mentor))["thread"]["id"]  # type: ignore[index]
+    image = _png()
+    sent = c.post(
+        f"/threads/{thread}/attachments",
+        headers=learner,
+        files={"file": ("../../my whiteboard.jpg", image, "image/jpeg")},  # the name and type lie
+        data={"body": "my sketch"},
+    )
+    assert sent.status_code == 201, sent.text
+    file = sent.json()["attachments"][0]
+    assert (file["media_type"], file["filename"], file["size"]) == (
+        "image/png",
+        "my whiteboard.png",
+        len(image),
+    )
+    assert sent.json()["body"] == "my sketch"
+
+    got = c.get(file["url"], headers=mentor)
+    assert got.status_code == 200 and got.content == image
+    assert got.headers["content-type"] == "image/png"
+    assert got.headers["content-disposition"] == "attachment; filename*=UTF-8''my%20whiteboard.png"
+    assert "sandbox" in got.headers["content-security-policy"]
+    assert c.get(file["url"], headers=stranger).status_code == 403
+    assert c.get(f"/threads/{thread}/attachments/99999", headers=mentor).status_code == 404
+    listed = c.get(f"/threads/{thread}/messages", headers=mentor).json()["data"][0]
+    assert listed["attachments"] == [file]
+
+    with app.state.engine.connect() as conn:
+        row = conn.execute(select(attachments.c.name, attachments.c.content)).one()
+    assert image not in bytes(row.content) and b"whiteboard" not in bytes(row.name)
+
+    exported = c.get("/me/export", headers=mentor).json()["attachments"]
+    assert [(a["filename"], base64.b64decode(a["content_base64"])) for a in exported] == [
+        ("my whiteboard.png", image)
+    ]
+
+    # Deleting the message deletes its file.
+    mid = sent.json()["id"]
+    assert c.delete(f"/threads/{thread}/messages/{mid}", headers=learner).status_code == 200
+    assert c.get(file["url"], headers=mentor).status_code == 404
+
+
+def test_an_executable_renamed_png_and_oversize_files_are_refused_and_nothing_is_stored(
+    tmp_path: Path, database_url: str
+) -> None:
+    app = _app(tmp_path, database_url, message_attachment_bytes=4096)
+    with TestClient(app) as c:
+        learner, mentor = sign_in(c, LEARNER), sign_in(c, MENTOR)
+        thread = _inquire(c, learner, _listing(c, mentor))["thread"]["id"]  # type: ignore[index]
+        url = f"/threads/{thread}/attachments"
+        disguised = c.post(url, headers=learner, files={"file": ("cat.png", ELF, "image/png")})
+        assert disguised.status_code == 415 and "whatever its name says" in disguised.json()["detail"]
+        big = c.post(url, headers=learner, files={"file": ("big.png", _png(pad=5000), "image/png")})
+        assert big.status_code == 413 and "4,096 bytes" in big.json()["detail"]
+        huge = c.post(url, headers=learner, files={"file": ("huge.png", _png(pad=200_000), "image/png")})
+        assert huge.status_code == 413  # refused by the size guard before the form is parsed
+        assert (
+            c.post(url, headers=learner, files={"file": ("empty.png", b"", "image/png")}).status_code == 422
+        )
+        assert c.post(url, headers=learner, data={"body": "no file"}).status_code == 422
+        fine = c.post(
+            url, headers=learner, files={"file": ("ok.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n", "x/y")}
+        )
+        assert fine.status_code == 201 and fine.json()["attachments"][0]["media_type"] == "application/pdf"
+    with app.state.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(attachments)).scalar() == 1
+        assert conn.execute(select(func.count()).select_from(messages)).scalar() == 2  # inquiry + the PDF

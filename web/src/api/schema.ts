@@ -1138,6 +1138,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/threads/{thread_id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a file: an image (PNG, JPEG, GIF, WebP) or a PDF, up to 5 MB (configurable)
+         * @description A multipart form with `file` and an optional caption `body`. The type is read from the content (an executable named `.png` is refused with 415); the file is stored encrypted in the database, never on IPFS.
+         */
+        post: operations["messages.send_attachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/threads/{thread_id}/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Download an attachment (the thread's parties only) */
+        get: operations["messages.get_attachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/threads/{thread_id}/messages": {
         parameters: {
             query?: never;
@@ -1399,6 +1436,44 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AttachmentExport */
+        AttachmentExport: {
+            /** Content Base64 */
+            content_base64: string;
+            /** Filename */
+            filename: string;
+            /** Id */
+            id: number;
+            /** Media Type */
+            media_type: string;
+            /** Message Id */
+            message_id: number;
+            /** Size */
+            size: number;
+            /** Thread Id */
+            thread_id: number;
+            /** Uploader */
+            uploader: string;
+        };
+        /** AttachmentPublic */
+        AttachmentPublic: {
+            /** Filename */
+            filename: string;
+            /** Id */
+            id: number;
+            /**
+             * Media Type
+             * @description from the content's magic bytes, never from the file name
+             */
+            media_type: string;
+            /** Size */
+            size: number;
+            /**
+             * Url
+             * @description GET it with your session token (parties only)
+             */
+            url: string;
+        };
         /** AvailabilityIn */
         AvailabilityIn: {
             /**
@@ -1928,6 +2003,11 @@ export interface components {
         ExportPublic: {
             /** Address */
             address: string;
+            /**
+             * Attachments
+             * @description every file of your threads, base64
+             */
+            attachments: components["schemas"]["AttachmentExport"][];
             /** Card Payments */
             card_payments: {
                 [key: string]: unknown;
@@ -2155,6 +2235,8 @@ export interface components {
         };
         /** MessagePublic */
         MessagePublic: {
+            /** Attachments */
+            attachments?: components["schemas"]["AttachmentPublic"][];
             /**
              * Body
              * @description null once deleted (by its author or their erasure)
@@ -3398,6 +3480,20 @@ export interface components {
              * @default ETH
              */
             token?: "ETH" | string;
+        };
+        /** Body_messages.send_attachment */
+        send_attachment: {
+            /**
+             * Body
+             * @description an optional caption
+             * @default
+             */
+            body?: string;
+            /**
+             * File
+             * @description the image or PDF
+             */
+            file: string;
         };
     };
     responses: never;
@@ -11022,6 +11118,239 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ThreadPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "messages.send_attachment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a thread's id */
+                thread_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "body": "My whiteboard from today",
+                 *       "file": "(the image or PDF file)"
+                 *     }
+                 */
+                "multipart/form-data": components["schemas"]["send_attachment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "messages.get_attachment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a thread's id */
+                thread_id: number;
+                /** @description an attachment's id */
+                attachment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                    "image/gif": unknown;
+                    "image/jpeg": unknown;
+                    "image/png": unknown;
+                    "image/webp": unknown;
                 };
             };
             /** @description the request is well-formed but not acceptable (the detail says why) */
