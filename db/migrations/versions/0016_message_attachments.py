@@ -16,7 +16,9 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "message_attachments",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.Identity(), primary_key=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), sa.Identity(), primary_key=True
+        ),
         sa.Column("message_id", sa.BigInteger(), nullable=False, index=True),
         sa.Column("thread_id", sa.BigInteger(), nullable=False),
         sa.Column("uploader", sa.String(length=42), nullable=False, index=True),
