@@ -12,7 +12,7 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(abspath $(BIN)):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: web-schema setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api bench-stream bench-slots
+.PHONY: web-schema room-schema setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api bench-stream bench-slots
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -44,6 +44,9 @@ web/dist/index.html: $(STAMP)/web-npm $(WEB_SOURCES)
 
 web-schema: $(STAMP)/python $(STAMP)/web-npm ## regenerate the dApp's API types from the OpenAPI document
 	cd web && npm run --silent schema
+
+room-schema: $(STAMP)/python ## regenerate docs/room-protocol.schema.json (the room's WebSocket frames)
+	$(BIN)/skillchain room schema > docs/room-protocol.schema.json
 
 # py-solc-x (used by ape-solidity) runs any executable named solc-v<version> in SOLCX_BINARY_PATH.
 $(SOLC): tools/solc.mjs $(STAMP)/npm

@@ -34,6 +34,7 @@ from api.observability import STREAMS, RequestContext
 from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
 from api.payments.setup import start_payments
+from api.room.routes import router as room_router
 from api.routes import account, credentials, engagements, market, matching, ops, transactions, wallet
 from api.stream.hub import StreamHub
 from api.stream.routes import router as stream_router
@@ -75,6 +76,11 @@ TAGS = [
         "name": "messages",
         "description": "Inquiries on a listing and a thread per engagement: encrypted at rest, live on "
         "the stream.",
+    },
+    {
+        "name": "room",
+        "description": "A booked session's room: WebRTC between the two parties, signalled over "
+        "/rooms/{booking_id}/ws (docs/room.md).",
     },
     {"name": "transactions", "description": "Where a sent transaction stands: pending, indexed, reverted."},
     {
@@ -269,6 +275,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(wallet.router)
     app.include_router(booking_router)
     app.include_router(messages_router)
+    app.include_router(room_router)
     app.include_router(credentials.router)
     app.include_router(payment_routes.router)
     app.include_router(matching.router)

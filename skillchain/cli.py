@@ -563,6 +563,18 @@ def messages_rekey() -> None:
     typer.echo(f"done: every message is sealed with key {sealer.current!r} ({total} re-sealed)")
 
 
+room_app = typer.Typer(help="The session room's signalling protocol.")
+app.add_typer(room_app, name="room")
+
+
+@room_app.command("schema")
+def room_schema() -> None:
+    """Print the JSON schema of every WebSocket frame (both directions) and the close codes."""
+    from api.room.protocol import schemas
+
+    typer.echo(json.dumps(schemas(), indent=2, sort_keys=True))
+
+
 matching_app = typer.Typer(help="Recommendations, career paths and fraud signals.")
 app.add_typer(matching_app, name="matching")
 

@@ -7,10 +7,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic import AnyHttpUrl, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOCAL_CHAIN_ID = 31337
+
+
+class IceServer(BaseModel):
+    """One RTCIceServer of the session room (the browser's RTCPeerConnection configuration)."""
+
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
 
 
 class Settings(BaseSettings):
@@ -166,6 +174,15 @@ class Settings(BaseSettings):
         ge=1024,
         le=50 * 1024 * 1024,
         description="Largest attachment (an image or a PDF) a message may carry, in bytes.",
+    )
+    room_grace_minutes: int = Field(
+        15, ge=0, le=24 * 60, description="Minutes a session room stays open after the session's end."
+    )
+    room_ice_servers: list[IceServer] = Field(
+        default_factory=list,
+        description="STUN/TURN servers for the session room, as JSON: "
+        '\'[{"urls": "stun:stun.example.org:3478"}, {"urls": "turn:turn.example.org", "username": "u", '
+        '"credential": "p"}]\'. None by default: host candidates connect browsers on one network.',
     )
     message_max_chars: int = Field(
         10_000, ge=1, le=100_000, description="Longest message body, in characters."

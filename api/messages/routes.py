@@ -392,14 +392,33 @@ def report_message(
     return ReportPublic(**found)
 
 
-@router.get("/me/blocks", response_model=BlocksPublic, summary="Wallets you have blocked")
-def list_blocks(session: CurrentSession, conn: ConnDep) -> BlocksPublic:
-    rows = conn.execute(
-        select(user_blocks.c.blocked, user_blocks.c.created_at)
-        .where(user_blocks.c.blocker == session.address)
-        .order_by(user_blocks.c.created_at.desc())
-    ).all()
-    return BlocksPublic(data=[BlockPublic(address=r.blocked, created_at=r.created_at) for r in rows])
+@router.get("/me/blocks", response_model=BlocksPublic, summary="Wallets you have blocked, most recent first")
+def list_blocks(
+    session: CurrentSession, conn: ConnDep, cursor: CursorQuery = None, limit: LimitQuery = 50
+) -> BlocksPublic:
+    # Ordered by (time, address as a number) in Python: one wallet's blocks are few, and a
+    # checksummed address's text order is not its numeric order.
+    keys = cursor_keys(cursor, 2, wide_last=True)
+    rows = sorted(
+        (
+            (int(r.created_at), int(r.blocked, 16), r.blocked)
+            for r in conn.execute(
+                select(user_blocks.c.blocked, user_blocks.c.created_at).where(
+                    user_blocks.c.blocker == session.address
+                )
+            )
+        ),
+        reverse=True,
+    )
+    total = len(rows)
+    if keys is not None:
+        rows = [r for r in rows if (r[0], r[1]) < keys]
+    shown, next_cursor = page_of(rows[: limit + 1], limit, lambda r: (r[0], r[1]))
+    return BlocksPublic(
+        data=[BlockPublic(address=r[2], created_at=r[0]) for r in shown],
+        next_cursor=next_cursor,
+        total=total,
+    )
 
 
 @router.put(

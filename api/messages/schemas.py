@@ -107,8 +107,8 @@ class BlockPublic(BaseModel):
     created_at: int
 
 
-class BlocksPublic(BaseModel):
-    data: list[BlockPublic]
+class BlocksPublic(Page[BlockPublic]):
+    """Most recent first."""
 
 
 class ReportPublic(BaseModel):

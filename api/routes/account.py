@@ -29,6 +29,7 @@ from db.market import evidence, listings, profiles
 from db.messages import attachments, message_reports, messages, thread_reads, threads, user_blocks
 from db.outbox import outbox, outbox_audience
 from db.payments import payment_quotes
+from db.room import room_attendance
 
 router = APIRouter(tags=["account"], responses=ERRORS)
 
@@ -55,6 +56,11 @@ KEPT = {
         "a thread stays while the other party has it: the messages they wrote are theirs too. Erasure "
         "removes the text of every message you wrote (the thread shows 'removed by its author') and your "
         "read receipts, blocks and reports; the other party keeps what they wrote to you"
+    ),
+    "session_attendance": (
+        "when you joined and left a booked session's room is the record both parties (and an arbiter, "
+        "if one of them shares it as evidence) rely on to show the session took place; it names only "
+        "the wallet, the booking and the times"
     ),
     "on_chain": (
         "engagements, reviews and credentials are public blockchain state: no one can erase them, "
@@ -91,6 +97,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "message_reads": (thread_reads, (thread_reads.c.address,)),
     "blocks": (user_blocks, (user_blocks.c.blocker,)),
     "message_reports": (message_reports, (message_reports.c.reporter,)),
+    "room_attendance": (room_attendance, (room_attendance.c.address,)),
 }
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
@@ -119,6 +126,7 @@ ERASURE: dict[str, str] = {
     "message_reads": "all",
     "blocks": "all",
     "message_reports": "all",
+    "room_attendance": "session_attendance",
     "stream_deliveries": "all",  # who may replay which stream item; erased, the items reach you no more
 }
 _NOT_EXPORTED_COLUMNS = {

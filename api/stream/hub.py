@@ -101,12 +101,13 @@ class StreamHub:
         self.delivered = 0
 
     # ------------------------------------------------------------ subscribers
-    def subscribe(self, address: str, loop: asyncio.AbstractEventLoop) -> Subscriber:
+    def subscribe(self, address: str, loop: asyncio.AbstractEventLoop, *, counted: bool = True) -> Subscriber:
         """Register a stream (call `start()` first, off the event loop). Its `start` is read under the
-        lock the dispatcher advances the position with: every item above it reaches the queue."""
+        lock the dispatcher advances the position with: every item above it reaches the queue.
+        `counted`: held against the per-user cap of open streams (a session room's socket is not)."""
         with self._lock:
             mine = self._subs[address]
-            if self.per_user and len(mine) >= self.per_user:
+            if counted and self.per_user and len(mine) >= self.per_user:
                 raise TooManyStreams(address)
             sub = Subscriber(address, loop, start=self.position)
             mine.add(sub)
@@ -180,6 +181,11 @@ class StreamHub:
             self._stop_listening()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def tick_now(self) -> None:
+        """Tick every stream at once (tests: a moved clock is noticed without waiting)."""
+        self._next_tick = 0.0
+        self._wake.set()
 
     def poke(self) -> None:
         """Read now (tests and same-process writers that know they just committed)."""

@@ -756,7 +756,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Wallets you have blocked */
+        /** Wallets you have blocked, most recent first */
         get: operations["messages.list_blocks"];
         put?: never;
         post?: never;
@@ -1061,6 +1061,23 @@ export interface paths {
         put?: never;
         /** Comment to IPFS + review tx */
         post: operations["engagements.prepare_review"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rooms/{booking_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A booked session's room: its window, the ICE servers, who joined and when (parties only) */
+        get: operations["room.get_room"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1474,6 +1491,15 @@ export interface components {
              */
             url: string;
         };
+        /** Attendance */
+        Attendance: {
+            /** Address */
+            address: string;
+            /** Joined At */
+            joined_at: number;
+            /** Left At */
+            left_at: number | null;
+        };
         /** AvailabilityIn */
         AvailabilityIn: {
             /**
@@ -1535,10 +1561,23 @@ export interface components {
             /** Created At */
             created_at: number;
         };
-        /** BlocksPublic */
+        /**
+         * BlocksPublic
+         * @description Most recent first.
+         */
         BlocksPublic: {
             /** Data */
             data: components["schemas"]["BlockPublic"][];
+            /**
+             * Next Cursor
+             * @description opaque; null when this is the last page
+             */
+            next_cursor: string | null;
+            /**
+             * Total
+             * @description how many match over all pages (null where counting would cost a scan)
+             */
+            total: number | null;
         };
         /** BookingCreated */
         BookingCreated: {
@@ -2980,6 +3019,49 @@ export interface components {
             signals: {
                 [key: string]: string;
             };
+        };
+        /** RoomPublic */
+        RoomPublic: {
+            /** Attendance */
+            attendance: components["schemas"]["Attendance"][];
+            /** Booking Id */
+            booking_id: string;
+            /**
+             * Closes At
+             * @description the end plus SKILLCHAIN_ROOM_GRACE_MINUTES
+             */
+            closes_at: number;
+            /** Ends At */
+            ends_at: number;
+            /** Engagement Id */
+            engagement_id: number | null;
+            /** Ice Servers */
+            ice_servers: {
+                [key: string]: unknown;
+            }[];
+            /** Learner */
+            learner: string;
+            /** Mentor */
+            mentor: string;
+            /** Open Now */
+            open_now: boolean;
+            /**
+             * Opens At
+             * @description 10 minutes before the start
+             */
+            opens_at: number;
+            /** Starts At */
+            starts_at: number;
+            /**
+             * State
+             * @description the booking's state; the room opens only for a confirmed session
+             */
+            state: string;
+            /**
+             * Websocket
+             * @description path of the signalling WebSocket (send `join` first)
+             */
+            websocket: string;
         };
         /**
          * RuleIn
@@ -8624,7 +8706,12 @@ export interface operations {
     };
     "messages.list_blocks": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description the `next_cursor` of the previous page (omit for the first) */
+                cursor?: string | null;
+                /** @description rows per page */
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -8687,6 +8774,15 @@ export interface operations {
             };
             /** @description request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10743,6 +10839,110 @@ export interface operations {
                 };
             };
             /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "room.get_room": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the booking's id */
+                booking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoomPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,342 @@
+"""The session room over HTTP and WebSocket: GET /rooms/{booking_id} says when it opens and who was
+there; /rooms/{booking_id}/ws carries the signalling (protocol: api/room/protocol.py, docs/room.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import MutableMapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, WebSocket
+from pydantic import BaseModel, Field, ValidationError
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from api.auth.store import Session, find_session
+from api.deps import ClockDep, ConnDep, CurrentSession, SettingsDep
+from api.messages import service as messages
+from api.models import ERRORS
+from api.room import service
+from api.room.protocol import (
+    CLIENT_FRAMES,
+    MAX_FRAME_BYTES,
+    Answer,
+    Attendance,
+    Candidate,
+    Chat,
+    ChatOut,
+    Closing,
+    ErrorOut,
+    Hangup,
+    Join,
+    Joined,
+    Offer,
+    Ping,
+    Pong,
+)
+from api.room.service import Room, RoomRefused
+from api.stream.hub import StreamHub, Subscriber
+
+log = logging.getLogger("skillchain.room")
+router = APIRouter(tags=["room"], responses=ERRORS)
+
+BookingId = Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$", description="the booking's id")]
+JOIN_TIMEOUT = 10.0  # seconds to send `join` after connecting
+FRAME_BURST = 200  # frames a connection may send per FRAME_WINDOW seconds (a call needs ~30)
+FRAME_WINDOW = 10.0
+
+
+class RoomPublic(BaseModel):
+    booking_id: str
+    learner: str
+    mentor: str
+    starts_at: int
+    ends_at: int
+    opens_at: int = Field(description="10 minutes before the start")
+    closes_at: int = Field(description="the end plus SKILLCHAIN_ROOM_GRACE_MINUTES")
+    state: str = Field(description="the booking's state; the room opens only for a confirmed session")
+    open_now: bool
+    engagement_id: int | None
+    websocket: str = Field(description="path of the signalling WebSocket (send `join` first)")
+    ice_servers: list[dict[str, Any]]
+    attendance: list[Attendance]
+
+
+def _ice_servers(settings: Any) -> list[dict[str, Any]]:
+    return [s.model_dump(exclude_none=True) for s in settings.room_ice_servers]
+
+
+@router.get(
+    "/rooms/{booking_id}",
+    response_model=RoomPublic,
+    summary="A booked session's room: its window, the ICE servers, who joined and when (parties only)",
+    responses={403: {}, 404: {}},
+)
+def get_room(
+    booking_id: BookingId, session: CurrentSession, conn: ConnDep, settings: SettingsDep, clock: ClockDep
+) -> RoomPublic:
+    now = int(clock())
+    try:
+        room = service.room_of(conn, booking_id, now, settings.room_grace_minutes * 60)
+    except RoomRefused as e:
+        raise HTTPException(404, e.reason) from None
+    if session.address not in room.parties:
+        raise HTTPException(403, "only the session's learner and mentor can see its room")
+    try:
+        service.admit(room, session.address, now)
+        open_now = True
+    except RoomRefused:
+        open_now = False
+    return RoomPublic(
+        booking_id=room.booking_id,
+        learner=room.learner,
+        mentor=room.mentor,
+        starts_at=room.starts_at,
+        ends_at=room.ends_at,
+        opens_at=room.opens_at,
+        closes_at=room.closes_at,
+        state=room.state,
+        open_now=open_now,
+        engagement_id=room.engagement_id,
+        websocket=f"/rooms/{booking_id}/ws",
+        ice_servers=_ice_servers(settings),
+        attendance=service.attendance(conn, booking_id),
+    )
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+def _parse(message: MutableMapping[str, Any]) -> Any:
+    """One client frame, or _Close with the documented code."""
+    text = message.get("text")
+    if text is None:
+        data = message.get("bytes") or b""
+        if len(data) > MAX_FRAME_BYTES:
+            raise _Close(1009, f"frames are at most {MAX_FRAME_BYTES} bytes")
+        raise _Close(4400, "frames are JSON text, not binary")
+    if len(text) > MAX_FRAME_BYTES:  # characters ≥ bytes / 4: checked on the encoded size below too
+        raise _Close(1009, f"frames are at most {MAX_FRAME_BYTES} bytes")
+    if len(text.encode()) > MAX_FRAME_BYTES:
+        raise _Close(1009, f"frames are at most {MAX_FRAME_BYTES} bytes")
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise _Close(4400, "a frame is one JSON object") from None
+    if not isinstance(raw, dict):
+        raise _Close(4400, "a frame is one JSON object")
+    try:
+        return CLIENT_FRAMES.validate_python(raw)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise _Close(4400, f"{where}: {first.get('msg', 'invalid')}"[:120]) from None
+
+
+async def _send(ws: WebSocket, frame: BaseModel | dict[str, Any]) -> None:
+    data = frame.model_dump(mode="json", by_alias=True) if isinstance(frame, BaseModel) else frame
+    await ws.send_text(json.dumps(data, separators=(",", ":")))
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    if ws.client_state != WebSocketState.CONNECTED:
+        return
+    try:
+        await _send(ws, Closing(code=code, reason=reason))
+        await ws.close(code, reason[:120])
+    except (RuntimeError, WebSocketDisconnect, OSError):
+        pass
+
+
+@router.websocket("/rooms/{booking_id}/ws", name="room_socket")
+async def room_socket(ws: WebSocket, booking_id: str) -> None:
+    await ws.accept()
+    try:
+        await _serve(ws, booking_id)
+    except _Close as e:
+        await _close(ws, e.code, e.reason)
+    except RoomRefused as e:
+        await _close(ws, e.code, e.reason)
+    except WebSocketDisconnect:
+        pass
+
+
+async def _serve(ws: WebSocket, booking_id: str) -> None:
+    app: Any = ws.app
+    engine, settings, sealer = app.state.engine, app.state.settings, app.state.sealer
+    hub: StreamHub = app.state.hub
+
+    def clock() -> float:
+        return float(app.state.clock())
+
+    try:
+        first = await asyncio.wait_for(ws.receive(), JOIN_TIMEOUT)
+    except TimeoutError:
+        raise _Close(4401, "send a join frame with your session token first") from None
+    if first["type"] == "websocket.disconnect":
+        return
+    frame = _parse(first)
+    if not isinstance(frame, Join):
+        raise _Close(4401, "the first frame must be join, with your session token")
+    if not (booking_id.startswith("0x") and len(booking_id) == 66):
+        raise _Close(4404, "no such booking")
+    connection = secrets.token_hex(8)
+    grace = settings.room_grace_minutes * 60
+
+    def enter() -> tuple[Session, Room, int, int, bool, list[Attendance]]:
+        with engine.begin() as conn:
+            session = find_session(conn=conn, token=frame.token, now=int(time.time()))
+            if session is None:
+                raise _Close(4401, "session unknown, expired or signed out")
+            now = int(clock())
+            room = service.room_of(conn, booking_id, now, grace)
+            service.admit(room, session.address, now)
+            assert room.chain_id is not None and room.engagement_id is not None  # admit checked it
+            thread = messages.engagement_thread(conn, room.chain_id, room.engagement_id, session.address, now)
+            peer_present = service.present(conn, booking_id, room.other(session.address))
+            attendance_id = service.joined(conn, room, session.address, connection, now, sealer)
+            seen = service.attendance(conn, booking_id)
+            return session, room, thread.id, attendance_id, peer_present, seen
+
+    await asyncio.to_thread(hub.start)
+    session, room, thread_id, attendance_id, peer_present, seen = await asyncio.to_thread(enter)
+    me = session.address
+    sub = hub.subscribe(me, asyncio.get_running_loop(), counted=False)
+    _wake(hub)
+    code, reason = 1000, "left"
+    try:
+        await _send(
+            ws,
+            Joined(
+                you=me,
+                peer=room.other(me),
+                peer_present=peer_present,
+                polite=me == room.learner,
+                ice_servers=_ice_servers(settings),
+                closes_at=room.closes_at,
+                attendance=seen,
+            ),
+        )
+        reader = asyncio.create_task(_read(ws, app, room, me, connection, thread_id))
+        writer = asyncio.create_task(_write(ws, sub, room, me, connection, thread_id, app))
+        done, pending = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            error = task.exception()
+            if isinstance(error, _Close):
+                code, reason = error.code, error.reason
+            elif isinstance(error, WebSocketDisconnect):
+                code, reason = 1000, "gone"
+            elif error is not None:
+                log.warning("room %s: %s", booking_id, error)
+                code, reason = 1011, "server error"
+    finally:
+        hub.unsubscribe(sub)
+
+        def leave() -> None:
+            with engine.begin() as conn:
+                service.left(conn, room, me, connection, attendance_id, int(clock()), sealer)
+
+        await asyncio.to_thread(leave)
+        _wake(hub)
+    await _close(ws, code, reason)
+
+
+def _wake(hub: StreamHub) -> None:
+    hub.poke()
+    hub.bus.wake()
+
+
+async def _read(ws: WebSocket, app: Any, room: Room, me: str, connection: str, thread_id: int) -> None:
+    """Client → server until hang-up, disconnect or a refusal (raised as _Close)."""
+    engine, sealer, hub, settings = app.state.engine, app.state.sealer, app.state.hub, app.state.settings
+
+    def clock() -> float:
+        return float(app.state.clock())
+
+    rules = messages.Rules(
+        edit_seconds=settings.message_edit_minutes * 60,
+        max_chars=settings.message_max_chars,
+        attachment_bytes=settings.message_attachment_bytes,
+    )
+    window_start, count = time.monotonic(), 0
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        frame = _parse(message)
+        now_mono = time.monotonic()
+        if now_mono - window_start > FRAME_WINDOW:
+            window_start, count = now_mono, 0
+        count += 1
+        if count > FRAME_BURST:
+            raise _Close(4429, f"at most {FRAME_BURST} frames per {FRAME_WINDOW:.0f} seconds")
+        if isinstance(frame, Ping):
+            await _send(ws, Pong(at=int(clock())))
+            continue
+        if isinstance(frame, Join):
+            raise _Close(4400, "already joined")
+        if isinstance(frame, Chat):
+
+            def chat(body: str = frame.body) -> None:
+                with engine.begin() as conn:
+                    thread = messages.thread_of(conn, thread_id, me)
+                    messages.send(conn, sealer, rules, thread, me, body, int(clock()), origin="room")
+
+            try:
+                await asyncio.to_thread(chat)
+            except messages.MessagingError as e:
+                await _send(ws, ErrorOut(reason=str(e)))
+                continue
+            _wake(hub)
+            continue
+        assert isinstance(frame, Offer | Answer | Candidate | Hangup)
+        relayed = frame.model_dump(exclude_none=True)
+
+        def relay(relayed: dict[str, Any] = relayed) -> None:
+            with engine.begin() as conn:
+                service.signal(conn, sealer, room, me, connection, relayed, int(clock()))
+
+        await asyncio.to_thread(relay)
+        _wake(hub)
+        if isinstance(frame, Hangup):
+            raise _Close(1000, "you hung up")
+
+
+async def _write(
+    ws: WebSocket, sub: Subscriber, room: Room, me: str, connection: str, thread_id: int, app: Any
+) -> None:
+    """Outbox → client: the other party's signals for this room, and the chat of its thread."""
+    while True:
+        if sub.overflowed and sub.queue.empty():
+            raise _Close(1013, "fell behind: reconnect")
+        item = await sub.queue.get()
+        if item is None:  # the hub's tick: the window may have ended
+            if int(app.state.clock()) >= room.closes_at:  # the app's clock as it is now (tests move it)
+                raise _Close(4000, f"the room closed at {room.closes_at}")
+            continue
+        payload = item.payload
+        if item.kind == "signal" and payload.get("room") == room.booking_id:
+            if payload.get("conn") == connection:
+                continue
+            frame = payload.get("frame", {})
+            if frame.get("type") == "replaced":
+                if payload.get("from") == me:
+                    raise _Close(4410, "you joined this room from another tab or device")
+                continue
+            await _send(ws, {**frame, "from": payload.get("from")})
+            if frame.get("type") == "hangup":
+                raise _Close(1000, "the other party hung up")
+        elif (
+            item.kind == "message"
+            and payload.get("op") == "new"
+            and payload.get("message", {}).get("thread_id") == thread_id
+        ):
+            await _send(ws, ChatOut.model_validate({"message": payload["message"]}))
