@@ -242,6 +242,7 @@ def _unread_of(me: str) -> Any:
     last_read = (
         select(thread_reads.c.last_read_id)
         .where(thread_reads.c.thread_id == threads.c.id, thread_reads.c.address == me)
+        .correlate(threads)  # the outer query's thread, not every thread: one row
         .scalar_subquery()
     )
     return (
@@ -253,6 +254,7 @@ def _unread_of(me: str) -> Any:
             messages.c.deleted_at.is_(None),
             messages.c.id > func.coalesce(last_read, 0),
         )
+        .correlate(threads)
         .scalar_subquery()
     )
 

@@ -122,6 +122,19 @@ def test_an_inquiry_reaches_the_mentor_live_and_the_read_receipt_reaches_the_lea
             learner_stream.close()
 
 
+def test_unread_counts_are_per_thread_with_several_threads_read(c: TestClient) -> None:
+    learner, mentor, other = sign_in(c, LEARNER), sign_in(c, MENTOR), sign_in(c, STRANGER)
+    first = _inquire(c, learner, _listing(c, mentor), "one")["thread"]["id"]  # type: ignore[index]
+    second = _inquire(c, learner, _listing(c, other), "two")["thread"]["id"]  # type: ignore[index]
+    c.post(f"/threads/{first}/messages", headers=mentor, json={"body": "a"})
+    c.post(f"/threads/{first}/messages", headers=mentor, json={"body": "b"})
+    c.post(f"/threads/{second}/messages", headers=other, json={"body": "c"})
+    c.post(f"/threads/{second}/read", headers=learner, json={})
+    unread = {t["id"]: t["unread"] for t in c.get("/threads", headers=learner).json()["data"]}
+    assert unread == {first: 2, second: 0}
+    assert c.get("/me/unread", headers=learner).json() == {"threads": 1, "messages": 2}
+
+
 def test_a_user_offline_finds_the_messages_on_return(c: TestClient) -> None:
     learner, mentor = sign_in(c, LEARNER), sign_in(c, MENTOR)
     listing = _listing(c, mentor)

@@ -30,6 +30,8 @@ const Arbiter = page(() => import("./pages/Arbiter"), "Arbiter");
 const Verify = page(() => import("./pages/Verify"), "Verify");
 const Profile = page(() => import("./pages/Profile"), "Profile");
 const NotFound = page(() => import("./pages/NotFound"), "NotFound");
+const Messages = page(() => import("./pages/Messages"), "Messages");
+const Room = page(() => import("./pages/Room"), "Room");
 
 const wrap = (el: React.ReactNode) => <Suspense fallback={<Loading />}>{el}</Suspense>;
 
@@ -50,6 +52,9 @@ const router = createHashRouter([
       { path: "verify", element: wrap(<Verify />) },
       { path: "verify/:chainId/:tokenId", element: wrap(<Verify />) },
       { path: "users/:address", element: wrap(<Profile />) },
+      { path: "messages", element: wrap(<Messages />) },
+      { path: "messages/:threadId", element: wrap(<Messages />) },
+      { path: "room/:bookingId", element: wrap(<Room />) },
       { path: "*", element: wrap(<NotFound />) },
     ],
   },

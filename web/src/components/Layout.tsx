@@ -1,5 +1,7 @@
+import { useQuery } from "@tanstack/react-query";
 import { useTranslation } from "react-i18next";
 import { NavLink, Outlet } from "react-router";
+import { client, unwrap } from "../api/client";
 import { LANGUAGES } from "../i18n";
 import { useLiveStream } from "../lib/live";
 import { useSession } from "../lib/session";
@@ -11,8 +13,15 @@ export function Layout() {
   const { expired, signedIn } = useSession();
   const { message, clear } = useStatus();
   useLiveStream();
+  const unread = useQuery({
+    queryKey: ["unread"],
+    queryFn: async () => unwrap(await client.GET("/me/unread")),
+    enabled: signedIn,
+  });
+  const count = signedIn ? (unread.data?.messages ?? 0) : 0;
   const links: [string, string][] = [
     ["/", t("nav.find")],
+    ["/messages", t("nav.messages")],
     ["/engagements", t("nav.engagements")],
     ["/earnings", t("nav.earnings")],
     ["/credentials", t("nav.credentials")],
@@ -34,6 +43,12 @@ export function Layout() {
               <li key={to}>
                 <NavLink to={to} end={to === "/"}>
                   {label}
+                  {to === "/messages" && count > 0 && (
+                    <>
+                      {" "}
+                      <span className="tag badge">{t("nav.unread", { count })}</span>
+                    </>
+                  )}
                 </NavLink>
               </li>
             ))}

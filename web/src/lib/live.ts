@@ -8,8 +8,19 @@ import { useSession } from "./session";
 interface StreamItem {
   id: string;
   event: string;
-  data: { engagement_id?: number | string; name?: string } | null;
+  data: {
+    engagement_id?: number | string;
+    name?: string;
+    op?: string;
+    thread_id?: number;
+    message?: { thread_id: number };
+  } | null;
 }
+
+/** Every stream item is also dispatched on `window` as this event (detail: the item), for pages
+ * that react to what carries no query (the typing indicator). */
+export const LIVE_EVENT = "sc-live";
+export type LiveItem = StreamItem;
 
 export function parseSse(buffer: string): { items: StreamItem[]; rest: string } {
   const items: StreamItem[] = [];
@@ -55,6 +66,15 @@ export function useLiveStream(): void {
     const refresh = (item: StreamItem) => {
       const eid = item.data?.engagement_id;
       if (item.event === "resync") void queries.invalidateQueries();
+      window.dispatchEvent(new CustomEvent<LiveItem>(LIVE_EVENT, { detail: item }));
+      if (item.event === "typing" || item.event === "signal") return;
+      if (item.event === "message") {
+        const thread = item.data?.message?.thread_id ?? item.data?.thread_id;
+        if (thread !== undefined) void queries.invalidateQueries({ queryKey: ["thread", Number(thread)] });
+        void queries.invalidateQueries({ queryKey: ["threads"] });
+        void queries.invalidateQueries({ queryKey: ["unread"] });
+        return;
+      }
       if (eid !== undefined) void queries.invalidateQueries({ queryKey: ["engagement", String(eid)] });
       void queries.invalidateQueries({ queryKey: ["mine"] });
     };

@@ -56,6 +56,7 @@ export function Book() {
         <p>
           <Address address={l.owner} /> · {formatPrice(l.price, l.currency, i18n.language)}
         </p>
+        <Inquiry listingId={l.id} owner={l.owner} />
         <BookSession listing={l} />
       </Page>
     );
@@ -158,6 +159,45 @@ export function Book() {
           </button>
         </div>
       </form>
+      <Inquiry listingId={l.id} owner={l.owner} />
     </Page>
+  );
+}
+
+/** "Message the mentor first": the first message of the learner's thread with the listing's owner. */
+function Inquiry({ listingId, owner }: { listingId: number; owner: string }) {
+  const { t } = useTranslation();
+  const { signedIn, session } = useSession();
+  const navigate = useNavigate();
+  const status = useStatus();
+  const words = useErrorWords();
+  const [open, setOpen] = useState(false);
+  const [body, setBody] = useState("");
+  if (!signedIn || session?.address === owner) return null;
+  if (!open)
+    return (
+      <p>
+        <button type="button" onClick={() => setOpen(true)}>
+          {t("messages.inquire")}
+        </button>
+      </p>
+    );
+  const send = async (e: FormEvent) => {
+    e.preventDefault();
+    try {
+      const out = unwrap(await client.POST("/listings/{listing_id}/inquiries", { params: { path: { listing_id: listingId } }, body: { body } }));
+      navigate(`/messages/${out.thread.id}`);
+    } catch (error) {
+      status.say(words(describeError(error)), "error");
+    }
+  };
+  return (
+    <form className="stack" onSubmit={send}>
+      <label htmlFor="inquiry">{t("messages.inquiryLabel")}</label>
+      <textarea id="inquiry" value={body} onChange={(e) => setBody(e.target.value)} maxLength={10000} rows={3} required />
+      <button type="submit" className="primary" disabled={!body.trim()}>
+        {t("messages.inquirySend")}
+      </button>
+    </form>
   );
 }

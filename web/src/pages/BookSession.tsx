@@ -3,6 +3,7 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { Link } from "react-router";
 import { client, unwrap, type Listing, type Schemas } from "../api/client";
 import { describeError } from "../lib/errors";
 import { formatDateTime, formatTokenAmount } from "../lib/format";
@@ -110,6 +111,11 @@ export function BookSession({ listing }: { listing: Listing }) {
               {t("session.other")}
             </button>
           </div>
+        )}
+        {state === "confirmed" && (
+          <p>
+            <Link to={`/room/${held.booking.id}`}>{t("room.openRoom")}</Link>
+          </p>
         )}
         {state === "expired" && (
           <button type="button" onClick={() => setHeld(null)}>

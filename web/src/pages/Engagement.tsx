@@ -3,7 +3,7 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { useParams } from "react-router";
+import { useNavigate, useParams } from "react-router";
 import { client, unwrap, type Engagement as E, type Milestone } from "../api/client";
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
 import { describeError } from "../lib/errors";
@@ -52,8 +52,32 @@ export function Engagement() {
           <MilestoneRow key={m.index} e={e} m={m} role={role} />
         ))}
       </ol>
+      {(role === "client" || role === "provider") && <ThreadButton id={e.id} />}
       <Actions e={e} role={role} />
     </Page>
+  );
+}
+
+/** The engagement's thread between its two parties (opened on first use). */
+function ThreadButton({ id }: { id: number }) {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const status = useStatus();
+  const words = useErrorWords();
+  const open = async () => {
+    try {
+      const thread = unwrap(await client.POST("/engagements/{engagement_id}/thread", { params: { path: { engagement_id: id } } }));
+      navigate(`/messages/${thread.id}`);
+    } catch (error) {
+      status.say(words(describeError(error)), "error");
+    }
+  };
+  return (
+    <p>
+      <button type="button" onClick={() => void open()}>
+        {t("messages.open")}
+      </button>
+    </p>
   );
 }
 

@@ -180,6 +180,11 @@ function Bookings() {
             <p>
               <Address address={b.learner} /> · {t(`booking.${b.state}`, { defaultValue: b.state })}
             </p>
+            {b.state === "confirmed" && (
+              <p>
+                <Link to={`/room/${b.id}`}>{t("room.openRoom")}</Link>
+              </p>
+            )}
           </li>
         ))}
       </ul>

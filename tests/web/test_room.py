@@ -1,0 +1,240 @@
+"""The session room in Chromium, with real WebRTC between two browser contexts (fake camera and
+microphone): the learner and the mentor each open the room of their confirmed session from a
+different API process sharing one PostgreSQL database (each its own stream hub and LISTEN
+connection), reach `iceConnectionState == "connected"`, see each other's video playing, chat both
+ways; a third wallet is refused; hanging up ends both sides. And messages: an inquiry from a listing
+reaches the mentor live, who answers; the learner sees the reply and the "Seen" receipt."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, expect, sync_playwright
+from pydantic import SecretStr
+from sqlalchemy import insert
+
+from api.app import create_app
+from chain.tx import anvil_account
+from db.booking import bookings
+from db.chain import engagements
+from tests.api.conftest import pg_database
+from tests.api.conftest_chain import Stack
+from tests.net import free_port, serve_in_thread
+from tests.web.test_dapp import CHROMIUM, FLAGS, SHOTS, Person, person
+
+LEARNER, MENTOR, STRANGER = anvil_account(1), anvil_account(2), anvil_account(3)
+KEYS = "k1:" + base64.b64encode(b"r" * 32).decode()
+BOOKING = "0x" + "ab" * 32
+MEDIA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+@pytest.fixture(scope="module")
+def replicas(stack: Stack) -> Iterator[tuple[str, str, Any]]:
+    """Two API processes' worth of apps (A and B) on one fresh PostgreSQL database, both serving the dApp."""
+    with pg_database() as url:
+        settings = stack.settings.model_copy(
+            update={
+                "database_url": url,
+                "message_keys": SecretStr(KEYS),
+                "siwe_domain": stack.settings.effective_siwe_domain,
+            }
+        )
+        apps = [create_app(settings.model_copy(update={"api_port": free_port()})) for _ in range(2)]
+        served = [serve_in_thread(app) for app in apps]
+        try:
+            yield served[0][0], served[1][0], apps[0]
+        finally:
+            for _, server, thread in served:
+                server.should_exit = True
+                thread.join(timeout=10)
+            for app in apps:
+                app.state.hub.stop()
+                app.state.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def media_browser() -> Iterator[Browser]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS + MEDIA, headless=True)
+        yield b
+        b.close()
+
+
+def _confirmed_session(app: Any) -> None:
+    """A session starting in five minutes (its room is open), booked and funded (read model)."""
+    start = int(time.time()) + 300
+    with app.state.engine.begin() as conn:
+        conn.execute(
+            insert(bookings).values(
+                id=BOOKING,
+                listing_id=1,
+                mentor=MENTOR.address,
+                learner=LEARNER.address,
+                starts_at=start,
+                ends_at=start + 3600,
+                block_start=start,
+                block_end=start + 3600,
+                local_day="2026-12-02",
+                mode="instant",
+                status="held",
+                active=True,
+                hold_expires_at=start - 3000,
+                token="0x" + "00" * 20,
+                amount=10**15,
+                due_date=start + 8 * 86400,
+                terms_digest="0x" + "ab" * 32,
+                created_at=start - 3600,
+            )
+        )
+        conn.execute(
+            insert(engagements).values(
+                chain_id=31337,
+                id=90_001,
+                client=LEARNER.address,
+                provider=MENTOR.address,
+                payer=LEARNER.address,
+                token="0x" + "00" * 20,
+                arbiter=anvil_account(9).address,
+                fee_bps=0,
+                review_window=0,
+                terms_digest="0x" + "cd" * 32,
+                external_ref="0x" + "00" * 32,
+                total_amount=10**15,
+                open_milestones=1,
+                paid=False,
+                status="active",
+                accepted=True,
+                created_block=1,
+                created_tx="0x" + "11" * 32,
+                booking_ref=BOOKING,
+                starts_at=start,
+            )
+        )
+
+
+def _signed_in(browser: Browser, base: str, stack: Stack, app: Any, name: str, account: Any) -> Person:
+    """A person whose tab already holds a session of this database (signed in through the API: the
+    dApp's own sign-in is tested in test_dapp.py), with the wallet that session belongs to."""
+    token = stack.sign_in(account, TestClient(app))["Authorization"].removeprefix("Bearer ")
+    who = person(browser, base, stack, name, account)
+    who.context.grant_permissions(["camera", "microphone"], origin=base)
+    session = {"token": token, "address": account.address, "expiresAt": int(time.time()) + 3600}
+    who.context.add_init_script(f"sessionStorage.setItem('sc-session', {json.dumps(json.dumps(session))});")
+    return who
+
+
+def _connect(p: Person) -> None:
+    connect = p.page.get_by_role("button", name="Connect wallet")
+    expect(connect.or_(p.page.get_by_role("button", name="Sign out"))).to_be_visible()
+    if connect.is_visible():
+        connect.click()
+    expect(p.page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+PLAYING = """(video) => new Promise((resolve) => {
+  const first = video.currentTime;
+  setTimeout(() => resolve({ width: video.videoWidth, advanced: video.currentTime > first }), 1000);
+})"""
+
+
+def test_two_browsers_on_two_replicas_talk_face_to_face_and_hang_up(
+    stack: Stack, replicas: tuple[str, str, Any], media_browser: Browser
+) -> None:
+    base_a, base_b, app = replicas
+    _confirmed_session(app)
+    learner = _signed_in(media_browser, base_a, stack, app, "learner", LEARNER)
+    mentor = _signed_in(media_browser, base_b, stack, app, "mentor", MENTOR)
+    stranger = _signed_in(media_browser, base_a, stack, app, "stranger", STRANGER)
+    try:
+        for p in (learner, mentor):
+            p.go(f"/room/{BOOKING}")
+            _connect(p)
+            p.page.get_by_role("button", name="Join the session").click()
+        for p in (learner, mentor):
+            expect(p.page.locator("[data-ice=connected], [data-ice=completed]")).to_be_visible(timeout=30_000)
+            remote = p.page.get_by_label("The other party")
+            expect(remote).to_be_visible()
+            playing = remote.evaluate(PLAYING)
+            assert playing["width"] > 0 and playing["advanced"], (p.name, playing)
+        learner.shot("room-call")
+
+        learner.page.get_by_label("Message in the room").fill("Hello from replica A")
+        learner.page.get_by_role("button", name="Send", exact=True).click()
+        expect(mentor.page.get_by_text("Hello from replica A")).to_be_visible()
+        mentor.page.get_by_label("Message in the room").fill("Hello back from B")
+        mentor.page.get_by_role("button", name="Send", exact=True).click()
+        expect(learner.page.get_by_text("Hello back from B")).to_be_visible()
+
+        stranger.go(f"/room/{BOOKING}")
+        _connect(stranger)
+        expect(stranger.page.get_by_role("alert")).to_contain_text("only the session's learner and mentor")
+
+        mentor.page.get_by_role("button", name="Hang up").click()
+        for p in (learner, mentor):
+            expect(p.page.get_by_text("The call has ended.")).to_be_visible()
+        # The session is over for them: the mentor is offered to submit it as delivered, the learner not.
+        expect(mentor.page.get_by_role("button", name="Session delivered")).to_be_visible()
+        expect(learner.page.get_by_role("button", name="Session delivered")).to_be_hidden()
+        attendance = learner.page.get_by_role("region", name="Who joined")
+        expect(attendance).to_contain_text("left")
+        mentor.shot("room-ended")
+    finally:
+        for p in (learner, mentor, stranger):
+            p.context.close()
+
+
+def test_an_inquiry_reaches_the_mentor_live_and_the_reply_comes_back_seen(
+    stack: Stack, replicas: tuple[str, str, Any], media_browser: Browser
+) -> None:
+    base_a, base_b, app = replicas
+    owner = stack.sign_in(MENTOR, TestClient(app))
+    listing = TestClient(app).post(
+        "/listings",
+        headers=owner,
+        json={
+            "kind": "offer",
+            "skill": "python",
+            "title": "Python, from scripts to packages",
+            "description": "Pair programming",
+            "price": "30",
+            "languages": ["en"],
+        },
+    )
+    assert listing.status_code == 201, listing.text
+    learner = _signed_in(media_browser, base_a, stack, app, "learner", LEARNER)
+    mentor = _signed_in(media_browser, base_b, stack, app, "mentor", MENTOR)
+    try:
+        mentor.go("/messages")
+        _connect(mentor)
+        learner.go(f"/book/{listing.json()['id']}")
+        _connect(learner)
+        learner.page.get_by_role("button", name="Message the mentor first").click()
+        learner.page.get_by_label("Your question to the mentor").fill(
+            "Do you cover packaging with uv? https://example.org"
+        )
+        learner.page.get_by_role("button", name="Send the question").click()
+        expect(
+            learner.page.get_by_role("heading", name="About “Python, from scripts to packages”")
+        ).to_be_visible()
+
+        # The mentor's list updates live (their stream, on the other replica): unread badge, then the thread.
+        expect(mentor.page.get_by_role("link", name="Messages 1 unread")).to_be_visible()
+        mentor.page.get_by_role("link", name="About “Python, from scripts to packages”").click()
+        expect(mentor.page.get_by_text("Do you cover packaging with uv? https://example.org")).to_be_visible()
+        assert mentor.page.get_by_role("link", name="https://example.org").count() == 0  # a link stays text
+        mentor.page.get_by_label("Your message").fill("Yes — bring a project.")
+        mentor.page.get_by_role("button", name="Send", exact=True).click()
+
+        expect(learner.page.get_by_text("Yes — bring a project.")).to_be_visible()
+        expect(mentor.page.get_by_text("Seen")).to_be_visible()  # the learner's read receipt, live
+        learner.shot("messages-thread")
+    finally:
+        for p in (learner, mentor):
+            p.context.close()
