@@ -125,6 +125,7 @@ EXAMPLES |= {
     "MessageIn": {"body": "Sounds good, see you on Tuesday."},
     "ReadIn": {"up_to": 42},
     "ReportIn": {"reason": "Asks me to pay outside the app"},
+    "ShareIn": {"message_ids": [41, 42], "attendance": True},
 }
 EXAMPLES["StandingOfferIn"] = {"offer": EXAMPLES["OfferFund"]["offer"], "signature": SIG}
 

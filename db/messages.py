@@ -108,3 +108,25 @@ message_reports = Table(
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("message_id", "reporter", name="uq_message_reports_once"),
 )
+
+# In a dispute, what a party chose to show the arbiter: a message (its text as it was when shared,
+# sealed like the original) or the session room's attendance. The arbiter sees only these rows.
+shared_evidence = Table(
+    "shared_evidence",
+    metadata,
+    Column("id", _ID, Identity(), primary_key=True),
+    Column("chain_id", Integer, nullable=False),
+    Column("engagement_id", BigInteger, nullable=False),
+    Column("shared_by", String(42), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),  # message | attendance
+    Column("message_id", BigInteger, nullable=True),
+    Column("sender", String(42), nullable=True),  # the message's author
+    Column("sent_at", BigInteger, nullable=True),
+    Column("key_id", String(32), nullable=True),
+    Column("body", LargeBinary, nullable=True),  # sealed copy of the text
+    Column("attendance", String(4000), nullable=True),  # JSON: [{address, joined_at, left_at}]
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_shared_evidence_engagement", "chain_id", "engagement_id"),
+    UniqueConstraint("chain_id", "engagement_id", "shared_by", "message_id", name="uq_shared_evidence_once"),
+    sqlite_autoincrement=True,
+)

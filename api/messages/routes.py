@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request
 from sqlalchemy import delete, select
 
 from api.deps import AdminSession, ClockDep, ConnDep, CurrentSession, SealerDep, SettingsDep, wake_streams
-from api.messages import service
+from api.messages import evidence, service
 from api.messages.schemas import (
     MAX_CHARS,
     BlockPublic,
@@ -28,6 +28,9 @@ from api.messages.schemas import (
     ReportIn,
     ReportPublic,
     ReportsPublic,
+    SharedAdded,
+    SharedEvidencePage,
+    ShareIn,
     ThreadPublic,
     ThreadsPublic,
     UnreadPublic,
@@ -390,6 +393,62 @@ def report_message(
         thread = service.thread_of(conn, thread_id, session.address)
         found = service.report(conn, thread, message_id, session.address, body.reason, int(clock()))
     return ReportPublic(**found)
+
+
+@router.post(
+    "/engagements/{engagement_id}/shared-evidence",
+    response_model=SharedAdded,
+    status_code=201,
+    summary="In a dispute: share chosen messages (and the session's attendance) with the arbiter",
+    responses={403: {}, 404: {}, 409: {}},
+)
+def share_evidence(
+    engagement_id: EngagementId,
+    body: ShareIn,
+    session: CurrentSession,
+    conn: ConnDep,
+    settings: SettingsDep,
+    sealer: SealerDep,
+    clock: ClockDep,
+) -> SharedAdded:
+    if not body.message_ids and not body.attendance:
+        raise HTTPException(422, "choose messages to share, or the attendance, or both")
+    with _refusals():
+        added = evidence.share(
+            conn,
+            sealer,
+            settings.chain_id,
+            engagement_id,
+            session.address,
+            list(dict.fromkeys(body.message_ids)),
+            body.attendance,
+            int(clock()),
+        )
+    return SharedAdded(added=added)
+
+
+@router.get(
+    "/engagements/{engagement_id}/shared-evidence",
+    response_model=SharedEvidencePage,
+    summary="What the parties shared with the arbiter: each item with who shared it and when",
+    responses={403: {}, 404: {}},
+)
+def list_shared_evidence(
+    engagement_id: EngagementId,
+    session: CurrentSession,
+    conn: ConnDep,
+    settings: SettingsDep,
+    sealer: SealerDep,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 100,
+) -> SharedEvidencePage:
+    keys = cursor_keys(cursor, 1)
+    with _refusals():
+        found = evidence.shared(
+            conn, sealer, settings.chain_id, engagement_id, session.address, keys[0] if keys else None, limit
+        )
+    shown, next_cursor = page_of(found, limit, lambda e: (e.id,))
+    return SharedEvidencePage(data=shown, next_cursor=next_cursor, total=None)
 
 
 @router.get("/me/blocks", response_model=BlocksPublic, summary="Wallets you have blocked, most recent first")

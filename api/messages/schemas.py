@@ -134,3 +134,32 @@ class ReportsPublic(Page[ReportedPublic]):
 class UnreadPublic(BaseModel):
     threads: int = Field(description="threads with unread messages")
     messages: int
+
+
+class ShareIn(Strict):
+    message_ids: list[Annotated[int, Field(ge=1, lt=2**63)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="messages of your conversations with the other party",
+    )
+    attendance: bool = Field(False, description="also share the session room's join and leave times")
+
+
+class SharedEvidencePublic(BaseModel):
+    id: int
+    kind: Literal["message", "attendance"]
+    shared_by: str
+    shared_at: int
+    message_id: int | None
+    sender: str | None
+    sent_at: int | None
+    body: str | None = Field(description="the message's text as it was when shared")
+    attendance: list[dict[str, str | int | None]] | None
+
+
+class SharedEvidencePage(Page[SharedEvidencePublic]):
+    """In the order they were shared."""
+
+
+class SharedAdded(BaseModel):
+    added: int = Field(description="how many items this request added (a message shared before is not)")

@@ -26,7 +26,15 @@ from db.booking import (
 from db.chain import engagements
 from db.credentials import issuer_profiles, vouchers
 from db.market import evidence, listings, profiles
-from db.messages import attachments, message_reports, messages, thread_reads, threads, user_blocks
+from db.messages import (
+    attachments,
+    message_reports,
+    messages,
+    shared_evidence,
+    thread_reads,
+    threads,
+    user_blocks,
+)
 from db.outbox import outbox, outbox_audience
 from db.payments import payment_quotes
 from db.room import room_attendance
@@ -45,7 +53,8 @@ KEPT = {
     "dispute_evidence": (
         "evidence documents belong to a dispute record the other party and the arbiter rely on; "
         "their content "
-        "lives on IPFS (content-addressed, not erasable by us) and names only wallets"
+        "lives on IPFS (content-addressed, not erasable by us) and names only wallets; messages and "
+        "attendance you shared with the arbiter stay with the dispute as shared (sealed in our database)"
     ),
     "booked_sessions": (
         "a booking that an engagement funded stays while that engagement does: the other party's "
@@ -98,6 +107,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "blocks": (user_blocks, (user_blocks.c.blocker,)),
     "message_reports": (message_reports, (message_reports.c.reporter,)),
     "room_attendance": (room_attendance, (room_attendance.c.address,)),
+    "shared_evidence": (shared_evidence, (shared_evidence.c.shared_by,)),
 }
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
@@ -127,12 +137,14 @@ ERASURE: dict[str, str] = {
     "blocks": "all",
     "message_reports": "all",
     "room_attendance": "session_attendance",
+    "shared_evidence": "dispute_evidence",
     "stream_deliveries": "all",  # who may replay which stream item; erased, the items reach you no more
 }
 _NOT_EXPORTED_COLUMNS = {
     "auth_sessions": {"token_hash"},  # a session secret, even hashed, stays inside
     "messages": {"body", "key_id"},  # ciphertext: the readable text is under `messages`
     "message_attachments": {"name", "content", "key_id"},  # readable under `attachments`
+    "shared_evidence": {"body", "key_id"},  # a sealed copy of a message already exported readable
 }
 
 

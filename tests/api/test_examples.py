@@ -14,7 +14,7 @@ from api.examples import EXAMPLES, FORM_EXAMPLES
 def _models() -> dict[str, Any]:
     from api.auth.routes import VerifyRequest
     from api.booking.schemas import AvailabilityIn, BookingIn, StandingOfferIn
-    from api.messages.schemas import InquiryIn, MessageIn, ReadIn, ReportIn
+    from api.messages.schemas import InquiryIn, MessageIn, ReadIn, ReportIn, ShareIn
     from api.models import (
         DeliverableIn,
         EngagementPrepare,
@@ -43,7 +43,7 @@ def _models() -> dict[str, Any]:
         VerifyRequest, DeliverableIn, EngagementPrepare, EvidenceIn, ListingCreate, ListingUpdate,
         ProfileUpdate, ResolveIn, ReviewPrepare, WithdrawIn, OfferFund, OfferPrepare, CheckoutIn, BatchIn,
         CredentialIn, IssuerProfileIn, NameVerificationIn, PresentationIn, RevokeIn, SignatureIn, VoucherIn,
-        AvailabilityIn, BookingIn, StandingOfferIn, InquiryIn, MessageIn, ReadIn, ReportIn,
+        AvailabilityIn, BookingIn, StandingOfferIn, InquiryIn, MessageIn, ReadIn, ReportIn, ShareIn,
     )}  # fmt: skip
 
 

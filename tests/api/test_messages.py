@@ -338,6 +338,82 @@ def test_engagement_thread_is_for_its_client_and_provider(app: FastAPI, c: TestC
     assert c.post("/engagements/8/thread", headers=learner).status_code == 404
 
 
+def _engagement_row(app: FastAPI, eid: int, status: str) -> None:
+    with app.state.engine.begin() as conn:
+        conn.execute(
+            insert(engagements).values(
+                chain_id=31337,
+                id=eid,
+                client=LEARNER.address,
+                provider=MENTOR.address,
+                payer=LEARNER.address,
+                token="0x" + "00" * 20,
+                arbiter=STRANGER.address,
+                fee_bps=0,
+                review_window=0,
+                terms_digest="0x" + f"{eid:064x}",
+                external_ref="0x" + "00" * 32,
+                total_amount=1,
+                open_milestones=1,
+                paid=False,
+                status=status,
+                created_block=1,
+                created_tx="0x" + "11" * 32,
+            )
+        )
+
+
+def test_in_a_dispute_a_party_shares_chosen_messages_and_the_arbiter_sees_only_those(
+    app: FastAPI, c: TestClient
+) -> None:
+    _engagement_row(app, 21, "disputed")
+    _engagement_row(app, 22, "active")
+    learner, mentor, arbiter = sign_in(c, LEARNER), sign_in(c, MENTOR), sign_in(c, STRANGER)
+    inquiry = _inquire(c, learner, _listing(c, mentor), "Will you review my whole repo?")
+    thread = c.post("/engagements/21/thread", headers=learner).json()["id"]
+    promise = c.post(
+        f"/threads/{thread}/messages", headers=mentor, json={"body": "Yes, the whole repo."}
+    ).json()
+    private = c.post(
+        f"/threads/{thread}/messages", headers=learner, json={"body": "not for the arbiter"}
+    ).json()
+    chosen = [inquiry["message"]["id"], promise["id"]]  # type: ignore[index]
+
+    shared = c.post(
+        "/engagements/21/shared-evidence", headers=learner, json={"message_ids": chosen, "attendance": True}
+    )
+    assert shared.status_code == 201 and shared.json() == {"added": 3}
+    again = c.post("/engagements/21/shared-evidence", headers=learner, json={"message_ids": chosen})
+    assert again.json() == {"added": 0}  # shared once
+    # The author deleting the message later does not change what the arbiter was shown.
+    assert c.delete(f"/threads/{thread}/messages/{promise['id']}", headers=mentor).status_code == 200
+
+    seen = c.get("/engagements/21/shared-evidence", headers=arbiter).json()["data"]
+    assert [(e["kind"], e["body"], e["shared_by"], e["shared_at"]) for e in seen] == [
+        ("message", "Will you review my whole repo?", LEARNER.address, T),
+        ("message", "Yes, the whole repo.", LEARNER.address, T),
+        ("attendance", None, LEARNER.address, T),
+    ]
+    assert all("not for the arbiter" != e["body"] for e in seen)
+    assert c.get(f"/threads/{thread}/messages", headers=arbiter).status_code == 403  # nothing else
+    assert c.get("/engagements/21/shared-evidence", headers=mentor).status_code == 200  # the parties see it
+
+    refused = c.post(
+        "/engagements/22/shared-evidence", headers=learner, json={"message_ids": [private["id"]]}
+    )
+    assert refused.status_code == 409 and "in a dispute" in refused.json()["detail"]
+    assert (
+        c.post("/engagements/21/shared-evidence", headers=arbiter, json={"attendance": True}).status_code
+        == 403
+    )
+    assert (
+        c.post("/engagements/21/shared-evidence", headers=learner, json={"message_ids": [99999]}).status_code
+        == 404
+    )
+    assert c.post("/engagements/21/shared-evidence", headers=learner, json={}).status_code == 422
+    assert c.get("/engagements/23/shared-evidence", headers=arbiter).status_code == 404
+
+
 def test_reports_reach_the_operators_with_the_message_only(c: TestClient) -> None:
     learner, mentor, admin = sign_in(c, LEARNER), sign_in(c, MENTOR), sign_in(c, STRANGER)
     created = _inquire(c, learner, _listing(c, mentor), "pay me on another site")

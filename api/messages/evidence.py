@@ -1,0 +1,170 @@
+"""Evidence from the conversation, without HTTP: in a dispute, a party shares chosen messages (and the
+session room's attendance) with the arbiter, who sees exactly those — with who shared each and when
+— and nothing else of the threads.
+
+A shared message is copied at the moment it is shared (sealed, like the original): deleting or
+editing it afterwards does not change what the arbiter was shown.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from api.messages.schemas import SharedEvidencePublic
+from api.messages.sealing import Sealer, SealingError
+from api.messages.service import NotAParty, NotFound, Refused, message_context
+from db.booking import bookings
+from db.chain import engagements
+from db.messages import messages, shared_evidence, threads
+from db.room import room_attendance
+
+MAX_SHARED = 100  # messages per request
+
+
+def _evidence_context(chain_id: int, engagement_id: int, shared_by: str, message_id: int) -> bytes:
+    return f"skillchain-evidence:{chain_id}:{engagement_id}:{shared_by}:{message_id}".encode()
+
+
+def _engagement(conn: Connection, chain_id: int, engagement_id: int) -> Any:
+    row = conn.execute(
+        select(engagements).where(engagements.c.chain_id == chain_id, engagements.c.id == engagement_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no engagement {engagement_id} indexed on chain {chain_id}")
+    return row
+
+
+def share(
+    conn: Connection,
+    sealer: Sealer,
+    chain_id: int,
+    engagement_id: int,
+    party: str,
+    message_ids: list[int],
+    attendance: bool,
+    now: int,
+) -> int:
+    """Share messages of the two parties' threads (the engagement's, and inquiries between them) and,
+    if asked, the attendance of the engagement's booked sessions; how many items were added."""
+    e = _engagement(conn, chain_id, engagement_id)
+    if party not in (e.client, e.provider):
+        raise NotAParty("only the engagement's client and provider can share evidence")
+    if e.status != "disputed":
+        raise Refused(f"evidence is shared in a dispute; this engagement is {e.status}")
+    pair = {e.client, e.provider}
+    theirs = select(threads.c.id).where(
+        or_(
+            and_(threads.c.chain_id == chain_id, threads.c.engagement_id == engagement_id),
+            and_(threads.c.party_a.in_(pair), threads.c.party_b.in_(pair), threads.c.kind == "inquiry"),
+        )
+    )
+    found = {
+        int(r.id): r
+        for r in conn.execute(
+            select(messages).where(messages.c.id.in_(message_ids), messages.c.thread_id.in_(theirs))
+        )
+    }
+    missing = sorted(set(message_ids) - set(found))
+    if missing:
+        raise NotFound(f"messages {missing} are not in this engagement's conversations")
+    added = 0
+    for mid in message_ids:
+        m = found[mid]
+        if m.body is None:
+            raise Refused(f"message {mid} was deleted: there is nothing to share")
+        text = sealer.open(m.key_id, bytes(m.body), message_context(m.thread_id, m.sender))
+        key_id, sealed = sealer.seal(text, _evidence_context(chain_id, engagement_id, party, mid))
+        added += _insert(
+            conn,
+            chain_id=chain_id,
+            engagement_id=engagement_id,
+            shared_by=party,
+            kind="message",
+            message_id=mid,
+            sender=m.sender,
+            sent_at=m.created_at,
+            key_id=key_id,
+            body=sealed,
+            created_at=now,
+        )
+    if attendance:
+        booked = select(bookings.c.id).where(
+            or_(bookings.c.id == e.booking_ref, bookings.c.terms_digest == e.terms_digest)
+        )
+        seen = [
+            {"booking_id": r.booking_id, "address": r.address, "joined_at": r.joined_at, "left_at": r.left_at}
+            for r in conn.execute(
+                select(room_attendance)
+                .where(room_attendance.c.booking_id.in_(booked))
+                .order_by(room_attendance.c.id)
+            )
+        ]
+        added += _insert(
+            conn,
+            chain_id=chain_id,
+            engagement_id=engagement_id,
+            shared_by=party,
+            kind="attendance",
+            attendance=json.dumps(seen, separators=(",", ":"))[:4000],
+            created_at=now,
+        )
+    return added
+
+
+def _insert(conn: Connection, **values: Any) -> int:
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(shared_evidence).values(**values))
+        return 1
+    except IntegrityError:  # this party shared this message already
+        return 0
+
+
+def shared(
+    conn: Connection,
+    sealer: Sealer,
+    chain_id: int,
+    engagement_id: int,
+    viewer: str,
+    after: int | None = None,
+    limit: int = 100,
+) -> list[SharedEvidencePublic]:
+    """What was shared, for the arbiter and the two parties (each sees what both shared)."""
+    e = _engagement(conn, chain_id, engagement_id)
+    if viewer not in (e.client, e.provider, e.arbiter):
+        raise NotAParty("only the engagement's parties and its arbiter see what was shared")
+    out = []
+    query = select(shared_evidence).where(
+        shared_evidence.c.chain_id == chain_id, shared_evidence.c.engagement_id == engagement_id
+    )
+    if after is not None:
+        query = query.where(shared_evidence.c.id > after)
+    for r in conn.execute(query.order_by(shared_evidence.c.id).limit(limit + 1)):
+        body = None
+        if r.body is not None:
+            try:
+                body = sealer.open(
+                    r.key_id,
+                    bytes(r.body),
+                    _evidence_context(chain_id, engagement_id, r.shared_by, r.message_id),
+                ).decode()
+            except SealingError:
+                body = None
+        out.append(
+            SharedEvidencePublic(
+                id=r.id,
+                kind=r.kind,
+                shared_by=r.shared_by,
+                shared_at=r.created_at,
+                message_id=r.message_id,
+                sender=r.sender,
+                sent_at=r.sent_at,
+                body=body,
+                attendance=json.loads(r.attendance) if r.attendance else None,
+            )
+        )
+    return out
