@@ -5,7 +5,7 @@ import { Link } from "react-router";
 import { client, unwrap, type Engagement } from "../api/client";
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
 import { describeError } from "../lib/errors";
-import { formatDateTime } from "../lib/format";
+import { formatDateTime, shortAddress } from "../lib/format";
 import { useSend } from "../lib/send";
 import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
@@ -61,6 +61,7 @@ function Dispute({ e }: { e: Engagement }) {
           </li>
         ))}
       </ul>
+      <Shared id={e.id} />
       <label>
         {t("arbiter.split", { percent })}
         <input type="range" min={0} max={100} step={5} value={percent} onChange={(ev) => setPercent(Number(ev.target.value))} />
@@ -81,5 +82,48 @@ function Dispute({ e }: { e: Engagement }) {
         }}
       />
     </section>
+  );
+}
+
+/** What the parties chose to share from their conversations: each with who shared it and when. */
+export function Shared({ id }: { id: number }) {
+  const { t, i18n } = useTranslation();
+  const shared = useQuery({
+    queryKey: ["engagement", String(id), "shared"],
+    queryFn: async () =>
+      unwrap(await client.GET("/engagements/{engagement_id}/shared-evidence", { params: { path: { engagement_id: id } } })),
+  });
+  const when = (at: number) => formatDateTime(at, i18n.language);
+  return (
+    <>
+      <h3>{t("evidence.shared")}</h3>
+      {shared.data && shared.data.data.length === 0 && <p className="muted">{t("evidence.noneShared")}</p>}
+      <ul className="thread">
+        {shared.data?.data.map((x) => (
+          <li key={x.id} className="message">
+            <p className="muted">
+              {t("evidence.sharedBy", { who: shortAddress(x.shared_by), time: when(x.shared_at) })}
+            </p>
+            {x.kind === "message" ? (
+              <>
+                <p className="muted">
+                  {t("evidence.wrote", { who: shortAddress(x.sender ?? ""), time: when(x.sent_at ?? 0) })}
+                </p>
+                <p className="body">{x.body}</p>
+              </>
+            ) : (
+              <ul>
+                {(x.attendance ?? []).map((a, i) => (
+                  <li key={i}>
+                    {shortAddress(String(a.address))} · {t("room.joinedAt", { time: when(Number(a.joined_at)) })} ·{" "}
+                    {a.left_at ? t("room.leftAt", { time: when(Number(a.left_at)) }) : t("room.here")}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }

@@ -1,17 +1,18 @@
 // One engagement: parties, milestones in human units with dates, and the actions the signed-in
 // party may take now — each prepared and simulated by the API, confirmed, then signed.
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useParams } from "react-router";
 import { client, unwrap, type Engagement as E, type Milestone } from "../api/client";
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
 import { describeError } from "../lib/errors";
-import { formatDate } from "../lib/format";
+import { formatDate, shortAddress } from "../lib/format";
 import { useSend, type Funding } from "../lib/send";
 import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
 import { useErrorWords } from "../lib/useErrorWords";
+import { Shared } from "./Arbiter";
 
 type Role = "client" | "provider" | "arbiter" | null;
 
@@ -53,6 +54,8 @@ export function Engagement() {
         ))}
       </ol>
       {(role === "client" || role === "provider") && <ThreadButton id={e.id} />}
+      {(role === "client" || role === "provider") && e.status === "disputed" && <ShareEvidence id={e.id} />}
+      {role === "arbiter" && <Shared id={e.id} />}
       <Actions e={e} role={role} />
     </Page>
   );
@@ -78,6 +81,67 @@ function ThreadButton({ id }: { id: number }) {
         {t("messages.open")}
       </button>
     </p>
+  );
+}
+
+/** In a dispute: choose messages of the engagement's thread (and the room's attendance) to show the arbiter. */
+function ShareEvidence({ id }: { id: number }) {
+  const { t, i18n } = useTranslation();
+  const status = useStatus();
+  const words = useErrorWords();
+  const queries = useQueryClient();
+  const [chosen, setChosen] = useState<number[]>([]);
+  const [attendance, setAttendance] = useState(false);
+  const thread = useQuery({
+    queryKey: ["thread", "of-engagement", id],
+    queryFn: async () => {
+      const th = unwrap(await client.POST("/engagements/{engagement_id}/thread", { params: { path: { engagement_id: id } } }));
+      return unwrap(await client.GET("/threads/{thread_id}/messages", { params: { path: { thread_id: th.id }, query: { limit: 100 } } }));
+    },
+  });
+  const share = async () => {
+    try {
+      const out = unwrap(
+        await client.POST("/engagements/{engagement_id}/shared-evidence", {
+          params: { path: { engagement_id: id } },
+          body: { message_ids: chosen, attendance },
+        }),
+      );
+      status.say(t("evidence.done", { count: out.added }), "success");
+      setChosen([]);
+      void queries.invalidateQueries({ queryKey: ["engagement", String(id), "shared"] });
+    } catch (error) {
+      status.say(words(describeError(error)), "error");
+    }
+  };
+  const messages = (thread.data?.data ?? []).filter((m) => m.body);
+  return (
+    <section aria-labelledby="share-evidence" className="stack">
+      <h2 id="share-evidence">{t("evidence.title")}</h2>
+      <p className="muted">{t("evidence.explain")}</p>
+      <fieldset>
+        <legend>{t("evidence.pick")}</legend>
+        {messages.length === 0 && <p className="muted">{t("evidence.noMessages")}</p>}
+        {messages.map((m) => (
+          <label key={m.id} className="check">
+            <input
+              type="checkbox"
+              checked={chosen.includes(m.id)}
+              onChange={(ev) => setChosen((c) => (ev.target.checked ? [...c, m.id] : c.filter((x) => x !== m.id)))}
+            />
+            {shortAddress(m.sender)} · {formatDate(m.created_at, i18n.language)}: {m.body}
+          </label>
+        ))}
+        <label className="check">
+          <input type="checkbox" checked={attendance} onChange={(ev) => setAttendance(ev.target.checked)} />
+          {t("evidence.attendance")}
+        </label>
+      </fieldset>
+      <button type="button" disabled={!chosen.length && !attendance} onClick={() => void share()}>
+        {t("evidence.share")}
+      </button>
+      <Shared id={id} />
+    </section>
   );
 }
 
