@@ -69,7 +69,10 @@ def get_clock(request: Request) -> Callable[[], float]:
 
 
 ClockDep = Annotated[Callable[[], float], Depends(get_clock)]
-ConnDep = Annotated[Connection, Depends(get_conn)]
+# scope="function": the transaction commits when the route returns, *before* the answer is sent —
+# FastAPI's default runs a yield dependency's exit after sending, so a client could read before its
+# own write committed (and a crash in between would lose a write already answered 201).
+ConnDep = Annotated[Connection, Depends(get_conn, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="Session token from POST /auth/verify")
 
 

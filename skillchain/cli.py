@@ -36,6 +36,11 @@ app = typer.Typer(
 )
 
 
+# WebSocket messages above this are refused by the server itself (close 1009) before the room's own
+# 64 KiB frame check: uvicorn would otherwise buffer up to 16 MiB per message.
+WS_MAX_BYTES = 128 * 1024
+
+
 def _settings() -> Settings:
     try:
         return load_settings()
@@ -317,6 +322,7 @@ def serve(
         port=settings.api_port,
         log_level="warning",
         proxy_headers=False,
+        ws_max_size=WS_MAX_BYTES,
     )
 
 
@@ -879,6 +885,7 @@ def _start_services(settings: Settings, stop: threading.Event, replicas: int = 1
             port=settings.api_port,
             log_level="warning",
             proxy_headers=False,  # X-Forwarded-For only from SKILLCHAIN_TRUSTED_PROXIES (the app decides)
+            ws_max_size=WS_MAX_BYTES,
         )
     )
     api_thread = threading.Thread(target=server.run, name="api", daemon=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 
+import pytest
 from pydantic import SecretStr
 
 from chain.toolchain import VENV_BIN
@@ -54,3 +56,17 @@ def test_config_command_prints_no_secret(tmp_path: object) -> None:
     for secret in ("hunter2", "AbCdEfGhIjKlMnOpQrStUvWxYz123456", "sk_test_notarealkey1234567890"):
         assert secret not in out.stdout
     assert json.loads(out.stdout)["SKILLCHAIN_FEE_BPS"] == 250
+
+
+def test_an_invalid_secret_setting_is_refused_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillchain.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("SKILLCHAIN_MESSAGE_KEYS", "k1:not-base64-secret-material")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert "SKILLCHAIN_MESSAGE_KEYS" in str(refused.value) and "is not base64" in str(refused.value)
+    assert "secret-material" not in str(refused.value)
+    short = "k1:" + base64.b64encode(b"x" * 16).decode()
+    monkeypatch.setenv("SKILLCHAIN_MESSAGE_KEYS", short)
+    with pytest.raises(SettingsError, match="must be 32 bytes"):
+        load_settings()

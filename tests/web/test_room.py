@@ -1,7 +1,6 @@
 """The session room in Chromium, with real WebRTC between two browser contexts (fake camera and
 microphone): the learner and the mentor each open the room of their confirmed session from a
-different API process sharing one PostgreSQL database (each its own stream hub and LISTEN
-connection), reach `iceConnectionState == "connected"`, see each other's video playing, chat both
+different API process (`skillchain serve`) sharing one PostgreSQL database, reach `iceConnectionState == "connected"`, see each other's video playing, chat both
 ways; a third wallet is refused; hanging up ends both sides. And messages: an inquiry from a listing
 reaches the mentor live, who answers; the learner sees the reply and the "Seen" receipt."""
 
@@ -9,23 +8,30 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import signal
+import subprocess
 import time
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, expect, sync_playwright
-from pydantic import SecretStr
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 
-from api.app import create_app
+from chain.toolchain import VENV_BIN
 from chain.tx import anvil_account
 from db.booking import bookings
 from db.chain import engagements
+from db.engine import make_engine
+from db.migrate import upgrade
 from tests.api.conftest import pg_database
 from tests.api.conftest_chain import Stack
-from tests.net import free_port, serve_in_thread
+from tests.net import free_port
 from tests.web.test_dapp import CHROMIUM, FLAGS, SHOTS, Person, person
 
 LEARNER, MENTOR, STRANGER = anvil_account(1), anvil_account(2), anvil_account(3)
@@ -34,28 +40,75 @@ BOOKING = "0x" + "ab" * 32
 MEDIA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 
-@pytest.fixture(scope="module")
-def replicas(stack: Stack) -> Iterator[tuple[str, str, Any]]:
-    """Two API processes' worth of apps (A and B) on one fresh PostgreSQL database, both serving the dApp."""
-    with pg_database() as url:
-        settings = stack.settings.model_copy(
-            update={
-                "database_url": url,
-                "message_keys": SecretStr(KEYS),
-                "siwe_domain": stack.settings.effective_siwe_domain,
-            }
-        )
-        apps = [create_app(settings.model_copy(update={"api_port": free_port()})) for _ in range(2)]
-        served = [serve_in_thread(app) for app in apps]
+@dataclass
+class Replicas:
+    a: str
+    b: str
+    engine: Engine
+    a_client: httpx.Client
+
+
+def _serve(stack: Stack, url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "SKILLCHAIN_DATA_DIR": str(stack.settings.data_dir),
+        "SKILLCHAIN_DEPLOYMENTS_DIR": str(stack.settings.deployments_dir),
+        "SKILLCHAIN_DATABASE_URL": url,
+        "SKILLCHAIN_ANVIL_PORT": str(stack.settings.anvil_port),
+        "SKILLCHAIN_MESSAGE_KEYS": KEYS,
+        "SKILLCHAIN_SIWE_DOMAIN": stack.settings.effective_siwe_domain,
+        "SKILLCHAIN_AUTH_RATE_LIMIT": "0",
+        "SKILLCHAIN_LOG_FORMAT": "json",
+    }
+    return subprocess.Popen(
+        [str(VENV_BIN / "skillchain"), "serve", "--port", str(port)],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, f"the API process exited:\n{log.read_text()}"
         try:
-            yield served[0][0], served[1][0], apps[0]
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                # Someone answers on the port: ours only if it is still alive a moment later (a
+                # process that lost the port to another server exits when its bind fails).
+                time.sleep(1.0)
+                assert proc.poll() is None, f"the port was taken by another server:\n{log.read_text()}"
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"the API process never answered:\n{log.read_text()}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def replicas(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
+    """Two API processes (`skillchain serve`, each its own stream hub and LISTEN connection) on one
+    fresh PostgreSQL database, both serving the dApp."""
+    logs = tmp_path_factory.mktemp("replicas")
+    with pg_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)  # once, before two processes would race to migrate
+        ports = [free_port(), free_port()]
+        procs = [_serve(stack, url, port, logs / f"api-{i}.log") for i, port in enumerate(ports)]
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        try:
+            for base, proc, i in zip(bases, procs, range(2), strict=True):
+                _ready(base, proc, logs / f"api-{i}.log")
+            with httpx.Client(base_url=bases[0], timeout=30) as a_client:
+                yield Replicas(bases[0], bases[1], engine, a_client)
         finally:
-            for _, server, thread in served:
-                server.should_exit = True
-                thread.join(timeout=10)
-            for app in apps:
-                app.state.hub.stop()
-                app.state.engine.dispose()
+            for proc in procs:
+                proc.send_signal(signal.SIGTERM)
+            for proc in procs:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +120,10 @@ def media_browser() -> Iterator[Browser]:
         b.close()
 
 
-def _confirmed_session(app: Any) -> None:
+def _confirmed_session(engine: Engine) -> None:
     """A session starting in five minutes (its room is open), booked and funded (read model)."""
     start = int(time.time()) + 300
-    with app.state.engine.begin() as conn:
+    with engine.begin() as conn:
         conn.execute(
             insert(bookings).values(
                 id=BOOKING,
@@ -119,10 +172,12 @@ def _confirmed_session(app: Any) -> None:
         )
 
 
-def _signed_in(browser: Browser, base: str, stack: Stack, app: Any, name: str, account: Any) -> Person:
+def _signed_in(
+    browser: Browser, base: str, stack: Stack, api: httpx.Client, name: str, account: Any
+) -> Person:
     """A person whose tab already holds a session of this database (signed in through the API: the
     dApp's own sign-in is tested in test_dapp.py), with the wallet that session belongs to."""
-    token = stack.sign_in(account, TestClient(app))["Authorization"].removeprefix("Bearer ")
+    token = stack.sign_in(account, cast(TestClient, api))["Authorization"].removeprefix("Bearer ")
     who = person(browser, base, stack, name, account)
     who.context.grant_permissions(["camera", "microphone"], origin=base)
     session = {"token": token, "address": account.address, "expiresAt": int(time.time()) + 3600}
@@ -145,13 +200,13 @@ PLAYING = """(video) => new Promise((resolve) => {
 
 
 def test_two_browsers_on_two_replicas_talk_face_to_face_and_hang_up(
-    stack: Stack, replicas: tuple[str, str, Any], media_browser: Browser
+    stack: Stack, replicas: Replicas, media_browser: Browser
 ) -> None:
-    base_a, base_b, app = replicas
-    _confirmed_session(app)
-    learner = _signed_in(media_browser, base_a, stack, app, "learner", LEARNER)
-    mentor = _signed_in(media_browser, base_b, stack, app, "mentor", MENTOR)
-    stranger = _signed_in(media_browser, base_a, stack, app, "stranger", STRANGER)
+    _confirmed_session(replicas.engine)
+    api = replicas.a_client
+    learner = _signed_in(media_browser, replicas.a, stack, api, "learner", LEARNER)
+    mentor = _signed_in(media_browser, replicas.b, stack, api, "mentor", MENTOR)
+    stranger = _signed_in(media_browser, replicas.a, stack, api, "stranger", STRANGER)
     try:
         for p in (learner, mentor):
             p.go(f"/room/{BOOKING}")
@@ -191,11 +246,11 @@ def test_two_browsers_on_two_replicas_talk_face_to_face_and_hang_up(
 
 
 def test_an_inquiry_reaches_the_mentor_live_and_the_reply_comes_back_seen(
-    stack: Stack, replicas: tuple[str, str, Any], media_browser: Browser
+    stack: Stack, replicas: Replicas, media_browser: Browser
 ) -> None:
-    base_a, base_b, app = replicas
-    owner = stack.sign_in(MENTOR, TestClient(app))
-    listing = TestClient(app).post(
+    api = replicas.a_client
+    owner = stack.sign_in(MENTOR, cast(TestClient, api))
+    listing = api.post(
         "/listings",
         headers=owner,
         json={
@@ -208,8 +263,8 @@ def test_an_inquiry_reaches_the_mentor_live_and_the_reply_comes_back_seen(
         },
     )
     assert listing.status_code == 201, listing.text
-    learner = _signed_in(media_browser, base_a, stack, app, "learner", LEARNER)
-    mentor = _signed_in(media_browser, base_b, stack, app, "mentor", MENTOR)
+    learner = _signed_in(media_browser, replicas.a, stack, api, "learner", LEARNER)
+    mentor = _signed_in(media_browser, replicas.b, stack, api, "mentor", MENTOR)
     try:
         mentor.go("/messages")
         _connect(mentor)
