@@ -30,6 +30,7 @@ from api.messages.routes import ATTACHMENT_PATH
 from api.messages.routes import router as messages_router
 from api.messages.sealing import open_sealer
 from api.messages.service import stream_opener
+from api.notifications.routes import router as notifications_router
 from api.observability import STREAMS, RequestContext
 from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
@@ -82,6 +83,7 @@ TAGS = [
         "description": "A booked session's room: WebRTC between the two parties, signalled over "
         "/rooms/{booking_id}/ws (docs/room.md).",
     },
+    {"name": "notifications", "description": "What concerns you, with read state; also on the live stream."},
     {"name": "transactions", "description": "Where a sent transaction stands: pending, indexed, reverted."},
     {
         "name": "stream",
@@ -276,6 +278,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(booking_router)
     app.include_router(messages_router)
     app.include_router(room_router)
+    app.include_router(notifications_router)
     app.include_router(credentials.router)
     app.include_router(payment_routes.router)
     app.include_router(matching.router)

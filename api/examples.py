@@ -126,6 +126,7 @@ EXAMPLES |= {
     "ReadIn": {"up_to": 42},
     "ReportIn": {"reason": "Asks me to pay outside the app"},
     "ShareIn": {"message_ids": [41, 42], "attendance": True},
+    "MarkReadIn": {"up_to": 120},
 }
 EXAMPLES["StandingOfferIn"] = {"offer": EXAMPLES["OfferFund"]["offer"], "signature": SIG}
 

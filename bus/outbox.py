@@ -138,7 +138,7 @@ def retractions_above(conn: Connection, chain_id: int, block_number: int) -> lis
     the same audience that heard the event."""
     rows = conn.execute(
         select(outbox.c.seq, outbox.c.payload).where(
-            outbox.c.kind == "chain_event",
+            outbox.c.kind.in_(("chain_event", "notification")),
             outbox.c.chain_id == chain_id,
             outbox.c.block_number > block_number,
         )

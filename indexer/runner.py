@@ -31,7 +31,9 @@ from db.chain import (
     indexer_checkpoints,
     reorg_journal,
 )
+from db.notifications import notifications
 from indexer.errors import IndexerError, ReorgTooDeep
+from indexer.notifications import notification_items
 from indexer.offload import DecodeProcess
 from indexer.project import PK, Projector
 from indexer.reader import DecodedRange, RangePolicy, RangeReader, relax_gc
@@ -269,7 +271,11 @@ class Indexer:
                 conn, self.config.chain_id, r.events, journal_block=None, raw_rows=r.raw_rows
             )
             if r.last >= head - self.config.stream_backfill_blocks:
-                seq = outbox.append(conn, event_items(conn, self.config.chain_id, r.events))
+                seq = outbox.append(
+                    conn,
+                    event_items(conn, self.config.chain_id, r.events)
+                    + notification_items(conn, self.config.chain_id, r.events),
+                )
             self._set_checkpoint(conn, r.last, r.last_hash, genesis)
         self._woke(seq)
         self._report(r.last, head, len(r.events))
@@ -301,7 +307,9 @@ class Indexer:
         events = self.reader.decode(logs)
         with self.engine.begin() as conn:
             self.projector.apply(conn, c.chain_id, events, journal_block=number)
-            seq = outbox.append(conn, event_items(conn, c.chain_id, events))
+            seq = outbox.append(
+                conn, event_items(conn, c.chain_id, events) + notification_items(conn, c.chain_id, events)
+            )
             conn.execute(
                 delete(chain_blocks).where(
                     chain_blocks.c.chain_id == c.chain_id, chain_blocks.c.number == number
@@ -406,6 +414,12 @@ def rollback_to(conn: Connection, chain_id: int, number: int, block_hash: str) -
             reorg_journal.c.chain_id == chain_id, reorg_journal.c.block_number > number
         )
     )
+    # Notifications of the removed blocks' events go with them (their stream items are retracted).
+    conn.execute(
+        delete(notifications).where(
+            notifications.c.chain_id == chain_id, notifications.c.block_number > number
+        )
+    )
     conn.execute(
         delete(chain_blocks).where(chain_blocks.c.chain_id == chain_id, chain_blocks.c.number > number)
     )
@@ -431,6 +445,7 @@ def reset_chain(conn: Connection, chain_id: int) -> None:
         chain_blocks,
         reorg_journal,
         indexer_checkpoints,
+        notifications,
     ]:
         conn.execute(delete(table).where(table.c.chain_id == chain_id))
     outbox.forget_chain(conn, chain_id)

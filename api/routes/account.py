@@ -35,6 +35,7 @@ from db.messages import (
     threads,
     user_blocks,
 )
+from db.notifications import notifications
 from db.outbox import outbox, outbox_audience
 from db.payments import payment_quotes
 from db.room import room_attendance
@@ -108,6 +109,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "message_reports": (message_reports, (message_reports.c.reporter,)),
     "room_attendance": (room_attendance, (room_attendance.c.address,)),
     "shared_evidence": (shared_evidence, (shared_evidence.c.shared_by,)),
+    "notifications": (notifications, (notifications.c.address,)),
 }
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
@@ -138,6 +140,7 @@ ERASURE: dict[str, str] = {
     "message_reports": "all",
     "room_attendance": "session_attendance",
     "shared_evidence": "dispute_evidence",
+    "notifications": "all",
     "stream_deliveries": "all",  # who may replay which stream item; erased, the items reach you no more
 }
 _NOT_EXPORTED_COLUMNS = {

@@ -26,6 +26,7 @@ def _models() -> dict[str, Any]:
         ReviewPrepare,
         WithdrawIn,
     )
+    from api.notifications.schemas import MarkReadIn
     from api.offers.schemas import OfferFund, OfferPrepare
     from api.payments.routes import CheckoutIn
     from api.routes.credentials import (
@@ -43,7 +44,7 @@ def _models() -> dict[str, Any]:
         VerifyRequest, DeliverableIn, EngagementPrepare, EvidenceIn, ListingCreate, ListingUpdate,
         ProfileUpdate, ResolveIn, ReviewPrepare, WithdrawIn, OfferFund, OfferPrepare, CheckoutIn, BatchIn,
         CredentialIn, IssuerProfileIn, NameVerificationIn, PresentationIn, RevokeIn, SignatureIn, VoucherIn,
-        AvailabilityIn, BookingIn, StandingOfferIn, InquiryIn, MessageIn, ReadIn, ReportIn, ShareIn,
+        AvailabilityIn, BookingIn, StandingOfferIn, InquiryIn, MessageIn, ReadIn, ReportIn, ShareIn, MarkReadIn,
     )}  # fmt: skip
 
 

@@ -32,6 +32,7 @@ const Profile = page(() => import("./pages/Profile"), "Profile");
 const NotFound = page(() => import("./pages/NotFound"), "NotFound");
 const Messages = page(() => import("./pages/Messages"), "Messages");
 const Room = page(() => import("./pages/Room"), "Room");
+const Notifications = page(() => import("./pages/Notifications"), "Notifications");
 
 const wrap = (el: React.ReactNode) => <Suspense fallback={<Loading />}>{el}</Suspense>;
 
@@ -55,6 +56,7 @@ const router = createHashRouter([
       { path: "messages", element: wrap(<Messages />) },
       { path: "messages/:threadId", element: wrap(<Messages />) },
       { path: "room/:bookingId", element: wrap(<Room />) },
+      { path: "notifications", element: wrap(<Notifications />) },
       { path: "*", element: wrap(<NotFound />) },
     ],
   },

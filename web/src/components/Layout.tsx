@@ -19,9 +19,16 @@ export function Layout() {
     enabled: signedIn,
   });
   const count = signedIn ? (unread.data?.messages ?? 0) : 0;
+  const notes = useQuery({
+    queryKey: ["notifications"],
+    queryFn: async () => unwrap(await client.GET("/me/notifications", { params: { query: { limit: 50 } } })),
+    enabled: signedIn,
+  });
+  const fresh = signedIn ? (notes.data?.unread ?? 0) : 0;
   const links: [string, string][] = [
     ["/", t("nav.find")],
     ["/messages", t("nav.messages")],
+    ["/notifications", t("nav.notifications")],
     ["/engagements", t("nav.engagements")],
     ["/earnings", t("nav.earnings")],
     ["/credentials", t("nav.credentials")],
@@ -43,6 +50,12 @@ export function Layout() {
               <li key={to}>
                 <NavLink to={to} end={to === "/"}>
                   {label}
+                  {to === "/notifications" && fresh > 0 && (
+                    <>
+                      {" "}
+                      <span className="tag badge">{t("nav.unread", { count: fresh })}</span>
+                    </>
+                  )}
                   {to === "/messages" && count > 0 && (
                     <>
                       {" "}

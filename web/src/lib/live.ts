@@ -68,6 +68,10 @@ export function useLiveStream(): void {
       if (item.event === "resync") void queries.invalidateQueries();
       window.dispatchEvent(new CustomEvent<LiveItem>(LIVE_EVENT, { detail: item }));
       if (item.event === "typing" || item.event === "signal") return;
+      if (item.event === "notification") {
+        void queries.invalidateQueries({ queryKey: ["notifications"] });
+        return;
+      }
       if (item.event === "message") {
         const thread = item.data?.message?.thread_id ?? item.data?.thread_id;
         if (thread !== undefined) void queries.invalidateQueries({ queryKey: ["thread", Number(thread)] });

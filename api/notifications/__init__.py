@@ -1,0 +1,1 @@
+"""In-app notifications: what concerns the signed-in wallet, with read state (written by the indexer)."""
