@@ -150,6 +150,13 @@ class BodyGuard:
             return
         limit = self._limit(scope["path"])
         headers = dict(scope.get("headers", []))
+        if limit > self.default_limit and not headers.get(b"authorization"):
+            # An upload path takes more than any JSON body: never buffer that much for a stranger.
+            refusal = problem(
+                401, "sign in first: send 'Authorization: Bearer <session token>'", "not_signed_in"
+            )
+            await refusal(scope, receive, send)
+            return
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._too_large(limit, scope, receive, send)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -124,7 +125,7 @@ shared_evidence = Table(
     Column("sent_at", BigInteger, nullable=True),
     Column("key_id", String(32), nullable=True),
     Column("body", LargeBinary, nullable=True),  # sealed copy of the text
-    Column("attendance", String(4000), nullable=True),  # JSON: [{address, joined_at, left_at}]
+    Column("attendance", Text, nullable=True),  # JSON: [{booking_id, address, joined_at, left_at}]
     Column("created_at", BigInteger, nullable=False),
     Index("ix_shared_evidence_engagement", "chain_id", "engagement_id"),
     UniqueConstraint("chain_id", "engagement_id", "shared_by", "message_id", name="uq_shared_evidence_once"),

@@ -59,9 +59,13 @@ def _recipients(e: DecodedEvent, p: Any, instant: set[int]) -> list[tuple[str, s
     return []
 
 
-def notification_items(conn: Connection, chain_id: int, events: list[DecodedEvent]) -> list[OutboxItem]:
+def notification_items(
+    conn: Connection, chain_id: int, events: list[DecodedEvent], *, live: bool = True
+) -> list[OutboxItem]:
     """Insert the notifications of `events` and return their stream items (in the caller's
-    transaction, after the projections were applied: the parties are known)."""
+    transaction, after the projections were applied: the parties are known). Not `live` (a catch-up
+    over history older than the stream's backfill): the rows are written already read, with no
+    stream item — the record is complete, nobody is flooded with old news."""
     if not events:
         return []
     ids = {
@@ -98,9 +102,12 @@ def notification_items(conn: Connection, chain_id: int, events: list[DecodedEven
                     engagement_id=eid,
                     payload=json.dumps(payload, separators=(",", ":")),
                     created_at=now,
+                    read_at=None if live else now,
                 )
                 .returning(notifications.c.id)
             ).scalar_one()
+            if not live:
+                continue
             items.append(
                 OutboxItem(
                     kind="notification",

@@ -276,6 +276,8 @@ class Indexer:
                     event_items(conn, self.config.chain_id, r.events)
                     + notification_items(conn, self.config.chain_id, r.events),
                 )
+            else:  # history: the notifications are recorded (as read), nothing is streamed
+                notification_items(conn, self.config.chain_id, r.events, live=False)
             self._set_checkpoint(conn, r.last, r.last_hash, genesis)
         self._woke(seq)
         self._report(r.last, head, len(r.events))

@@ -545,7 +545,7 @@ def messages_rekey() -> None:
     """Re-seal every message an older key sealed with the current (first) key; then the old key can be
     removed from SKILLCHAIN_MESSAGE_KEYS. Safe to run while the API serves; safe to interrupt."""
     from api.messages.sealing import SealingError, open_sealer
-    from api.messages.service import rekey
+    from api.messages.service import rekey, unreadable
     from db.engine import make_engine
     from db.migrate import upgrade
 
@@ -566,7 +566,11 @@ def messages_rekey() -> None:
             typer.echo(f"re-sealed {total} message(s) so far")
         else:
             break
-    typer.echo(f"done: every message is sealed with key {sealer.current!r} ({total} re-sealed)")
+    with engine.connect() as conn:
+        lost = unreadable(conn, sealer)
+    typer.echo(f"done: everything readable is sealed with key {sealer.current!r} ({total} re-sealed)")
+    if lost:
+        typer.echo(f"{lost} row(s) are sealed with keys no longer configured: nobody can read them")
 
 
 room_app = typer.Typer(help="The session room's signalling protocol.")

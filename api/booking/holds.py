@@ -268,6 +268,7 @@ def state_of(conn: Connection, booking: dict[str, Any], now: int) -> BookingStat
             engagements.c.status,
             engagements.c.accepted,
             engagements.c.client,
+            engagements.c.provider,
             engagements.c.total_amount,
             engagements.c.starts_at,
         ).where(
@@ -279,6 +280,7 @@ def state_of(conn: Connection, booking: dict[str, Any], now: int) -> BookingStat
     matches = (
         e is not None
         and e.client == booking["learner"]
+        and e.provider == booking["mentor"]
         and int(e.total_amount) == int(booking["amount"])
         and (not instant or e.starts_at == booking["starts_at"])  # an instant booking: its start too
     )

@@ -16,17 +16,13 @@ from sqlalchemy.exc import IntegrityError
 
 from api.messages.schemas import SharedEvidencePublic
 from api.messages.sealing import Sealer, SealingError
-from api.messages.service import NotAParty, NotFound, Refused, message_context
+from api.messages.service import NotAParty, NotFound, Refused, evidence_context, message_context
 from db.booking import bookings
 from db.chain import engagements
 from db.messages import messages, shared_evidence, threads
 from db.room import room_attendance
 
 MAX_SHARED = 100  # messages per request
-
-
-def _evidence_context(chain_id: int, engagement_id: int, shared_by: str, message_id: int) -> bytes:
-    return f"skillchain-evidence:{chain_id}:{engagement_id}:{shared_by}:{message_id}".encode()
 
 
 def _engagement(conn: Connection, chain_id: int, engagement_id: int) -> Any:
@@ -58,7 +54,12 @@ def share(
     pair = {e.client, e.provider}
     theirs = select(threads.c.id).where(
         or_(
-            and_(threads.c.chain_id == chain_id, threads.c.engagement_id == engagement_id),
+            and_(
+                threads.c.chain_id == chain_id,
+                threads.c.engagement_id == engagement_id,
+                threads.c.party_a == e.client,
+                threads.c.party_b == e.provider,
+            ),
             and_(threads.c.party_a.in_(pair), threads.c.party_b.in_(pair), threads.c.kind == "inquiry"),
         )
     )
@@ -68,16 +69,20 @@ def share(
             select(messages).where(messages.c.id.in_(message_ids), messages.c.thread_id.in_(theirs))
         )
     }
-    missing = sorted(set(message_ids) - set(found))
-    if missing:
-        raise NotFound(f"messages {missing} are not in this engagement's conversations")
+    if set(message_ids) - set(found):
+        raise NotFound("some of these messages are not in this engagement's conversations")
     added = 0
     for mid in message_ids:
         m = found[mid]
         if m.body is None:
             raise Refused(f"message {mid} was deleted: there is nothing to share")
-        text = sealer.open(m.key_id, bytes(m.body), message_context(m.thread_id, m.sender))
-        key_id, sealed = sealer.seal(text, _evidence_context(chain_id, engagement_id, party, mid))
+        try:
+            text = sealer.open(m.key_id, bytes(m.body), message_context(m.thread_id, m.sender))
+        except SealingError:
+            raise Refused(
+                f"message {mid} is sealed with a key no longer configured: it cannot be shared"
+            ) from None
+        key_id, sealed = sealer.seal(text, evidence_context(chain_id, engagement_id, party, mid))
         added += _insert(
             conn,
             chain_id=chain_id,
@@ -91,9 +96,21 @@ def share(
             body=sealed,
             created_at=now,
         )
-    if attendance:
+    already = conn.execute(
+        select(shared_evidence.c.id).where(
+            shared_evidence.c.chain_id == chain_id,
+            shared_evidence.c.engagement_id == engagement_id,
+            shared_evidence.c.shared_by == party,
+            shared_evidence.c.kind == "attendance",
+        )
+    ).first()
+    if attendance and already is None:  # shared once, like a message
+        # The engagement's own bookings: matched by its reference or terms *and* its two parties (a
+        # digest alone can be copied from the chain into anyone's engagement).
         booked = select(bookings.c.id).where(
-            or_(bookings.c.id == e.booking_ref, bookings.c.terms_digest == e.terms_digest)
+            or_(bookings.c.id == e.booking_ref, bookings.c.terms_digest == e.terms_digest),
+            bookings.c.learner == e.client,
+            bookings.c.mentor == e.provider,
         )
         seen = [
             {"booking_id": r.booking_id, "address": r.address, "joined_at": r.joined_at, "left_at": r.left_at}
@@ -109,7 +126,7 @@ def share(
             engagement_id=engagement_id,
             shared_by=party,
             kind="attendance",
-            attendance=json.dumps(seen, separators=(",", ":"))[:4000],
+            attendance=json.dumps(seen, separators=(",", ":")),
             created_at=now,
         )
     return added
@@ -150,7 +167,7 @@ def shared(
                 body = sealer.open(
                     r.key_id,
                     bytes(r.body),
-                    _evidence_context(chain_id, engagement_id, r.shared_by, r.message_id),
+                    evidence_context(chain_id, engagement_id, r.shared_by, r.message_id),
                 ).decode()
             except SealingError:
                 body = None

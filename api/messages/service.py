@@ -26,7 +26,15 @@ from bus import outbox
 from bus.outbox import OutboxItem, StoredItem
 from db.chain import engagements
 from db.market import listings
-from db.messages import attachments, message_reports, messages, thread_reads, threads, user_blocks
+from db.messages import (
+    attachments,
+    message_reports,
+    messages,
+    shared_evidence,
+    thread_reads,
+    threads,
+    user_blocks,
+)
 
 log = logging.getLogger("skillchain.messages")
 
@@ -223,7 +231,7 @@ def engagement_thread(conn: Connection, chain_id: int, engagement_id: int, addre
         raise NotFound(f"no engagement {engagement_id} indexed on chain {chain_id}")
     if address not in (found.client, found.provider):
         raise NotAParty("only the engagement's client and provider have its thread")
-    return _get_or_create(
+    thread = _get_or_create(
         conn,
         and_(threads.c.chain_id == chain_id, threads.c.engagement_id == engagement_id),
         dict(
@@ -236,6 +244,9 @@ def engagement_thread(conn: Connection, chain_id: int, engagement_id: int, addre
             last_message_at=now,
         ),
     )
+    if thread.parties != (found.client, found.provider):  # an earlier engagement's, before a reorg
+        raise NotAParty("this engagement's thread belongs to other parties (the chain was reorganised)")
+    return thread
 
 
 def _unread_of(me: str) -> Any:
@@ -545,6 +556,7 @@ def edit(
     now: int,
 ) -> MessagePublic:
     row = _own_message(conn, thread, message_id, author)
+    _refuse_blocked(conn, author, thread.other(author))
     if now > row["created_at"] + rules.edit_seconds:
         minutes = rules.edit_seconds // 60
         raise Refused(f"a message can be edited for {minutes} minutes after sending; this one no longer")
@@ -554,14 +566,17 @@ def edit(
     changed = (
         conn.execute(
             update(messages)
-            .where(messages.c.id == message_id)
+            # Not if a delete or an erasure committed meanwhile: never bring removed text back.
+            .where(messages.c.id == message_id, messages.c.deleted_at.is_(None))
             .values(key_id=key_id, body=sealed, edited_at=now)
             .returning(*messages.c)
         )
         .mappings()
-        .one()
+        .first()
     )
-    message = _public(changed, sealer, rules, None)
+    if changed is None:
+        raise Refused("this message was deleted")
+    message = _public(changed, sealer, rules, None, _files(conn, sealer, [message_id]).get(message_id))
     _publish(conn, sealer, thread, {"op": "edited", "message": message.model_dump()}, now)
     return message
 
@@ -724,29 +739,30 @@ def stream_opener(sealer: Sealer) -> Callable[[StoredItem], StoredItem]:
 
 
 def rekey(conn: Connection, sealer: Sealer, *, batch: int = 500) -> int:
-    """Re-seal up to `batch` message bodies that an older key sealed with the current key (after a
-    rotation, so the old key can then be removed); how many were re-sealed (0: all on the current key)."""
-    rows = conn.execute(
+    """Re-seal up to `batch` rows of each kind (message bodies, attachments, shared evidence) that an
+    older key of the ring sealed, with the current key — after a rotation, so the old key can then be
+    removed; how many were re-sealed (0: everything readable is on the current key). Rows whose key
+    is no longer configured cannot be opened by anyone and are left as they are (`unreadable`)."""
+    old = [k for k in sealer.key_ids if k != sealer.current]
+    if not old:
+        return 0
+    moved = 0
+    for r in conn.execute(
         select(messages.c.id, messages.c.thread_id, messages.c.sender, messages.c.key_id, messages.c.body)
-        .where(messages.c.body.is_not(None), messages.c.key_id != sealer.current)
+        .where(messages.c.body.is_not(None), messages.c.key_id.in_(old))
         .order_by(messages.c.id)
         .limit(batch)
-    ).all()
-    for r in rows:
+    ).all():
         context = message_context(r.thread_id, r.sender)
         key_id, sealed = sealer.seal(sealer.open(r.key_id, bytes(r.body), context), context)
         # Unless an edit re-sealed it meanwhile (its key id changed): never write back older text.
-        conn.execute(
+        moved += conn.execute(
             update(messages)
             .where(messages.c.id == r.id, messages.c.key_id == r.key_id)
             .values(key_id=key_id, body=sealed)
-        )
-    moved = 0
+        ).rowcount
     for a in conn.execute(
-        select(attachments)
-        .where(attachments.c.key_id != sealer.current)
-        .order_by(attachments.c.id)
-        .limit(batch)
+        select(attachments).where(attachments.c.key_id.in_(old)).order_by(attachments.c.id).limit(batch)
     ).all():
         name_ctx = attachment_context(a.thread_id, a.uploader, a.message_id, "name")
         data_ctx = attachment_context(a.thread_id, a.uploader, a.message_id, "content")
@@ -756,4 +772,38 @@ def rekey(conn: Connection, sealer: Sealer, *, batch: int = 500) -> int:
             update(attachments).where(attachments.c.id == a.id).values(key_id=key_id, name=name, content=data)
         )
         moved += 1
-    return len(rows) + moved
+    for e in conn.execute(
+        select(shared_evidence)
+        .where(shared_evidence.c.body.is_not(None), shared_evidence.c.key_id.in_(old))
+        .order_by(shared_evidence.c.id)
+        .limit(batch)
+    ).all():
+        context = evidence_context(e.chain_id, e.engagement_id, e.shared_by, e.message_id)
+        key_id, sealed = sealer.seal(sealer.open(e.key_id, bytes(e.body), context), context)
+        conn.execute(
+            update(shared_evidence).where(shared_evidence.c.id == e.id).values(key_id=key_id, body=sealed)
+        )
+        moved += 1
+    return moved
+
+
+def unreadable(conn: Connection, sealer: Sealer) -> int:
+    """Rows sealed with a key the ring no longer has (nobody can open them)."""
+    known = sealer.key_ids
+    return sum(
+        int(
+            conn.execute(
+                select(func.count()).select_from(t).where(cond, t.c.key_id.not_in(known))
+            ).scalar_one()
+        )
+        for t, cond in (
+            (messages, messages.c.body.is_not(None)),
+            (attachments, attachments.c.id.is_not(None)),
+            (shared_evidence, shared_evidence.c.body.is_not(None)),
+        )
+    )
+
+
+def evidence_context(chain_id: int, engagement_id: int, shared_by: str, message_id: int) -> bytes:
+    """Associated data of a message's copy shared as evidence."""
+    return f"skillchain-evidence:{chain_id}:{engagement_id}:{shared_by}:{message_id}".encode()

@@ -127,7 +127,7 @@ def _parse(message: MutableMapping[str, Any]) -> Any:
         raise _Close(1009, f"frames are at most {MAX_FRAME_BYTES} bytes")
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise _Close(4400, "a frame is one JSON object") from None
     if not isinstance(raw, dict):
         raise _Close(4400, "a frame is one JSON object")
@@ -163,6 +163,10 @@ async def room_socket(ws: WebSocket, booking_id: str) -> None:
         await _close(ws, e.code, e.reason)
     except RoomRefused as e:
         await _close(ws, e.code, e.reason)
+    except messages.NotAParty as e:  # e.g. the booking's engagement has other parties
+        await _close(ws, 4403, str(e))
+    except messages.MessagingError as e:
+        await _close(ws, 4409, str(e))
     except WebSocketDisconnect:
         pass
 
@@ -210,6 +214,7 @@ async def _serve(ws: WebSocket, booking_id: str) -> None:
     sub = hub.subscribe(me, asyncio.get_running_loop(), counted=False)
     _wake(hub)
     code, reason = 1000, "left"
+    tasks: tuple[asyncio.Task[None], ...] = ()
     try:
         await _send(
             ws,
@@ -224,8 +229,9 @@ async def _serve(ws: WebSocket, booking_id: str) -> None:
             ),
         )
         reader = asyncio.create_task(_read(ws, app, room, me, connection, thread_id))
-        writer = asyncio.create_task(_write(ws, sub, room, me, connection, thread_id, app))
-        done, pending = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        writer = asyncio.create_task(_write(ws, sub, room, me, connection, thread_id, app, frame.token))
+        tasks = (reader, writer)
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
         for task in done:
@@ -238,6 +244,8 @@ async def _serve(ws: WebSocket, booking_id: str) -> None:
                 log.warning("room %s: %s", booking_id, error)
                 code, reason = 1011, "server error"
     finally:
+        for task in tasks:  # also when this handler itself is cancelled (server shutdown)
+            task.cancel()
         hub.unsubscribe(sub)
 
         def leave() -> None:
@@ -284,6 +292,9 @@ async def _read(ws: WebSocket, app: Any, room: Room, me: str, connection: str, t
         if isinstance(frame, Join):
             raise _Close(4400, "already joined")
         if isinstance(frame, Chat):
+            if app.state.message_limiter.check(me) is not None:  # the same limit as every message
+                await _send(ws, ErrorOut(reason="you are sending messages too fast; wait a moment"))
+                continue
 
             def chat(body: str = frame.body) -> None:
                 with engine.begin() as conn:
@@ -311,16 +322,31 @@ async def _read(ws: WebSocket, app: Any, room: Room, me: str, connection: str, t
 
 
 async def _write(
-    ws: WebSocket, sub: Subscriber, room: Room, me: str, connection: str, thread_id: int, app: Any
+    ws: WebSocket,
+    sub: Subscriber,
+    room: Room,
+    me: str,
+    connection: str,
+    thread_id: int,
+    app: Any,
+    token: str,
 ) -> None:
     """Outbox → client: the other party's signals for this room, and the chat of its thread."""
+    engine = app.state.engine
+
+    def signed_in() -> bool:
+        with engine.connect() as conn:
+            return find_session(conn=conn, token=token, now=int(time.time())) is not None
+
     while True:
         if sub.overflowed and sub.queue.empty():
             raise _Close(1013, "fell behind: reconnect")
         item = await sub.queue.get()
-        if item is None:  # the hub's tick: the window may have ended
+        if item is None:  # the hub's tick: the window may have ended, the session too
             if int(app.state.clock()) >= room.closes_at:  # the app's clock as it is now (tests move it)
                 raise _Close(4000, f"the room closed at {room.closes_at}")
+            if not await asyncio.to_thread(signed_in):
+                raise _Close(4401, "your session ended (expired or signed out)")
             continue
         payload = item.payload
         if item.kind == "signal" and payload.get("room") == room.booking_id:

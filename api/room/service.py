@@ -59,12 +59,18 @@ def room_of(conn: Connection, booking_id: str, now: int, grace_seconds: int) -> 
         raise RoomRefused(4404, "no such booking")
     booking = dict(row)
     instant = booking["mode"] == "instant"
+    # The booking's engagement: by its reference (instant) or terms (request) *and* its parties — a
+    # reference or a digest alone can be copied on-chain into someone else's engagement.
     engagement = conn.execute(
-        select(engagements.c.chain_id, engagements.c.id).where(
+        select(engagements.c.chain_id, engagements.c.id)
+        .where(
             engagements.c.booking_ref == booking_id
             if instant
-            else engagements.c.terms_digest == booking["terms_digest"]
+            else engagements.c.terms_digest == booking["terms_digest"],
+            engagements.c.client == booking["learner"],
+            engagements.c.provider == booking["mentor"],
         )
+        .order_by(engagements.c.id)
     ).first()
     return Room(
         booking_id=booking_id,

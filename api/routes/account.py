@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Column, Table, and_, delete, or_, select, update
 
 from api.deps import ClockDep, ConnDep, CurrentSession, SealerDep
+from api.messages.sealing import SealingError
 from api.messages.service import attachment_context, message_context
 from api.models import ERRORS
 from db.auth import auth_sessions
@@ -216,11 +217,7 @@ def export(session: CurrentSession, conn: ConnDep, sealer: SealerDep) -> ExportP
             id=m.id,
             thread_id=m.thread_id,
             sender=m.sender,
-            body=(
-                sealer.open(m.key_id, m.body, message_context(m.thread_id, m.sender)).decode()
-                if m.body is not None
-                else None
-            ),
+            body=_opened(sealer, m),
             origin=m.origin,
             created_at=m.created_at,
             edited_at=m.edited_at,
@@ -238,15 +235,25 @@ def export(session: CurrentSession, conn: ConnDep, sealer: SealerDep) -> ExportP
         vouchers=rows["vouchers"],
         card_payments=rows["card_payments"],
         messages=readable,
-        attachments=[
-            _attachment(sealer, a)
-            for a in conn.execute(
+        attachments=_attachments(
+            sealer,
+            conn.execute(
                 select(attachments).where(attachments.c.thread_id.in_(mine)).order_by(attachments.c.id)
-            )
-        ],
+            ),
+        ),
         tables=rows,
         retention_notes=KEPT,
     )
+
+
+def _opened(sealer: Any, m: Any) -> str | None:
+    """A message's text, or None when deleted or sealed with a key no longer configured."""
+    if m.body is None:
+        return None
+    try:
+        return str(sealer.open(m.key_id, bytes(m.body), message_context(m.thread_id, m.sender)).decode())
+    except SealingError:
+        return None
 
 
 def _attachment(sealer: Any, a: Any) -> AttachmentExport:
@@ -269,6 +276,16 @@ def _attachment(sealer: Any, a: Any) -> AttachmentExport:
     )
 
 
+def _attachments(sealer: Any, rows: Any) -> list[AttachmentExport]:
+    out = []
+    for a in rows:
+        try:
+            out.append(_attachment(sealer, a))
+        except SealingError:  # its key is gone: nobody can read it
+            continue
+    return out
+
+
 class ErasedPublic(BaseModel):
     erased: dict[str, int]
     kept: dict[str, str]
@@ -281,7 +298,9 @@ def erase(session: CurrentSession, conn: ConnDep, clock: ClockDep) -> ErasedPubl
     # Live-stream items of your threads (sealed, but they carry your words): gone for both parties,
     # before the rule below forgets whom they were for.
     yours = select(outbox_audience.c.seq).where(outbox_audience.c.address == a)
-    spoken = select(outbox.c.seq).where(outbox.c.kind.in_(("message", "typing")), outbox.c.seq.in_(yours))
+    spoken = select(outbox.c.seq).where(
+        outbox.c.kind.in_(("message", "typing", "signal")), outbox.c.seq.in_(yours)
+    )
     gone = [seq for (seq,) in conn.execute(spoken)]
     conn.execute(delete(outbox_audience).where(outbox_audience.c.seq.in_(gone)))
     conn.execute(delete(outbox).where(outbox.c.seq.in_(gone)))

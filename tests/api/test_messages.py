@@ -20,9 +20,11 @@ from api.app import create_app
 from api.messages.sealing import SealingError
 from api.messages.service import rekey
 from chain.tx import anvil_account
+from db.booking import bookings
 from db.chain import engagements
 from db.messages import attachments, messages
 from db.outbox import outbox
+from db.room import room_attendance
 from tests.api.conftest import make_settings
 from tests.api.siwe_helpers import make_message
 from tests.api.stream_client import Listener
@@ -209,6 +211,9 @@ def test_blocking_stops_inquiries_and_messages_from_that_wallet(c: TestClient) -
     assert c.get(f"/threads/{thread}", headers=mentor).json()["blocked"] == "by_you"
     assert c.get(f"/threads/{thread}", headers=learner).json()["blocked"] == "by_them"
     assert [b["address"] for b in c.get("/me/blocks", headers=mentor).json()["data"]] == [LEARNER.address]
+    last = c.get(f"/threads/{thread}/messages", headers=learner).json()["data"][0]["id"]
+    edit = c.patch(f"/threads/{thread}/messages/{last}", headers=learner, json={"body": "rewritten"})
+    assert edit.status_code == 403  # a blocked wallet cannot rewrite what the blocker reads either
     assert c.delete(f"/me/blocks/{LEARNER.address}", headers=mentor).status_code == 204
     assert c.post(f"/threads/{thread}/messages", headers=learner, json={"body": "ok"}).status_code == 201
     assert c.put(f"/me/blocks/{MENTOR.address}", headers=mentor).status_code == 409  # yourself
@@ -398,6 +403,29 @@ def test_in_a_dispute_a_party_shares_chosen_messages_and_the_arbiter_sees_only_t
     assert c.get(f"/threads/{thread}/messages", headers=arbiter).status_code == 403  # nothing else
     assert c.get("/engagements/21/shared-evidence", headers=mentor).status_code == 200  # the parties see it
 
+    # Attendance is shared once, however long it is (every reconnect adds a row).
+    with app.state.engine.begin() as conn:
+        conn.execute(
+            insert(bookings).values(
+                id="0x" + "a1" * 32, listing_id=1, mentor=MENTOR.address, learner=LEARNER.address,
+                starts_at=T, ends_at=T + 3600, block_start=T, block_end=T + 3600, local_day="2027-01-15",
+                mode="request", status="held", active=False, hold_expires_at=T, token="0x" + "00" * 20,
+                amount=1, due_date=T + 86400, terms_digest="0x" + f"{21:064x}", created_at=T,
+            )
+        )  # fmt: skip
+        for i in range(40):
+            conn.execute(
+                insert(room_attendance).values(
+                    booking_id="0x" + "a1" * 32, address=LEARNER.address, joined_at=T + i, left_at=T + i + 1
+                )
+            )
+    c.post("/engagements/21/shared-evidence", headers=mentor, json={"attendance": True})
+    twice = c.post("/engagements/21/shared-evidence", headers=mentor, json={"attendance": True})
+    assert twice.json() == {"added": 0}
+    listed = c.get("/engagements/21/shared-evidence", headers=arbiter)
+    assert listed.status_code == 200
+    assert [len(e["attendance"]) for e in listed.json()["data"] if e["kind"] == "attendance"] == [0, 40]
+
     refused = c.post(
         "/engagements/22/shared-evidence", headers=learner, json={"message_ids": [private["id"]]}
     )
@@ -544,6 +572,8 @@ def test_an_executable_renamed_png_and_oversize_files_are_refused_and_nothing_is
             c.post(url, headers=learner, files={"file": ("empty.png", b"", "image/png")}).status_code == 422
         )
         assert c.post(url, headers=learner, data={"body": "no file"}).status_code == 422
+        stranger = c.post(url, files={"file": ("big.png", _png(pad=200_000), "image/png")})
+        assert stranger.status_code == 401  # not even buffered without a session
         fine = c.post(
             url, headers=learner, files={"file": ("ok.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n", "x/y")}
         )

@@ -223,6 +223,7 @@ def test_who_and_when_is_refused_with_its_close_code(app: FastAPI, c: TestClient
         (json.dumps({"type": "offer", "sdp": "x", "extra": 1}), 4400),
         (json.dumps({"type": "join", "token": "y" * 40}), 4400),  # joined already
         (json.dumps({"type": "offer", "sdp": "x" * 70_000}), 1009),
+        ("[" * 60_000, 4400),  # nested past the parser's recursion limit
         (b"\x00\x01", 4400),
     ],
 )

@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.BigInteger(), nullable=True),
         sa.Column("key_id", sa.String(length=32), nullable=True),
         sa.Column("body", sa.LargeBinary(), nullable=True),
-        sa.Column("attendance", sa.String(length=4000), nullable=True),
+        sa.Column("attendance", sa.Text(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.UniqueConstraint(
             "chain_id", "engagement_id", "shared_by", "message_id", name="uq_shared_evidence_once"
