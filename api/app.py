@@ -7,6 +7,7 @@ import gc
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from api.auth.ratelimit import RateLimiter, open_storage, trusted_networks
 from api.auth.routes import router as auth_router
 from api.bodyguard import BodyGuard
 from api.booking.routes import router as booking_router
+from api.concurrency import ConcurrencyLimit
 from api.messages.routes import ATTACHMENT_PATH
 from api.messages.routes import router as messages_router
 from api.messages.sealing import open_sealer
@@ -196,8 +198,16 @@ def allowed_methods(app: FastAPI, path: str) -> set[str]:
     return set().union(*(m for p, m in allowed if p.match(path)))
 
 
+# asyncio.to_thread's pool (database work of the live streams and room sockets): the default is
+# cpu + 4 threads, six here, which the room's signalling saturated (bench/messages.py).
+BLOCKING_THREADS = 32
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="api-blocking")
+    )
     yield
     # The stream hub's reader thread and its bus subscription end with the server.
     await asyncio.to_thread(app.state.hub.stop)
@@ -253,6 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Attachments are larger than any JSON body: the form's overhead on top of the file's limit.
         larger=[(ATTACHMENT_PATH, settings.message_attachment_bytes + 64 * 1024)],
     )
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests)
     app.add_middleware(RequestContext)  # outermost: ids, access log and metrics of every answer
     problems.install(app)
     store = open_store(

@@ -135,6 +135,12 @@ class Settings(BaseSettings):
         description="A catch-up expected to read at least this many events reads them in a helper "
         "process on another core (and rebuilds secondary indexes at its end); -1 = never.",
     )
+    max_concurrent_requests: int = Field(
+        40,
+        ge=0,
+        description="Requests one API process works on at once (the rest wait, without holding a thread "
+        "or a database connection); streams and WebSockets are not counted; 0 = no limit.",
+    )
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body the API accepts.")
     stripe_secret_key: SecretStr | None = Field(
         None, description="Stripe secret key; unset = card payments off (503)."

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Request, Response, UploadFile
 from sqlalchemy import delete, select
 
-from api.deps import AdminSession, ClockDep, ConnDep, CurrentSession, SealerDep, SettingsDep, wake_streams
+from api.deps import AdminSession, ClockDep, ConnDep, CurrentSession, SealerDep, SettingsDep, published
 from api.messages import evidence, service
 from api.messages.schemas import (
     MAX_CHARS,
@@ -110,7 +110,7 @@ def inquire(
         thread = service.inquiry_thread(conn, listing_id, session.address, now)
         message = service.send(conn, sealer, rules, thread, session.address, body.body, now)
         described = service.describe(conn, thread, session.address)
-    wake_streams(request)
+    published(request, conn)
     return InquiryCreated(thread=described, message=message)
 
 
@@ -206,7 +206,7 @@ def send_message(
     with _refusals():
         thread = service.thread_of(conn, thread_id, session.address)
         message = service.send(conn, sealer, rules, thread, session.address, body.body, int(clock()))
-    wake_streams(request)
+    published(request, conn)
     return message
 
 
@@ -247,7 +247,7 @@ def send_attachment(
         message = service.send(
             conn, sealer, rules, thread, session.address, body.strip(), int(clock()), upload=upload
         )
-    wake_streams(request)
+    published(request, conn)
     return message
 
 
@@ -305,7 +305,7 @@ def edit_message(
         message = service.edit(
             conn, sealer, rules, thread, message_id, session.address, body.body, int(clock())
         )
-    wake_streams(request)
+    published(request, conn)
     return message
 
 
@@ -328,7 +328,7 @@ def delete_message(
     with _refusals():
         thread = service.thread_of(conn, thread_id, session.address)
         message = service.delete(conn, sealer, rules, thread, message_id, session.address, int(clock()))
-    wake_streams(request)
+    published(request, conn)
     return message
 
 
@@ -351,7 +351,7 @@ def mark_read(
         thread = service.thread_of(conn, thread_id, session.address)
         service.mark_read(conn, sealer, thread, session.address, body.up_to, int(clock()))
         described = service.describe(conn, thread, session.address)
-    wake_streams(request)
+    published(request, conn)
     return described
 
 
@@ -370,7 +370,7 @@ def typing(
         thread = service.thread_of(conn, thread_id, session.address)
         if service.block_between(conn, session.address, thread.other(session.address)) is None:
             service.typing(conn, thread, session.address, int(clock()))
-    wake_streams(request)
+    published(request, conn)
     return Response(status_code=204)
 
 
