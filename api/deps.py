@@ -45,9 +45,7 @@ def published(request: Request, conn: Connection) -> None:
     means the lock is never held by a request waiting for a thread that the lock's waiters occupy
     (measured with bench/messages.py: 40 concurrent sends otherwise deadlocked the process)."""
     conn.commit()
-    hub = request.app.state.hub
-    hub.poke()
-    hub.bus.wake()
+    request.app.state.hub.written()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

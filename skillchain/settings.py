@@ -320,31 +320,11 @@ class Settings(BaseSettings):
     @field_validator("message_keys")
     @classmethod
     def _message_keys(cls, value: SecretStr | None) -> SecretStr | None:
-        """Refused at start-up in words, not at the first message: 'id:base64-of-32-bytes,...'."""
-        import base64
-        import binascii
-        import re
+        """Refused at start-up in words, not at the first message."""
+        from skillchain.message_keys import parse_keys
 
-        if value is None:
-            return None
-        seen = set()
-        for part in (p.strip() for p in value.get_secret_value().split(",") if p.strip()):
-            key_id, sep, encoded = part.partition(":")
-            if not sep or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", key_id.strip()):
-                raise ValueError(
-                    "expected id:base64 pairs separated by commas (ids: letters, digits, - or _)"
-                )
-            try:
-                key = base64.b64decode(encoded.strip(), validate=True)
-            except (binascii.Error, ValueError):
-                raise ValueError(f"key {key_id.strip()!r} is not base64") from None
-            if len(key) != 32:
-                raise ValueError(f"key {key_id.strip()!r} must be 32 bytes (AES-256), not {len(key)}")
-            if key_id.strip() in seen:
-                raise ValueError(f"key id {key_id.strip()!r} appears twice")
-            seen.add(key_id.strip())
-        if not seen:
-            raise ValueError("no key given (unset the variable to use the data directory's key)")
+        if value is not None:
+            parse_keys(value.get_secret_value())
         return value
 
     @field_validator("log_level")

@@ -65,11 +65,7 @@ def _refusals() -> Iterator[None]:
 
 
 def _rules(settings: SettingsDep) -> service.Rules:
-    return service.Rules(
-        edit_seconds=settings.message_edit_minutes * 60,
-        max_chars=settings.message_max_chars,
-        attachment_bytes=settings.message_attachment_bytes,
-    )
+    return service.Rules.of(settings)
 
 
 RulesDep = Annotated[service.Rules, Depends(_rules)]

@@ -14,16 +14,17 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-import re
 import secrets
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from skillchain.message_keys import KEY_ID
+from skillchain.message_keys import parse_keys as _parse
+
 NONCE_BYTES = 12
 KEY_FILE = "message-keys"
-_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
 class SealingError(Exception):
@@ -38,7 +39,7 @@ class Sealer:
             raise SealingError("no message key configured")
         self._keys: dict[str, AESGCM] = {}
         for key_id, key in keys:
-            if not _KEY_ID.match(key_id):
+            if not KEY_ID.match(key_id):
                 raise SealingError(f"message key id {key_id!r}: 1–32 letters, digits, '-' or '_'")
             if len(key) != 32:
                 raise SealingError(f"message key {key_id!r} must be 32 bytes (AES-256), not {len(key)}")
@@ -81,19 +82,10 @@ class Sealer:
 
 def parse_keys(text: str) -> list[tuple[str, bytes]]:
     """`id:base64,id:base64` → [(id, key)], in order (the first is the current key)."""
-    keys = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        key_id, sep, encoded = part.partition(":")
-        if not sep:
-            raise SealingError("message keys are 'id:base64-of-32-bytes' pairs separated by commas")
-        try:
-            key = base64.b64decode(encoded.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise SealingError(f"message key {key_id.strip()!r} is not base64") from None
-        keys.append((key_id.strip(), key))
-    return keys
+    try:
+        return _parse(text)
+    except ValueError as e:
+        raise SealingError(f"message keys: {e}") from None
 
 
 def new_key_line(key_id: str | None = None) -> str:

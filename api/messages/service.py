@@ -35,6 +35,7 @@ from db.messages import (
     threads,
     user_blocks,
 )
+from skillchain.settings import Settings
 
 log = logging.getLogger("skillchain.messages")
 
@@ -94,6 +95,14 @@ class Rules:
     edit_seconds: int
     max_chars: int
     attachment_bytes: int = 5 * 1024 * 1024
+
+    @classmethod
+    def of(cls, settings: Settings) -> Rules:
+        return cls(
+            edit_seconds=settings.message_edit_minutes * 60,
+            max_chars=settings.message_max_chars,
+            attachment_bytes=settings.message_attachment_bytes,
+        )
 
 
 @dataclass(frozen=True)

@@ -107,36 +107,30 @@ def get_room(
     )
 
 
-class _Close(Exception):
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code, self.reason = code, reason
-
-
 def _parse(message: MutableMapping[str, Any]) -> Any:
-    """One client frame, or _Close with the documented code."""
+    """One client frame, or RoomRefused with the documented close code."""
     text = message.get("text")
     if text is None:
         data = message.get("bytes") or b""
         if len(data) > MAX_FRAME_BYTES:
-            raise _Close(1009, f"frames are at most {MAX_FRAME_BYTES} bytes")
-        raise _Close(4400, "frames are JSON text, not binary")
+            raise RoomRefused(1009, f"frames are at most {MAX_FRAME_BYTES} bytes")
+        raise RoomRefused(4400, "frames are JSON text, not binary")
     if len(text) > MAX_FRAME_BYTES:  # characters ≥ bytes / 4: checked on the encoded size below too
-        raise _Close(1009, f"frames are at most {MAX_FRAME_BYTES} bytes")
+        raise RoomRefused(1009, f"frames are at most {MAX_FRAME_BYTES} bytes")
     if len(text.encode()) > MAX_FRAME_BYTES:
-        raise _Close(1009, f"frames are at most {MAX_FRAME_BYTES} bytes")
+        raise RoomRefused(1009, f"frames are at most {MAX_FRAME_BYTES} bytes")
     try:
         raw = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: nested thousands deep
-        raise _Close(4400, "a frame is one JSON object") from None
+        raise RoomRefused(4400, "a frame is one JSON object") from None
     if not isinstance(raw, dict):
-        raise _Close(4400, "a frame is one JSON object")
+        raise RoomRefused(4400, "a frame is one JSON object")
     try:
         return CLIENT_FRAMES.validate_python(raw)
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        raise _Close(4400, f"{where}: {first.get('msg', 'invalid')}"[:120]) from None
+        raise RoomRefused(4400, f"{where}: {first.get('msg', 'invalid')}"[:120]) from None
 
 
 async def _send(ws: WebSocket, frame: BaseModel | dict[str, Any]) -> None:
@@ -159,8 +153,6 @@ async def room_socket(ws: WebSocket, booking_id: str) -> None:
     await ws.accept()
     try:
         await _serve(ws, booking_id)
-    except _Close as e:
-        await _close(ws, e.code, e.reason)
     except RoomRefused as e:
         await _close(ws, e.code, e.reason)
     except messages.NotAParty as e:  # e.g. the booking's engagement has other parties
@@ -182,14 +174,14 @@ async def _serve(ws: WebSocket, booking_id: str) -> None:
     try:
         first = await asyncio.wait_for(ws.receive(), JOIN_TIMEOUT)
     except TimeoutError:
-        raise _Close(4401, "send a join frame with your session token first") from None
+        raise RoomRefused(4401, "send a join frame with your session token first") from None
     if first["type"] == "websocket.disconnect":
         return
     frame = _parse(first)
     if not isinstance(frame, Join):
-        raise _Close(4401, "the first frame must be join, with your session token")
+        raise RoomRefused(4401, "the first frame must be join, with your session token")
     if not (booking_id.startswith("0x") and len(booking_id) == 66):
-        raise _Close(4404, "no such booking")
+        raise RoomRefused(4404, "no such booking")
     connection = secrets.token_hex(8)
     grace = settings.room_grace_minutes * 60
 
@@ -197,7 +189,7 @@ async def _serve(ws: WebSocket, booking_id: str) -> None:
         with engine.begin() as conn:
             session = find_session(conn=conn, token=frame.token, now=int(time.time()))
             if session is None:
-                raise _Close(4401, "session unknown, expired or signed out")
+                raise RoomRefused(4401, "session unknown, expired or signed out")
             now = int(clock())
             room = service.room_of(conn, booking_id, now, grace)
             service.admit(room, session.address, now)
@@ -212,7 +204,7 @@ async def _serve(ws: WebSocket, booking_id: str) -> None:
     session, room, thread_id, attendance_id, peer_present, seen = await asyncio.to_thread(enter)
     me = session.address
     sub = hub.subscribe(me, asyncio.get_running_loop(), counted=False)
-    _wake(hub)
+    hub.written()
     code, reason = 1000, "left"
     tasks: tuple[asyncio.Task[None], ...] = ()
     try:
@@ -236,7 +228,7 @@ async def _serve(ws: WebSocket, booking_id: str) -> None:
             task.cancel()
         for task in done:
             error = task.exception()
-            if isinstance(error, _Close):
+            if isinstance(error, RoomRefused):
                 code, reason = error.code, error.reason
             elif isinstance(error, WebSocketDisconnect):
                 code, reason = 1000, "gone"
@@ -253,27 +245,18 @@ async def _serve(ws: WebSocket, booking_id: str) -> None:
                 service.left(conn, room, me, connection, attendance_id, int(clock()), sealer)
 
         await asyncio.to_thread(leave)
-        _wake(hub)
+        hub.written()
     await _close(ws, code, reason)
 
 
-def _wake(hub: StreamHub) -> None:
-    hub.poke()
-    hub.bus.wake()
-
-
 async def _read(ws: WebSocket, app: Any, room: Room, me: str, connection: str, thread_id: int) -> None:
-    """Client → server until hang-up, disconnect or a refusal (raised as _Close)."""
+    """Client → server until hang-up, disconnect or a refusal (raised as RoomRefused)."""
     engine, sealer, hub, settings = app.state.engine, app.state.sealer, app.state.hub, app.state.settings
 
     def clock() -> float:
         return float(app.state.clock())
 
-    rules = messages.Rules(
-        edit_seconds=settings.message_edit_minutes * 60,
-        max_chars=settings.message_max_chars,
-        attachment_bytes=settings.message_attachment_bytes,
-    )
+    rules = messages.Rules.of(settings)
     window_start, count = time.monotonic(), 0
     while True:
         message = await ws.receive()
@@ -285,12 +268,12 @@ async def _read(ws: WebSocket, app: Any, room: Room, me: str, connection: str, t
             window_start, count = now_mono, 0
         count += 1
         if count > FRAME_BURST:
-            raise _Close(4429, f"at most {FRAME_BURST} frames per {FRAME_WINDOW:.0f} seconds")
+            raise RoomRefused(4429, f"at most {FRAME_BURST} frames per {FRAME_WINDOW:.0f} seconds")
         if isinstance(frame, Ping):
             await _send(ws, Pong(at=int(clock())))
             continue
         if isinstance(frame, Join):
-            raise _Close(4400, "already joined")
+            raise RoomRefused(4400, "already joined")
         if isinstance(frame, Chat):
             if app.state.message_limiter.check(me) is not None:  # the same limit as every message
                 await _send(ws, ErrorOut(reason="you are sending messages too fast; wait a moment"))
@@ -306,7 +289,7 @@ async def _read(ws: WebSocket, app: Any, room: Room, me: str, connection: str, t
             except messages.MessagingError as e:
                 await _send(ws, ErrorOut(reason=str(e)))
                 continue
-            _wake(hub)
+            hub.written()
             continue
         assert isinstance(frame, Offer | Answer | Candidate | Hangup)
         relayed = frame.model_dump(exclude_none=True)
@@ -316,9 +299,9 @@ async def _read(ws: WebSocket, app: Any, room: Room, me: str, connection: str, t
                 service.signal(conn, sealer, room, me, connection, relayed, int(clock()))
 
         await asyncio.to_thread(relay)
-        _wake(hub)
+        hub.written()
         if isinstance(frame, Hangup):
-            raise _Close(1000, "you hung up")
+            raise RoomRefused(1000, "you hung up")
 
 
 async def _write(
@@ -340,13 +323,13 @@ async def _write(
 
     while True:
         if sub.overflowed and sub.queue.empty():
-            raise _Close(1013, "fell behind: reconnect")
+            raise RoomRefused(1013, "fell behind: reconnect")
         item = await sub.queue.get()
         if item is None:  # the hub's tick: the window may have ended, the session too
             if int(app.state.clock()) >= room.closes_at:  # the app's clock as it is now (tests move it)
-                raise _Close(4000, f"the room closed at {room.closes_at}")
+                raise RoomRefused(4000, f"the room closed at {room.closes_at}")
             if not await asyncio.to_thread(signed_in):
-                raise _Close(4401, "your session ended (expired or signed out)")
+                raise RoomRefused(4401, "your session ended (expired or signed out)")
             continue
         payload = item.payload
         if item.kind == "signal" and payload.get("room") == room.booking_id:
@@ -355,11 +338,11 @@ async def _write(
             frame = payload.get("frame", {})
             if frame.get("type") == "replaced":
                 if payload.get("from") == me:
-                    raise _Close(4410, "you joined this room from another tab or device")
+                    raise RoomRefused(4410, "you joined this room from another tab or device")
                 continue
             await _send(ws, {**frame, "from": payload.get("from")})
             if frame.get("type") == "hangup":
-                raise _Close(1000, "the other party hung up")
+                raise RoomRefused(1000, "the other party hung up")
         elif (
             item.kind == "message"
             and payload.get("op") == "new"

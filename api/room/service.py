@@ -24,7 +24,8 @@ EARLY_SECONDS = 10 * 60  # the room opens ten minutes before the session
 
 
 class RoomRefused(Exception):
-    """Joining is refused; `code` is the WebSocket close code (api/room/protocol.py)."""
+    """The room's socket closes (a refused join, a bad frame, a hang-up, the window's end); `code`
+    is the WebSocket close code (api/room/protocol.py)."""
 
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)

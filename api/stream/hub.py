@@ -187,6 +187,12 @@ class StreamHub:
         self._next_tick = 0.0
         self._wake.set()
 
+    def written(self) -> None:
+        """After a commit that appended to the outbox: this process's reader reads at once, and the
+        other replicas hear the bus."""
+        self.poke()
+        self.bus.wake()
+
     def poke(self) -> None:
         """Read now (tests and same-process writers that know they just committed)."""
         self._wake.set()

@@ -20,11 +20,10 @@ from api.app import create_app
 from api.messages.sealing import SealingError
 from api.messages.service import rekey
 from chain.tx import anvil_account
-from db.booking import bookings
-from db.chain import engagements
 from db.messages import attachments, messages
 from db.outbox import outbox
 from db.room import room_attendance
+from tests.api import rows
 from tests.api.conftest import make_settings
 from tests.api.siwe_helpers import make_message
 from tests.api.stream_client import Listener
@@ -309,27 +308,7 @@ def test_rate_limit_per_sender(tmp_path: Path, database_url: str) -> None:
 
 def test_engagement_thread_is_for_its_client_and_provider(app: FastAPI, c: TestClient) -> None:
     with app.state.engine.begin() as conn:
-        conn.execute(
-            insert(engagements).values(
-                chain_id=31337,
-                id=7,
-                client=LEARNER.address,
-                provider=MENTOR.address,
-                payer=LEARNER.address,
-                token="0x" + "00" * 20,
-                arbiter=STRANGER.address,
-                fee_bps=0,
-                review_window=0,
-                terms_digest="0x" + "ab" * 32,
-                external_ref="0x" + "00" * 32,
-                total_amount=1,
-                open_milestones=1,
-                paid=False,
-                status="active",
-                created_block=1,
-                created_tx="0x" + "11" * 32,
-            )
-        )
+        rows.engagement(conn, id=7, client=LEARNER.address, provider=MENTOR.address, arbiter=STRANGER.address)
     learner, mentor, stranger = sign_in(c, LEARNER), sign_in(c, MENTOR), sign_in(c, STRANGER)
     mine = c.post("/engagements/7/thread", headers=learner)
     theirs = c.post("/engagements/7/thread", headers=mentor)
@@ -345,26 +324,13 @@ def test_engagement_thread_is_for_its_client_and_provider(app: FastAPI, c: TestC
 
 def _engagement_row(app: FastAPI, eid: int, status: str) -> None:
     with app.state.engine.begin() as conn:
-        conn.execute(
-            insert(engagements).values(
-                chain_id=31337,
-                id=eid,
-                client=LEARNER.address,
-                provider=MENTOR.address,
-                payer=LEARNER.address,
-                token="0x" + "00" * 20,
-                arbiter=STRANGER.address,
-                fee_bps=0,
-                review_window=0,
-                terms_digest="0x" + f"{eid:064x}",
-                external_ref="0x" + "00" * 32,
-                total_amount=1,
-                open_milestones=1,
-                paid=False,
-                status=status,
-                created_block=1,
-                created_tx="0x" + "11" * 32,
-            )
+        rows.engagement(
+            conn,
+            id=eid,
+            client=LEARNER.address,
+            provider=MENTOR.address,
+            arbiter=STRANGER.address,
+            status=status,
         )
 
 
@@ -405,14 +371,17 @@ def test_in_a_dispute_a_party_shares_chosen_messages_and_the_arbiter_sees_only_t
 
     # Attendance is shared once, however long it is (every reconnect adds a row).
     with app.state.engine.begin() as conn:
-        conn.execute(
-            insert(bookings).values(
-                id="0x" + "a1" * 32, listing_id=1, mentor=MENTOR.address, learner=LEARNER.address,
-                starts_at=T, ends_at=T + 3600, block_start=T, block_end=T + 3600, local_day="2027-01-15",
-                mode="request", status="held", active=False, hold_expires_at=T, token="0x" + "00" * 20,
-                amount=1, due_date=T + 86400, terms_digest="0x" + f"{21:064x}", created_at=T,
-            )
-        )  # fmt: skip
+        rows.booking(
+            conn,
+            id="0x" + "a1" * 32,
+            learner=LEARNER.address,
+            mentor=MENTOR.address,
+            starts_at=T,
+            mode="request",
+            active=False,
+            amount=1,
+            terms_digest="0x" + f"{21:064x}",
+        )
         for i in range(40):
             conn.execute(
                 insert(room_attendance).values(

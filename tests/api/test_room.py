@@ -14,15 +14,15 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from api.app import create_app
 from chain.tx import anvil_account
 from db.booking import bookings
-from db.chain import engagements
 from db.messages import messages
+from tests.api import rows
 from tests.api.conftest import make_settings
 from tests.api.test_messages import KEY1, sign_in
 
@@ -36,52 +36,21 @@ BIG_SDP = "v=0\r\n" + "a=candidate:1 1 udp 2122260223 192.168.1.20 54321 typ hos
 
 def _confirmed_session(app: FastAPI, booking: str = BOOKING, *, funded: bool = True) -> None:
     with app.state.engine.begin() as conn:
-        conn.execute(
-            insert(bookings).values(
-                id=booking,
-                listing_id=1,
-                mentor=MENTOR.address,
-                learner=LEARNER.address,
-                starts_at=START,
-                ends_at=END,
-                block_start=START,
-                block_end=END,
-                local_day="2027-01-15",
-                mode="instant",
-                status="held",
-                active=funded,  # an unfunded hold lapsed (else it would overlap the funded one)
-                hold_expires_at=START - 3600,
-                token="0x" + "00" * 20,
-                amount=10**15,
-                due_date=END + 7 * 86400,
-                terms_digest="0x" + booking[2:4] * 32,
-                created_at=START - 86400,
-            )
+        # An unfunded hold has lapsed (else it would overlap the funded one).
+        rows.booking(
+            conn, id=booking, learner=LEARNER.address, mentor=MENTOR.address, starts_at=START, active=funded
         )
         if funded:
-            conn.execute(
-                insert(engagements).values(
-                    chain_id=31337,
-                    id=int(booking[2:6], 16),
-                    client=LEARNER.address,
-                    provider=MENTOR.address,
-                    payer=LEARNER.address,
-                    token="0x" + "00" * 20,
-                    arbiter=STRANGER.address,
-                    fee_bps=0,
-                    review_window=0,
-                    terms_digest="0x" + "cd" * 32,
-                    external_ref="0x" + "00" * 32,
-                    total_amount=10**15,
-                    open_milestones=1,
-                    paid=False,
-                    status="active",
-                    accepted=True,
-                    created_block=1,
-                    created_tx="0x" + "11" * 32,
-                    booking_ref=booking,
-                    starts_at=START,
-                )
+            rows.engagement(
+                conn,
+                id=int(booking[2:6], 16),
+                client=LEARNER.address,
+                provider=MENTOR.address,
+                arbiter=STRANGER.address,
+                total_amount=10**15,
+                accepted=True,
+                booking_ref=booking,
+                starts_at=START,
             )
 
 

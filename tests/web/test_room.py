@@ -21,14 +21,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, expect, sync_playwright
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
 from chain.toolchain import VENV_BIN
 from chain.tx import anvil_account
-from db.booking import bookings
-from db.chain import engagements
 from db.engine import make_engine
 from db.migrate import upgrade
+from tests.api import rows
 from tests.api.conftest import pg_database
 from tests.api.conftest_chain import Stack
 from tests.net import free_port
@@ -124,51 +123,17 @@ def _confirmed_session(engine: Engine) -> None:
     """A session starting in five minutes (its room is open), booked and funded (read model)."""
     start = int(time.time()) + 300
     with engine.begin() as conn:
-        conn.execute(
-            insert(bookings).values(
-                id=BOOKING,
-                listing_id=1,
-                mentor=MENTOR.address,
-                learner=LEARNER.address,
-                starts_at=start,
-                ends_at=start + 3600,
-                block_start=start,
-                block_end=start + 3600,
-                local_day="2026-12-02",
-                mode="instant",
-                status="held",
-                active=True,
-                hold_expires_at=start - 3000,
-                token="0x" + "00" * 20,
-                amount=10**15,
-                due_date=start + 8 * 86400,
-                terms_digest="0x" + "ab" * 32,
-                created_at=start - 3600,
-            )
-        )
-        conn.execute(
-            insert(engagements).values(
-                chain_id=31337,
-                id=90_001,
-                client=LEARNER.address,
-                provider=MENTOR.address,
-                payer=LEARNER.address,
-                token="0x" + "00" * 20,
-                arbiter=anvil_account(9).address,
-                fee_bps=0,
-                review_window=0,
-                terms_digest="0x" + "cd" * 32,
-                external_ref="0x" + "00" * 32,
-                total_amount=10**15,
-                open_milestones=1,
-                paid=False,
-                status="active",
-                accepted=True,
-                created_block=1,
-                created_tx="0x" + "11" * 32,
-                booking_ref=BOOKING,
-                starts_at=start,
-            )
+        rows.booking(conn, id=BOOKING, learner=LEARNER.address, mentor=MENTOR.address, starts_at=start)
+        rows.engagement(
+            conn,
+            id=90_001,
+            client=LEARNER.address,
+            provider=MENTOR.address,
+            arbiter=anvil_account(9).address,
+            total_amount=10**15,
+            accepted=True,
+            booking_ref=BOOKING,
+            starts_at=start,
         )
 
 
