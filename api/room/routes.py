@@ -322,9 +322,9 @@ async def _write(
             return find_session(conn=conn, token=token, now=int(time.time())) is not None
 
     while True:
-        if sub.overflowed and sub.queue.empty():
+        if sub.overflowed and not sub.pending:
             raise RoomRefused(1013, "fell behind: reconnect")
-        item = await sub.queue.get()
+        item = await sub.get()
         if item is None:  # the hub's tick: the window may have ended, the session too
             if int(app.state.clock()) >= room.closes_at:  # the app's clock as it is now (tests move it)
                 raise RoomRefused(4000, f"the room closed at {room.closes_at}")

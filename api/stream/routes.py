@@ -1,4 +1,4 @@
-"""GET /events/stream: the signed-in wallet's live stream (server-sent events, sse-starlette)."""
+"""GET /events/stream: the signed-in wallet's live stream (server-sent events)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials
-from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.auth.store import Session, find_session
 from api.deps import _bearer
 from api.models import ERRORS
 from api.stream.hub import StreamHub, Subscriber, TooManyStreams
+from api.stream.response import LiveStreamResponse
 from bus import outbox
 from bus.outbox import StoredItem
 
@@ -48,10 +48,21 @@ def _event(item: StoredItem) -> bytes:
     return item.frame
 
 
+def _sse(event: str, data: str, *, id: int | None = None) -> bytes:
+    """One server-sent event (`data` is compact JSON: one line)."""
+    head = f"id: {id}\n" if id is not None else ""
+    return f"{head}event: {event}\ndata: {data}\n\n".encode()
+
+
+CONNECTED = b": connected\n\n"
+PING = b": ping\n\n"  # a comment: EventSource ignores it, proxies see traffic
+
+
 @router.get(
     "/events/stream",
     summary="Your live stream: every event of your engagements, reorg retractions, notifications, messages",
-    response_class=EventSourceResponse,
+    response_class=LiveStreamResponse,
+    status_code=200,  # (FastAPI reads a default from the class otherwise; this one takes none)
     responses={
         200: {
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
@@ -69,7 +80,7 @@ async def stream(
         str | None,
         Header(alias="Last-Event-ID", max_length=18, description="resume after this id (set by EventSource)"),
     ] = None,
-) -> EventSourceResponse:
+) -> LiveStreamResponse:
     hub: StreamHub = request.app.state.hub
     digits = last_event_id is not None and last_event_id.isascii() and last_event_id.isdigit()
     resume = int(last_event_id) if digits and last_event_id else None
@@ -81,10 +92,9 @@ async def stream(
             429, f"this wallet already has {hub.per_user} open streams; close one first"
         ) from None
     token = request.headers.get("authorization", "").partition(" ")[2]
-    return EventSourceResponse(
+    return LiveStreamResponse(
         _items(request, hub, sub, resume, token),
-        ping=15,
-        sep="\n",  # LF only: what EventSource and simple fetch readers split on
+        on_disconnect=sub.close,
         send_timeout=30,  # a client that stops reading is dropped (its slot freed)
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
@@ -93,14 +103,14 @@ async def stream(
 SESSION_RECHECK = 60.0  # seconds between checks that the stream's session is still valid
 
 
-def _resync(reason: str, last: int) -> ServerSentEvent:
+def _resync(reason: str, last: int) -> bytes:
     """Tell the client to reload its data; its id lets the next reconnect start from here."""
-    return ServerSentEvent(id=str(last), event="resync", data=json.dumps({"reason": reason, "last": last}))
+    return _sse("resync", json.dumps({"reason": reason, "last": last}), id=last)
 
 
 async def _items(
     request: Request, hub: StreamHub, sub: Subscriber, resume: int | None, token: str
-) -> AsyncIterator[ServerSentEvent | bytes]:
+) -> AsyncIterator[bytes]:
     engine = request.app.state.engine
 
     def still_signed_in() -> bool:
@@ -109,7 +119,7 @@ async def _items(
 
     try:
         last = sub.start
-        yield ServerSentEvent(comment="connected")
+        yield CONNECTED
         if resume is not None:
             oldest = await asyncio.to_thread(hub.oldest)
             if resume > sub.start:
@@ -134,33 +144,31 @@ async def _items(
                     last = max(last, sub.start) if not replayed else last
         checked = time.monotonic()
         while True:
-            if sub.overflowed and sub.queue.empty():
+            if sub.overflowed and not sub.pending:
                 # The client fell too far behind: what followed was dropped; it reconnects with this
                 # id and replays the rest from the outbox.
                 yield _resync("fell behind", last)
                 return
             if time.monotonic() - checked >= SESSION_RECHECK:
                 if not await asyncio.to_thread(still_signed_in):
-                    yield ServerSentEvent(event="session_ended", data="{}")
+                    yield _sse("session_ended", "{}")
                     return
                 checked = time.monotonic()
-            got = await sub.queue.get()  # no timer per wait: the hub's tick (None) wakes idle streams
-            if got is None:
-                continue
-            item = got
-            # Everything already queued goes out in one write (one send per burst, not per item).
-            chunk = []
-            while True:
-                if item.seq > last:  # else already replayed
-                    chunk.append(item.frame)
-                    last = item.seq
-                if sub.queue.empty():
-                    break
-                nxt = sub.queue.get_nowait()
-                if nxt is None:
-                    break
-                item = nxt
-            if chunk:
-                yield b"".join(chunk)
+            await sub.wait()  # no timer per wait: the hub's tick wakes idle streams
+            if sub.closed:
+                return
+            if sub.pending:
+                # Everything already queued goes out in one write (one send per burst, not per item).
+                chunk = []
+                for item in sub.pending:
+                    if item.seq > last:  # else already replayed
+                        chunk.append(item.frame)
+                        last = item.seq
+                sub.pending.clear()
+                if chunk:
+                    yield b"".join(chunk)
+            elif sub.ticked:
+                sub.ticked = False
+                yield PING
     finally:
         hub.unsubscribe(sub)
