@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +27,7 @@ from api.auth.routes import router as auth_router
 from api.bodyguard import BodyGuard
 from api.booking.routes import router as booking_router
 from api.concurrency import ConcurrencyLimit
+from api.gc_pacing import collect_young_on_a_clock, tune_gc
 from api.messages.routes import ATTACHMENT_PATH
 from api.messages.routes import router as messages_router
 from api.messages.sealing import open_sealer
@@ -208,21 +208,29 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="api-blocking")
     )
+    warm_routes(app)
+    young = asyncio.create_task(collect_young_on_a_clock(), name="gc-young")
     yield
+    young.cancel()
     # The stream hub's reader thread and its bus subscription end with the server.
     await asyncio.to_thread(app.state.hub.stop)
 
 
-# An API process holding thousands of open streams keeps millions of live objects; CPython's default
-# collector (a full pass every 7,000 allocations' worth of young passes) re-scans them all, and those
-# pauses stall every request: measured with bench/stream.py at 10,000 streams, /health p99 2.6 s at the
-# defaults, 62 ms at these. The API makes few reference cycles. Never lowers what is set already.
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def tune_gc() -> None:
-    current = gc.get_threshold()
-    gc.set_threshold(*(max(now, tuned) for now, tuned in zip(current, GC_THRESHOLDS, strict=False)))
+def warm_routes(app: FastAPI) -> None:
+    """Build every router's route table now. FastAPI builds an included router's table on the first
+    request that reaches it: 100-200 ms of this API's routes on the event loop, which stalled every
+    open stream and request at once (the first /health after the streams opened, bench/stream.py).
+    A path no route matches walks every router through Starlette's public `matches`."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "GET",
+        "path": "/.warm-up/none",
+        "root_path": "",
+        "headers": [],
+        "query_string": b"",
+    }
+    for route in app.router.routes:
+        route.matches(scope)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -335,7 +343,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return FileResponse(dist / "index.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/health", tags=["ops"], summary="Liveness: answers whenever the process is up")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:  # on the loop: no thread hop for a constant answer
         return {"status": "ok", "version": __version__}
 
     return app
