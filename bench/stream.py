@@ -47,7 +47,10 @@ import uvicorn
 mode, port, url, data = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 from api.app import create_app
 from skillchain.settings import Settings
-settings = Settings(data_dir=data, database_url=url, payments_worker=False, stream_per_user=0)
+# The previous stream is a plain route: the concurrency limit (40, added after it) would cap it at 40
+# open streams, so it runs without; the outbox stream is never counted against it.
+settings = Settings(data_dir=data, database_url=url, payments_worker=False, stream_per_user=0,
+                    max_concurrent_requests=0 if mode == "previous" else 40)
 app = create_app(settings)
 if mode == "previous":
     # The stream as it was before the outbox (commit f08c376), kept here as the baseline: one query per
@@ -86,6 +89,20 @@ if mode == "previous":
         return StreamingResponse(events(), media_type="text/event-stream")
 import os, signal, gc
 print("server gc thresholds:", gc.get_threshold(), file=sys.stderr)
+if os.environ.get("BENCH_GCLOG"):  # every collection's pause, by generation, written at SIGTERM
+    import json as _json, time as _time
+    _pauses, _t0 = [], [0.0, 0.0]
+    def _gc_cb(phase, info):  # wall and CPU time: a pause longer on the wall was the core taken away
+        if phase == "start":
+            _t0[0], _t0[1] = _time.perf_counter(), _time.thread_time()
+        else:
+            _pauses.append((info["generation"], _time.perf_counter() - _t0[0], _time.thread_time() - _t0[1],
+                            _time.time(), info["collected"]))
+    gc.callbacks.append(_gc_cb)
+    def _dump_gc(*_):
+        Path = __import__("pathlib").Path
+        Path(os.environ["BENCH_GCLOG"]).write_text(_json.dumps(_pauses)); os._exit(0)
+    signal.signal(signal.SIGTERM, _dump_gc)
 if os.environ.get("BENCH_PROFILE"):
     import cProfile
     profiler = cProfile.Profile()
@@ -105,8 +122,11 @@ soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 port, path, tokens_file, seconds = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
 tokens = open(tokens_file).read().split()
-latencies, opened, failed, received = [], 0, 0, 0
-health = []
+latencies, opened, failed, received, reasons = [], 0, 0, 0, {{}}
+def fail(reason):
+    global failed
+    failed += 1
+    reasons[reason] = reasons.get(reason, 0) + 1
 async def stream(token):
     global opened, failed, received
     try:
@@ -115,7 +135,7 @@ async def stream(token):
         await writer.drain()
         status = await asyncio.wait_for(reader.readline(), 120)
         if b" 200 " not in status:
-            failed += 1
+            fail(status.decode(errors="replace").strip() or "closed before answering")
             return
         opened += 1
         while True:
@@ -131,21 +151,8 @@ async def stream(token):
                 if t:
                     latencies.append(now - t)
                     received += 1
-    except (OSError, asyncio.TimeoutError):
-        failed += 1
-async def probe(until):
-    while time.monotonic() < until:
-        t0 = time.perf_counter()
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            await writer.drain()
-            await asyncio.wait_for(reader.read(), 30)
-            writer.close()
-            health.append(time.perf_counter() - t0)
-        except (OSError, asyncio.TimeoutError):
-            health.append(30.0)
-        await asyncio.sleep(0.02)
+    except (OSError, asyncio.TimeoutError) as exc:
+        fail(type(exc).__name__)  # (counted as opened too when the stream broke after its 200)
 async def main():
     tasks = []
     for i, token in enumerate(tokens):
@@ -155,16 +162,40 @@ async def main():
     deadline = time.monotonic() + 180
     while opened + failed < len(tokens) and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
-    print(json.dumps({{"phase": "open", "opened": opened, "failed": failed}}), flush=True)
+    print(json.dumps({{"phase": "open", "opened": opened, "failed": failed, "reasons": reasons}}), flush=True)
     sys.stdin.readline()  # the driver measures idle memory, then starts the events
     latencies.clear()
-    await probe(time.monotonic() + seconds)
+    await asyncio.sleep(seconds)
     await asyncio.sleep(1.0)
     print(json.dumps({{"phase": "done", "opened": opened, "failed": failed, "latencies": latencies,
-                      "health": health, "received": received}}), flush=True)
+                      "received": received}}), flush=True)
     for t in tasks:
         t.cancel()
 asyncio.run(main())
+"""
+
+
+# /health is probed from its own process with blocking sockets, so what it measures is the server,
+# not the stream client's busy event loop.
+PROBE = r"""
+import json, os, socket, sys, time
+if os.environ.get("BENCH_CPUS"):
+    os.sched_setaffinity(0, {int(os.environ["BENCH_CPUS"].split(",")[0])})
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+health = []
+until = time.monotonic() + seconds
+while time.monotonic() < until:
+    t0 = time.perf_counter()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            while s.recv(65536):
+                pass
+        health.append(time.perf_counter() - t0)
+    except OSError:
+        health.append(30.0)
+    time.sleep(0.02)
+print(json.dumps(health), flush=True)
 """
 
 
@@ -324,12 +355,42 @@ def run(mode: str, n: int, seconds: float, history: int) -> dict[str, float]:
         )
         assert client.stdout is not None and client.stdin is not None
         opened = json.loads(client.stdout.readline())
+        if opened["failed"]:
+            print(f"  {opened['failed']} streams did not open: {opened['reasons']}", file=sys.stderr)
         time.sleep(2.0)
         rss_idle = rss_kib(server.pid)
         client.stdin.write("go\n")
         client.stdin.flush()
         cpu = cpu_seconds(server.pid), cpu_seconds(client.pid), time.process_time()
+        spy = None
+        if os.environ.get("BENCH_PYSPY"):  # a sampling profile of the server while events flow
+            spy = subprocess.Popen(
+                [
+                    os.environ.get("PYSPY", "py-spy"),
+                    "record",
+                    "--format",
+                    "raw",
+                    "--threads",
+                    "--nonblocking",
+                    "-r",
+                    "100",
+                    "-p",
+                    str(server.pid),
+                    "-d",
+                    str(int(seconds)),
+                    "-o",
+                    os.environ["BENCH_PYSPY"],
+                ]
+            )
+        prober = subprocess.Popen(
+            [sys.executable, "-c", PROBE, str(port), str(seconds)], stdout=subprocess.PIPE, text=True
+        )
         sent = generate(url, mode, addresses, seconds)
+        assert prober.stdout is not None
+        health = json.loads(prober.stdout.readline())
+        prober.wait()
+        if spy is not None:
+            spy.wait()
         cpu = cpu_seconds(server.pid) - cpu[0], cpu_seconds(client.pid) - cpu[1], time.process_time() - cpu[2]
         done = json.loads(client.stdout.readline())
         expected = sent * min(AUDIENCE, n) * (opened["opened"] / max(n, 1))
@@ -337,8 +398,10 @@ def run(mode: str, n: int, seconds: float, history: int) -> dict[str, float]:
             "streams": n,
             "opened": opened["opened"],
             "failed": opened["failed"],
-            "health_p99_ms": pct(done["health"], 0.99) * 1000,
-            "health_n": len(done["health"]),
+            "health_p99_ms": pct(health, 0.99) * 1000,
+            "health_p50_ms": pct(health, 0.50) * 1000,
+            "health_max_ms": max(health or [float("nan")]) * 1000,
+            "health_n": len(health),
             "lag_p50_ms": pct(done["latencies"], 0.50) * 1000,
             "lag_p99_ms": pct(done["latencies"], 0.99) * 1000,
             "delivered_pct": 100.0 * done["received"] / expected if expected else 0.0,
@@ -350,7 +413,7 @@ def run(mode: str, n: int, seconds: float, history: int) -> dict[str, float]:
     finally:
         for proc in (client, server):
             if proc is not None:
-                if proc is server and os.environ.get("BENCH_PROFILE"):
+                if proc is server and (os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_GCLOG")):
                     proc.terminate()
                     proc.wait(timeout=30)
                 proc.kill()
@@ -387,16 +450,19 @@ def main() -> None:
         if r["health_p99_ms"] > 1000 or r["delivered_pct"] < 50:
             break
     header = (
-        f"{'stream':<10} {'streams':>8} {'opened':>7} {'/health p99':>12} {'lag p50':>9} {'lag p99':>9} "
-        f"{'delivered':>10} {'RSS/stream':>11}"
+        f"{'stream':<10} {'streams':>8} {'opened':>7} {'/health p50':>12} {'p99':>9} {'max':>9} {'lag p50':>9} {'lag p99':>9} "
+        f"{'delivered':>10} {'RSS/stream':>11} {'CPU server':>11} {'client':>7}"
     )
     print(header)
     for label, r in [("outbox", rows[0])] + [("previous", r) for r in previous]:
         print(
-            f"{label:<10} {int(r['streams']):>8} {int(r['opened']):>7} {r['health_p99_ms']:>10.1f}ms "
+            f"{label:<10} {int(r['streams']):>8} {int(r['opened']):>7} {r['health_p50_ms']:>10.1f}ms "
+            f"{r['health_p99_ms']:>7.1f}ms {r['health_max_ms']:>7.1f}ms "
             f"{r['lag_p50_ms']:>7.1f}ms {r['lag_p99_ms']:>7.1f}ms {r['delivered_pct']:>9.1f}% "
-            f"{r['rss_per_stream_kib']:>8.1f}KiB"
+            f"{r['rss_per_stream_kib']:>8.1f}KiB {100 * r['cpu_server_s'] / args.seconds:>10.0f}% {100 * r['cpu_client_s'] / args.seconds:>6.0f}%"
         )
+    if not previous:
+        return
     worst = previous[-1]
     print(
         f"ratio (/health p99, previous at {int(worst['streams'])} streams / outbox at {int(rows[0]['streams'])}): "
