@@ -177,7 +177,9 @@ class ListingCreate(Strict):
     title: Title120
     description: Text
     price: Decimal = Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
-    currency: Literal["USD", "EUR", "ETH"] = "USD"
+    currency: Literal["USD", "EUR", "GBP", "INR", "ETH"] = Field(
+        "USD", description="fiat prices are converted into the paying token through CODE/USD price feeds"
+    )
     languages: list[Lang] = Field(default_factory=lambda: ["en"], min_length=1, max_length=10)
     timezone: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$")
     session: SessionOffering | None = Field(None, description="bookable sessions; omit for custom work")

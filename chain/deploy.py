@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +24,8 @@ from chain.records import (
 from chain.tx import Sender
 
 ZERO = "0x0000000000000000000000000000000000000000"
+FEED_PREFIX = "PriceFeed:"  # a deployment record's name for a mock feed: PriceFeed:ETH/USD
+FEED_DECIMALS = 8
 
 
 class DeployParams(BaseModel):
@@ -43,6 +46,9 @@ class DeployParams(BaseModel):
     test_stablecoin_review_minimum: int = Field(10**6, gt=0)
     verification_inputs: bool = True
     stablecoin_holders: list[str] = Field(default_factory=list)
+    # CODE/USD -> USD per unit: a MockAggregator each (8 decimals, as Chainlink's USD feeds), recorded
+    # as "PriceFeed:CODE/USD". Local chains only.
+    test_price_feeds: dict[str, Decimal] = Field(default_factory=dict)
 
 
 def review_minimums_for(params: DeployParams) -> dict[str, int]:
@@ -136,6 +142,15 @@ def deploy(
         minimums[usd.address.lower()] = params.test_stablecoin_review_minimum
         for holder in params.stablecoin_holders:
             sender.call(usd.functions.mint(Web3.to_checksum_address(holder), 10**12 * 10**6))
+
+    if params.test_price_feeds and chain_id not in LOCAL_CHAIN_IDS:
+        raise ValueError("the mock price feeds are for local chains only: configure SKILLCHAIN_PRICE_FEEDS")
+    for pair, usd_per_unit in sorted(params.test_price_feeds.items()):
+        answer = int(usd_per_unit.scaleb(FEED_DECIMALS))
+        feed, receipt = sender.deploy(
+            load_artifact("MockAggregator"), FEED_DECIMALS, pair.replace("/", " / "), answer
+        )
+        record(f"{FEED_PREFIX}{pair}", feed.address, receipt, "MockAggregator")
 
     for role_name, members in (("ARBITER_ROLE", params.arbiters), ("FUNDER_ROLE", params.funders)):
         role = escrow.functions[role_name]().call()

@@ -46,7 +46,10 @@ def compile_contracts(root: Path = PROJECT_ROOT) -> None:
     from ape.exceptions import ApeException
 
     try:
-        Project(root).load_contracts()
+        # Everything, never only the changed files: ape records the settings of its last compile in the
+        # manifest, and a changed file without imports left them without the OpenZeppelin remapping
+        # (then the verification inputs could not resolve an import, and the record named wrong settings).
+        Project(root).load_contracts(use_cache=False)
     except ApeException as exc:
         message = str(exc)
         # ape-solidity wraps py-solc-x's error; keep only the compiler's own text.

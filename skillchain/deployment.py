@@ -48,6 +48,7 @@ def deploy_params(settings: Settings, *, local: bool) -> DeployParams:
             "issuers": settings.issuers or dev_issuers,
             "funders": settings.funders or [relayer],
             "test_stablecoin": True,
+            "test_price_feeds": {} if settings.price_feeds else settings.test_price_feeds,
             "verification_inputs": False,  # a disposable local chain is never verified on an explorer
             "stablecoin_holders": [relayer, *dev_issuers],
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -242,6 +243,24 @@ class Settings(BaseSettings):
     test_stablecoin_review_minimum: int = Field(
         10**6, gt=0, description="Review minimum of the local test stablecoin (tUSD has 6 decimals: 1 tUSD)."
     )
+    price_feeds: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="PAIR=address pairs of Chainlink AggregatorV3 feeds quotes convert through, e.g. "
+        "'ETH/USD=0x5f4e...,EUR/USD=0xb49f...' (every pair is CODE/USD). Unset on a local chain: the mock "
+        "feeds `skillchain up` deployed.",
+    )
+    price_feed_max_age: int = Field(
+        3600, ge=60, le=7 * 86400, description="Seconds after its last update a feed stops pricing quotes."
+    )
+    test_price_feeds: Annotated[dict[str, Decimal], NoDecode] = Field(
+        default_factory=lambda: {
+            "ETH/USD": Decimal("3000"),
+            "EUR/USD": Decimal("1.08"),
+            "GBP/USD": Decimal("1.27"),
+            "INR/USD": Decimal("0.012"),
+        },
+        description="PAIR=price of the mock feeds a local chain gets (`skillchain up`): USD per unit.",
+    )
 
     @field_validator("chain_ids", mode="before")
     @classmethod
@@ -259,6 +278,35 @@ class Settings(BaseSettings):
                 raise ValueError("expected chainId=url pairs separated by commas")
             return {int(k.strip()): v.strip() for k, v in pairs}
         return value
+
+    @field_validator("price_feeds", "test_price_feeds", mode="before")
+    @classmethod
+    def _split_pairs(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+            if any(len(p) != 2 for p in pairs):
+                raise ValueError("expected PAIR=value entries separated by commas, e.g. ETH/USD=0x5f4e...")
+            return {k.strip().upper(): v.strip() for k, v in pairs}
+        return value
+
+    @field_validator("price_feeds")
+    @classmethod
+    def _feeds(cls, value: dict[str, str]) -> dict[str, str]:
+        for pair, address in value.items():
+            _feed_pair(pair)
+            if not (address.startswith("0x") and len(address) == 42):
+                raise ValueError(f"the {pair} feed {address!r} is not a 0x-prefixed 20-byte address")
+            int(address, 16)
+        return {pair.upper(): address for pair, address in value.items()}
+
+    @field_validator("test_price_feeds")
+    @classmethod
+    def _test_feeds(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for pair, price in value.items():
+            _feed_pair(pair)
+            if price <= 0:
+                raise ValueError(f"the {pair} mock price must be positive (got {price})")
+        return {pair.upper(): price for pair, price in value.items()}
 
     @field_validator("token_review_minimums", mode="before")
     @classmethod
@@ -392,3 +440,8 @@ def load_settings() -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def _feed_pair(pair: str) -> None:
+    if not re.fullmatch(r"[A-Z]{3,5}/USD", pair.upper()):
+        raise ValueError(f"{pair!r} is not a CODE/USD pair (feeds quote USD per unit, e.g. ETH/USD, EUR/USD)")

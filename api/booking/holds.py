@@ -4,15 +4,14 @@ booking stands from the indexed chain (so a reorg that removes its engagement pu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from api.booking.prices import Price
 from api.booking.service import NotBookable, load_availability, offering_of, session_of
 from api.models import SessionOffering
 from booking.slots import (
@@ -40,29 +39,6 @@ class SlotTaken(Exception):
 
 class SlotInvalid(ValueError):
     """The start is not a bookable slot of the listing (outside availability, notice or horizon)."""
-
-
-class Unpriceable(ValueError):
-    """The listing's price cannot be paid in any token yet (its currency has no feed)."""
-
-
-@dataclass(frozen=True)
-class Price:
-    token: str
-    amount: int
-    symbol: str
-
-
-def price_of(listing: dict[str, Any], *, stablecoin: str | None, stablecoin_decimals: int) -> Price:
-    """What a session costs on-chain, exactly: an ETH price in wei; a USD price in the stablecoin
-    by its own decimals (1 USD = 1 unit). Other currencies wait for the price feed."""
-    price = Decimal(str(listing["price"]))
-    currency = listing["currency"]
-    if currency == "ETH":
-        return Price(ETH, int(price * 10**18), "ETH")
-    if currency == "USD" and stablecoin:
-        return Price(stablecoin, int(price * 10**stablecoin_decimals), "USD stablecoin")
-    raise Unpriceable(f"a price in {currency} cannot be paid yet: ask the mentor to price it in USD or ETH")
 
 
 def active_blocks(conn: Connection, mentor: str, start: int, end: int, now: int) -> list[Busy]:

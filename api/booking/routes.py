@@ -17,16 +17,14 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from api.booking import calendar
 from api.booking.holds import (
     ETH,
-    Price,
     SlotInvalid,
     SlotTaken,
-    Unpriceable,
     hold,
     listing_slots,
     mine,
-    price_of,
     state_of,
 )
+from api.booking.prices import FeedStale, Price, Unpriceable, price_of, usd_rates
 from api.booking.schemas import (
     AvailabilityIn,
     AvailabilityPublic,
@@ -261,13 +259,17 @@ def create_booking(
         try:
             price = price_of(
                 listing,
+                usd_rates(settings, chain, now),
                 stablecoin=stable,
                 stablecoin_decimals=tokens[stable.lower()].decimals
                 if stable and stable.lower() in tokens
                 else 6,
+                pay_in=body.pay_in,
             )
         except Unpriceable as exc:
             raise HTTPException(409, str(exc)) from None
+        except FeedStale as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "60"}) from None
         terms = md.EngagementTerms(
             title=f"{listing['title']} — session",
             # The booking's id is the terms' nonce; its times stay off IPFS with the rest of the calendar.

@@ -114,6 +114,12 @@ class SlotsPublic(Page[SlotPublic]):
 class BookingIn(Strict):
     listing_id: int = Field(ge=1, lt=2**31)
     starts_at: int = Field(ge=0, lt=2**32, description="unix seconds: a start from the listing's slots")
+    pay_in: Literal["ETH", "stablecoin"] | None = Field(
+        None,
+        description="request-to-book: the token to pay in (default: ETH for an ETH price, else the "
+        "stablecoin); the price is converted through the price feeds. Instant booking pays the standing "
+        "offer's token.",
+    )
 
 
 class QuotePublic(BaseModel):

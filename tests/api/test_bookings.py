@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from eth_account import Account
+from web3 import Web3
 
 from api.app import create_app
-from chain.tx import anvil_account
+from chain.artifacts import load_artifact
+from chain.tx import Sender, anvil_account
 from db.engine import make_engine
 from db.migrate import upgrade
 from tests.api.conftest import pg_database
@@ -148,9 +150,11 @@ def test_bad_bookings_are_refused_in_words_and_write_nothing(stack: Stack, clock
         ).status_code
         == 422
     )
-    euro = _listing(c, mentor, price="20", currency="EUR")
-    refused = c.post("/bookings", headers=learner, json={"listing_id": euro, "starts_at": monday + 9 * HOUR})
-    assert refused.status_code == 409 and "EUR" in refused.text
+    pounds = _listing(c, mentor, price="20", currency="GBP")  # the test chain has no GBP/USD feed
+    refused = c.post(
+        "/bookings", headers=learner, json={"listing_id": pounds, "starts_at": monday + 9 * HOUR}
+    )
+    assert refused.status_code == 409 and "GBP/USD" in refused.text
     assert c.get("/me/bookings", headers=learner).json()["total"] == before
 
 
@@ -339,3 +343,49 @@ def test_invites_and_the_private_calendar_feed(stack: Stack, clock: list[float])
     # The declined request gave its slot back.
     slots = c.get(f"/listings/{listing}/slots", params={"from": start - HOUR, "to": start + HOUR}).json()
     assert start in [s["starts_at"] for s in slots["data"]]
+
+
+def test_fiat_prices_are_quoted_through_the_on_chain_feed_and_a_stale_feed_pauses_them(
+    stack: Stack, clock: list[float]
+) -> None:
+    """The test chain's mock feeds: ETH/USD 2,500 and EUR/USD 1.1 (tests/indexer/conftest.py)."""
+    c = stack.client
+    mentor, learner = stack.sign_in(MENTOR), stack.sign_in(anvil_account(6))
+    assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
+    dollars = _listing(c, mentor, price="18", currency="USD")
+    start = _next_hour(days=5, hour=15)
+    made = c.post(
+        "/bookings", headers=learner, json={"listing_id": dollars, "starts_at": start, "pay_in": "ETH"}
+    )
+    assert made.status_code == 201, made.text
+    out = made.json()
+    assert out["quote"]["symbol"] == "ETH" and out["quote"]["amount"] == str(72 * 10**14)  # 18 / 2500
+    assert int(out["tx"]["value"], 16) == 72 * 10**14 and out["approval"] is None
+    stack.send(anvil_account(6), out["tx"])
+    stack.index()
+    assert c.get(f"/bookings/{out['booking']['id']}", headers=learner).json()["state"] == "requested"
+
+    euros = _listing(c, mentor, price="20", currency="EUR")
+    made = c.post("/bookings", headers=learner, json={"listing_id": euros, "starts_at": start + 2 * HOUR})
+    assert made.status_code == 201, made.text
+    quote = made.json()["quote"]
+    assert quote["token"] == stack.record.address_of("TestStablecoin") and quote["amount"] == str(22 * 10**6)
+    assert made.json()["approval"] is not None  # a token payment: approve first
+
+    feed = stack.w3.eth.contract(
+        address=Web3.to_checksum_address(stack.record.address_of("PriceFeed:ETH/USD")),
+        abi=load_artifact("MockAggregator").abi,
+    )
+    block_time = stack.w3.eth.get_block("latest")["timestamp"]
+    deployer = Sender(stack.w3, anvil_account(0))
+    deployer.call(feed.functions.setRound(2500 * 10**8, block_time - 2 * HOUR))
+    clock[0] = float(block_time)
+    try:
+        before = c.get("/me/bookings", headers=learner).json()["total"]
+        body = {"listing_id": dollars, "starts_at": start + 4 * HOUR, "pay_in": "ETH"}
+        stale = c.post("/bookings", headers=learner, json=body)
+        assert stale.status_code == 503, stale.text
+        assert "ETH/USD price feed was last updated 2 hours ago" in stale.text
+        assert c.get("/me/bookings", headers=learner).json()["total"] == before  # nothing held
+    finally:
+        deployer.call(feed.functions.setAnswer(2500 * 10**8))

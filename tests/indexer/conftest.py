@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,7 @@ def deploy_test_contracts(chain: LocalChain, data: Path, *, issuer: int) -> tupl
         test_stablecoin=True,
         stablecoin_holders=[anvil_account(i).address for i in range(1, 9)],
         verification_inputs=False,
+        test_price_feeds={"ETH/USD": Decimal("2500"), "EUR/USD": Decimal("1.1")},
     )
     record, _ = deploy(
         Sender(w3, anvil_account(0)),

@@ -1650,6 +1650,11 @@ export interface components {
             /** Listing Id */
             listing_id: number;
             /**
+             * Pay In
+             * @description request-to-book: the token to pay in (default: ETH for an ETH price, else the stablecoin); the price is converted through the price feeds. Instant booking pays the standing offer's token.
+             */
+            pay_in?: ("ETH" | "stablecoin") | null;
+            /**
              * Starts At
              * @description unix seconds: a start from the listing's slots
              */
@@ -2209,10 +2214,11 @@ export interface components {
         ListingCreate: {
             /**
              * Currency
+             * @description fiat prices are converted into the paying token through CODE/USD price feeds
              * @default USD
              * @enum {string}
              */
-            currency?: "USD" | "EUR" | "ETH";
+            currency?: "USD" | "EUR" | "GBP" | "INR" | "ETH";
             /** Description */
             description: string;
             /**
