@@ -37,6 +37,7 @@ from api.observability import STREAMS, RequestContext
 from api.offers.routes import router as offers_router
 from api.payments import routes as payment_routes
 from api.payments.setup import start_payments
+from api.room.relay import SignalWriter, SignalWriters
 from api.room.routes import router as room_router
 from api.routes import account, credentials, engagements, market, matching, ops, transactions, wallet
 from api.stream.hub import StreamHub
@@ -286,6 +287,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         open_item=stream_opener(app.state.sealer),
     )
     STREAMS.set_function(app.state.hub.count)
+    app.state.signal_writers = SignalWriters(
+        lambda: SignalWriter(
+            engine, app.state.sealer, lambda: float(app.state.clock()), app.state.hub.written
+        )
+    )
     app.include_router(auth_router)
     app.include_router(market.router)
     app.include_router(engagements.router)

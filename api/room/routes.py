@@ -37,6 +37,7 @@ from api.room.protocol import (
     Ping,
     Pong,
 )
+from api.room.relay import SignalWriter
 from api.room.service import Room, RoomRefused
 from api.stream.hub import StreamHub, Subscriber
 
@@ -249,6 +250,29 @@ async def _serve(ws: WebSocket, booking_id: str) -> None:
     await _close(ws, code, reason)
 
 
+class _Relay:
+    """This connection's frames through the loop's SignalWriter; a write that failed ends the room at
+    the next frame (its frames were not relayed)."""
+
+    def __init__(self, writer: SignalWriter, room: Room, me: str, connection: str) -> None:
+        self.writer, self.room, self.me, self.connection = writer, room, me, connection
+        self.last: asyncio.Future[BaseException | None] | None = None
+
+    def add(self, frame: dict[str, Any]) -> None:
+        self._raise_failed()
+        self.last = self.writer.add(self.room, self.me, self.connection, frame)
+
+    def _raise_failed(self) -> None:
+        if self.last is not None and self.last.done() and self.last.result() is not None:
+            raise RoomRefused(1011, "signalling could not be relayed: reconnect")
+
+    async def drain(self) -> None:
+        """Until every frame added so far is written."""
+        if self.last is not None:
+            await asyncio.shield(self.last)
+            self._raise_failed()
+
+
 async def _read(ws: WebSocket, app: Any, room: Room, me: str, connection: str, thread_id: int) -> None:
     """Client → server until hang-up, disconnect or a refusal (raised as RoomRefused)."""
     engine, sealer, hub, settings = app.state.engine, app.state.sealer, app.state.hub, app.state.settings
@@ -257,6 +281,8 @@ async def _read(ws: WebSocket, app: Any, room: Room, me: str, connection: str, t
         return float(app.state.clock())
 
     rules = messages.Rules.of(settings)
+
+    relay = _Relay(app.state.signal_writers.here(), room, me, connection)
     window_start, count = time.monotonic(), 0
     while True:
         message = await ws.receive()
@@ -292,15 +318,9 @@ async def _read(ws: WebSocket, app: Any, room: Room, me: str, connection: str, t
             hub.written()
             continue
         assert isinstance(frame, Offer | Answer | Candidate | Hangup)
-        relayed = frame.model_dump(exclude_none=True)
-
-        def relay(relayed: dict[str, Any] = relayed) -> None:
-            with engine.begin() as conn:
-                service.signal(conn, sealer, room, me, connection, relayed, int(clock()))
-
-        await asyncio.to_thread(relay)
-        hub.written()
+        relay.add(frame.model_dump(exclude_none=True))
         if isinstance(frame, Hangup):
+            await relay.drain()
             raise RoomRefused(1000, "you hung up")
 
 

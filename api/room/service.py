@@ -172,7 +172,48 @@ def signal(
 ) -> None:
     """A frame for the other party's connection (or, `to_self`, for the sender's other connections),
     sealed in the outbox: SDP and candidates name network addresses."""
-    payload = {"room": room.booking_id, "from": sender, "conn": connection, "frame": frame}
-    sealed = sealer.seal_text(json.dumps(payload, separators=(",", ":")), OUTBOX_CONTEXT)
+    signals(conn, sealer, room, sender, connection, [frame], now, to_self=to_self)
+
+
+def signals(
+    conn: Connection,
+    sealer: Sealer,
+    room: Room,
+    sender: str,
+    connection: str,
+    frames: list[dict[str, Any]],
+    now: int,
+    *,
+    to_self: bool = False,
+) -> None:
+    """Several frames of one connection, in order, in one outbox write (one turn of the writers' lock)."""
+    outbox.append(conn, signal_items(sealer, room, sender, connection, frames, to_self=to_self), now=now)
+
+
+def signal_items(
+    sealer: Sealer,
+    room: Room,
+    sender: str,
+    connection: str,
+    frames: list[dict[str, Any]],
+    *,
+    to_self: bool = False,
+) -> list[OutboxItem]:
+    """The outbox items of `frames`, sealed: SDP and candidates name network addresses."""
     audience = frozenset({sender if to_self else room.other(sender)})
-    outbox.append(conn, [OutboxItem("signal", audience, {"sealed": sealed})], now=now)
+    return [
+        OutboxItem(
+            "signal",
+            audience,
+            {
+                "sealed": sealer.seal_text(
+                    json.dumps(
+                        {"room": room.booking_id, "from": sender, "conn": connection, "frame": frame},
+                        separators=(",", ":"),
+                    ),
+                    OUTBOX_CONTEXT,
+                )
+            },
+        )
+        for frame in frames
+    ]

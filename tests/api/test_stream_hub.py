@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
+
+import pytest
 
 from api.stream.hub import WAKE_SLICE, Subscriber, _LoopInbox
-from bus.outbox import StoredItem
+from bus import outbox
+from bus.outbox import OutboxItem, StoredItem
+from tests.indexer.conftest import make_database
 
 
 def test_offers_reach_a_loop_a_slice_per_turn_and_never_overtake_each_other() -> None:
@@ -33,3 +38,18 @@ def test_offers_reach_a_loop_a_slice_per_turn_and_never_overtake_each_other() ->
         assert subs[1].ticked and not subs[0].ticked
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_batch_appended_at_once_keeps_its_order_and_each_audience(kind: str, tmp_path: Path) -> None:
+    """One multi-row INSERT … RETURNING: sequences ascend in the batch's order, each item's audience
+    rows name its own sequence."""
+    for engine in make_database(kind, tmp_path):
+        items = [OutboxItem("signal", frozenset({f"0x{n % 7 + 1:040x}"}), {"n": n}) for n in range(300)]
+        with engine.begin() as conn:
+            last = outbox.append(conn, items)
+        with engine.connect() as conn:
+            read = outbox.read_after(conn, 0)
+        assert [i.payload["n"] for i in read] == list(range(300))
+        assert [i.seq for i in read] == sorted(i.seq for i in read) and read[-1].seq == last
+        assert all(i.audience == items[i.payload["n"]].audience for i in read)
