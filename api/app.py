@@ -28,6 +28,8 @@ from api.bodyguard import BodyGuard
 from api.booking.routes import router as booking_router
 from api.concurrency import ConcurrencyLimit
 from api.gc_pacing import collect_young_on_a_clock, tune_gc
+from api.mail.routes import router as mail_router
+from api.mail.worker import Mailer
 from api.messages.routes import ATTACHMENT_PATH
 from api.messages.routes import router as messages_router
 from api.messages.sealing import open_sealer
@@ -210,10 +212,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         ThreadPoolExecutor(max_workers=BLOCKING_THREADS, thread_name_prefix="api-blocking")
     )
     warm_routes(app)
+    app.state.mailer.start()  # only when SMTP is configured
     young = asyncio.create_task(collect_young_on_a_clock(), name="gc-young")
     yield
     young.cancel()
     # The stream hub's reader thread and its bus subscription end with the server.
+    app.state.mailer.stop()
     await asyncio.to_thread(app.state.hub.stop)
 
 
@@ -287,6 +291,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         open_item=stream_opener(app.state.sealer),
     )
     STREAMS.set_function(app.state.hub.count)
+    app.state.mailer = Mailer(engine, settings, clock=lambda: float(app.state.clock()))
     app.state.signal_writers = SignalWriters(
         lambda: SignalWriter(
             engine, app.state.sealer, lambda: float(app.state.clock()), app.state.hub.written
@@ -298,6 +303,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(offers_router)
     app.include_router(account.router)
     app.include_router(stream_router)
+    app.include_router(mail_router)
     app.include_router(transactions.router)
     app.include_router(wallet.router)
     app.include_router(booking_router)

@@ -123,6 +123,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 EXAMPLES |= {
     "InquiryIn": {"body": "Hi! Could the first session be about React hooks? I know the basics."},
     "MessageIn": {"body": "Sounds good, see you on Tuesday."},
+    "EmailIn": {"email": "ada@example.org"},
     "ReadIn": {"up_to": 42},
     "ReportIn": {"reason": "Asks me to pay outside the app"},
     "ShareIn": {"message_ids": [41, 42], "attendance": True},
@@ -135,6 +136,7 @@ EXAMPLES["StandingOfferIn"] = {"offer": EXAMPLES["OfferFund"]["offer"], "signatu
 # show the text fields and name the file part (checked against the form's fields by the test).
 FORM_EXAMPLES: dict[str, dict[str, Any]] = {
     "send_attachment": {"file": "(the image or PDF file)", "body": "My whiteboard from today"},
+    "confirm": {"token": "Hh3v2fXk0m9QpL7sYc1RZtW4aNbE6uDjGq8oKx5iV0s"},
 }
 
 

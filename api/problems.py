@@ -112,7 +112,11 @@ def _documented_openapi(app: FastAPI) -> dict[str, Any]:
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
                 if status.isdigit() and int(status) >= 400:
-                    response["content"] = {MEDIA_TYPE: {"schema": ref}}
+                    # A page for people (the e-mail links) may answer an error as HTML too, when the
+                    # route declares it (a string schema); HTMLResponse alone marks every status.
+                    page = response.get("content", {}).get("text/html", {})
+                    html = {"text/html": page} if page.get("schema") == {"type": "string"} else {}
+                    response["content"] = {MEDIA_TYPE: {"schema": ref}} | html
                     known = int(status) in HTTPStatus._value2member_map_
                     response.setdefault("description", HTTPStatus(int(status)).phrase if known else "Error")
     from api.examples import add_examples

@@ -195,6 +195,19 @@ class Settings(BaseSettings):
         10_000, ge=1, le=100_000, description="Longest message body, in characters."
     )
     payments_worker: bool = Field(True, description="Run the payment job worker inside the API process.")
+    smtp_host: str | None = Field(
+        None, max_length=253, description="SMTP server for e-mail notifications; unset: e-mail is off."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 submission with STARTTLS).")
+    smtp_starttls: bool = Field(True, description="Upgrade SMTP with STARTTLS (off: a local relay).")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    mail_from: str = Field(
+        "Skillchain <no-reply@skillchain.invalid>", max_length=320, description="From: of every e-mail sent."
+    )
+    mail_interval: float = Field(
+        10.0, gt=0, le=3600, description="Seconds between the mailer's looks for new notifications to mail."
+    )
     ipfs_api: AnyHttpUrl | None = Field(
         None, description="Kubo RPC API (e.g. http://127.0.0.1:5001); default: the embedded store."
     )

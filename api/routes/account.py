@@ -26,6 +26,7 @@ from db.booking import (
 )
 from db.chain import engagements
 from db.credentials import issuer_profiles, vouchers
+from db.mail import email_addresses, mail_sent
 from db.market import evidence, listings, profiles
 from db.messages import (
     attachments,
@@ -111,6 +112,8 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "room_attendance": (room_attendance, (room_attendance.c.address,)),
     "shared_evidence": (shared_evidence, (shared_evidence.c.shared_by,)),
     "notifications": (notifications, (notifications.c.address,)),
+    "email": (email_addresses, (email_addresses.c.address,)),
+    "mails_sent": (mail_sent, (mail_sent.c.address,)),
 }
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
@@ -142,6 +145,8 @@ ERASURE: dict[str, str] = {
     "room_attendance": "session_attendance",
     "shared_evidence": "dispute_evidence",
     "notifications": "all",
+    "email": "all",
+    "mails_sent": "all",
     "stream_deliveries": "all",  # who may replay which stream item; erased, the items reach you no more
 }
 _NOT_EXPORTED_COLUMNS = {
@@ -149,6 +154,7 @@ _NOT_EXPORTED_COLUMNS = {
     "messages": {"body", "key_id"},  # ciphertext: the readable text is under `messages`
     "message_attachments": {"name", "content", "key_id"},  # readable under `attachments`
     "shared_evidence": {"body", "key_id"},  # a sealed copy of a message already exported readable
+    "email_addresses": {"confirm_hash"},
 }
 
 

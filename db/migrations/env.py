@@ -17,6 +17,7 @@ import db.booking
 import db.chain
 import db.credentials
 import db.documents
+import db.mail
 import db.market
 import db.outbox
 import db.payments  # noqa: F401

@@ -1,0 +1,148 @@
+"""Your e-mail address for notifications (add, confirm by link, remove) and the one-click unsubscribe
+link every mail carries (RFC 8058)."""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Query, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from api.deps import ClockDep, ConnDep, CurrentSession, SettingsDep
+from api.mail import service, smtp
+from api.mail.schemas import EmailIn, EmailPublic
+from api.models import ERRORS
+from db.mail import email_addresses
+
+router = APIRouter(tags=["notifications"], responses=ERRORS)
+
+Token = Annotated[
+    str, Query(min_length=20, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="from the mail's link")
+]
+FormToken = Annotated[str, Form(min_length=20, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+HTML_404: dict[int | str, dict[str, Any]] = {
+    404: {
+        "content": {"text/html": {"schema": {"type": "string"}}},
+        "description": "the link is unknown or was used (a page)",
+    }
+}
+RESEND_SECONDS = 60  # one confirmation mail a minute per wallet: the API never becomes a mail cannon
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        f"<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+        f"<title>{html.escape(title)}</title><body>"
+        f"<h1>{html.escape(title)}</h1>{body}</body></html>",
+        status_code=status,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@router.get(
+    "/me/email", response_model=EmailPublic, responses={404: {}}, summary="Your e-mail address, if any"
+)
+def get_email(session: CurrentSession, conn: ConnDep) -> EmailPublic:
+    found = service.status(conn, session.address)
+    if found is None:
+        raise HTTPException(404, "you have not added an e-mail address")
+    return found
+
+
+@router.put(
+    "/me/email",
+    response_model=EmailPublic,
+    status_code=202,
+    responses={429: {}, 503: {}},
+    summary="Add or replace your e-mail address; a confirmation link is mailed to it",
+    description="Notifications are mailed only after the link was followed. The address is personal "
+    "data: it is never put on-chain or on IPFS, is in `/me/export` and goes with `DELETE /me`.",
+)
+def put_email(
+    body: EmailIn, session: CurrentSession, conn: ConnDep, settings: SettingsDep, clock: ClockDep
+) -> EmailPublic:
+    now = int(clock())
+    last = conn.execute(
+        select(email_addresses.c.created_at).where(email_addresses.c.address == session.address)
+    ).scalar()
+    if last is not None and now - last < RESEND_SECONDS:
+        raise HTTPException(
+            429,
+            f"a confirmation mail went out {now - last} s ago: wait a minute",
+            headers={"Retry-After": "60"},
+        )
+    token = service.set_email(conn, session.address, body.email, now)
+    try:
+        smtp.send(settings, service.confirmation(settings, body.email, token))
+    except smtp.MailUnavailable as exc:  # rolls the address back: nothing is kept unconfirmable
+        raise HTTPException(503, str(exc)) from None
+    return EmailPublic(email=body.email, confirmed=False, subscribed=True)
+
+
+@router.delete("/me/email", status_code=204, responses={404: {}}, summary="Remove your e-mail address")
+def delete_email(session: CurrentSession, conn: ConnDep) -> Response:
+    if not service.remove(conn, session.address):
+        raise HTTPException(404, "you have not added an e-mail address")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/email/confirm",
+    response_class=HTMLResponse,
+    summary="The confirmation link's page: a button that posts the token (a link scanner confirms nothing)",
+)
+def confirm_page(token: Token) -> HTMLResponse:
+    # A link scanner that follows the link confirms nothing: the button posts the token.
+    return _page(
+        "Confirm your e-mail address",
+        "<form method=post action=/email/confirm>"
+        f"<input type=hidden name=token value='{html.escape(token)}'>"
+        "<button type=submit>Confirm this address for Skillchain notifications</button></form>",
+    )
+
+
+@router.post(
+    "/email/confirm",
+    response_class=HTMLResponse,
+    responses=HTML_404,
+    summary="Confirm an address (the mail's link)",
+)
+def confirm(token: FormToken, conn: ConnDep, clock: ClockDep) -> HTMLResponse:
+    if service.confirm(conn, token, int(clock())) is None:
+        return _page(
+            "This link is unknown or was used", "<p>Add the address again in the app for a new link.</p>", 404
+        )
+    return _page(
+        "Address confirmed",
+        "<p>Skillchain will mail you what concerns you. Each mail has a one-click unsubscribe link.</p>",
+    )
+
+
+@router.get(
+    "/email/unsubscribe",
+    response_class=HTMLResponse,
+    summary="The unsubscribe link's page, for a person: a button that posts the one-click request",
+)
+def unsubscribe_page(token: Token) -> HTMLResponse:
+    return _page(
+        "Stop Skillchain e-mails",
+        f"<form method=post action='/email/unsubscribe?token={html.escape(token)}'>"
+        "<input type=hidden name=List-Unsubscribe value=One-Click>"
+        "<button type=submit>Unsubscribe</button></form>",
+    )
+
+
+@router.post(
+    "/email/unsubscribe",
+    response_class=HTMLResponse,
+    responses=HTML_404,
+    summary="One-click unsubscribe (RFC 8058): what a mail client posts to the List-Unsubscribe link",
+)
+def unsubscribe(token: Token, conn: ConnDep, clock: ClockDep) -> HTMLResponse:
+    if not service.unsubscribe(conn, token, int(clock())):
+        return _page("This link is unknown", "<p>The address may have been removed already.</p>", 404)
+    return _page(
+        "Unsubscribed", "<p>No more e-mail will be sent to this address. Notifications stay in the app.</p>"
+    )
