@@ -34,6 +34,7 @@ from api.messages.routes import ATTACHMENT_PATH
 from api.messages.routes import router as messages_router
 from api.messages.sealing import open_sealer
 from api.messages.service import stream_opener
+from api.notifications.reminders import Reminders
 from api.notifications.routes import router as notifications_router
 from api.observability import STREAMS, RequestContext
 from api.offers.routes import router as offers_router
@@ -213,11 +214,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     warm_routes(app)
     app.state.mailer.start()  # only when SMTP is configured
+    app.state.reminders.start()
     young = asyncio.create_task(collect_young_on_a_clock(), name="gc-young")
     yield
     young.cancel()
     # The stream hub's reader thread and its bus subscription end with the server.
     app.state.mailer.stop()
+    app.state.reminders.stop()
     await asyncio.to_thread(app.state.hub.stop)
 
 
@@ -292,6 +295,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     STREAMS.set_function(app.state.hub.count)
     app.state.mailer = Mailer(engine, settings, clock=lambda: float(app.state.clock()))
+    app.state.reminders = Reminders(
+        engine, clock=lambda: float(app.state.clock()), written=app.state.hub.written
+    )
     app.state.signal_writers = SignalWriters(
         lambda: SignalWriter(
             engine, app.state.sealer, lambda: float(app.state.clock()), app.state.hub.written

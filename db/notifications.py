@@ -25,3 +25,13 @@ notifications = Table(
     Index("ix_notifications_block", "chain_id", "block_number"),
     sqlite_autoincrement=True,
 )
+
+# Reminders the app made itself (not from a chain event), once per booking and kind: the key keeps
+# API replicas, which all run the reminder pass, from reminding twice.
+reminders_sent = Table(
+    "reminders_sent",
+    metadata,
+    Column("booking_id", String(66), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("sent_at", BigInteger, nullable=False),
+)

@@ -37,6 +37,7 @@ SUBJECTS = {
     "dispute_resolved": "A dispute was resolved",
     "review_received": "You received a review",
     "credential_issued": "You received a credential",
+    "session_starting": "Your session starts within the hour",
 }
 INVITES = {"booked", "request_accepted"}  # the moment a session is settled for the recipient
 

@@ -21,6 +21,7 @@ Kind = Literal[
     "dispute_resolved",
     "review_received",
     "credential_issued",
+    "session_starting",
 ]
 
 

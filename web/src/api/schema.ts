@@ -2592,7 +2592,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "request_received" | "booked" | "request_accepted" | "request_withdrawn" | "engagement_cancelled" | "milestone_submitted" | "milestone_released" | "dispute_raised" | "dispute_resolved" | "review_received" | "credential_issued";
+            kind: "request_received" | "booked" | "request_accepted" | "request_withdrawn" | "engagement_cancelled" | "milestone_submitted" | "milestone_released" | "dispute_raised" | "dispute_resolved" | "review_received" | "credential_issued" | "session_starting";
             /**
              * Milestone
              * @description the milestone's index (from 0), where one is concerned

@@ -370,6 +370,7 @@ export const en = {
       dispute_resolved: "The dispute on engagement #{{id}} was resolved.",
       review_received: "{{who}} reviewed you for engagement #{{id}}.",
       credential_issued: "{{who}} issued you a credential.",
+      session_starting: "Your session of engagement #{{id}} starts within the hour: the room opens 10 minutes before.",
     },
   },
   room: {

@@ -370,6 +370,7 @@ export const es: Messages = {
       dispute_resolved: "Se resolvió la disputa del encargo n.º {{id}}.",
       review_received: "{{who}} te dejó una reseña por el encargo n.º {{id}}.",
       credential_issued: "{{who}} te emitió una credencial.",
+      session_starting: "Tu sesión del encargo n.º {{id}} empieza dentro de una hora: la sala abre 10 minutos antes.",
     },
   },
   room: {

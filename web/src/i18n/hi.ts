@@ -370,6 +370,7 @@ export const hi: Messages = {
       dispute_resolved: "एंगेजमेंट #{{id}} का विवाद सुलझ गया।",
       review_received: "{{who}} ने एंगेजमेंट #{{id}} के लिए आपकी समीक्षा की।",
       credential_issued: "{{who}} ने आपको एक क्रेडेंशियल जारी किया।",
+      session_starting: "एंगेजमेंट #{{id}} का आपका सत्र एक घंटे के भीतर शुरू होगा: कक्ष 10 मिनट पहले खुलता है।",
     },
   },
   room: {

@@ -1,0 +1,135 @@
+"""Reminders the app makes from its own calendar: "your session starts within the hour", to both
+parties of a confirmed booking, once (an in-app notification on the live stream, mailed like every
+notification when the user confirmed an address). Time comes from the app's injectable clock."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, exists, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from api.room.service import room_of
+from bus import outbox
+from bus.outbox import OutboxItem
+from db.booking import bookings
+from db.notifications import notifications, reminders_sent
+
+log = logging.getLogger("skillchain.reminders")
+
+STARTING = "session_starting"
+AHEAD = 3600  # seconds before a session its reminder goes out
+
+
+def due(conn: Connection, now: int) -> list[str]:
+    """Bookings starting within AHEAD seconds that were not reminded of yet (confirmed or not)."""
+    rows = conn.execute(
+        select(bookings.c.id)
+        .where(
+            bookings.c.active,
+            bookings.c.starts_at > now,
+            bookings.c.starts_at <= now + AHEAD,
+            ~exists().where(reminders_sent.c.booking_id == bookings.c.id, reminders_sent.c.kind == STARTING),
+        )
+        .order_by(bookings.c.starts_at)
+        .limit(200)
+    ).all()
+    return [r.id for r in rows]
+
+
+def remind(conn: Connection, booking_id: str, now: int) -> list[OutboxItem]:
+    """Both parties' reminder of a confirmed booking, in the caller's transaction; [] for a booking that
+    is not confirmed (held, requested, cancelled: nothing to remind of)."""
+    room = room_of(conn, booking_id, now, 0)
+    if room.state != "confirmed":
+        return []
+    conn.execute(insert(reminders_sent).values(booking_id=booking_id, kind=STARTING, sent_at=now))
+    items = []
+    for address in room.parties:
+        payload = {
+            "kind": STARTING,
+            "engagement_id": room.engagement_id,
+            "milestone": None,
+            "token_id": None,
+            "by": None,
+            "tx": None,
+            "booking": booking_id,
+            "starts_at": room.starts_at,
+        }
+        nid = conn.execute(
+            insert(notifications)
+            .values(
+                address=address,
+                kind=STARTING,
+                chain_id=room.chain_id,
+                engagement_id=room.engagement_id,
+                payload=json.dumps(payload, separators=(",", ":")),
+                created_at=now,
+            )
+            .returning(notifications.c.id)
+        ).scalar_one()
+        items.append(
+            OutboxItem(
+                kind="notification",
+                audience=frozenset({address}),
+                payload={"id": int(nid), **payload, "created_at": now},
+            )
+        )
+    return items
+
+
+class Reminders:
+    """The reminder pass: every `interval` seconds in a thread of the API process."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], float],
+        written: Callable[[], None],
+        interval: float = 60.0,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.written = written
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """Remind of what is due now; how many notifications were made."""
+        now = int(self.clock())
+        with self.engine.connect() as conn:
+            ids = due(conn, now)
+        made = 0
+        for booking_id in ids:
+            try:
+                with self.engine.begin() as conn:
+                    items = remind(conn, booking_id, now)
+                    outbox.append(conn, items, now=now)
+            except IntegrityError:  # another replica reminded of it at the same moment
+                continue
+            if items:
+                made += len(items)
+                self.written()
+        return made
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.run_once()
+                except Exception:
+                    log.exception("reminder pass failed; next pass in %s s", self.interval)
+
+        self._thread = threading.Thread(target=loop, name="reminders", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
