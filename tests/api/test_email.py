@@ -5,17 +5,12 @@ down or not configured, and a second address within the minute are refused, keep
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
 import time
 from collections.abc import Iterator
-from email.message import EmailMessage
-from typing import Any
 
 import icalendar
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
@@ -25,36 +20,17 @@ from db.engine import make_engine
 from db.notifications import notifications
 from tests.api.conftest_chain import Stack
 from tests.net import free_port
+from tests.smtp_inbox import Inbox, link_token, smtp_server
 
 MENTOR, LEARNER = anvil_account(3), anvil_account(4)
 HOUR, DAY = 3600, 86400
 EVERY_DAY = {"timezone": "UTC", "rules": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]}
 
 
-class Inbox:
-    """What the SMTP server on loopback received, parsed."""
-
-    def __init__(self) -> None:
-        self.mails: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.mails.append(message)
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.mails if address in str(m["To"])]
-
-
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+    with smtp_server() as inbox:
+        yield inbox, inbox.port
 
 
 @pytest.fixture
@@ -65,14 +41,6 @@ def mail_app(stack: Stack, smtp: tuple[Inbox, int]) -> Iterator[TestClient]:
     )
     with TestClient(create_app(settings)) as client:
         yield client
-
-
-def _token(mail: EmailMessage, path: str) -> str:
-    body = mail.get_body(("plain",))
-    assert body is not None
-    found = re.search(rf"{path}\?token=([A-Za-z0-9_-]+)", body.get_content())
-    assert found, body.get_content()
-    return found.group(1)
 
 
 def test_a_confirmed_address_gets_each_notification_once_with_the_invite_until_it_unsubscribes(
@@ -88,7 +56,7 @@ def test_a_confirmed_address_gets_each_notification_once_with_the_invite_until_i
         "subscribed": True,
     }
     [confirmation] = inbox.to("ada@example.org")
-    token = _token(confirmation, "/email/confirm")
+    token = link_token(confirmation, "/email/confirm")
     page = c.get("/email/confirm", params={"token": token})
     assert page.status_code == 200 and "<form method=post" in page.text  # a link scanner confirms nothing
     assert c.get("/me/email", headers=learner).json()["confirmed"] is False

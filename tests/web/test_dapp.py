@@ -29,6 +29,7 @@ from indexer.rpc import RpcClient
 from indexer.runner import Indexer, IndexerConfig
 from tests.api.conftest_chain import Stack
 from tests.net import free_port, serve_in_thread
+from tests.smtp_inbox import Inbox, link_token, smtp_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = PROJECT_ROOT / "test-output" / "web"
@@ -95,10 +96,23 @@ WALLET = """
 
 
 @pytest.fixture(scope="module")
-def served(stack: Stack) -> Iterator[tuple[str, Stack]]:
+def inbox() -> Iterator[Inbox]:
+    """The SMTP server on loopback the served API mails through."""
+    with smtp_server() as received:
+        yield received
+
+
+@pytest.fixture(scope="module")
+def served(stack: Stack, inbox: Inbox) -> Iterator[tuple[str, Stack]]:
     """The API on a real port (sign-in's domain is its host) and an indexer following the chain."""
     port = free_port()
-    settings = stack.settings.model_copy(update={"api_port": port, "siwe_domain": f"127.0.0.1:{port}"})
+    settings = stack.settings.model_copy(
+        update={
+            "api_port": port,
+            "siwe_domain": f"127.0.0.1:{port}",
+            **{"smtp_host": "127.0.0.1", "smtp_port": inbox.port, "smtp_starttls": False},
+        }
+    )
     app = create_app(settings)
     base, server, thread = serve_in_thread(app, port=port)
     stop = threading.Event()
@@ -515,6 +529,33 @@ def test_a_mentor_publishes_weekly_hours(served: tuple[str, Stack], browser: Bro
     expect(mentor.status()).to_contain_text("The calendar feed is revoked.")
     assert httpx.get(base + path).status_code == 404
     mentor.context.close()
+
+
+def test_notifications_by_e_mail_are_added_confirmed_and_removed(
+    served: tuple[str, Stack], browser: Browser, inbox: Inbox
+) -> None:
+    base, stack = served
+    reader = person(browser, base, stack, "email", anvil_account(6))
+    reader.go("/notifications")
+    reader.sign_in()
+    reader.page.get_by_label("E-mail me these notifications at").fill("not an address")
+    reader.page.get_by_role("button", name="Send the confirmation link").click()
+    assert inbox.to("not an address") == []  # the browser's own check stops it
+    reader.page.get_by_label("E-mail me these notifications at").fill("grace@example.org")
+    reader.page.get_by_role("button", name="Send the confirmation link").click()
+    expect(reader.page.get_by_text("We mailed a link to grace@example.org")).to_be_visible()
+    expect(reader.page.get_by_test_id("email-status")).to_contain_text("Waiting for you to follow the link")
+    [mail] = inbox.to("grace@example.org")
+    confirmed = httpx.post(f"{base}/email/confirm", data={"token": link_token(mail, "/email/confirm")})
+    assert confirmed.status_code == 200
+    reader.page.reload()
+    expect(reader.page.get_by_test_id("email-status")).to_contain_text(
+        "Notifications are mailed to grace@example.org"
+    )
+    reader.shot("email")
+    reader.page.get_by_role("button", name="Remove the address").click()
+    expect(reader.page.get_by_label("E-mail me these notifications at")).to_be_visible()
+    reader.context.close()
 
 
 def test_no_wallet_is_explained_and_public_pages_work(served: tuple[str, Stack], browser: Browser) -> None:

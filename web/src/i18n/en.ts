@@ -358,6 +358,17 @@ export const en = {
     markAll: "Mark all as read",
     new: "new",
     open: "Engagement #{{id}}",
+    email: {
+      title: "By e-mail",
+      label: "E-mail me these notifications at",
+      send: "Send the confirmation link",
+      sent: "We mailed a link to {{email}}: follow it to confirm the address.",
+      waiting: "Waiting for you to follow the link mailed to {{email}}.",
+      confirmed: "Notifications are mailed to {{email}}.",
+      unsubscribed: "You unsubscribed {{email}}: add it again to resume.",
+      change: "Use another address",
+      remove: "Remove the address",
+    },
     kinds: {
       request_received: "{{who}} asked to work with you (engagement #{{id}}): accept or decline it.",
       booked: "A learner booked a session with you (engagement #{{id}}).",

@@ -358,6 +358,17 @@ export const es: Messages = {
     markAll: "Marcar todo como leído",
     new: "nuevo",
     open: "Encargo n.º {{id}}",
+    email: {
+      title: "Por correo",
+      label: "Envíame estas notificaciones a",
+      send: "Enviar el enlace de confirmación",
+      sent: "Enviamos un enlace a {{email}}: síguelo para confirmar la dirección.",
+      waiting: "Esperando a que sigas el enlace enviado a {{email}}.",
+      confirmed: "Las notificaciones se envían a {{email}}.",
+      unsubscribed: "Cancelaste la suscripción de {{email}}: añádela de nuevo para reanudar.",
+      change: "Usar otra dirección",
+      remove: "Quitar la dirección",
+    },
     kinds: {
       request_received: "{{who}} quiere trabajar contigo (encargo n.º {{id}}): acéptalo o recházalo.",
       booked: "Un alumno reservó una sesión contigo (encargo n.º {{id}}).",

@@ -1,6 +1,7 @@
 // What concerns the signed-in wallet: each step of their engagements, reviews and credentials, in
 // words, newest first, with read state. New ones arrive on the live stream (lib/live.ts).
 import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { client, unwrap } from "../api/client";
@@ -32,6 +33,7 @@ export function Notifications() {
           {t("notifications.markAll")}
         </button>
       )}
+      <EmailSettings />
       {list.data.data.length === 0 && <p className="muted">{t("notifications.none")}</p>}
       <ul className="thread">
         {list.data.data.map((n) => (
@@ -55,5 +57,76 @@ export function Notifications() {
         ))}
       </ul>
     </Page>
+  );
+}
+
+/** The address these notifications are mailed to: add it (a confirmation link is mailed), see
+ * whether it was confirmed, remove it. */
+function EmailSettings() {
+  const { t } = useTranslation();
+  const queries = useQueryClient();
+  const [draft, setDraft] = useState("");
+  const [editing, setEditing] = useState(false);
+  const [sentTo, setSentTo] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const current = useQuery({
+    queryKey: ["me-email"],
+    queryFn: async () => {
+      const answer = await client.GET("/me/email");
+      return answer.response.status === 404 ? null : unwrap(answer);
+    },
+  });
+  const refresh = () => void queries.invalidateQueries({ queryKey: ["me-email"] });
+  const add = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      unwrap(await client.PUT("/me/email", { body: { email: draft.trim() } }));
+      setSentTo(draft.trim());
+      setEditing(false);
+      refresh();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const remove = async () => {
+    setError(null);
+    const answer = await client.DELETE("/me/email");
+    if (!answer.response.ok && answer.response.status !== 404) setError(new Error(String(answer.response.status)));
+    setSentTo(null);
+    refresh();
+  };
+  const address = current.data;
+  const showForm = editing || (!current.isLoading && !address);
+  return (
+    <section className="card" aria-label={t("notifications.email.title")}>
+      <h2>{t("notifications.email.title")}</h2>
+      {address && !editing && (
+        <p data-testid="email-status">
+          {address.confirmed
+            ? address.subscribed
+              ? t("notifications.email.confirmed", { email: address.email })
+              : t("notifications.email.unsubscribed", { email: address.email })
+            : t("notifications.email.waiting", { email: address.email })}{" "}
+          <button type="button" onClick={() => setEditing(true)}>
+            {t("notifications.email.change")}
+          </button>{" "}
+          <button type="button" onClick={() => void remove()}>
+            {t("notifications.email.remove")}
+          </button>
+        </p>
+      )}
+      {sentTo && !editing && <p className="muted">{t("notifications.email.sent", { email: sentTo })}</p>}
+      {showForm && (
+        <form onSubmit={(e) => void add(e)}>
+          <label>
+            {t("notifications.email.label")}{" "}
+            <input type="email" required maxLength={254} value={draft} onChange={(e) => setDraft(e.target.value)} />
+          </label>{" "}
+          <button type="submit">{t("notifications.email.send")}</button>
+        </form>
+      )}
+      {error !== null && <ErrorNote error={error} />}
+    </section>
   );
 }
