@@ -267,6 +267,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.message_limiter = RateLimiter(settings.message_rate_limit, storage=limits, name="messages")
     app.state.typing_limiter = RateLimiter(1, 3.0, storage=limits, name="typing")  # one signal / 3 s
+    app.state.confirmation_limiter = RateLimiter(1, 60.0, storage=limits, name="confirmation-mail")
     secret = settings.message_keys.get_secret_value() if settings.message_keys else None
     app.state.sealer = open_sealer(secret, settings.data_dir)
     app.state.trusted_proxies = trusted_networks(settings.trusted_proxies)

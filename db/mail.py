@@ -3,7 +3,7 @@ erasure), whether it was confirmed, and which notifications were mailed (once ea
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, String, Table, Text
+from sqlalchemy import BigInteger, Column, Integer, String, Table, Text
 
 from db.metadata import metadata
 
@@ -33,4 +33,15 @@ mail_sent = Table(
     Column("sent_at", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),  # sending, sent, failed
     Column("error", Text, nullable=True),
+)
+
+# Each confirmation mail sent, by the recipient's sha256 (no wallet: nothing links it to a person),
+# kept a day: the per-address and global limits on confirmation mails, across replicas and after the
+# address row was removed and added again.
+confirmation_mails = Table(
+    "confirmation_mails",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("recipient_hash", String(64), nullable=False, index=True),
+    Column("sent_at", BigInteger, nullable=False, index=True),
 )

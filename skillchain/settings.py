@@ -205,6 +205,12 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         "Skillchain <no-reply@skillchain.invalid>", max_length=320, description="From: of every e-mail sent."
     )
+    confirmation_mail_limit: int = Field(
+        120,
+        ge=0,
+        description="Confirmation mails per hour from this deployment in all (every replica; 0 = off): "
+        "beside one a minute per wallet and three a day per address, so the API never becomes a mail cannon.",
+    )
     mail_interval: float = Field(
         10.0, gt=0, le=3600, description="Seconds between the mailer's looks for new notifications to mail."
     )
@@ -263,7 +269,16 @@ class Settings(BaseSettings):
         "feeds `skillchain up` deployed.",
     )
     price_feed_max_age: int = Field(
-        3600, ge=60, le=7 * 86400, description="Seconds after its last update a feed stops pricing quotes."
+        3600,
+        ge=60,
+        le=7 * 86400,
+        description="Seconds after its last update a feed stops pricing quotes, for a pair not in "
+        "SKILLCHAIN_PRICE_FEED_MAX_AGES (Chainlink's ETH/USD updates at least hourly).",
+    )
+    price_feed_max_ages: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=lambda: {"EUR/USD": 90000, "GBP/USD": 90000, "INR/USD": 90000},
+        description="PAIR=seconds: a feed's own limit, after its heartbeat (Chainlink's fiat feeds update "
+        "at least daily: 25 hours by default).",
     )
     test_price_feeds: Annotated[dict[str, Decimal], NoDecode] = Field(
         default_factory=lambda: {
@@ -292,7 +307,7 @@ class Settings(BaseSettings):
             return {int(k.strip()): v.strip() for k, v in pairs}
         return value
 
-    @field_validator("price_feeds", "test_price_feeds", mode="before")
+    @field_validator("price_feeds", "test_price_feeds", "price_feed_max_ages", mode="before")
     @classmethod
     def _split_pairs(cls, value: object) -> object:
         if isinstance(value, str):
@@ -311,6 +326,15 @@ class Settings(BaseSettings):
                 raise ValueError(f"the {pair} feed {address!r} is not a 0x-prefixed 20-byte address")
             int(address, 16)
         return {pair.upper(): address for pair, address in value.items()}
+
+    @field_validator("price_feed_max_ages")
+    @classmethod
+    def _feed_ages(cls, value: dict[str, int]) -> dict[str, int]:
+        for pair, age in value.items():
+            _feed_pair(pair)
+            if not 60 <= age <= 7 * 86400:
+                raise ValueError(f"the {pair} feed's max age must be 60 s to 7 days (got {age})")
+        return {pair.upper(): age for pair, age in value.items()}
 
     @field_validator("test_price_feeds")
     @classmethod

@@ -44,7 +44,8 @@ class Price:
 
 class UsdRates:
     """USD per unit of a currency, from the configured feeds (`pair` -> feed address), each read at
-    most once per instance (one quote), refused when older than `max_age` seconds."""
+    most once per instance (one quote), refused when older than its pair's `max_ages` entry, or
+    `max_age` seconds for a pair without one."""
 
     def __init__(
         self,
@@ -52,11 +53,13 @@ class UsdRates:
         read: Callable[[str], FeedReading],
         *,
         max_age: int,
+        max_ages: Mapping[str, int] | None = None,
         now: int,
     ) -> None:
         self.feeds = {pair.upper(): address for pair, address in feeds.items()}
         self.read = read
         self.max_age = max_age
+        self.max_ages = {pair.upper(): age for pair, age in (max_ages or {}).items()}
         self.now = now
         self._seen: dict[str, Decimal] = {}
 
@@ -78,11 +81,11 @@ class UsdRates:
             raise FeedStale(
                 f"the {pair} price feed at {address} unreadable ({type(exc).__name__}): try again shortly"
             ) from None
-        age = self.now - reading.updated_at
-        if age > self.max_age:
+        age, limit = self.now - reading.updated_at, self.max_ages.get(pair, self.max_age)
+        if age > limit:
             raise FeedStale(
                 f"the {pair} price feed was last updated {_ago(age)} ago, longer than the "
-                f"{_ago(self.max_age)} a quote may rely on: quotes through it are paused until it updates"
+                f"{_ago(limit)} a quote may rely on: quotes through it are paused until it updates"
             )
         if reading.answer <= 0:
             raise FeedStale(
@@ -110,6 +113,7 @@ def usd_rates(settings: Settings, chain: ChainContext, now: int) -> UsdRates:
         feeds_of(settings, chain),
         lambda address: read_feed(w3, address),
         max_age=settings.price_feed_max_age,
+        max_ages=settings.price_feed_max_ages,
         now=now,
     )
 

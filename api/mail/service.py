@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
@@ -19,9 +19,10 @@ from api.booking.holds import state_of
 from api.mail.schemas import EmailPublic
 from db.booking import bookings
 from db.chain import engagements
-from db.mail import email_addresses, mail_sent
+from db.mail import confirmation_mails, email_addresses, mail_sent
 from db.market import listings
 from db.notifications import notifications
+from db.upsert import upsert
 from skillchain.settings import Settings
 
 # What each notification says in a mail's subject (the dApp words the in-app list the same way).
@@ -42,12 +43,45 @@ SUBJECTS = {
 INVITES = {"booked", "request_accepted"}  # the moment a session is settled for the recipient
 
 
+CONFIRM_SECONDS = 2 * 86400  # a confirmation link works for two days
+PER_RECIPIENT_PER_DAY = 3  # confirmation mails to one address a day, whichever wallets ask
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def confirmation_wait(conn: Connection, email: str, now: int, per_hour: int) -> str | None:
+    """Why no confirmation mail may go to `email` now (in words), or None. Counted from the
+    confirmation_mails record, which removing the address does not clear."""
+    recipient = _hash(email.strip().lower())
+    to_it = conn.execute(
+        select(func.count())
+        .select_from(confirmation_mails)
+        .where(confirmation_mails.c.recipient_hash == recipient, confirmation_mails.c.sent_at > now - 86400)
+    ).scalar_one()
+    if to_it >= PER_RECIPIENT_PER_DAY:
+        return f"this address was sent {PER_RECIPIENT_PER_DAY} confirmation mails today: try tomorrow"
+    if per_hour > 0:
+        in_all = conn.execute(
+            select(func.count())
+            .select_from(confirmation_mails)
+            .where(confirmation_mails.c.sent_at > now - 3600)
+        ).scalar_one()
+        if in_all >= per_hour:
+            return "too many confirmation mails are going out right now: try again within the hour"
+    return None
+
+
+def record_confirmation(conn: Connection, email: str, now: int) -> None:
+    """Count a confirmation mail to `email`; records older than a day go (nothing needs them)."""
+    conn.execute(delete(confirmation_mails).where(confirmation_mails.c.sent_at <= now - 86400))
+    conn.execute(insert(confirmation_mails).values(recipient_hash=_hash(email.strip().lower()), sent_at=now))
+
+
 def set_email(conn: Connection, address: str, email: str, now: int) -> str:
-    """Add (or replace) the wallet's address, unconfirmed; the confirmation link's token."""
+    """Add (or replace) the wallet's address, unconfirmed; the confirmation link's token. One
+    statement (an upsert): two requests at once for one wallet leave one row, never an error."""
     token = secrets.token_urlsafe(32)
     newest = conn.execute(
         select(func.max(notifications.c.id)).where(notifications.c.address == address)
@@ -61,15 +95,18 @@ def set_email(conn: Connection, address: str, email: str, now: int) -> str:
         "unsubscribed_at": None,
         "mailed_after": int(newest or 0),
     }
-    conn.execute(delete(email_addresses).where(email_addresses.c.address == address))
-    conn.execute(insert(email_addresses).values(address=address, **values))
+    conn.execute(upsert(conn, email_addresses, {"address": address, **values}, ["address"]))
     return token
 
 
 def confirm(conn: Connection, token: str, now: int) -> str | None:
-    """The address the token confirms (once), or None when it is unknown or used."""
+    """The address the token confirms (once, within CONFIRM_SECONDS), or None when it is unknown,
+    used or too old."""
     row = conn.execute(
-        select(email_addresses.c.address).where(email_addresses.c.confirm_hash == _hash(token))
+        select(email_addresses.c.address).where(
+            email_addresses.c.confirm_hash == _hash(token),
+            email_addresses.c.created_at > now - CONFIRM_SECONDS,
+        )
     ).first()
     if row is None:
         return None
@@ -157,19 +194,33 @@ def due(conn: Connection, limit: int = 50) -> list[Due]:
     ]
 
 
-def claim(conn: Connection, item: Due, now: int) -> bool:
-    """Record the mail as sending before it goes out: False when another worker took it."""
+def claim(conn: Connection, item: Due, now: int) -> Due | None:
+    """Record the mail as sending before it goes out, and what to send it to: the address as it is
+    now (read again under a row lock: removed, unsubscribed or changed since `due` read it means no
+    mail, or the new address), or None when there is nothing to send or another worker took it."""
+    current = conn.execute(
+        select(email_addresses.c.email, email_addresses.c.unsubscribe_token)
+        .where(
+            email_addresses.c.address == item.address,
+            email_addresses.c.confirmed_at.is_not(None),
+            email_addresses.c.unsubscribed_at.is_(None),
+            email_addresses.c.mailed_after < item.notification_id,
+        )
+        .with_for_update()
+    ).first()
+    if current is None:
+        return None
     taken = conn.execute(
         select(mail_sent.c.notification_id).where(mail_sent.c.notification_id == item.notification_id)
     ).first()
     if taken is not None:
-        return False
+        return None
     conn.execute(
         insert(mail_sent).values(
             notification_id=item.notification_id, address=item.address, sent_at=now, status="sending"
         )
     )
-    return True
+    return replace(item, email=current.email, unsubscribe_token=current.unsubscribe_token)
 
 
 def settle(conn: Connection, notification_id: int, error: str | None) -> None:
@@ -178,6 +229,33 @@ def settle(conn: Connection, notification_id: int, error: str | None) -> None:
         .where(mail_sent.c.notification_id == notification_id)
         .values(status="failed" if error else "sent", error=error)
     )
+
+
+def release(conn: Connection, notification_id: int) -> None:
+    """Un-claim a mail that never left (the server could not be reached): the next pass sends it."""
+    conn.execute(
+        delete(mail_sent).where(
+            mail_sent.c.notification_id == notification_id, mail_sent.c.status == "sending"
+        )
+    )
+
+
+def give_up(conn: Connection, item: Due, now: int, error: str) -> None:
+    """Record a notification that cannot be mailed (its message could not be made) as failed, so
+    passes do not retry it forever."""
+    taken = conn.execute(
+        select(mail_sent.c.notification_id).where(mail_sent.c.notification_id == item.notification_id)
+    ).first()
+    if taken is None:
+        conn.execute(
+            insert(mail_sent).values(
+                notification_id=item.notification_id,
+                address=item.address,
+                sent_at=now,
+                status="failed",
+                error=error[:500],
+            )
+        )
 
 
 def _invite(conn: Connection, item: Due, now: int) -> bytes | None:

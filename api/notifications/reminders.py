@@ -9,13 +9,14 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, exists, insert, select
+from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from api.room.service import room_of
 from bus import outbox
 from bus.outbox import OutboxItem
 from db.booking import bookings
+from db.chain import engagements
 from db.notifications import notifications, reminders_sent
 
 log = logging.getLogger("skillchain.reminders")
@@ -25,13 +26,24 @@ AHEAD = 3600  # seconds before a session its reminder goes out
 
 
 def due(conn: Connection, now: int) -> list[str]:
-    """Bookings starting within AHEAD seconds that were not reminded of yet (confirmed or not)."""
+    """Bookings starting within AHEAD seconds with an accepted engagement that were not reminded of
+    yet (`remind` checks the rest): held or requested ones, however many, never crowd them out."""
+    accepted = exists().where(
+        engagements.c.accepted,
+        engagements.c.client == bookings.c.learner,
+        engagements.c.provider == bookings.c.mentor,
+        or_(
+            and_(bookings.c.mode == "instant", engagements.c.booking_ref == bookings.c.id),
+            and_(bookings.c.mode != "instant", engagements.c.terms_digest == bookings.c.terms_digest),
+        ),
+    )
     rows = conn.execute(
         select(bookings.c.id)
         .where(
             bookings.c.active,
             bookings.c.starts_at > now,
             bookings.c.starts_at <= now + AHEAD,
+            accepted,
             ~exists().where(reminders_sent.c.booking_id == bookings.c.id, reminders_sent.c.kind == STARTING),
         )
         .order_by(bookings.c.starts_at)

@@ -62,16 +62,21 @@ class SignalWriter:
         while self._pending:
             batch, done = self._pending, self._batch
             self._pending, self._batch = [], None
+            assert done is not None
             error: BaseException | None = None
             try:
                 await asyncio.to_thread(self._write, batch)
-            except Exception as exc:  # noqa: BLE001 - handed to every socket whose frames were in it
+            except BaseException as exc:
                 log.warning("room signals not written (%s frames): %s", len(batch), exc)
                 error = exc
+                if not isinstance(exc, Exception):  # cancelled (shutdown): the sockets still hear of it
+                    done.set_result(error)
+                    raise
             else:
                 self.written()
-            assert done is not None
-            done.set_result(error)
+            finally:
+                if not done.done():  # whatever happened, no socket waits for this batch forever
+                    done.set_result(error)
 
     def _write(self, batch: list[_Frame]) -> None:
         items = [

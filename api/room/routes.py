@@ -252,24 +252,34 @@ async def _serve(ws: WebSocket, booking_id: str) -> None:
 
 class _Relay:
     """This connection's frames through the loop's SignalWriter; a write that failed ends the room at
-    the next frame (its frames were not relayed)."""
+    the next frame (its frames were not relayed). Every batch's outcome is watched, not just the
+    last one's: a failed batch followed by one that worked still ends the room."""
 
     def __init__(self, writer: SignalWriter, room: Room, me: str, connection: str) -> None:
         self.writer, self.room, self.me, self.connection = writer, room, me, connection
         self.last: asyncio.Future[BaseException | None] | None = None
+        self.failed = False
 
     def add(self, frame: dict[str, Any]) -> None:
         self._raise_failed()
-        self.last = self.writer.add(self.room, self.me, self.connection, frame)
+        batch = self.writer.add(self.room, self.me, self.connection, frame)
+        if batch is not self.last:
+            batch.add_done_callback(self._watch)
+        self.last = batch
+
+    def _watch(self, batch: asyncio.Future[BaseException | None]) -> None:
+        if batch.cancelled() or batch.result() is not None:
+            self.failed = True
 
     def _raise_failed(self) -> None:
-        if self.last is not None and self.last.done() and self.last.result() is not None:
+        if self.failed:
             raise RoomRefused(1011, "signalling could not be relayed: reconnect")
 
     async def drain(self) -> None:
         """Until every frame added so far is written."""
         if self.last is not None:
             await asyncio.shield(self.last)
+            self._watch(self.last)  # its callback may not have run yet
             self._raise_failed()
 
 

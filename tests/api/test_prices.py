@@ -68,6 +68,17 @@ def test_a_stale_unreadable_or_nonsensical_feed_pauses_quotes_in_words() -> None
 
     with pytest.raises(FeedStale, match=r"unreadable \(ConnectionError\)"):
         quote("18", "USD", pay_in="ETH", r=UsdRates(FEEDS, broken, max_age=3600, now=NOW))
+    # Each feed by its own heartbeat: a daily fiat feed 20 hours old still prices, ETH/USD does not.
+    daily = UsdRates(
+        FEEDS,
+        lambda a: FeedReading(answer=ANSWERS[a], decimals=8, updated_at=NOW - 20 * 3600, round_id=7),
+        max_age=3600,
+        max_ages={"eur/usd": 90000},
+        now=NOW,
+    )
+    assert quote("20", "EUR", r=daily) == (USDC, 21_600_000)
+    with pytest.raises(FeedStale, match=r"INR/USD price feed was last updated 20 hours ago"):
+        quote("1500", "INR", r=daily)
     # A stale ETH/USD feed does not stop what needs no feed.
     assert quote("18", "USD", r=rates(updated=NOW - 7200)) == (USDC, 18_000_000)
 

@@ -7,8 +7,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import insert
 
 from chain.tx import anvil_account
+from db.booking import bookings
+from db.engine import make_engine
 from tests.api.conftest_chain import Stack
 
 MENTOR, LEARNER, OTHER = anvil_account(3), anvil_account(4), anvil_account(5)
@@ -66,6 +69,37 @@ def test_both_parties_of_a_confirmed_session_are_reminded_once_within_the_hour(
     held = c.post("/bookings", headers=other, json={"listing_id": listing, "starts_at": start + 2 * HOUR})
     assert held.status_code == 201, held.text
     reminders = c.app.state.reminders  # type: ignore[attr-defined]
+    # And 250 holds of other mentors that start earlier within the hour (more than a pass reads):
+    # they never crowd the confirmed session out.
+    engine = make_engine(stack.settings.effective_database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(bookings),
+            [
+                {
+                    "id": f"0x{n:064x}",
+                    "listing_id": listing,
+                    "mentor": f"0x{n:040x}",
+                    "learner": OTHER.address,
+                    "starts_at": start - 20 * 60,
+                    "ends_at": start + 40 * 60,
+                    "block_start": start - 20 * 60,
+                    "block_end": start + 40 * 60,
+                    "local_day": "2026-01-01",
+                    "mode": "request",
+                    "status": "held",
+                    "active": True,
+                    "hold_expires_at": start + DAY,
+                    "token": "0x" + "0" * 40,
+                    "amount": 1,
+                    "due_date": start + DAY,
+                    "terms_digest": f"0x{n:064x}",
+                    "created_at": int(time.time()),
+                }
+                for n in range(1, 251)
+            ],
+        )
+    engine.dispose()
 
     clock[0] = start - 2 * HOUR  # not yet within the hour
     assert reminders.run_once() == 0

@@ -1,0 +1,20 @@
+"""INSERT … ON CONFLICT DO UPDATE for SQLite and PostgreSQL alike (both speak it; SQLAlchemy builds
+it per dialect): one statement, so two writers of one key at once never meet a unique violation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import Insert
+
+
+def upsert(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> Insert:
+    """Insert `values`, or update the row with the same `keys` to them."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values)
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=list(keys), set_={k: statement.excluded[k] for k in values if k not in keys}
+    )
