@@ -5,7 +5,10 @@ kinds, ids and wallets — the dApp words them."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Identity, Index, Integer, String, Table, Text
+import json
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Connection, Identity, Index, Integer, String, Table, Text, insert
 
 from db.metadata import metadata
 
@@ -35,3 +38,34 @@ reminders_sent = Table(
     Column("kind", String(32), primary_key=True),
     Column("sent_at", BigInteger, nullable=False),
 )
+
+
+def add(
+    conn: Connection,
+    address: str,
+    payload: dict[str, Any],
+    *,
+    now: int,
+    chain_id: int | None,
+    engagement_id: int | None,
+    block_number: int | None = None,
+    read: bool = False,
+) -> int:
+    """One notification for `address` (its kind is `payload["kind"]`), in the caller's transaction;
+    its id (the stream item carries it)."""
+    return int(
+        conn.execute(
+            insert(notifications)
+            .values(
+                address=address,
+                kind=payload["kind"],
+                chain_id=chain_id,
+                block_number=block_number,
+                engagement_id=engagement_id,
+                payload=json.dumps(payload, separators=(",", ":")),
+                created_at=now,
+                read_at=now if read else None,
+            )
+            .returning(notifications.c.id)
+        ).scalar_one()
+    )

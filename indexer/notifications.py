@@ -4,15 +4,14 @@ and their live-stream items are written in the indexer's transaction for those e
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from bus.outbox import OutboxItem
+from db import notifications as notifications_table
 from db.chain import engagements
-from db.notifications import notifications
 from indexer.decode import DecodedEvent
 
 ZERO = "0x" + "00" * 20
@@ -92,20 +91,16 @@ def notification_items(
                 "by": e.args.get("by") or e.args.get("reviewer") or e.args.get("issuer"),
                 "tx": e.tx_hash,
             }
-            nid = conn.execute(
-                insert(notifications)
-                .values(
-                    address=address,
-                    kind=kind,
-                    chain_id=chain_id,
-                    block_number=e.block_number,
-                    engagement_id=eid,
-                    payload=json.dumps(payload, separators=(",", ":")),
-                    created_at=now,
-                    read_at=None if live else now,
-                )
-                .returning(notifications.c.id)
-            ).scalar_one()
+            nid = notifications_table.add(
+                conn,
+                address,
+                payload,
+                now=now,
+                chain_id=chain_id,
+                engagement_id=eid,
+                block_number=e.block_number,
+                read=not live,
+            )
             if not live:
                 continue
             items.append(

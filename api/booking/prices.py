@@ -141,13 +141,14 @@ def price_of(
     rates: UsdRates,
     *,
     stablecoin: str | None,
-    stablecoin_decimals: int,
+    stablecoin_decimals: int | None,
     pay_in: PayIn | None = None,
 ) -> Price:
     """What one session of `listing` costs in the token it is paid in.
 
     By default a price in ETH is paid in ETH and a fiat price in the stablecoin (ETH through the
-    ETH/USD feed when there is none); `pay_in` asks for one of the two."""
+    ETH/USD feed when there is none); `pay_in` asks for one of the two. `stablecoin_decimals` is the
+    token's own `decimals()` (None when unknown: a stablecoin price is then refused)."""
     with localcontext() as ctx:
         ctx.prec = 60  # a division by a feed's answer never rounds near the 18th decimal
         return _price(listing, rates, stablecoin, stablecoin_decimals, pay_in)
@@ -157,7 +158,7 @@ def _price(
     listing: Mapping[str, Any],
     rates: UsdRates,
     stablecoin: str | None,
-    stablecoin_decimals: int,
+    stablecoin_decimals: int | None,
     pay_in: PayIn | None,
 ) -> Price:
     price = Decimal(str(listing["price"]))
@@ -166,6 +167,11 @@ def _price(
     if choice == "stablecoin":
         if not stablecoin:
             raise Unpriceable("this marketplace has no stablecoin configured: pay in ETH")
+        if stablecoin_decimals is None:  # never guessed: 6 for one token is 10^12 times off for another
+            raise Unpriceable(
+                f"the stablecoin {stablecoin} is not among this chain's known tokens, so its decimals are "
+                "unknown: pay in ETH"
+            )
         usd = price * (rates.usd_per("ETH") if currency == "ETH" else rates.usd_per(currency))
         return Price(stablecoin, units(usd, stablecoin_decimals), "USD stablecoin")
     if currency == "ETH":

@@ -213,7 +213,7 @@ def _public(conn: Any, row: Any, now: int) -> BookingPublic:
     response_model=BookingCreated,
     status_code=201,
     summary="Hold a slot and get the transaction that books it",
-    responses={404: {}, 409: {}, 422: {}},
+    responses={404: {}, 409: {}, 422: {}, 503: {}},
     dependencies=[DocumentQuota],
 )
 def create_booking(
@@ -249,6 +249,14 @@ def create_booking(
             )
         offer = offers_service.to_offer(OfferFields.model_validate_json(standing.offer))
         meta = tokens.get(offer.token.lower())
+        paid_in_eth = int(offer.token, 16) == 0
+        if body.pay_in is not None and (body.pay_in == "ETH") != paid_in_eth:
+            signed_in = "ETH" if paid_in_eth else (meta.symbol if meta else offer.token)
+            raise HTTPException(
+                409,
+                f"this listing books instantly at the mentor's signed price in {signed_in}: leave pay_in "
+                "out, or ask the mentor for a request-to-book listing",
+            )
         price = Price(offer.token, offer.amounts[0], meta.symbol if meta else "token")
         digest = booking_id
         terms: md.EngagementTerms | None = None
@@ -263,7 +271,7 @@ def create_booking(
                 stablecoin=stable,
                 stablecoin_decimals=tokens[stable.lower()].decimals
                 if stable and stable.lower() in tokens
-                else 6,
+                else None,
                 pay_in=body.pay_in,
             )
         except Unpriceable as exc:

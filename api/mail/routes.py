@@ -38,6 +38,18 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     )
 
 
+def _button_page(title: str, action: str, fields: dict[str, str], label: str) -> HTMLResponse:
+    """A page whose one button posts `fields` to `action`: a link opened by a scanner changes nothing."""
+    inputs = "".join(
+        f"<input type=hidden name='{html.escape(k)}' value='{html.escape(v)}'>" for k, v in fields.items()
+    )
+    return _page(
+        title,
+        f"<form method=post action='{html.escape(action)}'>{inputs}"
+        f"<button type=submit>{html.escape(label)}</button></form>",
+    )
+
+
 @router.get(
     "/me/email", response_model=EmailPublic, responses={404: {}}, summary="Your e-mail address, if any"
 )
@@ -102,11 +114,11 @@ def delete_email(session: CurrentSession, conn: ConnDep) -> Response:
 )
 def confirm_page(token: Token) -> HTMLResponse:
     # A link scanner that follows the link confirms nothing: the button posts the token.
-    return _page(
+    return _button_page(
         "Confirm your e-mail address",
-        "<form method=post action=/email/confirm>"
-        f"<input type=hidden name=token value='{html.escape(token)}'>"
-        "<button type=submit>Confirm this address for Skillchain notifications</button></form>",
+        "/email/confirm",
+        {"token": token},
+        "Confirm this address for Skillchain notifications",
     )
 
 
@@ -133,11 +145,11 @@ def confirm(token: FormToken, conn: ConnDep, clock: ClockDep) -> HTMLResponse:
     summary="The unsubscribe link's page, for a person: a button that posts the one-click request",
 )
 def unsubscribe_page(token: Token) -> HTMLResponse:
-    return _page(
+    return _button_page(
         "Stop Skillchain e-mails",
-        f"<form method=post action='/email/unsubscribe?token={html.escape(token)}'>"
-        "<input type=hidden name=List-Unsubscribe value=One-Click>"
-        "<button type=submit>Unsubscribe</button></form>",
+        f"/email/unsubscribe?token={token}",
+        {"List-Unsubscribe": "One-Click"},  # what RFC 8058's one-click POST carries
+        "Unsubscribe",
     )
 
 

@@ -333,7 +333,9 @@ def notification(settings: Settings, conn: Connection, item: Due, now: int) -> E
     )
     invite = _invite(conn, item, now)
     if invite is not None:
+        # The part's method is the calendar's own (CANCEL when the session was called off meanwhile).
+        method = "CANCEL" if b"METHOD:CANCEL" in invite else "REQUEST"
         message.add_attachment(
-            invite, maintype="text", subtype="calendar", filename="session.ics", params={"method": "REQUEST"}
+            invite, maintype="text", subtype="calendar", filename="session.ics", params={"method": method}
         )
     return message

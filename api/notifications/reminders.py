@@ -4,7 +4,6 @@ notification when the user confirmed an address). Time comes from the app's inje
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -15,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from api.room.service import room_of
 from bus import outbox
 from bus.outbox import OutboxItem
+from db import notifications as notifications_table
 from db.booking import bookings
 from db.chain import engagements
-from db.notifications import notifications, reminders_sent
+from db.notifications import reminders_sent
 
 log = logging.getLogger("skillchain.reminders")
 
@@ -71,18 +71,9 @@ def remind(conn: Connection, booking_id: str, now: int) -> list[OutboxItem]:
             "booking": booking_id,
             "starts_at": room.starts_at,
         }
-        nid = conn.execute(
-            insert(notifications)
-            .values(
-                address=address,
-                kind=STARTING,
-                chain_id=room.chain_id,
-                engagement_id=room.engagement_id,
-                payload=json.dumps(payload, separators=(",", ":")),
-                created_at=now,
-            )
-            .returning(notifications.c.id)
-        ).scalar_one()
+        nid = notifications_table.add(
+            conn, address, payload, now=now, chain_id=room.chain_id, engagement_id=room.engagement_id
+        )
         items.append(
             OutboxItem(
                 kind="notification",

@@ -172,22 +172,7 @@ def signal(
 ) -> None:
     """A frame for the other party's connection (or, `to_self`, for the sender's other connections),
     sealed in the outbox: SDP and candidates name network addresses."""
-    signals(conn, sealer, room, sender, connection, [frame], now, to_self=to_self)
-
-
-def signals(
-    conn: Connection,
-    sealer: Sealer,
-    room: Room,
-    sender: str,
-    connection: str,
-    frames: list[dict[str, Any]],
-    now: int,
-    *,
-    to_self: bool = False,
-) -> None:
-    """Several frames of one connection, in order, in one outbox write (one turn of the writers' lock)."""
-    outbox.append(conn, signal_items(sealer, room, sender, connection, frames, to_self=to_self), now=now)
+    outbox.append(conn, signal_items(sealer, room, sender, connection, [frame], to_self=to_self), now=now)
 
 
 def signal_items(

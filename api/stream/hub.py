@@ -33,6 +33,7 @@ TICK_SLICES = 15
 # as batches of a thousand offers, whose stream writes (30-50 us each) held every other request for
 # tens of milliseconds in one turn; in slices, a request waits for one slice at most.
 WAKE_SLICE = 100
+INBOX_LIMIT = 200_000  # entries waiting on one loop (bounded memory when the loop is starved)
 
 
 class TooManyStreams(Exception):
@@ -81,6 +82,12 @@ class Subscriber:
             self.overflowed = True
         else:
             self.pending.append(item)
+        self._wake()
+
+    def overflow(self) -> None:
+        """On the subscriber's loop: items for it were dropped before they reached it; the stream
+        tells the client to reconnect from the last id it received, as when its own queue is full."""
+        self.overflowed = True
         self._wake()
 
     def tick(self) -> None:
@@ -361,7 +368,10 @@ class StreamHub:
 
 class _LoopInbox:
     """On one event loop, the offers and ticks the reader handed it, applied WAKE_SLICE per turn of
-    the loop and in the order they came (one queue per loop, so an item never overtakes another)."""
+    the loop and in the order they came (one queue per loop, so an item never overtakes another).
+    Bounded: a loop too busy to take INBOX_LIMIT entries marks the subscribers of what it cannot take
+    overflowed (they reconnect and replay: nothing lost, memory kept), and one subscriber that raises
+    does not stop the others."""
 
     __slots__ = ("loop", "scheduled", "work")
 
@@ -371,6 +381,12 @@ class _LoopInbox:
         self.scheduled = False
 
     def add(self, work: list[tuple[Subscriber, StoredItem | None]]) -> None:
+        room = INBOX_LIMIT - len(self.work)
+        if len(work) > room:
+            for sub, item in work[max(room, 0) :]:
+                if item is not None:
+                    sub.overflow()
+            work = work[: max(room, 0)]
         self.work.extend(work)
         if not self.scheduled:
             self.scheduled = True
@@ -378,13 +394,18 @@ class _LoopInbox:
 
     def run(self) -> None:
         work = self.work
-        for _ in range(min(WAKE_SLICE, len(work))):
-            sub, item = work.popleft()
-            if item is None:
-                sub.tick()
+        try:
+            for _ in range(min(WAKE_SLICE, len(work))):
+                sub, item = work.popleft()
+                try:
+                    if item is None:
+                        sub.tick()
+                    else:
+                        sub.offer(item)
+                except Exception:  # one stream's fault: the rest of the loop's streams still hear
+                    log.exception("stream of %s could not take an item", sub.address)
+        finally:
+            if work:
+                self.loop.call_soon(self.run)  # the next slice after what else is ready on the loop
             else:
-                sub.offer(item)
-        if work:
-            self.loop.call_soon(self.run)  # the next slice after what else is ready on the loop
-        else:
-            self.scheduled = False
+                self.scheduled = False

@@ -43,27 +43,35 @@ class LiveStreamResponse(Response):
         self.disconnected = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        if scope.get("method", "GET").upper() == "HEAD":  # headers only: a HEAD never opens a stream
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            await _close(self.frames)
-            return
-        watcher = asyncio.get_running_loop().create_task(self._watch(receive))
+        # The frames are closed whatever happens, the start of the response included: closing them is
+        # what gives the stream's slot back (a client gone before the headers left kept it otherwise).
         try:
-            async for chunk in self.frames:
-                if self.disconnected:
-                    break
-                try:
-                    async with asyncio.timeout(self.send_timeout):
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                except TimeoutError:  # the client stopped reading: drop it
-                    self.disconnected = True
-                    break
-            if not self.disconnected:
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
+            if scope.get("method", "GET").upper() == "HEAD":  # headers only: a HEAD never opens a stream
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            watcher = asyncio.get_running_loop().create_task(self._watch(receive))
+            try:
+                await self._pump(send)
+            finally:
+                watcher.cancel()
         finally:
-            watcher.cancel()
             await _close(self.frames)
+
+    async def _pump(self, send: Send) -> None:
+        async for chunk in self.frames:
+            if self.disconnected:
+                break
+            try:
+                async with asyncio.timeout(self.send_timeout):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except TimeoutError:  # the client stopped reading: drop it
+                self.disconnected = True
+                break
+        if not self.disconnected:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _watch(self, receive: Receive) -> None:
         while True:

@@ -70,4 +70,4 @@ def client(app: FastAPI) -> TestClient:
     return TestClient(app)
 
 
-from tests.api.conftest_chain import stack  # noqa: E402, F401 - the full-stack fixture
+from tests.api.conftest_chain import clock, stack  # noqa: E402, F401 - the full-stack fixtures

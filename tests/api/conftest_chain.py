@@ -107,3 +107,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield Stack(settings, chain, w3, record, client)
     finally:
         chain.stop()
+
+
+@pytest.fixture
+def clock(stack: Stack) -> Iterator[list[float]]:
+    """The stack API's clock, as a list the test may move (`now[0] += seconds`): holds lapse and
+    reminders fall due without sleeping."""
+    import time
+
+    app = stack.client.app
+    now = [float(time.time())]
+    before = app.state.clock  # type: ignore[attr-defined]
+    app.state.clock = lambda: now[0]  # type: ignore[attr-defined]
+    yield now
+    app.state.clock = before  # type: ignore[attr-defined]

@@ -7,7 +7,6 @@ The app's clock is fixed, so holds lapse without sleeping."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,53 +20,20 @@ from chain.artifacts import load_artifact
 from chain.tx import Sender, anvil_account
 from db.engine import make_engine
 from db.migrate import upgrade
+from tests.api.booking_flow import DAY, EVERY_DAY, HOUR, next_hour, session_listing
 from tests.api.conftest import pg_database
 from tests.api.conftest_chain import Stack
 from tests.net import serve_in_thread
 
 MENTOR, LEARNER = anvil_account(3), anvil_account(4)
-HOUR, DAY = 3600, 86400
-EVERY_DAY = {"timezone": "UTC", "rules": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]}
-
-
-def _next_hour(days: int = 2, hour: int = 10) -> int:
-    today = int(time.time()) // DAY * DAY
-    return today + days * DAY + hour * HOUR
-
-
-def _listing(client: Any, headers: dict[str, str], **session: object) -> int:
-    body = {
-        "kind": "offer",
-        "skill": "python",
-        "title": "Python hour",
-        "description": "pairing",
-        "price": str(session.pop("price", "0.01")),
-        "currency": session.pop("currency", "ETH"),
-        "session": {"duration_minutes": 60, "notice_minutes": 60, "horizon_days": 30, "booking": "request"}
-        | session,
-    }
-    made = client.post("/listings", headers=headers, json=body)
-    assert made.status_code == 201, made.text
-    return int(made.json()["id"])
-
-
-@pytest.fixture
-def clock(stack: Stack) -> Iterator[list[float]]:
-    """The API's clock, as a list the test may move: now[0] += seconds."""
-    app = stack.client.app
-    now = [float(time.time())]
-    before = app.state.clock  # type: ignore[attr-defined]
-    app.state.clock = lambda: now[0]  # type: ignore[attr-defined]
-    yield now
-    app.state.clock = before  # type: ignore[attr-defined]
 
 
 def test_a_request_booking_is_held_funded_accepted_and_confirmed(stack: Stack, clock: list[float]) -> None:
     c = stack.client
     mentor, learner = stack.sign_in(MENTOR), stack.sign_in(LEARNER)
     assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
-    listing = _listing(c, mentor)
-    start = _next_hour()
+    listing = session_listing(c, mentor)
+    start = next_hour()
     made = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": start})
     assert made.status_code == 201, made.text
     out = made.json()
@@ -102,8 +68,8 @@ def test_a_lapsed_hold_frees_its_slot_and_a_reorg_puts_a_booking_back(
     c = stack.client
     mentor, learner = stack.sign_in(MENTOR), stack.sign_in(LEARNER)
     assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
-    listing = _listing(c, mentor)
-    start = _next_hour(days=3)
+    listing = session_listing(c, mentor)
+    start = next_hour(days=3)
     held = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": start}).json()
     clock[0] += 601  # the hold lapses unpaid
     assert c.get(f"/bookings/{held['booking']['id']}", headers=learner).json()["state"] == "expired"
@@ -133,9 +99,9 @@ def test_bad_bookings_are_refused_in_words_and_write_nothing(stack: Stack, clock
         "rules": [{"weekday": d, "start": "09:00", "end": "12:00"} for d in range(5)],
     }
     assert c.put("/me/availability", headers=mentor, json=weekdays).status_code == 200
-    listing = _listing(c, mentor)
+    listing = session_listing(c, mentor)
     before = c.get("/me/bookings", headers=learner).json()["total"]
-    day = _next_hour(days=7, hour=0)
+    day = next_hour(days=7, hour=0)
     monday = day + ((7 - time.gmtime(day).tm_wday) % 7) * DAY
     for start, status, words in [
         (monday + 20 * HOUR, 422, "not a bookable slot"),  # outside the hours
@@ -150,7 +116,7 @@ def test_bad_bookings_are_refused_in_words_and_write_nothing(stack: Stack, clock
         ).status_code
         == 422
     )
-    pounds = _listing(c, mentor, price="20", currency="GBP")  # the test chain has no GBP/USD feed
+    pounds = session_listing(c, mentor, price="20", currency="GBP")  # the test chain has no GBP/USD feed
     refused = c.post(
         "/bookings", headers=learner, json={"listing_id": pounds, "starts_at": monday + 9 * HOUR}
     )
@@ -181,13 +147,13 @@ def test_twenty_learners_racing_for_one_slot_one_wins(stack: Stack, database: st
                 mentor = stack.sign_in(MENTOR, client)  # type: ignore[arg-type]
                 capped = EVERY_DAY | {"daily_cap": 1}
                 assert client.put("/me/availability", headers=mentor, json=capped).status_code == 200
-                hourly = _listing(client, mentor)
-                quarterly = _listing(client, mentor, step_minutes=15)
-                start = _next_hour(days=4)
+                hourly = session_listing(client, mentor)
+                quarterly = session_listing(client, mentor, step_minutes=15)
+                start = next_hour(days=4)
                 codes = _race(base, stack, client, [{"listing_id": hourly, "starts_at": start}] * 20)
                 assert sorted(codes) == [201] + [409] * 19
                 # 10:00–11:00 and 10:15–11:15 on two listings of one mentor: one wins.
-                later = _next_hour(days=5)
+                later = next_hour(days=5)
                 codes = _race(
                     base,
                     stack,
@@ -200,7 +166,7 @@ def test_twenty_learners_racing_for_one_slot_one_wins(stack: Stack, database: st
                 )
                 assert sorted(codes) == [201] + [409] * 5
                 # The daily cap (1): two times far apart on one day, one wins.
-                day = _next_hour(days=6, hour=8)
+                day = next_hour(days=6, hour=8)
                 codes = _race(
                     base,
                     stack,
@@ -236,7 +202,7 @@ def test_instant_booking_from_the_mentors_standing_offer(stack: Stack, clock: li
     c = stack.client
     mentor = stack.sign_in(MENTOR)
     assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
-    listing = _listing(c, mentor, booking="instant")
+    listing = session_listing(c, mentor, booking="instant")
     prepared = c.post(
         "/offers/prepare",
         headers=mentor,
@@ -257,9 +223,7 @@ def test_instant_booking_from_the_mentors_standing_offer(stack: Stack, clock: li
     )
     assert wrong.status_code == 400 and "signature" in wrong.text
     learner = stack.sign_in(LEARNER)
-    early = c.post(
-        "/bookings", headers=learner, json={"listing_id": listing, "starts_at": _next_hour(days=8)}
-    )
+    early = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": next_hour(days=8)})
     assert early.status_code == 409 and "standing offer" in early.text  # not signed yet
     published = c.put(
         f"/listings/{listing}/standing-offer",
@@ -268,10 +232,17 @@ def test_instant_booking_from_the_mentors_standing_offer(stack: Stack, clock: li
     )
     assert published.status_code == 200, published.text
     assert c.get(f"/listings/{listing}/standing-offer").json()["offer"]["nonce"] == prepared["offer"]["nonce"]
+    # The signed offer fixes the token (ETH here): asking to pay in the stablecoin is refused in words.
+    other_token = c.post(
+        "/bookings",
+        headers=learner,
+        json={"listing_id": listing, "starts_at": next_hour(days=8), "pay_in": "stablecoin"},
+    )
+    assert other_token.status_code == 409 and "signed price in ETH" in other_token.text, other_token.text
     ids = []
     for learner_account, start in (
-        (LEARNER, _next_hour(days=8)),
-        (anvil_account(6), _next_hour(days=8, hour=14)),
+        (LEARNER, next_hour(days=8)),
+        (anvil_account(6), next_hour(days=8, hour=14)),
     ):
         headers = stack.sign_in(learner_account)
         made = c.post("/bookings", headers=headers, json={"listing_id": listing, "starts_at": start})
@@ -292,7 +263,7 @@ def test_instant_booking_from_the_mentors_standing_offer(stack: Stack, clock: li
         json={
             "offer": prepared["offer"],
             "signature": signature,
-            "starts_at": _next_hour(days=9, hour=3),
+            "starts_at": next_hour(days=9, hour=3),
             "booking_ref": "0x" + "ee" * 32,
             "deadline": int(time.time()) + 600,
         },
@@ -310,8 +281,8 @@ def test_invites_and_the_private_calendar_feed(stack: Stack, clock: list[float])
     c = stack.client
     mentor, learner = stack.sign_in(MENTOR), stack.sign_in(LEARNER)
     assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
-    listing = _listing(c, mentor)
-    start = _next_hour(days=9, hour=16)
+    listing = session_listing(c, mentor)
+    start = next_hour(days=9, hour=16)
     out = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": start}).json()
     bid = out["booking"]["id"]
     stack.send(LEARNER, out["tx"])
@@ -352,8 +323,8 @@ def test_fiat_prices_are_quoted_through_the_on_chain_feed_and_a_stale_feed_pause
     c = stack.client
     mentor, learner = stack.sign_in(MENTOR), stack.sign_in(anvil_account(6))
     assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
-    dollars = _listing(c, mentor, price="18", currency="USD")
-    start = _next_hour(days=5, hour=15)
+    dollars = session_listing(c, mentor, price="18", currency="USD")
+    start = next_hour(days=5, hour=15)
     made = c.post(
         "/bookings", headers=learner, json={"listing_id": dollars, "starts_at": start, "pay_in": "ETH"}
     )
@@ -365,7 +336,7 @@ def test_fiat_prices_are_quoted_through_the_on_chain_feed_and_a_stale_feed_pause
     stack.index()
     assert c.get(f"/bookings/{out['booking']['id']}", headers=learner).json()["state"] == "requested"
 
-    euros = _listing(c, mentor, price="20", currency="EUR")
+    euros = session_listing(c, mentor, price="20", currency="EUR")
     made = c.post("/bookings", headers=learner, json={"listing_id": euros, "starts_at": start + 2 * HOUR})
     assert made.status_code == 201, made.text
     quote = made.json()["quote"]

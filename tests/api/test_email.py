@@ -24,13 +24,12 @@ from chain.tx import anvil_account
 from db.engine import make_engine
 from db.mail import mail_sent
 from db.notifications import notifications
+from tests.api.booking_flow import DAY, HOUR, accepted_request, next_hour
 from tests.api.conftest_chain import Stack
 from tests.net import free_port
 from tests.smtp_inbox import Inbox, link_token, smtp_server
 
 MENTOR, LEARNER = anvil_account(3), anvil_account(4)
-HOUR, DAY = 3600, 86400
-EVERY_DAY = {"timezone": "UTC", "rules": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +53,7 @@ def test_a_confirmed_address_gets_each_notification_once_with_the_invite_until_i
 ) -> None:
     inbox, _ = smtp
     c = mail_app
-    mentor, learner = stack.sign_in(MENTOR, c), stack.sign_in(LEARNER, c)
+    learner = stack.sign_in(LEARNER, c)
     assert c.put("/me/email", headers=learner, json={"email": "ada@example.org"}).status_code == 202
     assert c.get("/me/email", headers=learner).json() == {
         "email": "ada@example.org",
@@ -71,32 +70,8 @@ def test_a_confirmed_address_gets_each_notification_once_with_the_invite_until_i
     assert c.get("/me/email", headers=learner).json()["confirmed"] is True
 
     # A request booking the mentor accepts: the learner's "accepted" mail carries the session's invite.
-    assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
-    listing = c.post(
-        "/listings",
-        headers=mentor,
-        json={
-            "kind": "offer",
-            "skill": "python",
-            "title": "Python hour",
-            "description": "pairing",
-            "price": "0.01",
-            "currency": "ETH",
-            "session": {
-                "duration_minutes": 60,
-                "notice_minutes": 60,
-                "horizon_days": 30,
-                "booking": "request",
-            },
-        },
-    ).json()["id"]
-    start = int(time.time()) // DAY * DAY + 3 * DAY + 10 * HOUR
-    made = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": start}).json()
-    stack.send(LEARNER, made["tx"])
-    stack.index()
-    eid = c.get("/me/engagements", headers=mentor).json()["data"][0]["id"]
-    stack.send(MENTOR, c.post(f"/engagements/{eid}/accept", headers=mentor).json())
-    stack.index()
+    start = next_hour(days=3)
+    eid = accepted_request(stack, c, MENTOR, LEARNER, start).engagement
     mailer = c.app.state.mailer  # type: ignore[attr-defined]
     assert mailer.run_once() == 1  # the learner's; the mentor added no address
     [accepted] = [m for m in inbox.to("ada@example.org") if m is not confirmation]

@@ -97,3 +97,6 @@ def test_a_currency_without_a_feed_or_a_missing_stablecoin_is_unpriceable() -> N
     # Without a stablecoin a fiat price is paid in ETH.
     got = price_of({"price": "18", "currency": "USD"}, rates(), stablecoin=None, stablecoin_decimals=6)
     assert (got.token, got.amount) == (ETH, 6 * 10**15)
+    # A stablecoin whose decimals are unknown is never guessed at.
+    with pytest.raises(Unpriceable, match="decimals are unknown"):
+        price_of({"price": "18", "currency": "USD"}, rates(), stablecoin=USDC, stablecoin_decimals=None)

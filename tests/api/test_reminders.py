@@ -4,29 +4,16 @@ the app's clock (moved, not waited for); an unconfirmed booking in the window is
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import insert
 
 from chain.tx import anvil_account
 from db.booking import bookings
 from db.engine import make_engine
+from tests.api.booking_flow import DAY, HOUR, accepted_request, next_hour
 from tests.api.conftest_chain import Stack
 
 MENTOR, LEARNER, OTHER = anvil_account(3), anvil_account(4), anvil_account(5)
-HOUR, DAY = 3600, 86400
-EVERY_DAY = {"timezone": "UTC", "rules": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)]}
-
-
-@pytest.fixture
-def clock(stack: Stack) -> Iterator[list[float]]:
-    app = stack.client.app
-    now = [float(time.time())]
-    before = app.state.clock  # type: ignore[attr-defined]
-    app.state.clock = lambda: now[0]  # type: ignore[attr-defined]
-    yield now
-    app.state.clock = before  # type: ignore[attr-defined]
 
 
 def _kinds(stack: Stack, headers: dict[str, str]) -> list[tuple[str, int | None]]:
@@ -38,33 +25,10 @@ def test_both_parties_of_a_confirmed_session_are_reminded_once_within_the_hour(
     stack: Stack, clock: list[float]
 ) -> None:
     c = stack.client
-    mentor, learner, other = stack.sign_in(MENTOR), stack.sign_in(LEARNER), stack.sign_in(OTHER)
-    assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
-    listing = c.post(
-        "/listings",
-        headers=mentor,
-        json={
-            "kind": "offer",
-            "skill": "python",
-            "title": "Python hour",
-            "description": "pairing",
-            "price": "0.01",
-            "currency": "ETH",
-            "session": {
-                "duration_minutes": 60,
-                "notice_minutes": 60,
-                "horizon_days": 30,
-                "booking": "request",
-            },
-        },
-    ).json()["id"]
-    start = int(time.time()) // DAY * DAY + 2 * DAY + 10 * HOUR
-    made = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": start}).json()
-    stack.send(LEARNER, made["tx"])
-    stack.index()
-    eid = c.get("/me/engagements", headers=mentor).json()["data"][0]["id"]
-    stack.send(MENTOR, c.post(f"/engagements/{eid}/accept", headers=mentor).json())
-    stack.index()
+    start = next_hour(days=2)
+    flow = accepted_request(stack, c, MENTOR, LEARNER, start)
+    mentor, learner, other = flow.mentor, flow.learner, stack.sign_in(OTHER)
+    listing, eid = flow.listing, flow.engagement
     # Another learner holds the next hour without paying: nothing to remind of.
     held = c.post("/bookings", headers=other, json={"listing_id": listing, "starts_at": start + 2 * HOUR})
     assert held.status_code == 201, held.text

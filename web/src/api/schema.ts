@@ -4872,7 +4872,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a dependency (chain deployment) is not available yet */
+            /** @description Service Unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
