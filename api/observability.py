@@ -37,6 +37,14 @@ STREAM_LAG = Histogram(
 )
 INDEXER_LAG = Gauge("skillchain_indexer_lag_blocks", "Chain head minus the read model's block (at scrape)")
 PAYMENT_JOBS = Gauge("skillchain_payment_jobs", "Payment jobs by status (at scrape)", ["status"])
+RELAYER_FEE_CAP = Counter(
+    "skillchain_relayer_fee_cap_reached_total",
+    "Stuck relayer transactions left unreplaced because a replacement would pay above the fee cap",
+)
+RELAYER_REPLACED = Counter(
+    "skillchain_relayer_replacements_total",
+    "Stuck relayer transactions re-sent at the same nonce, higher fees",
+)
 
 
 class RequestContext:

@@ -1,6 +1,7 @@
 """The card-payment relayer's chain side: signs `fundFor` / `raiseDispute` from the operator's key
 (configured, never in the repo), keeps nonces, re-broadcasts the same signed transaction after a
-crash, and replaces a stuck one at the same nonce with higher fees. The escrow's unique
+crash, and signs the replacement of a stuck one at the same nonce with higher fees, up to a cap (the
+payments worker decides when: api/payments/service.py). The escrow's unique
 `externalRef` is the last line against double funding."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from eth_typing import HexStr
 from web3 import Web3
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import TimeExhausted, TransactionNotFound
 
 from chain.artifacts import load_artifact
 from chain.records import DeploymentRecord
@@ -24,10 +25,31 @@ def external_ref(session_id: str) -> bytes:
 
 
 @dataclass(frozen=True)
+class Fees:
+    """EIP-1559 fees of one attempt, in wei per gas."""
+
+    max_fee: int
+    tip: int
+
+
+@dataclass(frozen=True)
 class SignedTx:
     raw: str
     hash: str
     nonce: int
+    fees: Fees | None = None
+
+
+class FeeTooLow(RuntimeError):
+    """The node refused a transaction whose max fee is below the latest block's base fee."""
+
+
+class NonceTaken(RuntimeError):
+    """The node refused a transaction because another one of the relayer's holds its nonce."""
+
+
+class FeeCapReached(RuntimeError):
+    """A stuck transaction would need fees above SKILLCHAIN_RELAYER_MAX_FEE_GWEI to be replaced."""
 
 
 class Relayer:
@@ -47,27 +69,40 @@ class Relayer:
     def next_nonce(self) -> int:
         return int(self.w3.eth.get_transaction_count(self.account.address, "pending"))
 
-    def _fees(self, bump: int = 0) -> dict[str, int]:
+    def fees(self, *, cap: int, replacing: Fees | None = None) -> Fees:
+        """Fees for a new attempt: twice the latest base fee plus the node's tip, capped at `cap`.
+        Replacing a stuck attempt at the same nonce, at least 12.5% above it in both (nodes want 10%
+        more to accept a replacement); FeeCapReached when that is above the cap."""
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
         tip = int(self.w3.eth.max_priority_fee)
-        factor = 1.0 + 0.125 * bump  # a replacement must pay >= 12.5% more
-        return {
-            "maxPriorityFeePerGas": int(tip * factor) + bump,
-            "maxFeePerGas": int((2 * base + tip) * factor) + bump,
-        }
+        max_fee = 2 * base + tip
+        if replacing is not None:
+            tip = max(tip, replacing.tip + replacing.tip // 8 + 1)
+            max_fee = max(max_fee, replacing.max_fee + replacing.max_fee // 8 + 1)
+            if max_fee > cap:
+                raise FeeCapReached(
+                    f"replacing it needs a max fee of {max_fee} wei/gas, above the cap of {cap}"
+                )
+        max_fee = min(max_fee, cap)
+        return Fees(max_fee=max_fee, tip=min(tip, max_fee))
 
-    def _sign(self, fn: Any, nonce: int, bump: int = 0) -> SignedTx:
+    def _sign(self, fn: Any, nonce: int, fees: Fees | None = None) -> SignedTx:
+        fees = fees or self.fees(cap=2**255)
         tx = fn.build_transaction(
             {
                 "from": self.account.address,
                 "nonce": nonce,
                 "chainId": self.w3.eth.chain_id,
-                **self._fees(bump),
+                "maxFeePerGas": fees.max_fee,
+                "maxPriorityFeePerGas": fees.tip,
             }
         )
         signed = self.account.sign_transaction(tx)
         return SignedTx(
-            raw="0x" + bytes(signed.raw_transaction).hex(), hash="0x" + bytes(signed.hash).hex(), nonce=nonce
+            raw="0x" + bytes(signed.raw_transaction).hex(),
+            hash="0x" + bytes(signed.hash).hex(),
+            nonce=nonce,
+            fees=fees,
         )
 
     def sign_fund_for(
@@ -83,19 +118,23 @@ class Relayer:
         terms_digest: bytes,
         ref: bytes,
         nonce: int,
-        bump: int = 0,
+        fees: Fees | None = None,
     ) -> SignedTx:
         fn = self.escrow.functions.fundFor(
             client, provider, token, amounts, due_dates, review_window, arbiter, terms_digest, ref
         )
-        return self._sign(fn, nonce, bump)
+        return self._sign(fn, nonce, fees)
 
-    def sign_dispute(self, engagement_id: int, nonce: int) -> SignedTx:
-        return self._sign(self.escrow.functions.raiseDispute(engagement_id), nonce)
+    def sign_dispute(self, engagement_id: int, nonce: int, fees: Fees | None = None) -> SignedTx:
+        return self._sign(self.escrow.functions.raiseDispute(engagement_id), nonce, fees)
 
-    def sign_withdraw_request(self, engagement_id: int, nonce: int) -> SignedTx:
+    def sign_withdraw_request(self, engagement_id: int, nonce: int, fees: Fees | None = None) -> SignedTx:
         """A chargeback before the provider accepted: take the request back (all of it to the relayer)."""
-        return self._sign(self.escrow.functions.withdrawRequest(engagement_id), nonce)
+        return self._sign(self.escrow.functions.withdrawRequest(engagement_id), nonce, fees)
+
+    def mined_nonce(self) -> int:
+        """How many of the relayer's transactions are mined (the next nonce a block will take)."""
+        return int(self.w3.eth.get_transaction_count(self.account.address, "latest"))
 
     def broadcast(self, tx: SignedTx) -> None:
         """Send a signed transaction; sending the same one again is harmless."""
@@ -107,6 +146,11 @@ class Relayer:
                 return
             if "nonce too low" in message and self.receipt(tx.hash) is not None:
                 return
+            if "less than block base fee" in message:  # geth and anvil: it cannot be mined at this fee
+                raise FeeTooLow(str(exc)) from None
+            if "underpriced" in message or "nonce too low" in message:
+                # A replacement of it (or it, replaced) holds the nonce: what is mined is found by hash.
+                raise NonceTaken(str(exc)) from None
             raise
 
     def receipt(self, tx_hash: str) -> dict[str, Any] | None:
@@ -117,6 +161,13 @@ class Relayer:
 
     def wait(self, tx_hash: str, timeout: float = 60.0) -> dict[str, Any]:
         return dict(self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout))  # type: ignore[arg-type]
+
+    def wait_for(self, tx_hash: str, timeout: float) -> dict[str, Any] | None:
+        """The receipt once mined within `timeout` seconds, else None (still pending, or stuck)."""
+        try:
+            return self.wait(tx_hash, timeout=timeout)
+        except TimeExhausted:
+            return None
 
     def ref_used(self, ref: bytes) -> bool:
         return bool(self.escrow.functions.isExternalRefUsed(ref).call())

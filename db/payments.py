@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Integer, String, Table, Text, UniqueConstraint
 
 from db.metadata import metadata
+from db.types import Uint256
 
 payment_quotes = Table(
     "payment_quotes",
@@ -52,4 +53,19 @@ payment_jobs = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     UniqueConstraint("kind", "session_id", name="uq_payment_jobs_kind_session"),  # one fulfilment per payment
+)
+
+# Every transaction signed for a job, written before it is broadcast: a job whose transaction was
+# replaced at the same nonce (a stuck one, re-sent with higher fees) may be mined by any of them,
+# so each is looked for by its hash.
+payment_tx_attempts = Table(
+    "payment_tx_attempts",
+    metadata,
+    Column("tx_hash", String(66), primary_key=True),
+    Column("job_id", Integer, nullable=False, index=True),
+    Column("nonce", BigInteger, nullable=False),
+    Column("raw_tx", Text, nullable=False),
+    Column("max_fee", Uint256, nullable=False),  # wei per gas
+    Column("tip", Uint256, nullable=False),
+    Column("sent_at", BigInteger, nullable=False),
 )

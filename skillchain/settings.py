@@ -158,6 +158,26 @@ class Settings(BaseSettings):
     stablecoin: str | None = Field(
         None, description="Stablecoin card payments fund in; default: the local tUSD."
     )
+    relayer_wait_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="Seconds the payments worker waits for a relayer transaction to be mined before it "
+        "moves on (it looks again on its next pass).",
+    )
+    relayer_stuck_seconds: int = Field(
+        120,
+        ge=1,
+        le=86400,
+        description="A relayer transaction not mined this many seconds after it was sent is re-sent at the "
+        "same nonce with fees 12.5% higher (and again after as long), up to SKILLCHAIN_RELAYER_MAX_FEE_GWEI.",
+    )
+    relayer_max_fee_gwei: Decimal = Field(
+        Decimal(500),
+        gt=0,
+        description="The highest max fee per gas (gwei) the relayer pays; at the cap a stuck transaction is "
+        "left as it is and an alert is logged and counted (skillchain_relayer_fee_cap_reached_total).",
+    )
     booking_hold_minutes: int = Field(
         10, ge=1, le=24 * 60, description="How long a slot is held while the learner pays."
     )

@@ -24,9 +24,10 @@ import stripe
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from chain.relayer import Relayer, external_ref
+from api.observability import RELAYER_FEE_CAP, RELAYER_REPLACED
+from chain.relayer import FeeCapReached, Fees, FeeTooLow, NonceTaken, Relayer, SignedTx, external_ref
 from db.chain import engagements
-from db.payments import payment_jobs, payment_quotes, stripe_events
+from db.payments import payment_jobs, payment_quotes, payment_tx_attempts, stripe_events
 
 log = logging.getLogger("skillchain.payments")
 MAX_ATTEMPTS = 5
@@ -68,14 +69,32 @@ class StripeConfig:
     cancel_url: str = "http://127.0.0.1:8000/?cancelled=1"
 
 
+@dataclass(frozen=True)
+class RelayerPolicy:
+    """When the worker gives up waiting for a transaction, when it calls one stuck, what it may pay."""
+
+    wait_seconds: float = 30.0  # per pass; a transaction still pending is looked at again next pass
+    stuck_seconds: int = 120  # since its latest attempt was sent: re-send at the same nonce, fees up
+    max_fee: int = 500 * 10**9  # wei per gas
+
+
 class Payments:
     def __init__(
-        self, *, engine: Engine, config: StripeConfig, relayer: Relayer | None, chain_id: int
+        self,
+        *,
+        engine: Engine,
+        config: StripeConfig,
+        relayer: Relayer | None,
+        chain_id: int,
+        policy: RelayerPolicy | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
         self.config = config
         self.relayer = relayer
         self.chain_id = chain_id
+        self.policy = policy or RelayerPolicy()
+        self.clock = clock
         base = {"api": config.api_base} if config.api_base else None
         self.stripe = stripe.StripeClient(config.secret_key, base_addresses=base, max_network_retries=2)  # type: ignore[arg-type]
         self._lock = threading.Lock()
@@ -361,7 +380,12 @@ class Payments:
         with self.engine.begin() as conn:
             job = conn.execute(select(payment_jobs).where(payment_jobs.c.id == job_id)).mappings().one()
             attempts = job["attempts"] + 1
-            status = "failed" if attempts >= MAX_ATTEMPTS else job["status"]
+            # A job with a transaction out that may still be mined is never given up (nor refunded):
+            # its attempts are forgotten only once their nonce was taken.
+            pending = conn.execute(
+                select(payment_tx_attempts.c.tx_hash).where(payment_tx_attempts.c.job_id == job_id).limit(1)
+            ).first()
+            status = "failed" if attempts >= MAX_ATTEMPTS and pending is None else job["status"]
             conn.execute(
                 update(payment_jobs)
                 .where(payment_jobs.c.id == job_id)
@@ -373,58 +397,185 @@ class Payments:
             self.refund(job["session_id"])
 
     def _run(self, job: dict[str, Any]) -> None:
+        """One turn of a job: a first transaction, or a look at the ones it sent (mined? stuck?)."""
         assert self.relayer is not None
         relayer = self.relayer
-        if job["raw_tx"]:  # written before broadcasting: maybe sent, maybe not — find out, never re-sign
-            receipt = relayer.receipt(job["tx_hash"])
-            if receipt is None:
-                from chain.relayer import SignedTx
-
-                relayer.broadcast(SignedTx(job["raw_tx"], job["tx_hash"], job["nonce"]))
-                receipt = relayer.wait(job["tx_hash"])
-            self._finish(job, receipt)
+        attempts = self._attempts(job["id"])
+        if attempts:  # written before broadcasting: maybe sent, maybe not — find out, never re-sign
+            self._follow(job, attempts)
             return
         if job["kind"] == "fund":
-            ref = external_ref(job["session_id"])
-            if relayer.ref_used(ref):  # funded already (for instance by a run that crashed before recording)
+            if relayer.ref_used(external_ref(job["session_id"])):
+                # Funded already (for instance by a run that crashed before recording anything).
                 self._update(job["id"], status="done")
                 self._quote_status(job, "funded")
                 return
-            with self.engine.connect() as conn:
-                q = (
-                    conn.execute(select(payment_quotes).where(payment_quotes.c.id == job["quote_id"]))
-                    .mappings()
-                    .first()
-                )
-            if q is None:
-                raise PaymentsError(f"no quote for session {job['session_id']}")
-            amounts = [int(a) for a in json.loads(q["amounts"])]
-            relayer.ensure_allowance(q["token"], sum(amounts))
-            signed = relayer.sign_fund_for(
+            quote = self._quote_of(job)
+            relayer.ensure_allowance(quote["token"], sum(int(a) for a in json.loads(quote["amounts"])))
+        nonce = relayer.next_nonce()
+        signed = self._sign(job, nonce, relayer.fees(cap=self.policy.max_fee))
+        self._record_attempt(job["id"], signed)
+        relayer.broadcast(signed)
+        self._update(job["id"], status="sent")
+        receipt = relayer.wait_for(signed.hash, self.policy.wait_seconds)
+        if receipt is not None:
+            self._finish(job, receipt)
+
+    def _follow(self, job: dict[str, Any], attempts: list[dict[str, Any]]) -> None:
+        """The job's transactions went out (or were about to): finish on whichever was mined; else
+        send the latest again (harmless when the node has it) and, once it has waited longer than
+        the policy's stuck time, replace it at the same nonce with higher fees, up to the cap."""
+        assert self.relayer is not None
+        relayer = self.relayer
+        for attempt in attempts:
+            receipt = relayer.receipt(attempt["tx_hash"])
+            if receipt is not None:
+                self._finish(job, receipt)
+                return
+        latest = attempts[-1]
+        if relayer.mined_nonce() > latest["nonce"]:
+            # The nonce was taken by a transaction this job never recorded: only funding can tell
+            # whether it was its own (the externalRef); otherwise start again with a fresh nonce.
+            if job["kind"] == "fund" and relayer.ref_used(external_ref(job["session_id"])):
+                self._update(job["id"], status="done")
+                self._quote_status(job, "funded")
+                return
+            self._forget_attempts(job["id"])
+            raise PaymentsError(
+                f"nonce {latest['nonce']} was taken by another transaction: a fresh attempt follows"
+            )
+        underpriced = False
+        try:
+            relayer.broadcast(SignedTx(latest["raw_tx"], latest["tx_hash"], latest["nonce"]))
+        except NonceTaken:
+            pass  # an earlier attempt of ours is still in the node's pool: it is looked for by hash
+        except FeeTooLow:
+            underpriced = True  # the base fee rose above it: only a replacement can be mined
+        if job["status"] != "sent":
+            self._update(job["id"], status="sent")
+        if not underpriced:
+            receipt = relayer.wait_for(latest["tx_hash"], self.policy.wait_seconds)
+            if receipt is not None:
+                self._finish(job, receipt)
+                return
+        if self.clock() - latest["sent_at"] < self.policy.stuck_seconds:
+            return
+        try:
+            fees = relayer.fees(
+                cap=self.policy.max_fee, replacing=Fees(int(latest["max_fee"]), int(latest["tip"]))
+            )
+        except FeeCapReached as exc:
+            RELAYER_FEE_CAP.inc()
+            log.error(
+                "payment job %s: transaction %s (nonce %s) is stuck and %s; raise "
+                "SKILLCHAIN_RELAYER_MAX_FEE_GWEI or wait for the base fee to fall",
+                job["id"],
+                latest["tx_hash"],
+                latest["nonce"],
+                exc,
+            )
+            return
+        replacement = self._sign(job, int(latest["nonce"]), fees)
+        self._record_attempt(job["id"], replacement)  # before it is sent: a crash re-sends this one
+        RELAYER_REPLACED.inc()
+        log.warning(
+            "payment job %s: %s not mined after %s s, replaced by %s at nonce %s (max fee %s wei)",
+            job["id"],
+            latest["tx_hash"],
+            int(self.clock() - latest["sent_at"]),
+            replacement.hash,
+            replacement.nonce,
+            fees.max_fee,
+        )
+        relayer.broadcast(replacement)
+        receipt = relayer.wait_for(replacement.hash, self.policy.wait_seconds)
+        if receipt is not None:
+            self._finish(job, receipt)
+
+    def _sign(self, job: dict[str, Any], nonce: int, fees: Fees) -> SignedTx:
+        """The job's transaction at `nonce` with `fees` (the same call for a replacement)."""
+        assert self.relayer is not None
+        relayer = self.relayer
+        if job["kind"] == "fund":
+            q = self._quote_of(job)
+            return relayer.sign_fund_for(
                 client=q["client"],
                 provider=q["provider"],
                 token=q["token"],
-                amounts=amounts,
+                amounts=[int(a) for a in json.loads(q["amounts"])],
                 due_dates=json.loads(q["due_dates"]),
                 review_window=q["review_window"],
                 arbiter=q["arbiter"],
                 terms_digest=bytes.fromhex(q["terms_digest"][2:]),
-                ref=ref,
-                nonce=relayer.next_nonce(),
+                ref=external_ref(job["session_id"]),
+                nonce=nonce,
+                fees=fees,
             )
-        else:
-            engagement_id = self._engagement_for(job["session_id"])
-            if engagement_id is None:
-                raise PaymentsError("the funded engagement is not indexed yet")
-            # Before the provider accepted there is nothing to dispute: the request is taken back whole.
-            if self._engagement_status(engagement_id) == "requested":
-                signed = relayer.sign_withdraw_request(engagement_id, relayer.next_nonce())
-            else:
-                signed = relayer.sign_dispute(engagement_id, relayer.next_nonce())
-        self._update(job["id"], status="sending", raw_tx=signed.raw, tx_hash=signed.hash, nonce=signed.nonce)
-        relayer.broadcast(signed)
-        self._update(job["id"], status="sent")
-        self._finish(job, relayer.wait(signed.hash))
+        engagement_id = self._engagement_for(job["session_id"])
+        if engagement_id is None:
+            raise PaymentsError("the funded engagement is not indexed yet")
+        # Before the provider accepted there is nothing to dispute: the request is taken back whole.
+        if self._engagement_status(engagement_id) == "requested":
+            return relayer.sign_withdraw_request(engagement_id, nonce, fees)
+        return relayer.sign_dispute(engagement_id, nonce, fees)
+
+    def _quote_of(self, job: dict[str, Any]) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            q = (
+                conn.execute(select(payment_quotes).where(payment_quotes.c.id == job["quote_id"]))
+                .mappings()
+                .first()
+            )
+        if q is None:
+            raise PaymentsError(f"no quote for session {job['session_id']}")
+        return dict(q)
+
+    def _attempts(self, job_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(payment_tx_attempts)
+                .where(payment_tx_attempts.c.job_id == job_id)
+                .order_by(payment_tx_attempts.c.sent_at, payment_tx_attempts.c.max_fee)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def _record_attempt(self, job_id: int, signed: SignedTx) -> None:
+        """The signed transaction, in the job and among its attempts, in one transaction, before it
+        is broadcast."""
+        assert signed.fees is not None
+        now = int(self.clock())
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(payment_tx_attempts).values(
+                    tx_hash=signed.hash,
+                    job_id=job_id,
+                    nonce=signed.nonce,
+                    raw_tx=signed.raw,
+                    max_fee=signed.fees.max_fee,
+                    tip=signed.fees.tip,
+                    sent_at=now,
+                )
+            )
+            conn.execute(
+                update(payment_jobs)
+                .where(payment_jobs.c.id == job_id)
+                .values(
+                    status="sending",
+                    raw_tx=signed.raw,
+                    tx_hash=signed.hash,
+                    nonce=signed.nonce,
+                    updated_at=now,
+                )
+            )
+
+    def _forget_attempts(self, job_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(payment_tx_attempts).where(payment_tx_attempts.c.job_id == job_id))
+            conn.execute(
+                update(payment_jobs)
+                .where(payment_jobs.c.id == job_id)
+                .values(raw_tx=None, tx_hash=None, nonce=None, updated_at=int(self.clock()))
+            )
 
     def _finish(self, job: dict[str, Any], receipt: dict[str, Any]) -> None:
         assert self.relayer is not None
@@ -437,7 +588,7 @@ class Payments:
             self._update(job["id"], status="done")  # reverted because it was already funded: fine
             self._quote_status(job, "funded")
             return
-        self._update(job["id"], raw_tx=None, tx_hash=None, nonce=None)  # a fresh attempt next time
+        self._forget_attempts(job["id"])  # a fresh attempt next time
         raise PaymentsError(f"transaction {receipt.get('transactionHash')} reverted")
 
     def _quote_status(self, job: dict[str, Any], status: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from api.payments.service import Payments, StripeConfig
+from api.payments.service import Payments, RelayerPolicy, StripeConfig
 from chain.records import LOCAL_CHAIN_IDS, load_record, record_path
 from skillchain.settings import Settings
 
@@ -64,6 +64,11 @@ def start_payments(settings: Settings, engine: Engine) -> Payments | None:
         lazy=LazyRelayer(settings),
         engine=engine,
         chain_id=settings.chain_id,
+        policy=RelayerPolicy(
+            wait_seconds=settings.relayer_wait_seconds,
+            stuck_seconds=settings.relayer_stuck_seconds,
+            max_fee=int(settings.relayer_max_fee_gwei * 10**9),
+        ),
         config=StripeConfig(
             secret_key=settings.stripe_secret_key.get_secret_value(),
             webhook_secret=settings.stripe_webhook_secret.get_secret_value(),

@@ -6,19 +6,21 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from api.app import create_app
-from api.payments.service import Payments
+from api.payments.service import Payments, RelayerPolicy
 from chain.artifacts import load_artifact
-from chain.relayer import external_ref
+from chain.relayer import SignedTx, external_ref
 from chain.tx import anvil_account
-from db.payments import payment_jobs, payment_quotes, stripe_events
+from db.payments import payment_jobs, payment_quotes, payment_tx_attempts, stripe_events
 from tests.api.conftest_chain import Stack
 from tests.api.stripe_standin import StripeStandIn, running_stripe_standin
 
@@ -234,22 +236,18 @@ def test_sent_but_never_recorded_is_caught_by_the_contract(pay: Pay, monkeypatch
     pay.webhook(
         StripeStandIn.event("checkout.session.completed", pay.stripe.complete(out["session_id"], paid=True))
     )
-    original = Payments._update
+    original = Payments._record_attempt
     relayer = pay.payments.relayer
 
-    def lose_the_record(self: Payments, job_id: int, **values: Any) -> None:
-        if values.get("status") == "sending":
-            from chain.relayer import SignedTx
+    def lose_the_record(self: Payments, job_id: int, signed: SignedTx) -> None:
+        relayer.broadcast(signed)  # type: ignore[union-attr]
+        relayer.wait(signed.hash)  # type: ignore[union-attr]
+        raise SystemExit("crashed before writing anything")
 
-            relayer.broadcast(SignedTx(values["raw_tx"], values["tx_hash"], values["nonce"]))  # type: ignore[union-attr]
-            relayer.wait(values["tx_hash"])  # type: ignore[union-attr]
-            raise SystemExit("crashed before writing anything")
-        original(self, job_id, **values)
-
-    monkeypatch.setattr(Payments, "_update", lose_the_record)
+    monkeypatch.setattr(Payments, "_record_attempt", lose_the_record)
     with pytest.raises(SystemExit):
         pay.payments.process_jobs()
-    monkeypatch.setattr(Payments, "_update", original)
+    monkeypatch.setattr(Payments, "_record_attempt", original)
     pay.payments.process_jobs()
     assert pay.fundings(out["session_id"]) == 1
     from api.payments import service
@@ -505,3 +503,147 @@ def test_two_replicas_on_postgresql_fund_each_paid_session_exactly_once(pay: Pay
         assert statuses == ["done"] * 20
         for app in replicas:
             app.state.payments.engine.dispose()
+
+
+def _rpc(pay: Pay, method: str, *params: Any) -> Any:
+    return pay.stack.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+
+
+@contextmanager
+def _automine_off(pay: Pay) -> Iterator[None]:
+    """Blocks only when the test mines one: a sent transaction stays pending until then."""
+    _rpc(pay, "evm_setAutomine", False)
+    try:
+        yield
+    finally:
+        _rpc(pay, "evm_setAutomine", True)
+        _rpc(pay, "evm_mine")
+
+
+def _attempts(pay: Pay, session_id: str) -> list[dict[str, Any]]:
+    with pay.payments.engine.connect() as conn:
+        job = conn.execute(
+            select(payment_jobs.c.id).where(
+                payment_jobs.c.session_id == session_id, payment_jobs.c.kind == "fund"
+            )
+        ).scalar_one()
+        rows = conn.execute(
+            select(payment_tx_attempts)
+            .where(payment_tx_attempts.c.job_id == job)
+            .order_by(payment_tx_attempts.c.sent_at)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+
+def _job_status(pay: Pay, session_id: str) -> str:
+    with pay.payments.engine.connect() as conn:
+        return str(
+            conn.execute(
+                select(payment_jobs.c.status).where(
+                    payment_jobs.c.session_id == session_id, payment_jobs.c.kind == "fund"
+                )
+            ).scalar_one()
+        )
+
+
+@pytest.fixture
+def stuck(pay: Pay, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[dict[str, Any], list[float]]]:
+    """A paid checkout whose funding transaction went out and sits unmined under a base fee above
+    what it offered; the worker's clock is the test's (`now[0] += seconds`)."""
+    payments = pay.payments
+    payments.process_jobs()  # the relayer is made on first use
+    assert payments.relayer is not None
+    payments.relayer.ensure_allowance(pay.stack.record.address_of("TestStablecoin"), 10**30)
+    now = [time.time()]
+    monkeypatch.setattr(payments, "clock", lambda: now[0])
+    monkeypatch.setattr(payments, "policy", RelayerPolicy(wait_seconds=0.2, stuck_seconds=60, max_fee=10**12))
+    out = pay.checkout()
+    pay.webhook(
+        StripeStandIn.event("checkout.session.completed", pay.stripe.complete(out["session_id"], paid=True))
+    )
+    with _automine_off(pay):
+        payments.process_jobs()  # sent; no block comes
+        [first] = _attempts(pay, out["session_id"])
+        assert _job_status(pay, out["session_id"]) == "sent"
+        _rpc(pay, "anvil_setNextBlockBaseFeePerGas", hex(int(first["max_fee"]) * 2))
+        _rpc(pay, "evm_mine")  # a block at a base fee above the attempt's max fee leaves it out
+        assert payments.relayer.receipt(first["tx_hash"]) is None
+        yield out, now
+    assert pay.fundings(out["session_id"]) == 1
+
+
+def test_a_stuck_funding_is_replaced_at_the_same_nonce_mined_once_and_recorded_once(
+    pay: Pay, stuck: tuple[dict[str, Any], list[float]]
+) -> None:
+    out, now = stuck
+    payments, relayer = pay.payments, pay.payments.relayer
+    assert relayer is not None
+    payments.process_jobs()  # not stuck yet: only a minute counts as stuck here
+    assert len(_attempts(pay, out["session_id"])) == 1
+    now[0] += 61
+    payments.process_jobs()
+    first, bumped = _attempts(pay, out["session_id"])
+    assert bumped["nonce"] == first["nonce"] and bumped["tx_hash"] != first["tx_hash"]
+    assert int(bumped["max_fee"]) > int(first["max_fee"]) * 2 and int(bumped["tip"]) > int(first["tip"])
+    _rpc(pay, "evm_mine")
+    payments.process_jobs()
+    assert _job_status(pay, out["session_id"]) == "done"
+    mined = [a["tx_hash"] for a in (first, bumped) if relayer.receipt(a["tx_hash"]) is not None]
+    assert mined == [bumped["tx_hash"]]
+    assert len(_attempts(pay, out["session_id"])) == 2  # recorded once each
+
+
+def test_at_the_fee_cap_a_stuck_funding_is_left_alone_and_alerted(
+    pay: Pay,
+    stuck: tuple[dict[str, Any], list[float]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    out, now = stuck
+    payments = pay.payments
+    [first] = _attempts(pay, out["session_id"])
+    capped = RelayerPolicy(wait_seconds=0.2, stuck_seconds=60, max_fee=int(first["max_fee"]) * 3 // 2)
+    monkeypatch.setattr(payments, "policy", capped)
+    alerts = REGISTRY.get_sample_value("skillchain_relayer_fee_cap_reached_total") or 0.0
+    now[0] += 61
+    with caplog.at_level("ERROR", logger="skillchain.payments"):
+        payments.process_jobs()
+    assert len(_attempts(pay, out["session_id"])) == 1  # nothing paid above the cap
+    assert REGISTRY.get_sample_value("skillchain_relayer_fee_cap_reached_total") == alerts + 1
+    assert any("SKILLCHAIN_RELAYER_MAX_FEE_GWEI" in r.getMessage() for r in caplog.records)
+    monkeypatch.setattr(payments, "policy", RelayerPolicy(wait_seconds=0.2, stuck_seconds=60, max_fee=10**12))
+    payments.process_jobs()  # the operator raised the cap
+    assert len(_attempts(pay, out["session_id"])) == 2
+    _rpc(pay, "evm_mine")
+    payments.process_jobs()
+    assert _job_status(pay, out["session_id"]) == "done"
+
+
+@pytest.mark.parametrize("when", ["after recording, before sending", "after sending, before anything else"])
+def test_a_crash_around_the_replacement_funds_nothing_twice(
+    pay: Pay, stuck: tuple[dict[str, Any], list[float]], monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    out, now = stuck
+    payments, relayer = pay.payments, pay.payments.relayer
+    assert relayer is not None
+    [first] = _attempts(pay, out["session_id"])
+    real = type(relayer).broadcast
+
+    def killed(self: Any, tx: SignedTx) -> None:
+        if tx.hash != first["tx_hash"]:  # the replacement
+            if when.startswith("after sending"):
+                real(self, tx)
+            raise SystemExit(f"worker killed {when}")
+        real(self, tx)
+
+    monkeypatch.setattr(type(relayer), "broadcast", killed)
+    now[0] += 61
+    with pytest.raises(SystemExit):
+        payments.process_jobs()
+    monkeypatch.setattr(type(relayer), "broadcast", real)
+    assert len(_attempts(pay, out["session_id"])) == 2  # recorded before it was sent
+    payments.process_jobs()  # the restarted worker re-sends the recorded replacement, signs nothing new
+    assert len(_attempts(pay, out["session_id"])) == 2
+    _rpc(pay, "evm_mine")
+    payments.process_jobs()
+    assert _job_status(pay, out["session_id"]) == "done"
