@@ -1,5 +1,6 @@
-"""Card-payment bookkeeping owned by the API: quotes, processed Stripe events, and the durable job
-queue the relayer works through. Kept on `DELETE /me` (financial records), with the reason stated."""
+"""Card-payment bookkeeping owned by the API: quotes, each provider's processed webhook events, card
+refunds, and the durable job queue the relayer works through. Kept on `DELETE /me` (financial
+records), with the reason stated."""
 
 from __future__ import annotations
 
@@ -21,20 +22,43 @@ payment_quotes = Table(
     Column("due_dates", Text, nullable=False),  # JSON list of ints
     Column("review_window", Integer, nullable=False),
     Column("terms_digest", String(66), nullable=False),
-    Column("amount_cents", BigInteger, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),  # minor units of `currency` (cents, paise)
     Column("currency", String(3), nullable=False),
     Column("expires_at", BigInteger, nullable=False),
+    # The provider's key of the payment, which its events name and jobs key on: a Stripe Checkout
+    # Session; a Razorpay order (the payment link's id until the first event names the order).
     Column("checkout_session", String(255), nullable=True, unique=True),
     Column("status", String(16), nullable=False),  # quoted, checkout, paid, funded, failed, refunded
     Column("created_at", BigInteger, nullable=False),
+    Column("method", String(16), nullable=False, server_default="stripe"),  # the card provider
+    Column("hosted_page", String(255), nullable=True),  # the Checkout Session, the payment link
+    Column("provider_charge", String(255), nullable=True, index=True),  # payment intent, pay_ id
+    Column("dispute_status", String(16), nullable=True),  # open, lost, won
 )
 
-stripe_events = Table(
-    "stripe_events",
+# Each provider's webhook events, recorded once in the transaction of what they cause.
+payment_events = Table(
+    "payment_events",
     metadata,
+    Column("provider", String(16), primary_key=True),
     Column("id", String(255), primary_key=True),
     Column("type", String(100), nullable=False),
     Column("received_at", BigInteger, nullable=False),
+)
+
+# Money back to a card: one row per reason (`key`), written before the provider is asked, so a crash
+# never refunds twice (the provider is asked again with the same key, which returns the first).
+card_refunds = Table(
+    "card_refunds",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("provider", String(16), nullable=False),
+    Column("payment", String(255), nullable=False, index=True),
+    Column("amount", BigInteger, nullable=False),  # minor units
+    Column("refund_id", String(255), nullable=True, unique=True),
+    Column("status", String(16), nullable=False),  # pending, requested, processed
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )
 
 payment_jobs = Table(

@@ -473,7 +473,9 @@ def verify(
     raise typer.Exit(0 if result.valid else 1)
 
 
-payments_app = typer.Typer(help="Card payments (Stripe Checkout funding on-chain escrow).")
+payments_app = typer.Typer(
+    help="Card payments (Stripe Checkout, Razorpay Payment Links) funding on-chain escrow."
+)
 app.add_typer(payments_app, name="payments")
 
 
@@ -489,7 +491,7 @@ def _payments() -> Payments:
     if payments is None:
         raise _fail(
             "card payments are not configured: set SKILLCHAIN_STRIPE_SECRET_KEY and "
-            "SKILLCHAIN_STRIPE_WEBHOOK_SECRET"
+            "SKILLCHAIN_STRIPE_WEBHOOK_SECRET, or SKILLCHAIN_RAZORPAY_KEY_ID, _KEY_SECRET and _WEBHOOK_SECRET"
         )
     return payments
 
@@ -498,7 +500,7 @@ def _payments() -> Payments:
 def payments_reconcile(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Fund every paid Checkout Session that was never funded (e.g. while the webhook was down), once."""
+    """Fund every paid card payment that was never funded (e.g. while the webhook was down), once."""
     result = _payments().reconcile()
     if as_json:
         typer.echo(json.dumps(result))

@@ -152,6 +152,18 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = Field(
         None, description="Stripe API base URL override (tests point it at a stand-in)."
     )
+    razorpay_key_id: str | None = Field(
+        None,
+        max_length=64,
+        description="Razorpay API key id (rzp_live_... or rzp_test_...); with the two secrets.",
+    )
+    razorpay_key_secret: SecretStr | None = Field(None, description="Razorpay API key secret.")
+    razorpay_webhook_secret: SecretStr | None = Field(
+        None, description="The secret set on the Razorpay webhook (signs X-Razorpay-Signature)."
+    )
+    razorpay_api_base: str | None = Field(
+        None, description="Razorpay API base URL override (tests point it at a stand-in)."
+    )
     relayer_key: SecretStr | None = Field(
         None, description="Card relayer's key (FUNDER_ROLE); on a local chain anvil account 8 is used."
     )

@@ -1,14 +1,16 @@
-"""Card-payment routes: Checkout for a quote, and Stripe's webhook."""
+"""Card-payment routes: a hosted checkout for a quote (Stripe or Razorpay), and each provider's webhook."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated
+from decimal import ROUND_CEILING, Decimal
+from typing import Literal
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from api.booking.prices import FeedStale, Unpriceable, usd_rates
 from api.deps import (
     ChainDep,
     ConnDep,
@@ -20,7 +22,8 @@ from api.deps import (
 )
 from api.documents import document_input, record_document
 from api.models import ERRORS, Address, MilestoneIn, Strict
-from api.payments.service import BadSignature, Payments, StripeUnavailable
+from api.payments.service import BadSignature, NotConfigured, Payments, ProviderUnavailable
+from api.routes.wallet import _token_meta
 from api.skills import catalog
 from ipfs import metadata as md
 
@@ -36,14 +39,18 @@ class CheckoutIn(Strict):
         min_length=1, max_length=16, description="amounts in stablecoin base units"
     )
     review_window: int = Field(86400, ge=3600, le=30 * 86400)
+    method: Literal["stripe", "razorpay"] = Field(
+        "stripe", description="stripe: charged in USD; razorpay: in INR, through the INR/USD price feed"
+    )
 
 
 class CheckoutPublic(BaseModel):
     quote_id: str
-    checkout_url: str
-    session_id: str
+    method: str
+    checkout_url: str = Field(description="the provider's hosted page: send the learner there")
+    session_id: str = Field(description="the hosted page's id (a Checkout Session, a payment link)")
     expires_at: int
-    amount_cents: int
+    amount_cents: int = Field(description="what the card is charged, in minor units of `currency`")
     currency: str
 
 
@@ -62,7 +69,8 @@ def _payments(request: Request) -> Payments:
 @router.post(
     "/checkout",
     response_model=CheckoutPublic,
-    summary="Pay an engagement by card (Stripe Checkout)",
+    summary="Pay an engagement by card (Stripe Checkout or a Razorpay Payment Link)",
+    responses={400: {}, 409: {}, 503: {}},
     dependencies=[DocumentQuota],
 )
 def checkout(
@@ -75,6 +83,8 @@ def checkout(
     settings: SettingsDep,
 ) -> CheckoutPublic:
     payments = _payments(request)
+    if body.method not in payments.providers:
+        raise HTTPException(503, f"{body.method} payments are not configured on this server")
     if body.skill not in catalog():
         raise HTTPException(400, f"unknown skill {body.skill!r}")
     if body.provider == session.address:
@@ -92,10 +102,31 @@ def checkout(
         raise HTTPException(503, "no arbiter configured")
     amounts = [int(m.amount) for m in body.milestones]
     total = sum(amounts)
-    if total % 10_000 or not 0 < total < 10**6 * 10**6:  # 6-decimal stablecoin, priced 1:1 in cents
+    try:  # the stablecoin's own decimals (USDC has 6): never assumed
+        decimals = _token_meta(token, settings.effective_rpc_url).decimals
+    except Exception:  # noqa: BLE001 - the node is down: no price can be made
         raise HTTPException(
-            400, "the total must be a whole number of cents (multiple of 10,000 base units) up to 1,000,000"
-        )
+            503, "the stablecoin's decimals could not be read from the chain: try again"
+        ) from None
+    usd = Decimal(total).scaleb(-decimals)
+    if not 0 < usd <= 10**6:
+        raise HTTPException(400, "the total must be more than 0 and at most 1,000,000 stablecoin")
+    if body.method == "stripe":
+        currency = "usd"
+        cents = usd * 100
+        if cents != cents.to_integral_value():
+            raise HTTPException(400, f"the total must be a whole number of cents ({usd} is not)")
+        amount_minor = int(cents)
+    else:
+        currency = "inr"
+        try:
+            per_inr = usd_rates(settings, chain, now).usd_per("INR")
+        except Unpriceable as exc:
+            raise HTTPException(409, str(exc)) from None
+        except FeedStale as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "60"}) from None
+        # Rounded up to the paisa: the escrow is funded in full, the learner pays at most 1 paisa more.
+        amount_minor = int((usd / per_inr * 100).to_integral_value(rounding=ROUND_CEILING))
     with document_input():
         terms = md.EngagementTerms(
             title=body.title,
@@ -109,6 +140,7 @@ def checkout(
     cid = store.add_bytes(terms.to_bytes(), cid_version=1).cid
     try:
         result = payments.create_checkout(
+            method=body.method,
             client=session.address,
             provider=body.provider,
             arbiter=arbiters[0],
@@ -117,28 +149,57 @@ def checkout(
             due_dates=[m.due_date for m in body.milestones],
             review_window=body.review_window,
             terms_digest=digest,
-            amount_cents=total // 10_000,
-            currency="usd",
+            amount_minor=amount_minor,
+            currency=currency,
         )
-    except StripeUnavailable as exc:
+    except NotConfigured as exc:
+        raise HTTPException(503, str(exc)) from None
+    except ProviderUnavailable as exc:
         raise HTTPException(503, f"card payments are unavailable right now: {exc}") from None
-    # Recorded after the quote's own transaction (SQLite has one writer). A Checkout Session lives at
+    # Recorded after the quote's own transaction (SQLite has one writer). A hosted page lives at
     # most 24 hours; the chain names the terms once the relayer funds. Unrecorded (a refused quote),
     # the pin is adopted by `skillchain ipfs gc` and removed a grace later.
     record_document(conn, cid=cid, digest=digest, kind="checkout", keep_until=now + 86400)
-    return CheckoutPublic(**result, amount_cents=total // 10_000, currency="usd")
+    return CheckoutPublic(
+        quote_id=result.quote_id,
+        method=result.method,
+        checkout_url=result.checkout_url,
+        session_id=result.session_id,
+        expires_at=result.expires_at,
+        amount_cents=amount_minor,
+        currency=currency,
+    )
 
 
-@router.post("/webhook", response_model=WebhookPublic, summary="Stripe webhook (signed; answers fast)")
-async def webhook(
-    request: Request, stripe_signature: Annotated[str | None, Header()] = None
-) -> WebhookPublic:
+async def _webhook(request: Request, method: str) -> WebhookPublic:
     payments = _payments(request)
     payload = await request.body()
-    try:  # database and Stripe work in a thread: never on the event loop
-        result = await asyncio.to_thread(payments.handle_webhook, payload, stripe_signature)
+    try:  # database and provider work in a thread: never on the event loop
+        result = await asyncio.to_thread(payments.handle_webhook, method, payload, request.headers)
+    except NotConfigured as exc:
+        raise HTTPException(503, str(exc)) from None
     except BadSignature as exc:
-        raise HTTPException(400, f"invalid Stripe signature: {exc}") from None
-    except StripeUnavailable as exc:  # nothing recorded: Stripe retries, and the retry is processed
+        raise HTTPException(400, f"invalid {method} signature: {exc}") from None
+    except ProviderUnavailable as exc:  # nothing recorded: the provider retries, and the retry is processed
         raise HTTPException(503, f"{exc}; retry later", headers={"Retry-After": "60"}) from None
     return WebhookPublic(received=True, result=result)
+
+
+@router.post(
+    "/webhook",
+    response_model=WebhookPublic,
+    summary="Stripe webhook (signed with Stripe-Signature; answers fast)",
+    responses={400: {}, 503: {}},
+)
+async def webhook(request: Request) -> WebhookPublic:
+    return await _webhook(request, "stripe")
+
+
+@router.post(
+    "/razorpay/webhook",
+    response_model=WebhookPublic,
+    summary="Razorpay webhook (X-Razorpay-Signature over the raw body; X-Razorpay-Event-Id recorded once)",
+    responses={400: {}, 503: {}},
+)
+async def razorpay_webhook(request: Request) -> WebhookPublic:
+    return await _webhook(request, "razorpay")

@@ -1,12 +1,13 @@
-"""Card payments: Stripe Checkout funds on-chain escrow exactly once.
+"""Card payments: a provider's hosted page (Stripe Checkout, a Razorpay Payment Link) funds on-chain
+escrow exactly once. Nothing here knows a provider: each speaks through api/payments/providers.
 
-Money moves exactly once whatever Stripe, the network or this process does:
-- each Stripe event id is recorded once (primary key), so redeliveries change nothing;
-- each payment has at most one job per kind (unique (kind, session)), so concurrent deliveries
-  enqueue one fulfilment;
-- the relayer writes the signed transaction (and its nonce) before broadcasting it, so after a crash
-  the same transaction is re-sent, never a second one;
-- and the escrow refuses a second `fundFor` with the same externalRef = keccak256(session id).
+Money moves exactly once whatever the provider, the network or this process does:
+- each webhook event is recorded once per provider (primary key), so redeliveries change nothing;
+- each payment has at most one job per kind (unique (kind, payment)), so concurrent deliveries —
+  Razorpay's `payment.captured` and `order.paid` for one order, in either order — enqueue one funding;
+- the relayer records each signed transaction (and its nonce) before broadcasting it, so after a
+  crash the same transaction is re-sent, never a second one;
+- and the escrow refuses a second `fundFor` with the same externalRef = keccak256(payment key).
 """
 
 from __future__ import annotations
@@ -16,57 +17,39 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import stripe
-from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from api.observability import RELAYER_FEE_CAP, RELAYER_REPLACED
+from api.payments.providers.base import (
+    BadSignature,
+    NotConfigured,
+    PaymentProvider,
+    PaymentsError,
+    ProviderEvent,
+    ProviderUnavailable,
+)
 from chain.relayer import FeeCapReached, Fees, FeeTooLow, NonceTaken, Relayer, SignedTx, external_ref
 from db.chain import engagements
-from db.payments import payment_jobs, payment_quotes, payment_tx_attempts, stripe_events
+from db.payments import card_refunds, payment_events, payment_jobs, payment_quotes, payment_tx_attempts
+
+__all__ = [
+    "BadSignature",
+    "NotConfigured",
+    "Payments",
+    "PaymentsError",
+    "ProviderUnavailable",
+    "RelayerPolicy",
+]
 
 log = logging.getLogger("skillchain.payments")
 MAX_ATTEMPTS = 5
 OPEN = ("pending", "sending", "sent")
 RELAYER_LOCK_CLASS = 7423002  # pg_advisory_lock(class, relayer): one sender per relayer account
-
-
-class PaymentsError(Exception):
-    """Root of payment errors."""
-
-
-class NotConfigured(PaymentsError):
-    """Raised when Stripe keys (or the relayer key) are not configured."""
-
-
-class StripeUnavailable(PaymentsError):
-    """Raised when Stripe cannot be reached (or refuses the request); nothing was recorded."""
-
-
-class BadSignature(PaymentsError):
-    """Raised when a webhook's Stripe-Signature does not verify (wrong secret, changed byte, too old)."""
-
-
-def _signature_time(header: str | None) -> int | None:
-    """The `t=` of a Stripe-Signature header."""
-    for part in (header or "").split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
-            return int(value)
-    return None
-
-
-@dataclass
-class StripeConfig:
-    secret_key: str
-    webhook_secret: str
-    api_base: str | None = None
-    success_url: str = "http://127.0.0.1:8000/?paid={CHECKOUT_SESSION_ID}"
-    cancel_url: str = "http://127.0.0.1:8000/?cancelled=1"
 
 
 @dataclass(frozen=True)
@@ -78,31 +61,49 @@ class RelayerPolicy:
     max_fee: int = 500 * 10**9  # wei per gas
 
 
+@dataclass(frozen=True)
+class CheckoutCreated:
+    quote_id: str
+    method: str
+    checkout_url: str
+    session_id: str  # the hosted page's id (a Checkout Session, a payment link)
+    expires_at: int
+
+
 class Payments:
     def __init__(
         self,
         *,
         engine: Engine,
-        config: StripeConfig,
+        providers: Mapping[str, PaymentProvider],
         relayer: Relayer | None,
         chain_id: int,
         policy: RelayerPolicy | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.engine = engine
-        self.config = config
+        self.providers = dict(providers)
         self.relayer = relayer
         self.chain_id = chain_id
         self.policy = policy or RelayerPolicy()
         self.clock = clock
-        base = {"api": config.api_base} if config.api_base else None
-        self.stripe = stripe.StripeClient(config.secret_key, base_addresses=base, max_network_retries=2)  # type: ignore[arg-type]
         self._lock = threading.Lock()
+
+    def provider(self, method: str) -> PaymentProvider:
+        found = self.providers.get(method)
+        if found is None:
+            raise NotConfigured(f"{method} payments are not configured on this server")
+        return found
+
+    def methods_for(self, currency: str) -> list[str]:
+        """The configured providers that take `currency` (ISO 4217, any case)."""
+        return sorted(m for m, p in self.providers.items() if currency.lower() in p.currencies)
 
     # ------------------------------------------------------------ quotes and checkout
     def create_checkout(
         self,
         *,
+        method: str,
         client: str,
         provider: str,
         arbiter: str,
@@ -111,10 +112,14 @@ class Payments:
         due_dates: list[int],
         review_window: int,
         terms_digest: str,
-        amount_cents: int,
+        amount_minor: int,
         currency: str,
         ttl: int = 1800,
-    ) -> dict[str, Any]:
+    ) -> CheckoutCreated:
+        """A quote and the provider's hosted page for it; nothing kept if the provider fails."""
+        gateway = self.provider(method)
+        if currency.lower() not in gateway.currencies:
+            raise NotConfigured(f"{method} does not take {currency.upper()} here")
         quote_id = str(uuid.uuid4())
         now = int(time.time())
         with self.engine.begin() as conn:
@@ -124,154 +129,181 @@ class Payments:
                     chain_id=self.chain_id,
                     client=client,
                     provider=provider,
+                    method=method,
                     arbiter=arbiter,
                     token=token,
                     amounts=json.dumps([str(a) for a in amounts]),
                     due_dates=json.dumps(due_dates),
                     review_window=review_window,
                     terms_digest=terms_digest,
-                    amount_cents=amount_cents,
-                    currency=currency,
+                    amount_cents=amount_minor,
+                    currency=currency.lower(),
                     expires_at=now + ttl,
                     status="quoted",
                     created_at=now,
                 )
             )
         try:
-            session = self._create_session(quote_id, now, ttl, currency, amount_cents, provider)
-        except stripe.StripeError as exc:
-            # No quote without a checkout: drop it, so a Stripe outage leaves nothing behind.
+            page = gateway.create_checkout(
+                quote_id=quote_id,
+                amount=amount_minor,
+                currency=currency.lower(),
+                description=f"Skillchain engagement with {provider[:10]}...",
+                expires_at=now + ttl,
+            )
+        except ProviderUnavailable:
+            # No quote without a checkout: drop it, so an outage leaves nothing behind.
             with self.engine.begin() as conn:
                 conn.execute(delete(payment_quotes).where(payment_quotes.c.id == quote_id))
-            raise StripeUnavailable(
-                f"Stripe did not create the checkout: {exc.user_message or type(exc).__name__}"
-            ) from None
+            raise
         with self.engine.begin() as conn:
             conn.execute(
                 update(payment_quotes)
                 .where(payment_quotes.c.id == quote_id)
-                .values(checkout_session=session.id, status="checkout")
+                .values(checkout_session=page.payment, hosted_page=page.page, status="checkout")
             )
-        return {
-            "quote_id": quote_id,
-            "checkout_url": session.url,
-            "session_id": session.id,
-            "expires_at": now + ttl,
-        }
+        return CheckoutCreated(quote_id, method, page.url, page.page, now + ttl)
 
-    def _create_session(
-        self, quote_id: str, now: int, ttl: int, currency: str, amount_cents: int, provider: str
-    ) -> Any:
-        return self.stripe.v1.checkout.sessions.create(
-            params={
-                "mode": "payment",
-                "success_url": self.config.success_url,
-                "cancel_url": self.config.cancel_url,
-                "expires_at": now + ttl,
-                "metadata": {"quote_id": quote_id},
-                "line_items": [
-                    {
-                        "quantity": 1,
-                        "price_data": {
-                            "currency": currency,
-                            "unit_amount": amount_cents,
-                            "product_data": {"name": f"Skillchain engagement with {provider[:10]}..."},
-                        },
-                    }
-                ],
-            },
-            options={"idempotency_key": f"skillchain-quote-{quote_id}"},
-        )
-
-    # ------------------------------------------------------------ webhook
-    def handle_webhook(self, payload: bytes, signature: str | None) -> str:
+    # ------------------------------------------------------------ webhooks
+    def handle_webhook(self, method: str, body: bytes, headers: Mapping[str, str]) -> str:
         """Verify, record, enqueue: fast, no chain work here. Returns what was done, for the log."""
-        try:
-            event = stripe.Webhook.construct_event(
-                payload, signature, self.config.webhook_secret, tolerance=300
-            )
-        except (stripe.SignatureVerificationError, ValueError) as exc:
-            raise BadSignature(str(exc)) from None
-        # Stripe's library bounds the age only; a timestamp from the future is as suspect as an old one.
-        stamped = _signature_time(signature)
-        if stamped is not None and stamped > time.time() + 300:
-            raise BadSignature("the signature's timestamp is in the future")
-        obj: dict[str, Any] = json.loads(payload)["data"]["object"]  # verified above: the payload is Stripe's
+        gateway = self.provider(method)
+        event = gateway.parse_webhook(body, headers)
         with self.engine.connect() as conn:
-            if conn.execute(select(stripe_events.c.id).where(stripe_events.c.id == event.id)).first():
-                return "duplicate"
-        # Whatever needs Stripe is asked first, outside any transaction; if Stripe cannot be reached
-        # this raises (a 503): nothing is recorded, and Stripe's retry is processed in full.
-        try:
-            session = (
-                self._session_for_intent(obj.get("payment_intent"))
-                if event.type in ("charge.refunded", "charge.dispute.created")
-                else None
-            )
-        except stripe.StripeError as exc:
-            raise StripeUnavailable(f"Stripe could not be asked about this charge: {exc}") from None
+            seen = conn.execute(
+                select(payment_events.c.id).where(
+                    payment_events.c.provider == method, payment_events.c.id == event.id
+                )
+            ).first()
+        if seen:
+            return "duplicate"
+        # Whatever needs the provider is asked first, outside any transaction; if it cannot be reached
+        # this raises (a 503): nothing is recorded, and the provider's retry is processed in full.
+        event = self._resolve(method, gateway, event)
         try:
             with self.engine.begin() as conn:
                 # The event and what it causes commit together: a failure leaves neither.
                 conn.execute(
-                    insert(stripe_events).values(id=event.id, type=event.type, received_at=int(time.time()))
+                    insert(payment_events).values(
+                        provider=method, id=event.id, type=event.type, received_at=int(time.time())
+                    )
                 )
-                return self._apply(conn, event.type, obj, session)
+                return self._apply(conn, method, event)
         except IntegrityError:
             return "duplicate"  # the same event, delivered concurrently, was recorded first
 
-    def _apply(self, conn: Connection, kind: str, obj: dict[str, Any], session: str | None) -> str:
-        if kind == "checkout.session.completed":
-            if obj.get("payment_status") == "paid":
-                return self._enqueue(conn, "fund", obj["id"], self._quote_for(conn, obj))
-            self._mark(conn, obj, "awaiting")
-            return "awaiting asynchronous payment"
-        if kind == "checkout.session.async_payment_succeeded":
-            return self._enqueue(conn, "fund", obj["id"], self._quote_for(conn, obj))
-        if kind == "checkout.session.async_payment_failed":
-            self._mark(conn, obj, "failed")
-            return "payment failed: nothing funded"
-        if kind in ("charge.refunded", "charge.dispute.created"):
-            if session is None:
-                return "no funded engagement for this charge"
-            return self._enqueue(conn, "dispute", session, None)
-        return f"ignored {kind}"
+    def _resolve(self, method: str, gateway: PaymentProvider, event: ProviderEvent) -> ProviderEvent:
+        """Fill in the payment (and for a funding, the quote) an event names only by charge or order."""
+        from dataclasses import replace
 
-    def _quote_for(self, conn: Connection, session: dict[str, Any]) -> str | None:
-        metadata = session.get("metadata") or {}
-        quote_id = metadata.get("quote_id")
-        if quote_id:
+        if event.action == "fund" and event.quote_id is None and event.payment:
+            with self.engine.connect() as conn:
+                known = conn.execute(
+                    select(payment_quotes.c.id).where(payment_quotes.c.checkout_session == event.payment)
+                ).scalar()
+            quote = known
+            if quote is None and hasattr(gateway, "quote_of_order"):
+                quote = gateway.quote_of_order(event.payment)
+            return replace(event, quote_id=quote)
+        if event.action in ("dispute", "refunded", "dispute_lost", "dispute_won") and event.charge:
+            with self.engine.connect() as conn:
+                known = conn.execute(
+                    select(payment_quotes.c.checkout_session).where(
+                        payment_quotes.c.method == method, payment_quotes.c.provider_charge == event.charge
+                    )
+                ).scalar()
+                if known is None and event.payment is None:
+                    candidates = list(
+                        conn.execute(
+                            select(payment_quotes.c.checkout_session).where(
+                                payment_quotes.c.method == method,
+                                payment_quotes.c.status == "funded",
+                                payment_quotes.c.provider_charge.is_(None),
+                            )
+                        ).scalars()
+                    )
+                    known = gateway.payment_of_charge(event.charge, candidates) if candidates else None
+            return replace(event, payment=known or event.payment)
+        return event
+
+    def _apply(self, conn: Connection, method: str, event: ProviderEvent) -> str:
+        if event.action == "fund":
+            quote = self._quote_row(conn, event.quote_id)
+            if quote is None or quote["method"] != method or event.payment is None:
+                return "no quote for this payment"
+            if event.amount is not None and int(event.amount) != int(quote["amount_cents"]):
+                conn.execute(
+                    update(payment_quotes).where(payment_quotes.c.id == quote["id"]).values(status="mismatch")
+                )
+                log.error(
+                    "payment %s paid %s, the quote says %s: not funded",
+                    event.payment,
+                    event.amount,
+                    quote["amount_cents"],
+                )
+                return "amount differs from the quote: not funded"
             conn.execute(
                 update(payment_quotes)
-                .where(payment_quotes.c.id == quote_id)
-                .values(checkout_session=session["id"])
-            )
-        return str(quote_id) if quote_id else None
-
-    def _mark(self, conn: Connection, session: dict[str, Any], status: str) -> None:
-        quote_id = (session.get("metadata") or {}).get("quote_id")
-        conn.execute(
-            update(payment_quotes)
-            .where(payment_quotes.c.id == quote_id, payment_quotes.c.status != "funded")
-            .values(status=status)
-        )
-
-    def _session_for_intent(self, intent: str | None) -> str | None:
-        if not intent:
-            return None
-        with self.engine.begin() as conn:
-            rows = (
-                conn.execute(
-                    select(payment_quotes.c.checkout_session).where(payment_quotes.c.status == "funded")
+                .where(payment_quotes.c.id == quote["id"])
+                .values(
+                    checkout_session=event.payment, provider_charge=event.charge or quote["provider_charge"]
                 )
-                .scalars()
-                .all()
             )
-        for session_id in rows:
-            session = self.stripe.v1.checkout.sessions.retrieve(session_id)
-            if getattr(session, "payment_intent", None) == intent:
-                return str(session_id)
-        return None
+            return self._enqueue(conn, "fund", event.payment, quote["id"])
+        if event.action in ("awaiting", "failed"):
+            conn.execute(
+                update(payment_quotes)
+                .where(
+                    or_(
+                        payment_quotes.c.id == event.quote_id,
+                        payment_quotes.c.checkout_session == event.payment,
+                    ),
+                    payment_quotes.c.status != "funded",
+                )
+                .values(status=event.action)
+            )
+            return (
+                "awaiting asynchronous payment"
+                if event.action == "awaiting"
+                else "payment failed: nothing funded"
+            )
+        if event.action == "refunded":
+            ours = conn.execute(
+                update(card_refunds)
+                .where(card_refunds.c.provider == method, card_refunds.c.refund_id == event.refund)
+                .values(status="processed", updated_at=int(time.time()))
+            ).rowcount
+            if ours or (event.refund is None and event.payment is None):
+                return "refund recorded"
+            if event.payment is None:
+                return "no funded engagement for this charge"
+            # Refunded from the provider's dashboard: the money went back, so the escrow is taken back.
+            return self._enqueue(conn, "dispute", event.payment, None)
+        if event.action == "dispute":
+            if event.payment is None:
+                return "no funded engagement for this charge"
+            conn.execute(
+                update(payment_quotes)
+                .where(payment_quotes.c.checkout_session == event.payment)
+                .values(dispute_status="open")
+            )
+            return self._enqueue(conn, "dispute", event.payment, None)
+        if event.action in ("dispute_lost", "dispute_won"):
+            outcome = event.action.removeprefix("dispute_")
+            conn.execute(
+                update(payment_quotes)
+                .where(payment_quotes.c.checkout_session == event.payment)
+                .values(dispute_status=outcome)
+            )
+            return f"dispute {outcome} recorded"
+        return f"ignored {event.type}"
+
+    @staticmethod
+    def _quote_row(conn: Connection, quote_id: str | None) -> dict[str, Any] | None:
+        if not quote_id:
+            return None
+        row = conn.execute(select(payment_quotes).where(payment_quotes.c.id == quote_id)).mappings().first()
+        return dict(row) if row else None
 
     def _enqueue(self, conn: Connection, kind: str, session_id: str, quote_id: str | None) -> str:
         """Queue one job per (kind, payment) in the caller's transaction."""
@@ -619,32 +651,47 @@ class Payments:
 
     # ------------------------------------------------------------ reconciliation and refunds
     def reconcile(self) -> dict[str, int]:
-        """Find paid sessions never funded (the webhook was down) and fund each exactly once."""
+        """Find paid payments never funded (the webhook was down) and fund each exactly once."""
         found = queued = 0
-        for session in self.stripe.v1.checkout.sessions.list(
-            params={"status": "complete", "limit": 100}
-        ).auto_paging_iter():
-            if getattr(session, "payment_status", None) != "paid":
-                continue
-            found += 1
-            try:
-                with self.engine.begin() as conn:
-                    result = self._enqueue(conn, "fund", session.id, self._quote_for(conn, session.to_dict()))
-            except IntegrityError:  # a webhook queued it at the same moment
-                result = "fund already queued"
-            if result == "fund queued":
-                queued += 1
+        for method, gateway in self.providers.items():
+            for payment, quote_id, charge in gateway.paid_payments():
+                found += 1
+                try:
+                    with self.engine.begin() as conn:
+                        quote = self._quote_row(conn, quote_id)
+                        if quote is None or quote["method"] != method:
+                            continue
+                        conn.execute(
+                            update(payment_quotes)
+                            .where(payment_quotes.c.id == quote_id)
+                            .values(
+                                checkout_session=payment, provider_charge=charge or quote["provider_charge"]
+                            )
+                        )
+                        result = self._enqueue(conn, "fund", payment, quote_id)
+                except IntegrityError:  # a webhook queued it at the same moment
+                    result = "fund already queued"
+                if result == "fund queued":
+                    queued += 1
         processed = self.process_jobs()
         return {"paid_sessions": found, "queued": queued, "processed": processed}
 
     def refund(self, session_id: str) -> None:
-        """Refund a payment whose funding failed for good (idempotent on Stripe's side)."""
-        session = self.stripe.v1.checkout.sessions.retrieve(session_id)
-        intent = getattr(session, "payment_intent", None)
-        if not intent:
+        """Refund in full a payment whose funding failed for good (once: keyed on the payment)."""
+        with self.engine.connect() as conn:
+            quote = (
+                conn.execute(select(payment_quotes).where(payment_quotes.c.checkout_session == session_id))
+                .mappings()
+                .first()
+            )
+        if quote is None:
             return
-        self.stripe.v1.refunds.create(
-            params={"payment_intent": intent}, options={"idempotency_key": f"skillchain-refund-{session_id}"}
+        self.refund_card(
+            method=quote["method"],
+            payment=session_id,
+            charge=quote["provider_charge"],
+            amount=int(quote["amount_cents"]),
+            key=f"skillchain-refund-{session_id}",
         )
         with self.engine.begin() as conn:
             conn.execute(
@@ -652,3 +699,34 @@ class Payments:
                 .where(payment_quotes.c.checkout_session == session_id)
                 .values(status="refunded")
             )
+
+    def refund_card(self, *, method: str, payment: str, charge: str | None, amount: int, key: str) -> str:
+        """Money back to the card, exactly once per `key`: the reason is recorded before the provider
+        is asked, and asked again with the same key after a crash (the provider returns the first)."""
+        now = int(time.time())
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(card_refunds).values(
+                        key=key,
+                        provider=method,
+                        payment=payment,
+                        amount=amount,
+                        status="pending",
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except IntegrityError:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(card_refunds).where(card_refunds.c.key == key)).mappings().one()
+            if row["refund_id"]:
+                return str(row["refund_id"])
+        refund_id = self.provider(method).refund(payment=payment, charge=charge, amount=amount, key=key)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(card_refunds)
+                .where(card_refunds.c.key == key, card_refunds.c.status == "pending")
+                .values(refund_id=refund_id, status="requested", updated_at=int(time.time()))
+            )
+        return refund_id

@@ -1,4 +1,4 @@
-"""Wiring card payments from settings: Stripe client, relayer key, the worker thread."""
+"""Wiring card payments from settings: the configured providers, the relayer key, the worker thread."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from api.payments.service import Payments, RelayerPolicy, StripeConfig
+from api.payments.providers.base import PaymentProvider
+from api.payments.providers.razorpay import RazorpayConfig, RazorpayProvider
+from api.payments.providers.stripe import StripeConfig, StripeProvider
+from api.payments.service import Payments, RelayerPolicy
 from chain.records import LOCAL_CHAIN_IDS, load_record, record_path
 from skillchain.settings import Settings
 
@@ -57,24 +60,50 @@ class PaymentsWithLazyRelayer(Payments):
         return super().process_jobs()
 
 
+def providers_of(settings: Settings) -> dict[str, PaymentProvider]:
+    """Every card provider whose keys are configured."""
+    site = f"http://{settings.api_host}:{settings.api_port}"
+    found: dict[str, PaymentProvider] = {}
+    if settings.stripe_secret_key is not None and settings.stripe_webhook_secret is not None:
+        found["stripe"] = StripeProvider(
+            StripeConfig(
+                secret_key=settings.stripe_secret_key.get_secret_value(),
+                webhook_secret=settings.stripe_webhook_secret.get_secret_value(),
+                api_base=settings.stripe_api_base,
+                success_url=f"{site}/?paid={{CHECKOUT_SESSION_ID}}",
+                cancel_url=f"{site}/?cancelled=1",
+            )
+        )
+    if (
+        settings.razorpay_key_id
+        and settings.razorpay_key_secret is not None
+        and settings.razorpay_webhook_secret is not None
+    ):
+        found["razorpay"] = RazorpayProvider(
+            RazorpayConfig(
+                key_id=settings.razorpay_key_id,
+                key_secret=settings.razorpay_key_secret.get_secret_value(),
+                webhook_secret=settings.razorpay_webhook_secret.get_secret_value(),
+                api_base=settings.razorpay_api_base,
+                callback_url=f"{site}/?paid=razorpay",
+            )
+        )
+    return found
+
+
 def start_payments(settings: Settings, engine: Engine) -> Payments | None:
-    if settings.stripe_secret_key is None or settings.stripe_webhook_secret is None:
+    providers = providers_of(settings)
+    if not providers:
         return None
     payments = PaymentsWithLazyRelayer(
         lazy=LazyRelayer(settings),
         engine=engine,
         chain_id=settings.chain_id,
+        providers=providers,
         policy=RelayerPolicy(
             wait_seconds=settings.relayer_wait_seconds,
             stuck_seconds=settings.relayer_stuck_seconds,
             max_fee=int(settings.relayer_max_fee_gwei * 10**9),
-        ),
-        config=StripeConfig(
-            secret_key=settings.stripe_secret_key.get_secret_value(),
-            webhook_secret=settings.stripe_webhook_secret.get_secret_value(),
-            api_base=settings.stripe_api_base,
-            success_url=f"http://{settings.api_host}:{settings.api_port}/?paid={{CHECKOUT_SESSION_ID}}",
-            cancel_url=f"http://{settings.api_host}:{settings.api_port}/?cancelled=1",
         ),
     )
     if settings.payments_worker:

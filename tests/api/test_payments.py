@@ -20,7 +20,7 @@ from api.payments.service import Payments, RelayerPolicy
 from chain.artifacts import load_artifact
 from chain.relayer import SignedTx, external_ref
 from chain.tx import anvil_account
-from db.payments import payment_jobs, payment_quotes, payment_tx_attempts, stripe_events
+from db.payments import payment_events, payment_jobs, payment_quotes, payment_tx_attempts
 from tests.api.conftest_chain import Stack
 from tests.api.stripe_standin import StripeStandIn, running_stripe_standin
 
@@ -75,7 +75,7 @@ class Pay:
     def counts(self) -> tuple[int, int]:
         with self.payments.engine.connect() as conn:
             return (
-                conn.execute(select(func.count()).select_from(stripe_events)).scalar_one(),
+                conn.execute(select(func.count()).select_from(payment_events)).scalar_one(),
                 conn.execute(select(func.count()).select_from(payment_jobs)).scalar_one(),
             )
 
@@ -429,11 +429,20 @@ def test_a_webhook_whose_processing_fails_records_nothing_and_its_retry_raises_t
     pay.stack.index()
     dispute = {"id": f"du_r{eid}", "object": "dispute", "payment_intent": session["payment_intent"]}
     delivery = StripeStandIn.event("charge.dispute.created", dispute, event_id=f"evt_retry_{eid}")
+    with (
+        pay.payments.engine.begin() as conn
+    ):  # a payment funded before charges were recorded: Stripe is asked
+        conn.execute(
+            payment_quotes.update()
+            .where(payment_quotes.c.checkout_session == out["session_id"])
+            .values(provider_charge=None)
+        )
     before = pay.counts()
     down = stripe_lib.StripeClient(
         "sk_test_standin", base_addresses={"api": f"http://127.0.0.1:{free_port()}"}, max_network_retries=0
     )
-    monkeypatch.setattr(pay.payments, "stripe", down)  # Stripe's API is unreachable for this delivery
+    stripe_provider = pay.payments.providers["stripe"]
+    monkeypatch.setattr(stripe_provider, "client", down)  # Stripe's API is unreachable for this delivery
     failed = pay.webhook(delivery)
     assert failed.status_code == 503 and failed.headers["Retry-After"]
     assert pay.counts() == before  # neither the event nor a job: nothing says "seen"

@@ -19,13 +19,15 @@ FUZZ = os.environ.get("SKILLCHAIN_FUZZ") == "1"
 
 @pytest.fixture(scope="module")
 def api_schema(stack: Stack) -> Iterator[schemathesis.BaseSchema]:
-    """The whole API with every optional part on (card payments against the Stripe stand-in, a matching
-    snapshot), so a 503 "not configured" can only mean a real outage — which must not happen here."""
+    """The whole API with every optional part on (card payments against the Stripe and Razorpay
+    stand-ins, a matching snapshot), so a 503 "not configured" can only mean a real outage — which must
+    not happen here."""
     from pydantic import SecretStr
 
     from api.app import create_app
     from db.engine import make_engine
     from matching.service import train
+    from tests.api.razorpay_standin import KEY_ID, KEY_SECRET, running_razorpay_standin
     from tests.api.stripe_standin import running_stripe_standin
 
     train(
@@ -35,12 +37,16 @@ def api_schema(stack: Stack) -> Iterator[schemathesis.BaseSchema]:
         relayers=set(),
         log=lambda _m: None,
     )
-    with running_stripe_standin() as (url, _standin):
+    with running_stripe_standin() as (url, _standin), running_razorpay_standin() as (rzp_url, _rzp):
         settings = stack.settings.model_copy(
             update={
                 "stripe_secret_key": SecretStr("sk_test_standin"),
                 "stripe_webhook_secret": SecretStr("whsec_test"),
                 "stripe_api_base": url,
+                "razorpay_key_id": KEY_ID,
+                "razorpay_key_secret": SecretStr(KEY_SECRET),
+                "razorpay_webhook_secret": SecretStr("rzp_whsec_test"),
+                "razorpay_api_base": rzp_url,
                 "payments_worker": False,
             }
         )

@@ -45,7 +45,11 @@ def deploy_test_contracts(chain: LocalChain, data: Path, *, issuer: int) -> tupl
         test_stablecoin=True,
         stablecoin_holders=[anvil_account(i).address for i in range(1, 9)],
         verification_inputs=False,
-        test_price_feeds={"ETH/USD": Decimal("2500"), "EUR/USD": Decimal("1.1")},
+        test_price_feeds={
+            "ETH/USD": Decimal("2500"),
+            "EUR/USD": Decimal("1.1"),
+            "INR/USD": Decimal("0.0125"),
+        },
     )
     record, _ = deploy(
         Sender(w3, anvil_account(0)),

@@ -1101,8 +1101,25 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Pay an engagement by card (Stripe Checkout) */
+        /** Pay an engagement by card (Stripe Checkout or a Razorpay Payment Link) */
         post: operations["payments.checkout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/payments/razorpay/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Razorpay webhook (X-Razorpay-Signature over the raw body; X-Razorpay-Event-Id recorded once) */
+        post: operations["payments.razorpay_webhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1118,7 +1135,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Stripe webhook (signed; answers fast) */
+        /** Stripe webhook (signed with Stripe-Signature; answers fast) */
         post: operations["payments.webhook"];
         delete?: never;
         options?: never;
@@ -1831,6 +1848,13 @@ export interface components {
         /** CheckoutIn */
         CheckoutIn: {
             /**
+             * Method
+             * @description stripe: charged in USD; razorpay: in INR, through the INR/USD price feed
+             * @default stripe
+             * @enum {string}
+             */
+            method?: "stripe" | "razorpay";
+            /**
              * Milestones
              * @description amounts in stablecoin base units
              */
@@ -1852,17 +1876,28 @@ export interface components {
         };
         /** CheckoutPublic */
         CheckoutPublic: {
-            /** Amount Cents */
+            /**
+             * Amount Cents
+             * @description what the card is charged, in minor units of `currency`
+             */
             amount_cents: number;
-            /** Checkout Url */
+            /**
+             * Checkout Url
+             * @description the provider's hosted page: send the learner there
+             */
             checkout_url: string;
             /** Currency */
             currency: string;
             /** Expires At */
             expires_at: number;
+            /** Method */
+            method: string;
             /** Quote Id */
             quote_id: string;
-            /** Session Id */
+            /**
+             * Session Id
+             * @description the hosted page's id (a Checkout Session, a payment link)
+             */
             session_id: string;
         };
         /** CredentialIn */
@@ -11833,7 +11868,7 @@ export interface operations {
                     "application/json": components["schemas"]["CheckoutPublic"];
                 };
             };
-            /** @description the request is well-formed but not acceptable (the detail says why) */
+            /** @description Bad Request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11869,7 +11904,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description the object is not in a state that allows this */
+            /** @description Conflict */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11905,7 +11940,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a dependency (chain deployment) is not available yet */
+            /** @description Service Unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -11916,12 +11951,10 @@ export interface operations {
             };
         };
     };
-    "payments.webhook": {
+    "payments.razorpay_webhook": {
         parameters: {
             query?: never;
-            header?: {
-                "stripe-signature"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -11936,7 +11969,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookPublic"];
                 };
             };
-            /** @description the request is well-formed but not acceptable (the detail says why) */
+            /** @description Bad Request */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11990,8 +12023,91 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "payments.webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPublic"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12008,7 +12124,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description a dependency (chain deployment) is not available yet */
+            /** @description Service Unavailable */
             503: {
                 headers: {
                     [name: string]: unknown;

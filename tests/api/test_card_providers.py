@@ -1,0 +1,318 @@
+"""One suite for every card provider, through the provider interface: Stripe (against its stand-in)
+and Razorpay (against its stand-in, through the official SDK), on a real anvil. Paid -> funded once
+(Razorpay's `payment.captured` and `order.paid` in both orders); ten duplicate and ten concurrent
+deliveries -> one funding; a bad signature, a changed byte or a missing header -> 400 and nothing
+written; a refund -> recorded; a chargeback -> exactly one on-chain dispute by the relayer (the
+payer); the dispute lost or won -> recorded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlalchemy import func, select
+
+from api.app import create_app
+from api.payments.service import Payments
+from chain.artifacts import load_artifact
+from chain.relayer import external_ref
+from chain.tx import anvil_account
+from db.payments import card_refunds, payment_events, payment_jobs, payment_quotes
+from tests.api.conftest_chain import Stack
+from tests.api.razorpay_standin import KEY_ID, KEY_SECRET, RazorpayStandIn, running_razorpay_standin
+from tests.api.stripe_standin import StripeStandIn, running_stripe_standin
+
+STRIPE_SECRET = "whsec_test_skillchain"  # the stand-ins' webhook secrets, not real ones
+RAZORPAY_SECRET = "rzp_whsec_test_skillchain"
+CLIENT, PROVIDER, RELAYER = anvil_account(1), anvil_account(2), anvil_account(8)
+Delivery = tuple[bytes, dict[str, str]]
+
+
+@dataclass
+class Cards:
+    stack: Stack
+    client: TestClient
+    payments: Payments
+    stripe: StripeStandIn
+    razorpay: RazorpayStandIn
+    charges: dict[str, str] = field(default_factory=dict)  # payment -> the provider's charge id
+
+    def checkout(self, method: str) -> dict[str, Any]:
+        made = self.client.post(
+            "/payments/checkout",
+            headers=self.stack.sign_in(CLIENT),
+            json={
+                "provider": PROVIDER.address,
+                "title": "Card-paid mentoring",
+                "skill": "python",
+                "milestones": [
+                    {"title": "one", "amount": "25000000", "due_date": int(time.time()) + 7 * 86400}
+                ],
+                "method": method,
+            },
+        )
+        assert made.status_code == 200, made.text
+        return made.json()  # type: ignore[no-any-return]
+
+    def deliver(self, method: str, delivery: Delivery) -> Any:
+        body, headers = delivery
+        path = "/payments/webhook" if method == "stripe" else "/payments/razorpay/webhook"
+        return self.client.post(path, content=body, headers={"Content-Type": "application/json", **headers})
+
+    # ------------------------------------------------------------ each provider's wire format
+    def stripe_event(self, kind: str, obj: dict[str, Any]) -> Delivery:
+        body = StripeStandIn.event(kind, obj)
+        return body, {"Stripe-Signature": StripeStandIn.sign(body, STRIPE_SECRET)}
+
+    def razorpay_event(self, kind: str, **entities: dict[str, Any]) -> Delivery:
+        body = RazorpayStandIn.event(kind, **entities)
+        return body, {
+            "X-Razorpay-Signature": RazorpayStandIn.sign(body, RAZORPAY_SECRET),
+            "X-Razorpay-Event-Id": f"evt_{time.time_ns()}",
+        }
+
+    def pay(self, method: str, out: dict[str, Any]) -> tuple[str, list[Delivery]]:
+        """The learner pays on the provider's page: the payment's key and the webhook deliveries."""
+        if method == "stripe":
+            session = self.stripe.complete(out["session_id"], paid=True)
+            self.charges[session["id"]] = session["payment_intent"]
+            return session["id"], [self.stripe_event("checkout.session.completed", session)]
+        order, payment = self.razorpay.pay(out["session_id"])
+        self.charges[order["id"]] = payment["id"]
+        return order["id"], [
+            self.razorpay_event("payment.captured", payment=payment),
+            self.razorpay_event("order.paid", payment=payment, order=order),
+        ]
+
+    def dispute(self, method: str, payment: str, outcome: str) -> Delivery:
+        charge = self.charges[payment]
+        if method == "stripe":
+            kind = "charge.dispute.created" if outcome == "created" else "charge.dispute.closed"
+            obj = {"id": f"du_{charge}", "object": "dispute", "payment_intent": charge, "status": outcome}
+            return self.stripe_event(kind, obj)
+        entity = {"id": f"disp_{charge}", "entity": "dispute", "payment_id": charge, "amount": 200000}
+        return self.razorpay_event(
+            f"payment.dispute.{outcome}", payment=self.razorpay.payments[charge], dispute=entity
+        )
+
+    def refunded(self, method: str, payment: str, refund_id: str) -> Delivery:
+        charge = self.charges[payment]
+        if method == "stripe":
+            obj = {
+                "id": f"ch_{charge}",
+                "object": "charge",
+                "payment_intent": charge,
+                "refunds": {"data": [{"id": refund_id}]},
+            }
+            return self.stripe_event("charge.refunded", obj)
+        refund = next(r for r in self.razorpay.refunds[charge] if r["id"] == refund_id)
+        return self.razorpay_event("refund.processed", refund=refund, payment=self.razorpay.payments[charge])
+
+    # ------------------------------------------------------------ what happened
+    def fundings(self, payment: str) -> int:
+        ref = external_ref(payment)
+        return sum(
+            1
+            for e in self.escrow().events.EngagementCreated.get_logs(from_block=0)
+            if bytes(e.args.externalRef) == ref
+        )
+
+    def escrow(self) -> Any:
+        return self.stack.w3.eth.contract(
+            address=self.stack.record.address_of("SkillEscrow"), abi=load_artifact("SkillEscrow").abi
+        )
+
+    def written(self) -> tuple[int, int, int]:
+        with self.payments.engine.connect() as conn:
+            return tuple(  # type: ignore[return-value]
+                conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (payment_events, payment_jobs, card_refunds)
+            )
+
+
+@pytest.fixture(scope="module")
+def cards(stack: Stack) -> Iterator[Cards]:
+    with running_stripe_standin() as (stripe_url, stripe), running_razorpay_standin() as (rzp_url, razorpay):
+        settings = stack.settings.model_copy(
+            update={
+                "stripe_secret_key": SecretStr("sk_test_standin"),
+                "stripe_webhook_secret": SecretStr(STRIPE_SECRET),
+                "stripe_api_base": stripe_url,
+                "razorpay_key_id": KEY_ID,
+                "razorpay_key_secret": SecretStr(KEY_SECRET),
+                "razorpay_webhook_secret": SecretStr(RAZORPAY_SECRET),
+                "razorpay_api_base": rzp_url,
+                "payments_worker": False,
+            }
+        )
+        app = create_app(settings)
+        yield Cards(stack, TestClient(app), app.state.payments, stripe, razorpay)
+
+
+METHODS = ["stripe", "razorpay"]
+
+
+def test_razorpay_charges_inr_through_the_feed_in_exact_paise(cards: Cards) -> None:
+    out = cards.checkout("razorpay")
+    # 25 tUSD (6 decimals) at INR/USD 0.0125 = 2,000 INR = 200,000 paise, exactly.
+    assert (out["method"], out["currency"], out["amount_cents"]) == ("razorpay", "inr", 200000)
+    link = cards.razorpay.links[out["session_id"]]
+    assert link["amount"] == 200000 and link["notes"] == {"quote_id": out["quote_id"]}
+    assert out["checkout_url"] == link["short_url"]
+    stripe_out = cards.checkout("stripe")
+    assert (stripe_out["currency"], stripe_out["amount_cents"]) == ("usd", 2500)
+
+
+@pytest.mark.parametrize(
+    ("method", "order"), [("stripe", "as sent"), ("razorpay", "captured first"), ("razorpay", "order first")]
+)
+def test_a_paid_checkout_funds_the_escrow_once(cards: Cards, method: str, order: str) -> None:
+    out = cards.checkout(method)
+    payment, deliveries = cards.pay(method, out)
+    if order == "order first":
+        deliveries.reverse()
+    results = [cards.deliver(method, d).json()["result"] for d in deliveries]
+    assert results[0] == "fund queued" and all(r == "fund already queued" for r in results[1:])
+    cards.payments.process_jobs()
+    cards.payments.process_jobs()
+    assert cards.fundings(payment) == 1
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_ten_duplicate_and_ten_concurrent_deliveries_fund_once(cards: Cards, method: str) -> None:
+    out, other = cards.checkout(method), cards.checkout(method)
+    payment, [delivery, *_] = cards.pay(method, out)
+    results = [cards.deliver(method, delivery).json()["result"] for _ in range(10)]
+    assert results[0] == "fund queued" and set(results[1:]) == {"duplicate"}
+    second, [concurrent, *_] = cards.pay(method, other)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        codes = list(pool.map(lambda _: cards.deliver(method, concurrent).status_code, range(10)))
+    assert codes == [200] * 10
+    cards.payments.process_jobs()
+    assert (cards.fundings(payment), cards.fundings(second)) == (1, 1)
+    with cards.payments.engine.connect() as conn:
+        jobs = conn.execute(
+            select(payment_jobs).where(payment_jobs.c.session_id.in_([payment, second]))
+        ).all()
+    assert len(jobs) == 2 and all(j.status == "done" for j in jobs)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_bad_signature_a_changed_byte_or_a_missing_header_is_400_and_writes_nothing(
+    cards: Cards, method: str
+) -> None:
+    out = cards.checkout(method)
+    _, [(body, headers), *_] = cards.pay(method, out)
+    before = cards.written()
+    signature = "Stripe-Signature" if method == "stripe" else "X-Razorpay-Signature"
+    wrong_secret = (
+        StripeStandIn.sign(body, "whsec_wrong") if method == "stripe" else RazorpayStandIn.sign(body, "wrong")
+    )
+    changed = body.replace(b"25", b"26", 1) if b"25" in body else body.replace(b"0", b"1", 1)
+    for bad_body, bad_headers in [
+        (body, {**headers, signature: wrong_secret}),
+        (changed, headers),
+        (body, {k: v for k, v in headers.items() if k != signature}),
+        (body, {**headers, signature: "garbage"}),
+    ]:
+        refused = cards.deliver(method, (bad_body, bad_headers))
+        assert refused.status_code == 400 and "signature" in refused.json()["detail"], refused.text
+    if method == "razorpay":  # without the event id the delivery cannot be recorded once
+        no_id = {k: v for k, v in headers.items() if k != "X-Razorpay-Event-Id"}
+        assert cards.deliver(method, (body, no_id)).status_code == 400
+    assert cards.written() == before
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_refund_to_the_card_is_made_once_and_recorded(cards: Cards, method: str) -> None:
+    out = cards.checkout(method)
+    payment, deliveries = cards.pay(method, out)
+    for d in deliveries:
+        cards.deliver(method, d)
+    cards.payments.process_jobs()
+    key = f"test-refund-{payment}"
+    first = cards.payments.refund_card(
+        method=method, payment=payment, charge=cards.charges[payment], amount=700, key=key
+    )
+    again = cards.payments.refund_card(
+        method=method, payment=payment, charge=cards.charges[payment], amount=700, key=key
+    )
+    assert first == again  # one refund per reason, however often it is asked for
+    if method == "razorpay":
+        assert [r["amount"] for r in cards.razorpay.refunds[cards.charges[payment]]] == [700]
+    else:
+        assert cards.stripe.refunds[cards.charges[payment]] == 1
+    assert cards.deliver(method, cards.refunded(method, payment, first)).json()["result"] == "refund recorded"
+    with cards.payments.engine.connect() as conn:
+        row = conn.execute(select(card_refunds).where(card_refunds.c.key == key)).mappings().one()
+    assert (row["status"], row["amount"], row["refund_id"]) == ("processed", 700, first)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_chargeback_disputes_on_chain_once_by_the_payer_and_its_outcome_is_recorded(
+    cards: Cards, method: str
+) -> None:
+    out = cards.checkout(method)
+    payment, deliveries = cards.pay(method, out)
+    for d in deliveries:
+        cards.deliver(method, d)
+    cards.payments.process_jobs()
+    cards.stack.index()
+    eid = cards.payments._engagement_for(payment)
+    assert eid is not None
+    c, mentor = cards.stack.client, cards.stack.sign_in(PROVIDER)
+    cards.stack.send(PROVIDER, c.post(f"/engagements/{eid}/accept", headers=mentor).json())
+    submitted = c.post(f"/engagements/{eid}/milestones/0/submit", headers=mentor, json={"summary": "done"})
+    cards.stack.send(PROVIDER, submitted.json()["tx"])
+    cards.stack.index()
+    opened = cards.dispute(method, payment, "created")
+    assert cards.deliver(method, opened).json()["result"] == "dispute queued"
+    assert (
+        cards.deliver(method, cards.dispute(method, payment, "created")).json()["result"]
+        == "dispute already queued"
+    )
+    cards.payments.process_jobs()
+    cards.payments.process_jobs()
+    raised = [e for e in cards.escrow().events.DisputeRaised.get_logs(from_block=0) if e.args.id == eid]
+    assert len(raised) == 1 and raised[0].args.by == RELAYER.address
+    outcome = "lost" if method == "stripe" else "won"
+    assert (
+        cards.deliver(method, cards.dispute(method, payment, outcome)).json()["result"]
+        == f"dispute {outcome} recorded"
+    )
+    with cards.payments.engine.connect() as conn:
+        status = conn.execute(
+            select(payment_quotes.c.dispute_status).where(payment_quotes.c.checkout_session == payment)
+        ).scalar_one()
+    assert status == outcome
+
+
+def test_a_razorpay_payment_whose_notes_were_lost_is_found_through_the_orders_api(cards: Cards) -> None:
+    out = cards.checkout("razorpay")
+    order, payment = cards.razorpay.pay(out["session_id"])
+    payment["notes"], order["receipt"] = [], out["quote_id"]  # no notes on the payment; the order knows
+    order["notes"] = []
+    delivery = cards.razorpay_event("payment.captured", payment=payment)
+    assert cards.deliver("razorpay", delivery).json()["result"] == "fund queued"
+    cards.payments.process_jobs()
+    assert cards.fundings(order["id"]) == 1
+
+
+def test_a_payment_of_another_amount_than_its_quote_funds_nothing(cards: Cards) -> None:
+    out = cards.checkout("razorpay")
+    order, payment = cards.razorpay.pay(out["session_id"])
+    payment["amount"] = 100  # a tampered or partial payment
+    assert (
+        "not funded"
+        in cards.deliver("razorpay", cards.razorpay_event("payment.captured", payment=payment)).json()[
+            "result"
+        ]
+    )
+    cards.payments.process_jobs()
+    assert cards.fundings(order["id"]) == 0
