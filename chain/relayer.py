@@ -132,6 +132,16 @@ class Relayer:
         """A chargeback before the provider accepted: take the request back (all of it to the relayer)."""
         return self._sign(self.escrow.functions.withdrawRequest(engagement_id), nonce, fees)
 
+    def sign_withdraw(self, token: str, nonce: int, fees: Fees | None = None) -> SignedTx:
+        """Pull what the escrow owes the relayer in `token` (refunds of card-funded engagements)."""
+        return self._sign(self.escrow.functions.withdraw(Web3.to_checksum_address(token)), nonce, fees)
+
+    def owed(self, token: str) -> int:
+        return int(self.escrow.functions.owed(Web3.to_checksum_address(token), self.account.address).call())
+
+    def head(self) -> int:
+        return int(self.w3.eth.block_number)
+
     def mined_nonce(self) -> int:
         """How many of the relayer's transactions are mined (the next nonce a block will take)."""
         return int(self.w3.eth.get_transaction_count(self.account.address, "latest"))

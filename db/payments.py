@@ -93,3 +93,23 @@ payment_tx_attempts = Table(
     Column("tip", Uint256, nullable=False),
     Column("sent_at", BigInteger, nullable=False),
 )
+
+# What the escrow credited back to the card relayer for a card-funded engagement (a refunded
+# milestone: a declined or withdrawn request, a cancellation, a dispute's default rule; the payer's
+# share of an arbiter's resolution), keyed on the event: each becomes one proportional refund to the
+# card once the relayer withdrew it — or is kept when the card already has the money back (a
+# chargeback, a refund from the provider's dashboard).
+card_credits = Table(
+    "card_credits",
+    metadata,
+    Column("key", String(100), primary_key=True),  # chain id : tx hash : log index
+    Column("payment", String(255), nullable=False, index=True),
+    Column("engagement_id", BigInteger, nullable=False),  # its token is the engagement's
+    Column("block_number", BigInteger, nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("amount", Uint256, nullable=False),  # token base units
+    Column("refund_minor", BigInteger, nullable=False),  # its share of what the card paid
+    Column("status", String(16), nullable=False),  # pending, refunded, kept
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)

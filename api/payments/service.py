@@ -34,8 +34,15 @@ from api.payments.providers.base import (
     ProviderUnavailable,
 )
 from chain.relayer import FeeCapReached, Fees, FeeTooLow, NonceTaken, Relayer, SignedTx, external_ref
-from db.chain import engagements
-from db.payments import card_refunds, payment_events, payment_jobs, payment_quotes, payment_tx_attempts
+from db.chain import chain_events, engagements
+from db.payments import (
+    card_credits,
+    card_refunds,
+    payment_events,
+    payment_jobs,
+    payment_quotes,
+    payment_tx_attempts,
+)
 
 __all__ = [
     "BadSignature",
@@ -80,7 +87,9 @@ class Payments:
         chain_id: int,
         policy: RelayerPolicy | None = None,
         clock: Callable[[], float] = time.time,
+        credit_depth: int = 12,
     ) -> None:
+        self.credit_depth = credit_depth  # blocks before an escrow credit is final enough to refund
         self.engine = engine
         self.providers = dict(providers)
         self.relayer = relayer
@@ -339,6 +348,10 @@ class Payments:
             if release is None:
                 return 0  # another replica is sending with this relayer right now
             try:
+                try:
+                    self.refund_credits()
+                except Exception:
+                    log.exception("card refunds of escrow credits: pass failed")
                 for job_id in self._open_jobs():
                     job = self._claim(job_id)
                     if job is None:
@@ -543,6 +556,8 @@ class Payments:
                 nonce=nonce,
                 fees=fees,
             )
+        if job["kind"] == "withdraw":  # session_id: withdraw:<token>:<the credit that asked for it>
+            return relayer.sign_withdraw(job["session_id"].split(":")[1], nonce, fees)
         engagement_id = self._engagement_for(job["session_id"])
         if engagement_id is None:
             raise PaymentsError("the funded engagement is not indexed yet")
@@ -730,3 +745,157 @@ class Payments:
                 .values(refund_id=refund_id, status="requested", updated_at=int(time.time()))
             )
         return refund_id
+
+    # ------------------------------------------------------------ escrow credits back to the card
+    def refund_credits(self) -> dict[str, int]:
+        """What the escrow credited the relayer for card-funded engagements goes back to the cards:
+        each credit (a refunded milestone; the payer's share of an arbiter's resolution) is recorded
+        once by its event, final by `credit_depth` blocks; the relayer withdraws it; then the card gets
+        the credit's share of what it paid, once (card_refunds' key). The card keeps nothing twice:
+        a payment charged back or refunded from the dashboard already has its money back."""
+        assert self.relayer is not None
+        recorded = self._record_credits(self.relayer.head() - self.credit_depth)
+        refunded = withdrawing = 0
+        with self.engine.connect() as conn:
+            pending = [
+                dict(r)
+                for r in conn.execute(
+                    select(card_credits, engagements.c.token)
+                    .join(
+                        engagements,
+                        (engagements.c.chain_id == self.chain_id)
+                        & (engagements.c.id == card_credits.c.engagement_id),
+                    )
+                    .where(card_credits.c.status == "pending")
+                    .order_by(card_credits.c.block_number, card_credits.c.log_index)
+                ).mappings()
+            ]
+            withdrawals = conn.execute(
+                select(chain_events.c.block_number, chain_events.c.log_index, chain_events.c.args).where(
+                    chain_events.c.chain_id == self.chain_id, chain_events.c.event == "Withdrawn"
+                )
+            ).all()
+        relayer = self.relayer.address.lower()
+        pulled: dict[str, tuple[int, int]] = {}  # token -> the relayer's latest withdrawal (block, log)
+        for w in withdrawals:
+            args = json.loads(w.args)
+            if str(args["account"]).lower() == relayer:
+                token = str(args["token"]).lower()
+                pulled[token] = max(pulled.get(token, (-1, -1)), (int(w.block_number), int(w.log_index)))
+        asked: set[str] = set()
+        for credit in pending:
+            token = credit["token"].lower()
+            if pulled.get(token, (-1, -1)) > (credit["block_number"], credit["log_index"]):
+                self._refund_credit(credit)
+                refunded += 1
+            elif token not in asked:  # one withdrawal per token pulls every credit before it
+                asked.add(token)
+                with self.engine.begin() as conn:
+                    if (
+                        self._enqueue(conn, "withdraw", f"withdraw:{credit['token']}:{credit['key']}", None)
+                        == "withdraw queued"
+                    ):
+                        withdrawing += 1
+        return {"recorded": recorded, "withdrawing": withdrawing, "refunded": refunded}
+
+    def _record_credits(self, final_block: int) -> int:
+        """Insert the credits of final escrow events not recorded yet; how many were new."""
+        relayer = self.relayer.address.lower() if self.relayer else ""
+        with self.engine.connect() as conn:
+            funded = {
+                "0x" + external_ref(q.checkout_session).hex(): q
+                for q in conn.execute(
+                    select(payment_quotes).where(
+                        payment_quotes.c.status.in_(("funded", "refunded")),
+                        payment_quotes.c.checkout_session.is_not(None),
+                    )
+                )
+            }
+            if not funded:
+                return 0
+            card_funded = {
+                int(e.id): e
+                for e in conn.execute(
+                    select(engagements).where(
+                        engagements.c.chain_id == self.chain_id, engagements.c.external_ref.in_(list(funded))
+                    )
+                )
+                if str(e.payer).lower() == relayer
+            }
+            events = conn.execute(
+                select(chain_events).where(
+                    chain_events.c.chain_id == self.chain_id,
+                    chain_events.c.event.in_(("MilestoneRefunded", "DisputeResolved")),
+                    chain_events.c.block_number <= final_block,
+                )
+            ).all()
+            known = set(conn.execute(select(card_credits.c.key)).scalars())
+            charged_back = set(
+                conn.execute(
+                    select(payment_jobs.c.session_id).where(payment_jobs.c.kind == "dispute")
+                ).scalars()
+            )
+        new = 0
+        now = int(time.time())
+        for ev in events:
+            args = json.loads(ev.args)
+            engagement = card_funded.get(int(args["id"]))
+            key = f"{self.chain_id}:{ev.tx_hash}:{ev.log_index}"
+            if engagement is None or key in known:
+                continue
+            if ev.event == "MilestoneRefunded":
+                amount = int(args["amount"])
+            elif args.get("byTimeout") in (True, "true", "True"):
+                continue  # the default rule's refunds are MilestoneRefunded events of their own
+            else:
+                amount = int(args["payerAmount"])
+            if amount == 0:
+                continue
+            quote = funded[engagement.external_ref]
+            total = sum(int(a) for a in json.loads(quote.amounts))
+            share = amount * int(quote.amount_cents) // total  # rounded down: never more than was paid
+            kept = quote.checkout_session in charged_back or quote.dispute_status is not None
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        insert(card_credits).values(
+                            key=key,
+                            payment=quote.checkout_session,
+                            engagement_id=int(args["id"]),
+                            block_number=int(ev.block_number),
+                            log_index=int(ev.log_index),
+                            amount=amount,
+                            refund_minor=share,
+                            status="kept" if kept else "pending",
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+                new += 1
+            except IntegrityError:
+                continue  # recorded by another pass meanwhile
+        return new
+
+    def _refund_credit(self, credit: dict[str, Any]) -> None:
+        with self.engine.connect() as conn:
+            quote = (
+                conn.execute(
+                    select(payment_quotes).where(payment_quotes.c.checkout_session == credit["payment"])
+                )
+                .mappings()
+                .one()
+            )
+        if credit["refund_minor"] > 0:
+            self.refund_card(
+                method=quote["method"],
+                payment=credit["payment"],
+                charge=quote["provider_charge"],
+                amount=int(credit["refund_minor"]),
+                key=f"skillchain-credit-{credit['key']}",
+            )
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(card_credits)
+                .where(card_credits.c.key == credit["key"])
+                .values(status="refunded", updated_at=int(time.time()))
+            )

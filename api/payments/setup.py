@@ -100,6 +100,7 @@ def start_payments(settings: Settings, engine: Engine) -> Payments | None:
         engine=engine,
         chain_id=settings.chain_id,
         providers=providers,
+        credit_depth=settings.finality_depth,
         policy=RelayerPolicy(
             wait_seconds=settings.relayer_wait_seconds,
             stuck_seconds=settings.relayer_stuck_seconds,

@@ -51,7 +51,7 @@ KEPT = {
     ),
     "card_payments": (
         "card payment quotes are kept for accounting and to answer chargebacks; they name only wallets, "
-        "amounts and the Stripe session"
+        "amounts and the card provider's payment (a Stripe session, a Razorpay order)"
     ),
     "dispute_evidence": (
         "evidence documents belong to a dispute record the other party and the arbiter rely on; "

@@ -26,6 +26,7 @@ class StripeStandIn:
         self.sessions: dict[str, dict[str, Any]] = {}
         self.idempotent: dict[str, dict[str, Any]] = {}
         self.refunds: Counter[str] = Counter()
+        self.refund_amounts: dict[str, list[int]] = {}  # payment intent -> each refund's amount
         self.idempotency_keys: list[str] = []
         self.app = self._build()
 
@@ -87,6 +88,8 @@ class StripeStandIn:
             form = dict((await request.form()).items())
             intent = str(form.get("payment_intent"))
             self.refunds[intent] += 1
+            if "amount" in form:
+                self.refund_amounts.setdefault(intent, []).append(int(str(form["amount"])))
             body = {
                 "id": f"re_{uuid.uuid4().hex[:16]}",
                 "object": "refund",

@@ -23,7 +23,7 @@ from api.payments.service import Payments
 from chain.artifacts import load_artifact
 from chain.relayer import external_ref
 from chain.tx import anvil_account
-from db.payments import card_refunds, payment_events, payment_jobs, payment_quotes
+from db.payments import card_credits, card_refunds, payment_events, payment_jobs, payment_quotes
 from tests.api.conftest_chain import Stack
 from tests.api.razorpay_standin import KEY_ID, KEY_SECRET, RazorpayStandIn, running_razorpay_standin
 from tests.api.stripe_standin import StripeStandIn, running_stripe_standin
@@ -316,3 +316,187 @@ def test_a_payment_of_another_amount_than_its_quote_funds_nothing(cards: Cards) 
     )
     cards.payments.process_jobs()
     assert cards.fundings(order["id"]) == 0
+
+
+# ---------------------------------------------------------------- escrow credits back to the card
+
+
+def _call(cards: Cards, account: Any, function: str, *args: Any) -> None:
+    """`account` calls the escrow directly, as its wallet would."""
+    escrow = cards.escrow()
+    data = escrow.encode_abi(function, args=list(args))
+    cards.stack.send(
+        account, {"to": escrow.address, "data": data, "value": "0x0", "chainId": cards.stack.w3.eth.chain_id}
+    )
+
+
+def _funded(cards: Cards, method: str, amounts: list[int]) -> tuple[str, int]:
+    """A card-funded engagement (a request) of `amounts` milestones, indexed."""
+    due = int(time.time()) + 7 * 86400
+    made = cards.client.post(
+        "/payments/checkout",
+        headers=cards.stack.sign_in(CLIENT),
+        json={
+            "provider": PROVIDER.address,
+            "title": "Card-paid mentoring",
+            "skill": "python",
+            "milestones": [
+                {"title": f"m{i}", "amount": str(a), "due_date": due} for i, a in enumerate(amounts)
+            ],
+            "method": method,
+        },
+    )
+    assert made.status_code == 200, made.text
+    payment, deliveries = cards.pay(method, made.json())
+    for d in deliveries:
+        cards.deliver(method, d)
+    cards.payments.process_jobs()
+    cards.stack.index()
+    eid = cards.payments._engagement_for(payment)
+    assert eid is not None
+    return payment, eid
+
+
+def _settle(cards: Cards, passes: int = 3) -> None:
+    """Worker passes with the indexer between them: credit recorded, withdrawn, refunded."""
+    for _ in range(passes):
+        cards.payments.process_jobs()
+        cards.stack.index()
+
+
+def _card_refunds(cards: Cards, method: str, payment: str) -> list[int]:
+    charge = cards.charges[payment]
+    if method == "razorpay":
+        return [r["amount"] for r in cards.razorpay.refunds.get(charge, [])]
+    return list(cards.stripe.refund_amounts.get(charge, []))
+
+
+@pytest.fixture
+def credits_now(cards: Cards, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Escrow credits are refunded as soon as they are indexed (anvil mines a block per transaction)."""
+    monkeypatch.setattr(cards.payments, "credit_depth", 0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_declined_card_funded_request_refunds_the_card_in_full_once(
+    cards: Cards, method: str, credits_now: None
+) -> None:
+    payment, eid = _funded(cards, method, [25_000_000])
+    mentor = cards.stack.sign_in(PROVIDER)
+    cards.stack.send(PROVIDER, cards.stack.client.post(f"/engagements/{eid}/cancel", headers=mentor).json())
+    cards.stack.index()
+    _settle(cards)
+    full = 2500 if method == "stripe" else 200000
+    assert _card_refunds(cards, method, payment) == [full]
+    assert (
+        cards.payments.relayer is not None
+        and cards.payments.relayer.owed(cards.stack.record.address_of("TestStablecoin")) == 0
+    )
+    _settle(cards)  # nothing more, however many passes
+    assert _card_refunds(cards, method, payment) == [full]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_cancelled_milestone_refunds_its_share_of_the_card_payment(
+    cards: Cards, method: str, credits_now: None
+) -> None:
+    payment, eid = _funded(cards, method, [15_000_000, 10_000_000])
+    c, mentor, learner = cards.stack.client, cards.stack.sign_in(PROVIDER), cards.stack.sign_in(CLIENT)
+    cards.stack.send(PROVIDER, c.post(f"/engagements/{eid}/accept", headers=mentor).json())
+    cards.stack.send(
+        PROVIDER,
+        c.post(f"/engagements/{eid}/milestones/0/submit", headers=mentor, json={"summary": "done"}).json()[
+            "tx"
+        ],
+    )
+    cards.stack.index()
+    cards.stack.send(CLIENT, c.post(f"/engagements/{eid}/milestones/0/approve", headers=learner).json())
+    cards.stack.send(
+        PROVIDER, c.post(f"/engagements/{eid}/cancel", headers=mentor).json()
+    )  # hands back milestone 1
+    cards.stack.index()
+    _settle(cards)
+    assert _card_refunds(cards, method, payment) == [1000 if method == "stripe" else 80000]  # 10 of 25
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_30_70_resolution_refunds_the_payers_70_percent_once_though_the_worker_crashes(
+    cards: Cards, method: str, credits_now: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payment, eid = _funded(cards, method, [25_000_000])
+    c, mentor = cards.stack.client, cards.stack.sign_in(PROVIDER)
+    cards.stack.send(PROVIDER, c.post(f"/engagements/{eid}/accept", headers=mentor).json())
+    submitted = c.post(f"/engagements/{eid}/milestones/0/submit", headers=mentor, json={"summary": "done"})
+    cards.stack.send(PROVIDER, submitted.json()["tx"])
+    _call(cards, CLIENT, "raiseDispute", eid)  # the learner disputes the work (not a chargeback)
+    _call(cards, anvil_account(9), "resolveDispute", eid, 3000)  # the arbiter: 30% to the mentor
+    cards.stack.index()
+    gateway = cards.payments.providers[method]
+    real = type(gateway).refund
+
+    def crashes_after_the_provider_refunded(self: Any, **kwargs: Any) -> str:
+        real(self, **kwargs)
+        raise SystemExit("worker killed after the provider refunded, before it was recorded")
+
+    monkeypatch.setattr(type(gateway), "refund", crashes_after_the_provider_refunded)
+    with pytest.raises(SystemExit):
+        _settle(cards)
+    monkeypatch.setattr(type(gateway), "refund", real)
+    _settle(cards)  # the restarted worker asks again with the same key: the provider's first refund
+    assert _card_refunds(cards, method, payment) == [1750 if method == "stripe" else 140000]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_refund_webhook_that_fails_midway_is_recorded_on_its_retry(
+    cards: Cards, method: str, credits_now: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payment, eid = _funded(cards, method, [25_000_000])
+    mentor = cards.stack.sign_in(PROVIDER)
+    cards.stack.send(PROVIDER, cards.stack.client.post(f"/engagements/{eid}/cancel", headers=mentor).json())
+    cards.stack.index()
+    _settle(cards)
+    with cards.payments.engine.connect() as conn:
+        refund_id = conn.execute(
+            select(card_refunds.c.refund_id).where(card_refunds.c.payment == payment)
+        ).scalar_one()
+    delivery = cards.refunded(method, payment, refund_id)
+    real = Payments._apply
+
+    def breaks(self: Payments, conn: Any, m: str, event: Any) -> str:
+        real(self, conn, m, event)
+        raise RuntimeError("the database went away midway")
+
+    monkeypatch.setattr(Payments, "_apply", breaks)
+    with pytest.raises(RuntimeError):
+        cards.deliver(method, delivery)
+    monkeypatch.setattr(Payments, "_apply", real)
+    with cards.payments.engine.connect() as conn:
+        assert (
+            conn.execute(select(card_refunds.c.status).where(card_refunds.c.payment == payment)).scalar_one()
+            == "requested"
+        )
+    assert cards.deliver(method, delivery).json()["result"] == "refund recorded"
+    with cards.payments.engine.connect() as conn:
+        assert (
+            conn.execute(select(card_refunds.c.status).where(card_refunds.c.payment == payment)).scalar_one()
+            == "processed"
+        )
+    assert len(_card_refunds(cards, method, payment)) == 1
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_chargeback_before_acceptance_withdraws_and_refunds_nothing_more_to_the_card(
+    cards: Cards, method: str, credits_now: None
+) -> None:
+    payment, eid = _funded(cards, method, [25_000_000])
+    assert (
+        cards.deliver(method, cards.dispute(method, payment, "created")).json()["result"] == "dispute queued"
+    )
+    _settle(cards)
+    withdrawn = [e for e in cards.escrow().events.RequestWithdrawn.get_logs(from_block=0) if e.args.id == eid]
+    assert len(withdrawn) == 1 and withdrawn[0].args.by == RELAYER.address
+    assert _card_refunds(cards, method, payment) == []  # the bank already gave the money back
+    with cards.payments.engine.connect() as conn:
+        assert set(
+            conn.execute(select(card_credits.c.status).where(card_credits.c.payment == payment)).scalars()
+        ) == {"kept"}

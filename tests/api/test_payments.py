@@ -237,11 +237,11 @@ def test_sent_but_never_recorded_is_caught_by_the_contract(pay: Pay, monkeypatch
         StripeStandIn.event("checkout.session.completed", pay.stripe.complete(out["session_id"], paid=True))
     )
     original = Payments._record_attempt
-    relayer = pay.payments.relayer
 
     def lose_the_record(self: Payments, job_id: int, signed: SignedTx) -> None:
-        relayer.broadcast(signed)  # type: ignore[union-attr]
-        relayer.wait(signed.hash)  # type: ignore[union-attr]
+        assert self.relayer is not None  # made on the worker's first use
+        self.relayer.broadcast(signed)
+        self.relayer.wait(signed.hash)
         raise SystemExit("crashed before writing anything")
 
     monkeypatch.setattr(Payments, "_record_attempt", lose_the_record)
@@ -250,6 +250,7 @@ def test_sent_but_never_recorded_is_caught_by_the_contract(pay: Pay, monkeypatch
     monkeypatch.setattr(Payments, "_record_attempt", original)
     pay.payments.process_jobs()
     assert pay.fundings(out["session_id"]) == 1
+    relayer = pay.payments.relayer
     from api.payments import service
 
     quote = (

@@ -1,4 +1,4 @@
-"""payment providers: a quote's card provider (method) and charge; events per provider; card refunds
+"""payment providers: a quote's card provider (method) and charge; events per provider; refunds, credits
 
 Revision ID: 0024_payment_providers
 Revises: 0023_payment_tx_attempts
@@ -6,6 +6,8 @@ Revises: 0023_payment_tx_attempts
 
 import sqlalchemy as sa
 from alembic import op
+
+from db.types import Uint256
 
 revision = "0024_payment_providers"
 down_revision = "0023_payment_tx_attempts"
@@ -48,9 +50,25 @@ def upgrade() -> None:
         sa.UniqueConstraint("refund_id", name=op.f("uq_card_refunds_refund_id")),
     )
     op.create_index("ix_card_refunds_payment", "card_refunds", ["payment"])
+    op.create_table(
+        "card_credits",
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("payment", sa.String(length=255), nullable=False),
+        sa.Column("engagement_id", sa.BigInteger(), nullable=False),
+        sa.Column("block_number", sa.BigInteger(), nullable=False),
+        sa.Column("log_index", sa.Integer(), nullable=False),
+        sa.Column("amount", Uint256(), nullable=False),
+        sa.Column("refund_minor", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_card_credits")),
+    )
+    op.create_index("ix_card_credits_payment", "card_credits", ["payment"])
 
 
 def downgrade() -> None:
+    op.drop_table("card_credits")
     op.drop_table("card_refunds")
     op.create_table(
         "stripe_events",
