@@ -215,12 +215,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     warm_routes(app)
     app.state.mailer.start()  # only when SMTP is configured
     app.state.reminders.start()
+    payments = app.state.payments
+    if payments is not None and app.state.settings.payments_worker:
+        payments.start_worker()
     young = asyncio.create_task(collect_young_on_a_clock(), name="gc-young")
     yield
     young.cancel()
     # The stream hub's reader thread and its bus subscription end with the server.
     app.state.mailer.stop()
     app.state.reminders.stop()
+    if payments is not None:
+        await asyncio.to_thread(payments.stop_worker)
     await asyncio.to_thread(app.state.hub.stop)
 
 

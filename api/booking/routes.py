@@ -218,6 +218,7 @@ def _public(conn: Any, row: Any, now: int) -> BookingPublic:
 )
 def create_booking(
     body: BookingIn,
+    request: Request,
     session: CurrentSession,
     conn: ConnDep,
     clock: ClockDep,
@@ -231,6 +232,7 @@ def create_booking(
     offering = session_of(listing)
     if offering is None:
         raise HTTPException(409, f"listing {body.listing_id} is custom work: propose an engagement instead")
+    payments = request.app.state.payments
     now = int(clock())
     tokens = {t.address.lower(): t for t in chain_tokens(chain, settings.effective_rpc_url)}
     booking_id = "0x" + os.urandom(32).hex()
@@ -346,6 +348,7 @@ def create_booking(
             amount=str(price.amount),
             fee_bps=fee_bps(conn, chain),
             expires_at=row["hold_expires_at"],
+            card_methods=payments.methods_for(str(listing["currency"])) if payments else [],
         ),
         tx=tx,
         approval=approval,

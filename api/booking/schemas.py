@@ -128,6 +128,11 @@ class QuotePublic(BaseModel):
     amount: str = Field(description="what the wallet pays, in the token's smallest unit (decimal string)")
     fee_bps: int
     expires_at: int = Field(description="the hold (and this quote) lapses then; the slot is freed")
+    card_methods: list[str] = Field(
+        default_factory=list,
+        description="card providers configured here that charge in the listing's currency "
+        "(stripe: USD; razorpay: INR); empty when card payment is not offered for it",
+    )
 
 
 class BookingPublic(BaseModel):

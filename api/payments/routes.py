@@ -54,6 +54,15 @@ class CheckoutPublic(BaseModel):
     currency: str
 
 
+class CardMethod(BaseModel):
+    method: str = Field(description="stripe or razorpay")
+    currency: str = Field(description="what the card is charged in (ISO 4217, lower case)")
+
+
+class CardMethodsPublic(BaseModel):
+    methods: list[CardMethod] = Field(description="the card providers configured here; empty: wallet only")
+
+
 class WebhookPublic(BaseModel):
     received: bool
     result: str
@@ -64,6 +73,20 @@ def _payments(request: Request) -> Payments:
     if payments is None:
         raise HTTPException(503, NOT_CONFIGURED)
     return payments
+
+
+@router.get("/methods", response_model=CardMethodsPublic, summary="Which card providers this server offers")
+def methods(request: Request) -> CardMethodsPublic:
+    payments: Payments | None = request.app.state.payments
+    if payments is None:
+        return CardMethodsPublic(methods=[])
+    return CardMethodsPublic(
+        methods=[
+            CardMethod(method=name, currency=currency)
+            for name, gateway in sorted(payments.providers.items())
+            for currency in sorted(gateway.currencies)
+        ]
+    )
 
 
 @router.post(

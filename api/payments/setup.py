@@ -53,6 +53,28 @@ class PaymentsWithLazyRelayer(Payments):
     def __init__(self, *, lazy: LazyRelayer, **kwargs: Any) -> None:
         super().__init__(relayer=None, **kwargs)
         self._lazy = lazy
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    def start_worker(self, interval: float = 1.0) -> None:
+        """The job queue, every `interval` seconds in a thread of the API process, until stop_worker."""
+        if self._worker is not None:
+            return
+
+        def work() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.process_jobs()
+                except Exception:
+                    log.exception("payment worker pass failed")
+
+        self._worker = threading.Thread(target=work, name="payments-worker", daemon=True)
+        self._worker.start()
+
+    def stop_worker(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=70)  # a pass waits at most SKILLCHAIN_RELAYER_WAIT_SECONDS per job
 
     def process_jobs(self) -> int:
         if self.relayer is None:
@@ -91,7 +113,7 @@ def providers_of(settings: Settings) -> dict[str, PaymentProvider]:
     return found
 
 
-def start_payments(settings: Settings, engine: Engine) -> Payments | None:
+def start_payments(settings: Settings, engine: Engine) -> PaymentsWithLazyRelayer | None:
     providers = providers_of(settings)
     if not providers:
         return None
@@ -107,15 +129,4 @@ def start_payments(settings: Settings, engine: Engine) -> Payments | None:
             max_fee=int(settings.relayer_max_fee_gwei * 10**9),
         ),
     )
-    if settings.payments_worker:
-
-        def work() -> None:
-            stop = threading.Event()
-            while not stop.wait(1.0):
-                try:
-                    payments.process_jobs()
-                except Exception:
-                    log.exception("payment worker pass failed")
-
-        threading.Thread(target=work, name="payments-worker", daemon=True).start()
     return payments

@@ -24,6 +24,7 @@ from chain.artifacts import load_artifact
 from chain.relayer import external_ref
 from chain.tx import anvil_account
 from db.payments import card_credits, card_refunds, payment_events, payment_jobs, payment_quotes
+from tests.api.booking_flow import EVERY_DAY, next_hour, session_listing
 from tests.api.conftest_chain import Stack
 from tests.api.razorpay_standin import KEY_ID, KEY_SECRET, RazorpayStandIn, running_razorpay_standin
 from tests.api.stripe_standin import StripeStandIn, running_stripe_standin
@@ -500,3 +501,23 @@ def test_a_chargeback_before_acceptance_withdraws_and_refunds_nothing_more_to_th
         assert set(
             conn.execute(select(card_credits.c.status).where(card_credits.c.payment == payment)).scalars()
         ) == {"kept"}
+
+
+def test_a_bookings_quote_lists_the_card_methods_for_its_currency(cards: Cards) -> None:
+    c, mentor, learner = (
+        cards.client,
+        cards.stack.sign_in(PROVIDER, cards.client),
+        cards.stack.sign_in(CLIENT, cards.client),
+    )
+    assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
+    methods = {}
+    for currency, price, hour in [("USD", "18", 9), ("INR", "1500", 11), ("ETH", "0.01", 13)]:
+        listing = session_listing(c, mentor, price=price, currency=currency)
+        made = c.post(
+            "/bookings",
+            headers=learner,
+            json={"listing_id": listing, "starts_at": next_hour(days=5, hour=hour)},
+        )
+        assert made.status_code == 201, made.text
+        methods[currency] = made.json()["quote"]["card_methods"]
+    assert methods == {"USD": ["stripe"], "INR": ["razorpay"], "ETH": []}

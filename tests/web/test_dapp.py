@@ -19,15 +19,21 @@ import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
+from pydantic import SecretStr
 
 from api.app import create_app
+from chain.artifacts import load_artifact
+from chain.relayer import external_ref
 from chain.toolchain import PROJECT_ROOT
 from chain.tx import Sender, anvil_account
 from db.engine import make_engine
 from indexer.rpc import RpcClient
 from indexer.runner import Indexer, IndexerConfig
 from tests.api.conftest_chain import Stack
+from tests.api.razorpay_standin import KEY_ID as RAZORPAY_KEY_ID
+from tests.api.razorpay_standin import KEY_SECRET as RAZORPAY_KEY_SECRET
+from tests.api.razorpay_standin import RazorpayStandIn, running_razorpay_standin
 from tests.net import free_port, serve_in_thread
 from tests.smtp_inbox import Inbox, link_token, smtp_server
 
@@ -36,6 +42,7 @@ SHOTS = PROJECT_ROOT / "test-output" / "web"
 AXE = PROJECT_ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 LEARNER, MENTOR, ARBITER = anvil_account(1), anvil_account(2), anvil_account(9)  # the mentor is an issuer
 CHAIN = "Local chain (anvil)"
+RAZORPAY_WEBHOOK_SECRET = "rzp_whsec_test_dapp"  # the stand-in's, not a real one
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 FLAGS = [
     "--no-sandbox",
@@ -103,14 +110,26 @@ def inbox() -> Iterator[Inbox]:
 
 
 @pytest.fixture(scope="module")
-def served(stack: Stack, inbox: Inbox) -> Iterator[tuple[str, Stack]]:
-    """The API on a real port (sign-in's domain is its host) and an indexer following the chain."""
+def razorpay() -> Iterator[tuple[str, RazorpayStandIn]]:
+    """Razorpay's API stand-in on loopback (tests/api/razorpay_standin.py) the served API pays through."""
+    with running_razorpay_standin() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def served(stack: Stack, inbox: Inbox, razorpay: tuple[str, RazorpayStandIn]) -> Iterator[tuple[str, Stack]]:
+    """The API on a real port (sign-in's domain is its host) and an indexer following the chain; card
+    payments through the Razorpay stand-in, the payment worker running."""
     port = free_port()
     settings = stack.settings.model_copy(
         update={
             "api_port": port,
             "siwe_domain": f"127.0.0.1:{port}",
             **{"smtp_host": "127.0.0.1", "smtp_port": inbox.port, "smtp_starttls": False},
+            "razorpay_key_id": RAZORPAY_KEY_ID,
+            "razorpay_key_secret": SecretStr(RAZORPAY_KEY_SECRET),
+            "razorpay_webhook_secret": SecretStr(RAZORPAY_WEBHOOK_SECRET),
+            "razorpay_api_base": razorpay[0],
         }
     )
     app = create_app(settings)
@@ -435,6 +454,66 @@ def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: B
     employer.shot("verifies")
     for p in (learner, mentor, employer):
         p.context.close()
+
+
+def test_paying_by_card_through_razorpay_funds_the_engagement(
+    served: tuple[str, Stack], browser: Browser, razorpay: tuple[str, RazorpayStandIn]
+) -> None:
+    """The learner pays 25 tUSD of work in INR on Razorpay's hosted page (the stand-in's, caught by
+    the browser); Razorpay's webhooks come; the relayer funds the escrow; the learner sees it."""
+    base, stack = served
+    _, standin = razorpay
+    learner = person(browser, base, stack, "card-learner", LEARNER)
+    hosted: list[str] = []
+
+    def razorpay_page(route: Route) -> None:
+        hosted.append(route.request.url)
+        route.fulfill(
+            status=200, content_type="text/html", body="<title>Razorpay</title><h1>Razorpay stand-in</h1>"
+        )
+
+    learner.context.route("https://rzp.standin.test/**", razorpay_page)
+    learner.go("/")
+    learner.sign_in()
+    learner.page.get_by_role("link", name="Book Solidity mentoring").first.click()
+    learner.page.get_by_label("Pay in").select_option(label="tUSD")
+    learner.page.get_by_label("Amount (tUSD)").fill("25")
+    learner.shot("card-quote")
+    learner.page.get_by_role("button", name=re.compile(r"^Pay with Razorpay \(INR")).click()
+    expect(learner.page.get_by_role("heading", name="Razorpay stand-in")).to_be_visible()
+    [link] = [
+        lk
+        for lk in standin.links.values()
+        if hosted and hosted[0].endswith(lk["short_url"].rsplit("/", 1)[1])
+    ]
+    assert link["amount"] == 200000 and link["currency"] == "INR"  # 25 USD at INR/USD 0.0125, in paise
+    order, payment = standin.pay(link["id"])
+    for kind, entities in [
+        ("payment.captured", {"payment": payment}),
+        ("order.paid", {"payment": payment, "order": order}),
+    ]:
+        body = RazorpayStandIn.event(kind, **entities)
+        delivered = httpx.post(
+            f"{base}/payments/razorpay/webhook",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Razorpay-Signature": RazorpayStandIn.sign(body, RAZORPAY_WEBHOOK_SECRET),
+                "X-Razorpay-Event-Id": f"evt_{kind}_{order['id']}",
+            },
+        )
+        assert delivered.status_code == 200, delivered.text
+    learner.go("/engagements")  # the worker funds it; the indexer shows it
+    expect(learner.page.get_by_role("link", name=re.compile(r"^Engagement \d+$")).first).to_be_visible()
+    escrow = stack.w3.eth.contract(
+        address=stack.record.address_of("SkillEscrow"), abi=load_artifact("SkillEscrow").abi
+    )
+    ref = external_ref(order["id"])
+    funded = [
+        e for e in escrow.events.EngagementCreated.get_logs(from_block=0) if bytes(e.args.externalRef) == ref
+    ]
+    assert len(funded) == 1 and funded[0].args.client == LEARNER.address
+    learner.context.close()
 
 
 def test_booking_a_session_slot_in_the_learners_time_zone(

@@ -41,7 +41,7 @@ def _signature_time(header: str | None) -> int | None:
 
 class StripeProvider:
     name = "stripe"
-    currencies = frozenset({"usd", "eur", "gbp"})
+    currencies = frozenset({"usd"})  # the stablecoin is a dollar: charged 1:1 in cents
 
     def __init__(self, config: StripeConfig) -> None:
         self.config = config

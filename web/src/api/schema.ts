@@ -1109,6 +1109,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/payments/methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Which card providers this server offers */
+        get: operations["payments.methods"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/payments/razorpay/webhook": {
         parameters: {
             query?: never;
@@ -1796,6 +1813,27 @@ export interface components {
              * @description private: anyone with it sees your sessions; rotate or revoke it at will
              */
             url: string;
+        };
+        /** CardMethod */
+        CardMethod: {
+            /**
+             * Currency
+             * @description what the card is charged in (ISO 4217, lower case)
+             */
+            currency: string;
+            /**
+             * Method
+             * @description stripe or razorpay
+             */
+            method: string;
+        };
+        /** CardMethodsPublic */
+        CardMethodsPublic: {
+            /**
+             * Methods
+             * @description the card providers configured here; empty: wallet only
+             */
+            methods: components["schemas"]["CardMethod"][];
         };
         /** ChainPublic */
         ChainPublic: {
@@ -3031,6 +3069,11 @@ export interface components {
              * @description what the wallet pays, in the token's smallest unit (decimal string)
              */
             amount: string;
+            /**
+             * Card Methods
+             * @description card providers configured here that charge in the listing's currency (stripe: USD; razorpay: INR); empty when card payment is not offered for it
+             */
+            card_methods?: string[];
             /**
              * Expires At
              * @description the hold (and this quote) lapses then; the slot is freed
@@ -11941,6 +11984,98 @@ export interface operations {
                 };
             };
             /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "payments.methods": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardMethodsPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -121,6 +121,7 @@ export const en = {
     consent: "The money waits in the escrow contract until you approve the work; the mentor accepts your request before it starts, and until then you can withdraw it in full.",
     fundWallet: "Fund with my wallet",
     payCard: "Pay by card",
+    payRazorpay: "Pay with Razorpay ({{currency}}: UPI, cards, net banking)",
   },
   engagements: {
     title: "My engagements",

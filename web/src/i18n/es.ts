@@ -121,6 +121,7 @@ export const es: Messages = {
     consent: "El dinero espera en el contrato de depósito hasta que apruebes el trabajo; el mentor acepta tu solicitud antes de empezar y, hasta entonces, puedes retirarla por completo.",
     fundWallet: "Pagar con mi billetera",
     payCard: "Pagar con tarjeta",
+    payRazorpay: "Pagar con Razorpay ({{currency}}: UPI, tarjetas, banca en línea)",
   },
   engagements: {
     title: "Mis contratos",

@@ -24,6 +24,11 @@ export function Book() {
   const status = useStatus();
   const words = useErrorWords();
   const { signedIn } = useSession();
+  const cardMethods = useQuery({
+    queryKey: ["card-methods"],
+    queryFn: async () => unwrap(await client.GET("/payments/methods")).methods,
+    staleTime: 300_000,
+  });
   const listing = useQuery({
     queryKey: ["listing", listingId],
     queryFn: async () => unwrap(await client.GET("/listings/{listing_id}", { params: { path: { listing_id: Number(listingId) } } })),
@@ -83,13 +88,13 @@ export function Book() {
     }
   };
 
-  const card = async () => {
+  const card = async (method: "stripe" | "razorpay") => {
     setBusy(true);
     try {
       const b = body();
       const out = unwrap(
         await client.POST("/payments/checkout", {
-          body: { provider: b.provider, title: b.title, skill: b.skill, milestones: b.milestones },
+          body: { provider: b.provider, title: b.title, skill: b.skill, milestones: b.milestones, method },
         }),
       );
       window.location.assign(out.checkout_url);
@@ -154,9 +159,16 @@ export function Book() {
           <button className="primary" disabled={busy || !quote || !signedIn}>
             {t("book.fundWallet")}
           </button>
-          <button type="button" disabled={busy || !quote || !signedIn} onClick={card}>
-            {t("book.payCard")}
-          </button>
+          {(cardMethods.data ?? []).map((m) => (
+            <button
+              key={m.method}
+              type="button"
+              disabled={busy || !quote || !signedIn || meta?.symbol === "ETH"}
+              onClick={() => void card(m.method === "razorpay" ? "razorpay" : "stripe")}
+            >
+              {t(m.method === "razorpay" ? "book.payRazorpay" : "book.payCard", { currency: m.currency.toUpperCase() })}
+            </button>
+          ))}
         </div>
       </form>
       <Inquiry listingId={l.id} owner={l.owner} />
