@@ -19,6 +19,7 @@ from api.app import create_app
 from api.payments.service import Payments, RelayerPolicy
 from chain.artifacts import load_artifact
 from chain.relayer import SignedTx, external_ref
+from chain.toolchain import PROJECT_ROOT
 from chain.tx import anvil_account
 from db.payments import payment_events, payment_jobs, payment_quotes, payment_tx_attempts
 from tests.api.conftest_chain import Stack
@@ -564,7 +565,7 @@ def stuck(pay: Pay, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[dict[str,
     payments.process_jobs()  # the relayer is made on first use
     assert payments.relayer is not None
     payments.relayer.ensure_allowance(pay.stack.record.address_of("TestStablecoin"), 10**30)
-    now = [time.time()]
+    now = [time.time() - 3600]  # the first attempt is sent "an hour ago" by the worker's clock
     monkeypatch.setattr(payments, "clock", lambda: now[0])
     monkeypatch.setattr(payments, "policy", RelayerPolicy(wait_seconds=0.2, stuck_seconds=60, max_fee=10**12))
     out = pay.checkout()
@@ -579,6 +580,7 @@ def stuck(pay: Pay, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[dict[str,
         _rpc(pay, "evm_mine")  # a block at a base fee above the attempt's max fee leaves it out
         assert payments.relayer.receipt(first["tx_hash"]) is None
         yield out, now
+        _rpc(pay, "anvil_setNextBlockBaseFeePerGas", hex(10**9))  # calm again for the next test
     assert pay.fundings(out["session_id"]) == 1
 
 
@@ -590,7 +592,7 @@ def test_a_stuck_funding_is_replaced_at_the_same_nonce_mined_once_and_recorded_o
     assert relayer is not None
     payments.process_jobs()  # not stuck yet: only a minute counts as stuck here
     assert len(_attempts(pay, out["session_id"])) == 1
-    now[0] += 61
+    now[0] += 3661
     payments.process_jobs()
     first, bumped = _attempts(pay, out["session_id"])
     assert bumped["nonce"] == first["nonce"] and bumped["tx_hash"] != first["tx_hash"]
@@ -615,7 +617,7 @@ def test_at_the_fee_cap_a_stuck_funding_is_left_alone_and_alerted(
     capped = RelayerPolicy(wait_seconds=0.2, stuck_seconds=60, max_fee=int(first["max_fee"]) * 3 // 2)
     monkeypatch.setattr(payments, "policy", capped)
     alerts = REGISTRY.get_sample_value("skillchain_relayer_fee_cap_reached_total") or 0.0
-    now[0] += 61
+    now[0] += 3661
     with caplog.at_level("ERROR", logger="skillchain.payments"):
         payments.process_jobs()
     assert len(_attempts(pay, out["session_id"])) == 1  # nothing paid above the cap
@@ -647,7 +649,7 @@ def test_a_crash_around_the_replacement_funds_nothing_twice(
         real(self, tx)
 
     monkeypatch.setattr(type(relayer), "broadcast", killed)
-    now[0] += 61
+    now[0] += 3661
     with pytest.raises(SystemExit):
         payments.process_jobs()
     monkeypatch.setattr(type(relayer), "broadcast", real)
@@ -657,3 +659,46 @@ def test_a_crash_around_the_replacement_funds_nothing_twice(
     _rpc(pay, "evm_mine")
     payments.process_jobs()
     assert _job_status(pay, out["session_id"]) == "done"
+
+
+def test_a_worker_sigkilled_right_after_sending_the_replacement_funds_nothing_twice(
+    pay: Pay, stuck: tuple[dict[str, Any], list[float]]
+) -> None:
+    """A real SIGKILL, in a child process running the worker from the environment (as `skillchain
+    payments worker` does), the instant the node accepted the replacement; then a restarted worker."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out, _ = stuck
+    [first] = _attempts(pay, out["session_id"])
+    s = pay.client.app.state.settings  # type: ignore[attr-defined]
+    env = {
+        **os.environ,
+        "SKILLCHAIN_DATA_DIR": str(s.data_dir),
+        "SKILLCHAIN_DATABASE_URL": s.effective_database_url,
+        "SKILLCHAIN_ANVIL_PORT": str(s.anvil_port),
+        "SKILLCHAIN_DEPLOYMENTS_DIR": str(s.deployments_dir),
+        "SKILLCHAIN_STRIPE_SECRET_KEY": "sk_test_standin",
+        "SKILLCHAIN_STRIPE_WEBHOOK_SECRET": SECRET,
+        "SKILLCHAIN_STRIPE_API_BASE": str(s.stripe_api_base),
+        "SKILLCHAIN_RELAYER_WAIT_SECONDS": "0.2",
+        "SKILLCHAIN_RELAYER_STUCK_SECONDS": "60",  # the attempt was sent an hour ago
+        "SKILLCHAIN_RELAYER_MAX_FEE_GWEI": "1000",  # the stuck fixture's cap
+    }
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.api.kill_after_replacement", first["tx_hash"]],
+        env=env,
+        cwd=str(PROJECT_ROOT),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    attempts = _attempts(pay, out["session_id"])
+    assert len(attempts) == 2 and attempts[1]["nonce"] == first["nonce"]  # recorded before it was sent
+    pay.payments.process_jobs()  # restarted: re-sends the recorded replacement, signs nothing new
+    _rpc(pay, "evm_mine")
+    pay.payments.process_jobs()
+    assert _job_status(pay, out["session_id"]) == "done" and len(_attempts(pay, out["session_id"])) == 2
