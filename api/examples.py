@@ -113,6 +113,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         ],
     },
     "BookingIn": {"listing_id": 7, "starts_at": DUE},
+    "BookingCardIn": {"method": "razorpay"},
     "CheckoutIn": {
         "provider": PROVIDER,
         "title": "Card-paid mentoring",

@@ -34,6 +34,7 @@ payment_quotes = Table(
     Column("hosted_page", String(255), nullable=True),  # the Checkout Session, the payment link
     Column("provider_charge", String(255), nullable=True, index=True),  # payment intent, pay_ id
     Column("dispute_status", String(16), nullable=True),  # open, lost, won
+    Column("booking_id", String(66), nullable=True, index=True),  # a session booking paid by card
 )
 
 # Each provider's webhook events, recorded once in the transaction of what they cause.

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from api.booking import calendar
 from api.booking.holds import (
@@ -28,6 +28,7 @@ from api.booking.prices import FeedStale, Price, Unpriceable, price_of, usd_rate
 from api.booking.schemas import (
     AvailabilityIn,
     AvailabilityPublic,
+    BookingCardIn,
     BookingCreated,
     BookingIn,
     BookingPublic,
@@ -61,6 +62,8 @@ from api.models import ERRORS, Address, EngagementsPublic
 from api.offers import service as offers_service
 from api.offers.schemas import OfferFields
 from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
+from api.payments.routes import CheckoutPublic, card_charge
+from api.payments.service import NotConfigured, ProviderUnavailable
 from api.queries import engagements_page
 from api.routes.wallet import chain_tokens, fee_bps
 from booking.slots import iso
@@ -68,6 +71,7 @@ from chain.offers import ZERO_ADDRESS
 from db.booking import bookings, calendar_feeds, listing_offers
 from db.chain import engagements
 from db.market import listings
+from db.payments import payment_quotes
 from ipfs import metadata as md
 from ipfs.cid import digest_to_cid
 
@@ -353,6 +357,93 @@ def create_booking(
         tx=tx,
         approval=approval,
         document_cid=cid,
+    )
+
+
+CARD_PAGE_SECONDS = 1800  # Stripe keeps a Checkout Session at least 30 minutes: the hold lasts as long
+
+
+@router.post(
+    "/bookings/{booking_id}/card",
+    response_model=CheckoutPublic,
+    responses={403: {}, 404: {}, 409: {}, 503: {}},
+    summary="Pay a held booking by card: the hold then lasts as long as the provider's page (30 minutes)",
+    description="The relayer funds the request with the booking's terms once the card is paid; a payment "
+    "that arrives after the hold lapsed (or after the booking was paid from a wallet) is refunded in full. "
+    "When the hold lapses unpaid the page is closed through the provider's API.",
+)
+def pay_booking_by_card(
+    booking_id: BookingId,
+    body: BookingCardIn,
+    request: Request,
+    session: CurrentSession,
+    conn: ConnDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    chain: ChainDep,
+) -> CheckoutPublic:
+    payments = request.app.state.payments
+    if payments is None or body.method not in payments.providers:
+        raise HTTPException(503, f"{body.method} payments are not configured on this server")
+    row = _own_booking(conn, booking_id, session.address)
+    if row["learner"] != session.address:
+        raise HTTPException(403, "only the learner pays for a booking")
+    now = int(clock())
+    state = state_of(conn, dict(row), now)
+    if state != "held":
+        raise HTTPException(409, f"this booking is {state}: only a held booking can be paid")
+    if row["mode"] != "request":
+        raise HTTPException(409, "an instant booking is paid from the wallet, at the mentor's signed price")
+    stable = settings.stablecoin or (
+        chain.record.address_of("TestStablecoin") if "TestStablecoin" in chain.record.contracts else None
+    )
+    if stable is None or row["token"].lower() != stable.lower():
+        raise HTTPException(
+            409,
+            "this booking is priced in ETH: card payments fund the stablecoin (book with pay_in=stablecoin)",
+        )
+    open_quote = conn.execute(
+        select(payment_quotes.c.id).where(
+            payment_quotes.c.booking_id == booking_id, payment_quotes.c.status.in_(("quoted", "checkout"))
+        )
+    ).first()
+    if open_quote is not None:
+        raise HTTPException(409, "a card checkout for this booking is open already: finish or let it lapse")
+    currency, minor = card_charge(body.method, stable, int(row["amount"]), settings, chain, now)
+    arbiter = neutral_arbiter(settings, chain, None, (row["learner"], row["mentor"]))
+    try:
+        created = payments.create_checkout(
+            method=body.method,
+            client=row["learner"],
+            provider=row["mentor"],
+            arbiter=arbiter,
+            token=row["token"],
+            amounts=[int(row["amount"])],
+            due_dates=[int(row["due_date"])],
+            review_window=86400,
+            terms_digest=row["terms_digest"],
+            amount_minor=minor,
+            currency=currency,
+            ttl=CARD_PAGE_SECONDS,
+            booking_id=booking_id,
+        )
+    except NotConfigured as exc:
+        raise HTTPException(503, str(exc)) from None
+    except ProviderUnavailable as exc:
+        raise HTTPException(503, f"card payments are unavailable right now: {exc}") from None
+    conn.execute(
+        update(bookings)
+        .where(bookings.c.id == booking_id, bookings.c.status == "held")
+        .values(hold_expires_at=max(int(row["hold_expires_at"]), created.expires_at))
+    )
+    return CheckoutPublic(
+        quote_id=created.quote_id,
+        method=created.method,
+        checkout_url=created.checkout_url,
+        session_id=created.session_id,
+        expires_at=created.expires_at,
+        amount_cents=minor,
+        currency=currency,
     )
 
 

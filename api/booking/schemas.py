@@ -122,6 +122,10 @@ class BookingIn(Strict):
     )
 
 
+class BookingCardIn(Strict):
+    method: Literal["stripe", "razorpay"] = Field(description="stripe: charged in USD; razorpay: in INR")
+
+
 class QuotePublic(BaseModel):
     token: str = Field(description="ERC-20 address; the zero address is ETH")
     symbol: str

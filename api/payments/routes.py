@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from api.booking.prices import FeedStale, Unpriceable, usd_rates
 from api.deps import (
+    ChainContext,
     ChainDep,
     ConnDep,
     CurrentSession,
@@ -26,6 +27,7 @@ from api.payments.service import BadSignature, NotConfigured, Payments, Provider
 from api.routes.wallet import _token_meta
 from api.skills import catalog
 from ipfs import metadata as md
+from skillchain.settings import Settings
 
 router = APIRouter(prefix="/payments", tags=["payments"], responses=ERRORS)
 NOT_CONFIGURED = "card payments are not configured"
@@ -66,6 +68,35 @@ class CardMethodsPublic(BaseModel):
 class WebhookPublic(BaseModel):
     received: bool
     result: str
+
+
+def card_charge(
+    method: str, token: str, base_units: int, settings: Settings, chain: ChainContext, now: int
+) -> tuple[str, int]:
+    """What the card is charged for `base_units` of the stablecoin `token`, at its own decimals:
+    Stripe in US cents (whole cents only), Razorpay in paise through the INR/USD feed, rounded up
+    (the escrow is funded in full; the learner pays at most one paisa more). HTTPException in words."""
+    try:  # the stablecoin's own decimals (USDC has 6): never assumed
+        decimals = _token_meta(token, settings.effective_rpc_url).decimals
+    except Exception:  # noqa: BLE001 - the node is down: no price can be made
+        raise HTTPException(
+            503, "the stablecoin's decimals could not be read from the chain: try again"
+        ) from None
+    usd = Decimal(base_units).scaleb(-decimals)
+    if not 0 < usd <= 10**6:
+        raise HTTPException(400, "the total must be more than 0 and at most 1,000,000 stablecoin")
+    if method == "stripe":
+        cents = usd * 100
+        if cents != cents.to_integral_value():
+            raise HTTPException(400, f"the total must be a whole number of cents ({usd} is not)")
+        return "usd", int(cents)
+    try:
+        per_inr = usd_rates(settings, chain, now).usd_per("INR")
+    except Unpriceable as exc:
+        raise HTTPException(409, str(exc)) from None
+    except FeedStale as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "60"}) from None
+    return "inr", int((usd / per_inr * 100).to_integral_value(rounding=ROUND_CEILING))
 
 
 def _payments(request: Request) -> Payments:
@@ -125,31 +156,7 @@ def checkout(
         raise HTTPException(503, "no arbiter configured")
     amounts = [int(m.amount) for m in body.milestones]
     total = sum(amounts)
-    try:  # the stablecoin's own decimals (USDC has 6): never assumed
-        decimals = _token_meta(token, settings.effective_rpc_url).decimals
-    except Exception:  # noqa: BLE001 - the node is down: no price can be made
-        raise HTTPException(
-            503, "the stablecoin's decimals could not be read from the chain: try again"
-        ) from None
-    usd = Decimal(total).scaleb(-decimals)
-    if not 0 < usd <= 10**6:
-        raise HTTPException(400, "the total must be more than 0 and at most 1,000,000 stablecoin")
-    if body.method == "stripe":
-        currency = "usd"
-        cents = usd * 100
-        if cents != cents.to_integral_value():
-            raise HTTPException(400, f"the total must be a whole number of cents ({usd} is not)")
-        amount_minor = int(cents)
-    else:
-        currency = "inr"
-        try:
-            per_inr = usd_rates(settings, chain, now).usd_per("INR")
-        except Unpriceable as exc:
-            raise HTTPException(409, str(exc)) from None
-        except FeedStale as exc:
-            raise HTTPException(503, str(exc), headers={"Retry-After": "60"}) from None
-        # Rounded up to the paisa: the escrow is funded in full, the learner pays at most 1 paisa more.
-        amount_minor = int((usd / per_inr * 100).to_integral_value(rounding=ROUND_CEILING))
+    currency, amount_minor = card_charge(body.method, token, total, settings, chain, now)
     with document_input():
         terms = md.EngagementTerms(
             title=body.title,

@@ -32,8 +32,10 @@ from api.payments.providers.base import (
     PaymentsError,
     ProviderEvent,
     ProviderUnavailable,
+    refund_tag,
 )
 from chain.relayer import FeeCapReached, Fees, FeeTooLow, NonceTaken, Relayer, SignedTx, external_ref
+from db.booking import bookings
 from db.chain import chain_events, engagements
 from db.payments import (
     card_credits,
@@ -124,16 +126,19 @@ class Payments:
         amount_minor: int,
         currency: str,
         ttl: int = 1800,
+        booking_id: str | None = None,
     ) -> CheckoutCreated:
-        """A quote and the provider's hosted page for it; nothing kept if the provider fails."""
+        """A quote and the provider's hosted page for it; nothing kept if the provider fails. A
+        booking's quote funds only while the booking's hold lasts (its hold is the page's life)."""
         gateway = self.provider(method)
         if currency.lower() not in gateway.currencies:
             raise NotConfigured(f"{method} does not take {currency.upper()} here")
         quote_id = str(uuid.uuid4())
-        now = int(time.time())
+        now = int(self.clock())
         with self.engine.begin() as conn:
             conn.execute(
                 insert(payment_quotes).values(
+                    booking_id=booking_id,
                     id=quote_id,
                     chain_id=self.chain_id,
                     client=client,
@@ -221,17 +226,24 @@ class Payments:
                         payment_quotes.c.method == method, payment_quotes.c.provider_charge == event.charge
                     )
                 ).scalar()
-                if known is None and event.payment is None:
-                    candidates = list(
+                candidates = (
+                    []
+                    if known is not None or event.payment is not None
+                    else list(
                         conn.execute(
-                            select(payment_quotes.c.checkout_session).where(
+                            select(payment_quotes.c.checkout_session)
+                            .where(
                                 payment_quotes.c.method == method,
                                 payment_quotes.c.status == "funded",
                                 payment_quotes.c.provider_charge.is_(None),
                             )
+                            .order_by(payment_quotes.c.created_at.desc())
+                            .limit(50)  # payments funded before charges were recorded: the newest
                         ).scalars()
                     )
-                    known = gateway.payment_of_charge(event.charge, candidates) if candidates else None
+                )
+            if candidates:  # asked of the provider with no database connection held
+                known = gateway.payment_of_charge(event.charge, candidates)
             return replace(event, payment=known or event.payment)
         return event
 
@@ -240,7 +252,18 @@ class Payments:
             quote = self._quote_row(conn, event.quote_id)
             if quote is None or quote["method"] != method or event.payment is None:
                 return "no quote for this payment"
-            if event.amount is not None and int(event.amount) != int(quote["amount_cents"]):
+            if event.currency is not None and event.currency != str(quote["currency"]).lower():
+                conn.execute(
+                    update(payment_quotes).where(payment_quotes.c.id == quote["id"]).values(status="mismatch")
+                )
+                log.error(
+                    "payment %s paid in %s, the quote says %s: not funded",
+                    event.payment,
+                    event.currency,
+                    quote["currency"],
+                )
+                return "currency differs from the quote: not funded"
+            if event.amount is None or int(event.amount) != int(quote["amount_cents"]):
                 conn.execute(
                     update(payment_quotes).where(payment_quotes.c.id == quote["id"]).values(status="mismatch")
                 )
@@ -258,6 +281,18 @@ class Payments:
                     checkout_session=event.payment, provider_charge=event.charge or quote["provider_charge"]
                 )
             )
+            late = self._booking_gone(conn, quote)
+            if late is not None:  # the slot is no longer this payment's: the money goes back
+                log.warning(
+                    "payment %s for booking %s arrived when %s: refunded",
+                    event.payment,
+                    quote["booking_id"],
+                    late,
+                )
+                conn.execute(
+                    update(payment_quotes).where(payment_quotes.c.id == quote["id"]).values(status="late")
+                )
+                return f"{late}: {self._enqueue(conn, 'refund', event.payment, quote['id'])}"
             return self._enqueue(conn, "fund", event.payment, quote["id"])
         if event.action in ("awaiting", "failed"):
             conn.execute(
@@ -277,17 +312,7 @@ class Payments:
                 else "payment failed: nothing funded"
             )
         if event.action == "refunded":
-            ours = conn.execute(
-                update(card_refunds)
-                .where(card_refunds.c.provider == method, card_refunds.c.refund_id == event.refund)
-                .values(status="processed", updated_at=int(time.time()))
-            ).rowcount
-            if ours or (event.refund is None and event.payment is None):
-                return "refund recorded"
-            if event.payment is None:
-                return "no funded engagement for this charge"
-            # Refunded from the provider's dashboard: the money went back, so the escrow is taken back.
-            return self._enqueue(conn, "dispute", event.payment, None)
+            return self._refunded(conn, method, event)
         if event.action == "dispute":
             if event.payment is None:
                 return "no funded engagement for this charge"
@@ -306,6 +331,71 @@ class Payments:
             )
             return f"dispute {outcome} recorded"
         return f"ignored {event.type}"
+
+    def _refunded(self, conn: Connection, method: str, event: ProviderEvent) -> str:
+        """A refund the provider made: one of ours (found by its id, by the tag it carries, or — for
+        Stripe, which sends no refund list — by the payment's refunded total not exceeding what we
+        asked for, even before our refund's id was stored), or one made from the provider's
+        dashboard, which takes the escrow back (the card already has the money)."""
+        now = int(time.time())
+        ours = (
+            conn.execute(
+                select(card_refunds).where(
+                    card_refunds.c.provider == method,
+                    card_refunds.c.payment == event.payment
+                    if event.payment
+                    else card_refunds.c.refund_id == event.refund,
+                )
+            )
+            .mappings()
+            .all()
+        )
+        mine = [
+            r
+            for r in ours
+            if (event.refund is not None and r["refund_id"] == event.refund)
+            or (event.refund_key is not None and refund_tag(r["key"]) == event.refund_key)
+        ]
+        if not mine and event.refunded_total is not None and ours:
+            if event.refunded_total <= sum(int(r["amount"]) for r in ours):
+                mine = list(ours)
+        if mine:
+            for r in mine:
+                conn.execute(
+                    update(card_refunds)
+                    .where(card_refunds.c.key == r["key"])
+                    .values(
+                        status="processed",
+                        refund_id=r["refund_id"] or (event.refund if len(mine) == 1 else None),
+                        updated_at=now,
+                    )
+                )
+            return "refund recorded"
+        if event.payment is None:
+            return "no funded engagement for this charge"
+        # Refunded from the provider's dashboard: the money went back, so the escrow is taken back.
+        return self._enqueue(conn, "dispute", event.payment, None)
+
+    def _booking_gone(self, conn: Connection, quote: Mapping[str, Any]) -> str | None:
+        """Why a booking's card payment must not fund (in words), or None: its hold lapsed or was
+        released, or the booking was funded otherwise (the wallet) meanwhile."""
+        if not quote["booking_id"]:
+            return None
+        booking = (
+            conn.execute(select(bookings).where(bookings.c.id == quote["booking_id"])).mappings().first()
+        )
+        if booking is None or not booking["active"] or booking["status"] != "held":
+            return "the booking was released"
+        if booking["hold_expires_at"] <= int(self.clock()):
+            return "the booking's hold had lapsed"
+        funded = conn.execute(
+            select(engagements.c.id).where(
+                engagements.c.chain_id == self.chain_id, engagements.c.terms_digest == booking["terms_digest"]
+            )
+        ).first()
+        if funded is not None:
+            return "the booking was paid from a wallet already"
+        return None
 
     @staticmethod
     def _quote_row(conn: Connection, quote_id: str | None) -> dict[str, Any] | None:
@@ -352,6 +442,10 @@ class Payments:
                     self.refund_credits()
                 except Exception:
                     log.exception("card refunds of escrow credits: pass failed")
+                try:
+                    self.expire_lapsed()
+                except Exception:
+                    log.exception("closing the hosted pages of lapsed holds: pass failed")
                 for job_id in self._open_jobs():
                     job = self._claim(job_id)
                     if job is None:
@@ -430,7 +524,11 @@ class Payments:
             pending = conn.execute(
                 select(payment_tx_attempts.c.tx_hash).where(payment_tx_attempts.c.job_id == job_id).limit(1)
             ).first()
-            status = "failed" if attempts >= MAX_ATTEMPTS and pending is None else job["status"]
+            # Money owed back to a card is never given up: a refund retries until the provider answers.
+            given_up = (
+                attempts >= MAX_ATTEMPTS and pending is None and job["kind"] not in ("refund", "withdraw")
+            )
+            status = "failed" if given_up else job["status"]
             conn.execute(
                 update(payment_jobs)
                 .where(payment_jobs.c.id == job_id)
@@ -438,18 +536,30 @@ class Payments:
                     attempts=attempts, status=status, last_error=error[:2000], updated_at=int(time.time())
                 )
             )
-        if status == "failed" and job["kind"] == "fund":
-            self.refund(job["session_id"])
+        if status == "failed" and job["kind"] == "fund":  # the card's money back, as a durable job
+            with self.engine.begin() as conn:
+                self._enqueue(conn, "refund", job["session_id"], job["quote_id"])
 
     def _run(self, job: dict[str, Any]) -> None:
         """One turn of a job: a first transaction, or a look at the ones it sent (mined? stuck?)."""
         assert self.relayer is not None
         relayer = self.relayer
+        if job["kind"] == "refund":  # a card payment that must not fund: all of it back, once
+            self.refund(job["session_id"])
+            self._update(job["id"], status="done")
+            return
         attempts = self._attempts(job["id"])
         if attempts:  # written before broadcasting: maybe sent, maybe not — find out, never re-sign
             self._follow(job, attempts)
             return
         if job["kind"] == "fund":
+            with self.engine.connect() as conn:
+                gone = self._booking_gone(conn, self._quote_of(job))
+            if gone is not None:  # e.g. the wallet funded the booking after the card was paid
+                log.warning("payment %s not funded: %s; refunded", job["session_id"], gone)
+                self.refund(job["session_id"])
+                self._update(job["id"], status="done")
+                return
             if relayer.ref_used(external_ref(job["session_id"])):
                 # Funded already (for instance by a run that crashed before recording anything).
                 self._update(job["id"], status="done")
@@ -580,11 +690,10 @@ class Payments:
     def _attempts(self, job_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(payment_tx_attempts)
-                .where(payment_tx_attempts.c.job_id == job_id)
-                .order_by(payment_tx_attempts.c.sent_at, payment_tx_attempts.c.max_fee)
+                select(payment_tx_attempts).where(payment_tx_attempts.c.job_id == job_id)
             ).mappings()
-            return [dict(r) for r in rows]
+            # In the order they were signed: each replacement pays more (fees as integers, not text).
+            return sorted((dict(r) for r in rows), key=lambda r: (r["sent_at"], int(r["max_fee"])))
 
     def _record_attempt(self, job_id: int, signed: SignedTx) -> None:
         """The signed transaction, in the job and among its attempts, in one transaction, before it
@@ -676,6 +785,10 @@ class Payments:
                         quote = self._quote_row(conn, quote_id)
                         if quote is None or quote["method"] != method:
                             continue
+                        if quote["status"] in ("mismatch", "late", "refunded", "expired"):
+                            continue  # refused when its webhook came: never funded by reconciliation
+                        if self._booking_gone(conn, quote) is not None:
+                            continue
                         conn.execute(
                             update(payment_quotes)
                             .where(payment_quotes.c.id == quote_id)
@@ -754,7 +867,8 @@ class Payments:
         the credit's share of what it paid, once (card_refunds' key). The card keeps nothing twice:
         a payment charged back or refunded from the dashboard already has its money back."""
         assert self.relayer is not None
-        recorded = self._record_credits(self.relayer.head() - self.credit_depth)
+        final_block = self.relayer.head() - self.credit_depth
+        recorded = self._record_credits(final_block)
         refunded = withdrawing = 0
         with self.engine.connect() as conn:
             pending = [
@@ -772,7 +886,9 @@ class Payments:
             ]
             withdrawals = conn.execute(
                 select(chain_events.c.block_number, chain_events.c.log_index, chain_events.c.args).where(
-                    chain_events.c.chain_id == self.chain_id, chain_events.c.event == "Withdrawn"
+                    chain_events.c.chain_id == self.chain_id,
+                    chain_events.c.event == "Withdrawn",
+                    chain_events.c.block_number <= final_block,  # a reorg cannot take it back
                 )
             ).all()
         relayer = self.relayer.address.lower()
@@ -786,8 +902,12 @@ class Payments:
         for credit in pending:
             token = credit["token"].lower()
             if pulled.get(token, (-1, -1)) > (credit["block_number"], credit["log_index"]):
-                self._refund_credit(credit)
-                refunded += 1
+                try:
+                    refunded += self._refund_credit(credit)
+                except Exception:
+                    log.exception(
+                        "credit %s: the card refund failed; it is tried again next pass", credit["key"]
+                    )
             elif token not in asked:  # one withdrawal per token pulls every credit before it
                 asked.add(token)
                 with self.engine.begin() as conn:
@@ -805,10 +925,9 @@ class Payments:
             funded = {
                 "0x" + external_ref(q.checkout_session).hex(): q
                 for q in conn.execute(
-                    select(payment_quotes).where(
-                        payment_quotes.c.status.in_(("funded", "refunded")),
-                        payment_quotes.c.checkout_session.is_not(None),
-                    )
+                    # Any status: an engagement with the payment's externalRef is what proves the funding
+                    # (a crash between the job's end and the quote's "funded" must not lose a credit).
+                    select(payment_quotes).where(payment_quotes.c.checkout_session.is_not(None))
                 )
             }
             if not funded:
@@ -823,13 +942,20 @@ class Payments:
                 if str(e.payer).lower() == relayer
             }
             events = conn.execute(
-                select(chain_events).where(
+                select(chain_events)
+                .where(
                     chain_events.c.chain_id == self.chain_id,
                     chain_events.c.event.in_(("MilestoneRefunded", "DisputeResolved")),
                     chain_events.c.block_number <= final_block,
                 )
+                .order_by(chain_events.c.block_number, chain_events.c.log_index)
             ).all()
             known = set(conn.execute(select(card_credits.c.key)).scalars())
+            # Credited so far per payment: each credit's share comes from the running total, so the
+            # shares of a fully refunded engagement add up to what the card paid, to the unit.
+            credited: dict[str, int] = {}
+            for payment, amount in conn.execute(select(card_credits.c.payment, card_credits.c.amount)):
+                credited[payment] = credited.get(payment, 0) + int(amount)
             charged_back = set(
                 conn.execute(
                     select(payment_jobs.c.session_id).where(payment_jobs.c.kind == "dispute")
@@ -853,7 +979,11 @@ class Payments:
                 continue
             quote = funded[engagement.external_ref]
             total = sum(int(a) for a in json.loads(quote.amounts))
-            share = amount * int(quote.amount_cents) // total  # rounded down: never more than was paid
+            before = credited.get(quote.checkout_session, 0)
+            paid = int(quote.amount_cents)
+            # Rounded down, from the running total: never more than was paid, never a unit lost overall.
+            share = (before + amount) * paid // total - before * paid // total
+            credited[quote.checkout_session] = before + amount
             kept = quote.checkout_session in charged_back or quote.dispute_status is not None
             try:
                 with self.engine.begin() as conn:
@@ -876,7 +1006,9 @@ class Payments:
                 continue  # recorded by another pass meanwhile
         return new
 
-    def _refund_credit(self, credit: dict[str, Any]) -> None:
+    def _refund_credit(self, credit: dict[str, Any]) -> int:
+        """Refund one withdrawn credit to its card (1), or keep it (0) when the payment was charged
+        back or refunded from the dashboard meanwhile: the card has that money already."""
         with self.engine.connect() as conn:
             quote = (
                 conn.execute(
@@ -885,7 +1017,16 @@ class Payments:
                 .mappings()
                 .one()
             )
-        if credit["refund_minor"] > 0:
+            charged_back = (
+                quote["dispute_status"] is not None
+                or conn.execute(
+                    select(payment_jobs.c.id).where(
+                        payment_jobs.c.kind == "dispute", payment_jobs.c.session_id == credit["payment"]
+                    )
+                ).first()
+                is not None
+            )
+        if not charged_back and credit["refund_minor"] > 0:
             self.refund_card(
                 method=quote["method"],
                 payment=credit["payment"],
@@ -897,5 +1038,36 @@ class Payments:
             conn.execute(
                 update(card_credits)
                 .where(card_credits.c.key == credit["key"])
-                .values(status="refunded", updated_at=int(time.time()))
+                .values(status="kept" if charged_back else "refunded", updated_at=int(time.time()))
             )
+        return 0 if charged_back else 1
+
+    def expire_lapsed(self) -> int:
+        """Close the hosted pages of booking quotes whose hold lapsed unpaid (through the provider's
+        API: nobody can pay for a slot that is no longer held); how many were closed. A payment that
+        still arrives is refunded (`_booking_gone`)."""
+        now = int(self.clock())
+        with self.engine.connect() as conn:
+            lapsed = conn.execute(
+                select(payment_quotes.c.id, payment_quotes.c.method, payment_quotes.c.hosted_page)
+                .join(bookings, bookings.c.id == payment_quotes.c.booking_id)
+                .where(payment_quotes.c.status == "checkout", bookings.c.hold_expires_at <= now)
+            ).all()
+        closed = 0
+        for quote in lapsed:
+            gateway = self.providers.get(quote.method)
+            if gateway is None or not quote.hosted_page:
+                continue
+            try:
+                gateway.expire_checkout(quote.hosted_page)
+            except ProviderUnavailable:
+                log.warning("the page of quote %s could not be closed yet; next pass", quote.id)
+                continue
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(payment_quotes)
+                    .where(payment_quotes.c.id == quote.id, payment_quotes.c.status == "checkout")
+                    .values(status="expired")
+                )
+            closed += 1
+        return closed

@@ -1,8 +1,8 @@
 """A STAND-IN for Razorpay's API — not Razorpay. Razorpay's servers cannot be reached here, so this
 speaks its documented wire format (JSON bodies, HTTP basic auth with the key id and secret, entities
 and collections, `{"error": {"code": "BAD_REQUEST_ERROR", ...}}`) for the calls Skillchain makes
-through the official `razorpay` SDK: create a payment link, fetch and list orders, fetch a payment,
-list and create its refunds. The SDK talks to it through `base_url`.
+through the official `razorpay` SDK: create, fetch and cancel a payment link, fetch and list orders,
+fetch a payment, list and create its refunds. The SDK talks to it through `base_url`.
 
 What happens on Razorpay's side is simulated by `pay`: the learner pays the link, and Razorpay binds
 the payment to an order of its own. That order and the captured payment carry the link's notes — the
@@ -80,6 +80,21 @@ class RazorpayStandIn:
             }
             link["short_url"] = f"https://rzp.standin.test/i/{link['id'][6:]}"
             self.links[link["id"]] = link
+            return JSONResponse(link)
+
+        @app.get("/v1/payment_links/{link_id}")
+        def fetch_link(link_id: str) -> JSONResponse:
+            link = self.links.get(link_id)
+            return JSONResponse(link) if link else _bad("The id provided does not exist")
+
+        @app.post("/v1/payment_links/{link_id}/cancel")
+        def cancel_link(link_id: str) -> JSONResponse:
+            link = self.links.get(link_id)
+            if link is None:
+                return _bad("The id provided does not exist")
+            if link["status"] != "created":
+                return _bad(f"Payment Link cannot be cancelled in {link['status']} state")
+            link["status"] = "cancelled"
             return JSONResponse(link)
 
         @app.get("/v1/orders/{order_id}")

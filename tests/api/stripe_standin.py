@@ -73,6 +73,22 @@ class StripeStandIn:
                 )
             return JSONResponse(self.sessions[sid])
 
+        @app.post("/v1/checkout/sessions/{sid}/expire")
+        def expire(sid: str) -> JSONResponse:
+            session = self.sessions.get(sid)
+            if session is None or session["status"] != "open":
+                return JSONResponse(
+                    {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "message": 'Only Checkout Sessions with a status in ["open"] can be expired.',
+                        }
+                    },
+                    400,
+                )
+            session["status"] = "expired"
+            return JSONResponse(session)
+
         @app.get("/v1/checkout/sessions")
         def list_sessions(status: str | None = None, limit: int = 10) -> JSONResponse:
             data = [s for s in self.sessions.values() if status is None or s["status"] == status][:limit]

@@ -58,8 +58,8 @@ def _body_routes(app: Any) -> list[tuple[str, str]]:
         for method in operations:
             if method.upper() not in ("POST", "PUT", "PATCH"):
                 continue
-            if path.startswith(("/payments/webhook", "/auth/logout")):
-                continue  # the webhook takes raw signed bytes; logout takes no body
+            if path.startswith(("/payments/webhook", "/payments/razorpay/webhook", "/auth/logout")):
+                continue  # the webhooks take raw signed bytes (and answer 503 unconfigured); logout no body
             out.append((method.upper(), _concrete(path)))
     return sorted(out)
 

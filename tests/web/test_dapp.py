@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -503,16 +504,22 @@ def test_paying_by_card_through_razorpay_funds_the_engagement(
             },
         )
         assert delivered.status_code == 200, delivered.text
-    learner.go("/engagements")  # the worker funds it; the indexer shows it
-    expect(learner.page.get_by_role("link", name=re.compile(r"^Engagement \d+$")).first).to_be_visible()
     escrow = stack.w3.eth.contract(
         address=stack.record.address_of("SkillEscrow"), abi=load_artifact("SkillEscrow").abi
     )
     ref = external_ref(order["id"])
-    funded = [
-        e for e in escrow.events.EngagementCreated.get_logs(from_block=0) if bytes(e.args.externalRef) == ref
-    ]
+
+    def fundings() -> list[Any]:
+        logs = escrow.events.EngagementCreated.get_logs(from_block=0)
+        return [e for e in logs if bytes(e.args.externalRef) == ref]
+
+    deadline = time.monotonic() + 60  # the API's payment worker looks every second
+    while not fundings() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    funded = fundings()
     assert len(funded) == 1 and funded[0].args.client == LEARNER.address
+    learner.go(f"/engagements/{funded[0].args.id}")  # the indexer shows it to the learner
+    expect(learner.page.get_by_text("Waiting for the mentor")).to_be_visible()
     learner.context.close()
 
 

@@ -55,7 +55,10 @@ class ProviderEvent:
     quote_id: str | None = None
     charge: str | None = None  # the provider's id of the money movement (payment intent, pay_...)
     amount: int | None = None  # minor units (cents, paise)
+    currency: str | None = None  # ISO 4217, lower case
     refund: str | None = None  # for `refunded`: the provider's refund id
+    refund_key: str | None = None  # for `refunded`: the tag our own refunds carry (refund_tag)
+    refunded_total: int | None = None  # for `refunded`: all refunded of the payment so far (Stripe)
 
 
 class PaymentProvider(Protocol):
@@ -66,6 +69,11 @@ class PaymentProvider(Protocol):
         self, *, quote_id: str, amount: int, currency: str, description: str, expires_at: int
     ) -> Checkout:
         """A hosted page for `amount` minor units; raises ProviderUnavailable."""
+        ...
+
+    def expire_checkout(self, page: str) -> None:
+        """Close an unpaid hosted page (its hold lapsed): nobody can pay it any more. Raises
+        ProviderUnavailable."""
         ...
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
@@ -85,3 +93,10 @@ class PaymentProvider(Protocol):
     def paid_payments(self) -> Iterator[tuple[str, str | None, str | None]]:
         """(payment, quote id, charge) of every paid payment the provider knows, for reconciliation."""
         ...
+
+
+def refund_tag(key: str) -> str:
+    """The tag a refund for reason `key` carries at the provider (40 characters: Razorpay's limit)."""
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()[:40]

@@ -10,7 +10,6 @@ notes asked of the Orders API."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from api.payments.providers.base import (
     Checkout,
     ProviderEvent,
     ProviderUnavailable,
+    refund_tag,
 )
 
 _API_ERRORS = (razorpay.errors.BadRequestError, razorpay.errors.GatewayError, razorpay.errors.ServerError)
@@ -78,6 +78,14 @@ class RazorpayProvider:
         # The order Razorpay binds the payment to is named by its events; until then the link stands in.
         return Checkout(payment=str(link["id"]), page=str(link["id"]), url=str(link["short_url"]))
 
+    def expire_checkout(self, page: str) -> None:
+        try:
+            link = self.client.payment_link.fetch(page)
+            if link.get("status") in ("created", "partially_paid"):
+                self.client.payment_link.cancel(page)
+        except _NETWORK_ERRORS as exc:
+            raise ProviderUnavailable(f"Razorpay did not cancel {page}: {type(exc).__name__}") from None
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         signature = headers.get("x-razorpay-signature")
         event_id = headers.get("x-razorpay-event-id")
@@ -108,6 +116,7 @@ class RazorpayProvider:
                 quote_id=str(quote) if quote else None,
                 charge=payment.get("id"),
                 amount=payment.get("amount"),
+                currency=str(payment["currency"]).lower() if payment.get("currency") else None,
             )
         if kind == "payment.failed":
             return ProviderEvent(
@@ -123,6 +132,7 @@ class RazorpayProvider:
                 charge=refund.get("payment_id") or payment.get("id"),
                 amount=refund.get("amount"),
                 refund=refund.get("id"),
+                refund_key=_notes(refund).get("skillchain_key"),
             )
         dispute = (payload.get("dispute") or {}).get("entity") or {}
         actions = {
@@ -167,9 +177,11 @@ class RazorpayProvider:
         a second one (Razorpay takes no idempotency key: the note is ours)."""
         if not charge:
             raise ProviderUnavailable(f"no Razorpay payment recorded for {payment}: nothing to refund")
-        tag = hashlib.sha256(key.encode()).hexdigest()[:40]  # a receipt is at most 40 characters
+        tag = refund_tag(key)  # a receipt is at most 40 characters
         try:
-            for existing in self.client.payment.fetch_multiple_refund(charge).get("items", []):
+            for existing in self.client.payment.fetch_multiple_refund(charge, {"count": 100}).get(
+                "items", []
+            ):
                 if _notes(existing).get("skillchain_key") == tag:
                     return str(existing["id"])
             made = self.client.payment.refund(

@@ -16,6 +16,7 @@ from api.payments.providers.base import (
     Checkout,
     ProviderEvent,
     ProviderUnavailable,
+    refund_tag,
 )
 
 TOLERANCE = 300  # seconds a signature's timestamp may be off, either way
@@ -78,6 +79,16 @@ class StripeProvider:
             ) from None
         return Checkout(payment=session.id, page=session.id, url=str(session.url))
 
+    def expire_checkout(self, page: str) -> None:
+        try:
+            self.client.v1.checkout.sessions.expire(page)
+        except stripe.InvalidRequestError as exc:
+            if "status" in str(exc).lower():  # paid or expired already: nothing left to close
+                return
+            raise ProviderUnavailable(f"Stripe did not expire {page}: {exc.user_message or exc}") from None
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(f"Stripe did not expire {page}: {type(exc).__name__}") from None
+
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> ProviderEvent:
         signature = headers.get("stripe-signature")
         if not signature:
@@ -104,6 +115,7 @@ class StripeProvider:
                 quote_id=(obj.get("metadata") or {}).get("quote_id"),
                 charge=obj.get("payment_intent"),
                 amount=obj.get("amount_total"),
+                currency=str(obj["currency"]).lower() if obj.get("currency") else None,
             )
         if kind == "checkout.session.async_payment_failed":
             return ProviderEvent(
@@ -120,7 +132,7 @@ class StripeProvider:
                 type=kind,
                 action="refunded",
                 charge=obj.get("payment_intent"),
-                amount=obj.get("amount_refunded"),
+                refunded_total=obj.get("amount_refunded"),  # cumulative; the refunds list is not sent
                 refund=refunds[0].get("id") if refunds else None,
             )
         if kind == "charge.dispute.created":
@@ -157,7 +169,12 @@ class StripeProvider:
             if not intent:
                 raise ProviderUnavailable(f"Stripe knows no payment intent for {payment}: nothing to refund")
             made = self.client.v1.refunds.create(
-                params={"payment_intent": intent, "amount": amount}, options={"idempotency_key": key}
+                params={
+                    "payment_intent": intent,
+                    "amount": amount,
+                    "metadata": {"skillchain_key": refund_tag(key)},
+                },
+                options={"idempotency_key": key},
             )
         except stripe.StripeError as exc:
             raise ProviderUnavailable(
