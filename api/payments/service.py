@@ -460,12 +460,13 @@ class Payments:
         return done
 
     def _relayer_turn(self) -> Callable[[], None] | None:
-        """Several API replicas run this worker; the relayer account has one nonce sequence, so one
-        replica at a time sends: a PostgreSQL session advisory lock keyed on the relayer's address
-        (released if the replica dies). On SQLite there is one process: the thread lock suffices."""
-        if self.engine.dialect.name != "postgresql":
-            return lambda: None
+        """Several API replicas (and `skillchain payments worker`) run this worker; the relayer account
+        has one nonce sequence, so one process at a time sends: on PostgreSQL a session advisory lock
+        keyed on the relayer's address, on SQLite an exclusive lock on a file beside the database
+        (both released if the process dies). None: another process is sending right now."""
         assert self.relayer is not None
+        if self.engine.dialect.name != "postgresql":
+            return self._file_turn()
         key = {"cls": RELAYER_LOCK_CLASS, "who": int(self.relayer.address[-7:], 16)}
         conn = self.engine.connect()
         got = conn.execute(text("SELECT pg_try_advisory_lock(:cls, :who)"), key).scalar()
@@ -477,6 +478,27 @@ class Payments:
         def release() -> None:
             conn.execute(text("SELECT pg_advisory_unlock(:cls, :who)"), key)
             conn.close()
+
+        return release
+
+    def _file_turn(self) -> Callable[[], None] | None:
+        import fcntl
+
+        assert self.relayer is not None
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            return lambda: None  # one process by construction
+        path = f"{database}.relayer-{self.relayer.address.lower()}.lock"
+        handle = open(path, "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+
+        def release() -> None:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
 
         return release
 

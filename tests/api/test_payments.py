@@ -702,3 +702,24 @@ def test_a_worker_sigkilled_right_after_sending_the_replacement_funds_nothing_tw
     _rpc(pay, "evm_mine")
     pay.payments.process_jobs()
     assert _job_status(pay, out["session_id"]) == "done" and len(_attempts(pay, out["session_id"])) == 2
+
+
+def test_on_sqlite_one_process_at_a_time_sends_for_the_relayer(pay: Pay) -> None:
+    """`skillchain payments worker` beside the API's worker on one SQLite database: a file lock
+    beside the database lets one of them send at a time (the relayer has one nonce sequence)."""
+    from api.payments.service import Payments as Plain
+
+    pay.payments.process_jobs()  # the relayer is made on first use
+    other = Plain(
+        engine=pay.payments.engine,
+        providers=pay.payments.providers,
+        relayer=pay.payments.relayer,
+        chain_id=31337,
+    )
+    release = pay.payments._relayer_turn()
+    assert release is not None
+    assert other._relayer_turn() is None and other.process_jobs() == 0  # waits its turn
+    release()
+    again = other._relayer_turn()
+    assert again is not None
+    again()
