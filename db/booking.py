@@ -64,6 +64,8 @@ bookings = Table(
     Column("amount", Uint256, nullable=False),
     Column("due_date", BigInteger, nullable=False),  # on-chain: the session's end + the reschedule grace
     Column("terms_digest", String(66), nullable=False, unique=True),
+    # A request's answer is due by then (accept or decline); past it, unanswered, the slot is free.
+    Column("respond_by", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Index("ix_bookings_mentor_block", "mentor", "block_start"),
     Index("ix_bookings_learner", "learner"),

@@ -29,7 +29,15 @@ from db.chain import engagements
 
 ETH = "0x" + "0" * 40
 BookingState = Literal[
-    "held", "expired", "cancelled", "requested", "confirmed", "withdrawn", "declined", "completed"
+    "held",
+    "expired",
+    "cancelled",
+    "requested",
+    "unanswered",
+    "confirmed",
+    "withdrawn",
+    "declined",
+    "completed",
 ]
 
 
@@ -52,6 +60,7 @@ def active_blocks(conn: Connection, mentor: str, start: int, end: int, now: int)
             bookings.c.status,
             bookings.c.hold_expires_at,
             bookings.c.terms_digest,
+            bookings.c.respond_by,
         )
         .where(
             bookings.c.mentor == mentor,
@@ -62,7 +71,8 @@ def active_blocks(conn: Connection, mentor: str, start: int, end: int, now: int)
         .order_by(bookings.c.block_start)
     ).all()
     funded = _funded(conn, [r.terms_digest for r in rows if r.status == "held" and r.hold_expires_at <= now])
-    ended = _ended(conn, [r.terms_digest for r in rows])
+    overdue = [r.terms_digest for r in rows if r.respond_by is not None and r.respond_by <= now]
+    ended = _ended(conn, [r.terms_digest for r in rows]) | (set(overdue) - _accepted(conn, overdue))
     return [
         Busy(r.block_start, r.block_end)
         for r in rows
@@ -92,6 +102,19 @@ def _ended(conn: Connection, digests: list[str]) -> set[str]:
     by_terms = select(engagements.c.terms_digest).where(engagements.c.terms_digest.in_(digests), gone)
     by_ref = select(engagements.c.booking_ref).where(engagements.c.booking_ref.in_(digests), gone)
     return set(conn.execute(by_terms).scalars()) | set(conn.execute(by_ref).scalars())
+
+
+def _accepted(conn: Connection, digests: list[str]) -> set[str]:
+    """Which of these request bookings the mentor accepted (by their terms digest)."""
+    if not digests:
+        return set()
+    return set(
+        conn.execute(
+            select(engagements.c.terms_digest).where(
+                engagements.c.terms_digest.in_(digests), engagements.c.accepted
+            )
+        ).scalars()
+    )
 
 
 def _funded(conn: Connection, digests: list[str]) -> set[str]:
@@ -128,6 +151,18 @@ def release_lapsed(conn: Connection, mentor: str, now: int) -> int:
             )
         ).scalars()
     )
+    # A request left unanswered past its respond-by time gives its slot back (the learner may take
+    # the money back with withdrawRequest); an accepted one keeps it.
+    overdue = conn.execute(
+        select(bookings.c.id, bookings.c.terms_digest).where(
+            bookings.c.mentor == mentor,
+            bookings.c.active,
+            bookings.c.respond_by.is_not(None),
+            bookings.c.respond_by <= now,
+        )
+    ).all()
+    accepted = _accepted(conn, [r.terms_digest for r in overdue])
+    ids += [r.id for r in overdue if r.terms_digest not in accepted and r.id not in ids]
     if ids:
         conn.execute(
             update(bookings)
@@ -153,6 +188,7 @@ def hold(
     grace_seconds: int,
     price: Price,
     terms_digest: str,
+    respond_seconds: int = 48 * 3600,
 ) -> dict[str, Any]:
     """Hold the slot at `starts_at` for `learner`: one transaction (a savepoint), refused with
     SlotTaken when another active booking overlaps or the day is full, SlotInvalid when the start is
@@ -205,6 +241,8 @@ def hold(
         "due_date": starts_at + offering.duration + grace_seconds,
         "terms_digest": terms_digest,
         "created_at": now,
+        # A request is answered by then, and never after the session would have started.
+        "respond_by": min(now + respond_seconds, starts_at) if session.booking == "request" else None,
     }
     try:
         with conn.begin_nested():  # the database, not this check, decides who wins a race
@@ -261,8 +299,9 @@ def state_of(conn: Connection, booking: dict[str, Any], now: int) -> BookingStat
         and (not instant or e.starts_at == booking["starts_at"])  # an instant booking: its start too
     )
     if e is not None and matches:
-        if e.status == "requested":
-            return "requested"
+        if e.status == "requested":  # paid, not answered yet: past its respond-by time, unanswered
+            respond_by = booking.get("respond_by")
+            return "unanswered" if respond_by is not None and now >= respond_by else "requested"
         if e.status in ("withdrawn", "declined"):
             return e.status  # type: ignore[no-any-return]
         if e.status == "settled":

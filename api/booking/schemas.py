@@ -148,10 +148,14 @@ class BookingPublic(BaseModel):
     ends_at: int
     mode: str
     state: str = Field(
-        description="held (waiting for payment), expired, requested (paid, the mentor to accept), "
+        description="held (waiting for payment), expired, requested (paid, the mentor to accept by "
+        "respond_by), unanswered (not accepted in time: the slot is free, the learner may withdraw), "
         "confirmed, withdrawn, declined, completed"
     )
     hold_expires_at: int
+    respond_by: int | None = Field(
+        None, description="a request: the mentor accepts or declines by then (unix seconds)"
+    )
     due_date: int = Field(description="the on-chain due date: the session's end plus the reschedule grace")
     amount: str
     token: str

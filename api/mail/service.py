@@ -39,6 +39,7 @@ SUBJECTS = {
     "review_received": "You received a review",
     "credential_issued": "You received a credential",
     "session_starting": "Your session starts within the hour",
+    "respond_soon": "A booking request waits for your answer",
 }
 INVITES = {"booked", "request_accepted"}  # the moment a session is settled for the recipient
 

@@ -1,5 +1,6 @@
 """Reminders the app makes from its own calendar: "your session starts within the hour", to both
-parties of a confirmed booking, once (an in-app notification on the live stream, mailed like every
+parties of a confirmed booking, and "answer this request" to a mentor before a paid request's
+respond-by time, each once (an in-app notification on the live stream, mailed like every
 notification when the user confirmed an address). Time comes from the app's injectable clock."""
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ log = logging.getLogger("skillchain.reminders")
 
 STARTING = "session_starting"
 AHEAD = 3600  # seconds before a session its reminder goes out
+RESPOND = "respond_soon"
+RESPOND_AHEAD = 6 * 3600  # seconds before a request's respond-by time the mentor is reminded
 
 
 def due(conn: Connection, now: int) -> list[str]:
@@ -84,6 +87,70 @@ def remind(conn: Connection, booking_id: str, now: int) -> list[OutboxItem]:
     return items
 
 
+def due_answers(conn: Connection, now: int) -> list[str]:
+    """Paid booking requests whose respond-by time is within RESPOND_AHEAD, not yet accepted, and
+    whose mentor was not reminded yet."""
+    waiting = exists().where(
+        engagements.c.terms_digest == bookings.c.terms_digest,
+        engagements.c.status == "requested",
+        engagements.c.client == bookings.c.learner,
+        engagements.c.provider == bookings.c.mentor,
+    )
+    rows = conn.execute(
+        select(bookings.c.id)
+        .where(
+            bookings.c.active,
+            bookings.c.mode == "request",
+            bookings.c.respond_by > now,
+            bookings.c.respond_by <= now + RESPOND_AHEAD,
+            waiting,
+            ~exists().where(reminders_sent.c.booking_id == bookings.c.id, reminders_sent.c.kind == RESPOND),
+        )
+        .order_by(bookings.c.respond_by)
+        .limit(200)
+    ).all()
+    return [r.id for r in rows]
+
+
+def remind_answer(conn: Connection, booking_id: str, now: int) -> list[OutboxItem]:
+    """The mentor's "answer this request" reminder, in the caller's transaction (once per booking)."""
+    row = conn.execute(
+        select(
+            bookings.c.mentor,
+            bookings.c.respond_by,
+            bookings.c.starts_at,
+            engagements.c.chain_id,
+            engagements.c.id,
+        )
+        .join(engagements, engagements.c.terms_digest == bookings.c.terms_digest)
+        .where(bookings.c.id == booking_id, engagements.c.status == "requested")
+    ).first()
+    if row is None:
+        return []
+    conn.execute(insert(reminders_sent).values(booking_id=booking_id, kind=RESPOND, sent_at=now))
+    payload = {
+        "kind": RESPOND,
+        "engagement_id": int(row.id),
+        "milestone": None,
+        "token_id": None,
+        "by": None,
+        "tx": None,
+        "booking": booking_id,
+        "starts_at": row.starts_at,
+        "respond_by": row.respond_by,
+    }
+    nid = notifications_table.add(
+        conn, row.mentor, payload, now=now, chain_id=row.chain_id, engagement_id=int(row.id)
+    )
+    return [
+        OutboxItem(
+            kind="notification",
+            audience=frozenset({row.mentor}),
+            payload={"id": nid, **payload, "created_at": now},
+        )
+    ]
+
+
 class Reminders:
     """The reminder pass: every `interval` seconds in a thread of the API process."""
 
@@ -106,12 +173,14 @@ class Reminders:
         """Remind of what is due now; how many notifications were made."""
         now = int(self.clock())
         with self.engine.connect() as conn:
-            ids = due(conn, now)
+            work = [(remind, i) for i in due(conn, now)] + [
+                (remind_answer, i) for i in due_answers(conn, now)
+            ]
         made = 0
-        for booking_id in ids:
+        for make, booking_id in work:
             try:
                 with self.engine.begin() as conn:
-                    items = remind(conn, booking_id, now)
+                    items = make(conn, booking_id, now)
                     outbox.append(conn, items, now=now)
             except IntegrityError:  # another replica reminded of it at the same moment
                 continue

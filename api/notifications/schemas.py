@@ -22,6 +22,7 @@ Kind = Literal[
     "review_received",
     "credential_issued",
     "session_starting",
+    "respond_soon",
 ]
 
 

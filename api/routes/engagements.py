@@ -11,7 +11,16 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Request
 from sqlalchemy import func, insert, or_, select
 
-from api.deps import ChainDep, ConnDep, CurrentSession, DocumentQuota, SettingsDep, StoreDep, neutral_arbiter
+from api.deps import (
+    ChainDep,
+    ClockDep,
+    ConnDep,
+    CurrentSession,
+    DocumentQuota,
+    SettingsDep,
+    StoreDep,
+    neutral_arbiter,
+)
 from api.documents import digest_hex, document_input, store_document
 from api.models import (
     ERRORS,
@@ -34,6 +43,7 @@ from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
 from api.queries import engagement_of, engagements_page
 from api.skills import catalog
 from chain.txbuilder import PreparedTx
+from db.booking import bookings
 from db.chain import engagements, reviews
 from db.market import evidence
 from ipfs import metadata as md
@@ -241,7 +251,7 @@ def prepare_approve(
     summary="Provider: accept a funded request",
 )
 def prepare_accept(
-    engagement_id: EngagementId, session: CurrentSession, conn: ConnDep, chain: ChainDep
+    engagement_id: EngagementId, session: CurrentSession, conn: ConnDep, chain: ChainDep, clock: ClockDep
 ) -> PreparedTx:
     e = _engagement(conn, chain, engagement_id)
     _party(e, session.address, "provider")
@@ -249,7 +259,18 @@ def prepare_accept(
         raise HTTPException(
             409, f"engagement {engagement_id} is not waiting for acceptance (it is {e.status})"
         )
-    now = int(time.time())
+    now = int(clock())
+    respond_by = conn.execute(
+        select(bookings.c.respond_by)
+        .join(engagements, engagements.c.terms_digest == bookings.c.terms_digest)
+        .where(engagements.c.chain_id == chain.chain_id, engagements.c.id == engagement_id)
+    ).scalar()
+    if respond_by is not None and now >= respond_by:
+        raise HTTPException(
+            409,
+            "this booking request went unanswered past its respond-by time and its slot was freed: "
+            "decline it (the learner gets everything back)",
+        )
     if any(m.due_date < now for m in e.milestones):
         raise HTTPException(409, "a due date of this request has passed: it can only be declined now")
     return chain.builder.build(

@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from chain.tx import anvil_account
 from db.booking import bookings
 from db.engine import make_engine
-from tests.api.booking_flow import DAY, HOUR, accepted_request, next_hour
+from tests.api.booking_flow import DAY, EVERY_DAY, HOUR, accepted_request, next_hour, session_listing
 from tests.api.conftest_chain import Stack
 
 MENTOR, LEARNER, OTHER = anvil_account(3), anvil_account(4), anvil_account(5)
@@ -75,3 +75,50 @@ def test_both_parties_of_a_confirmed_session_are_reminded_once_within_the_hour(
     clock[0] = start + HOUR + 30 * 60  # the held booking's hour is near: it was never confirmed
     assert reminders.run_once() == 0
     assert _kinds(stack, other) == []
+
+
+def test_an_unanswered_request_reminds_its_mentor_then_frees_its_slot(
+    stack: Stack, clock: list[float]
+) -> None:
+    """A paid request the mentor leaves unanswered: reminded 6 hours before its respond-by time (48 h
+    after booking), once; past it the booking is unanswered, its slot free, and accepting is refused."""
+    c = stack.client
+    mentor_account, learner_account = anvil_account(6), anvil_account(7)
+    mentor, learner, other = (
+        stack.sign_in(mentor_account),
+        stack.sign_in(learner_account),
+        stack.sign_in(OTHER),
+    )
+    assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
+    listing = session_listing(c, mentor)
+    start = next_hour(days=5)
+    made = c.post("/bookings", headers=learner, json={"listing_id": listing, "starts_at": start})
+    assert made.status_code == 201, made.text
+    booking = made.json()["booking"]
+    assert booking["respond_by"] == int(clock[0]) + 48 * HOUR
+    stack.send(learner_account, made.json()["tx"])
+    stack.index()
+    eid = next(
+        e["id"]
+        for e in c.get("/me/engagements", headers=mentor).json()["data"]
+        if e["client"] == learner_account.address
+    )
+    reminders = c.app.state.reminders  # type: ignore[attr-defined]
+
+    def answers(headers: dict[str, str]) -> list[int | None]:
+        data = c.get("/me/notifications", headers=headers).json()["data"]
+        return [n["engagement_id"] for n in data if n["kind"] == "respond_soon"]
+
+    clock[0] = booking["respond_by"] - 7 * HOUR
+    reminders.run_once()
+    assert answers(mentor) == []  # not yet
+    clock[0] = booking["respond_by"] - 5 * HOUR
+    assert reminders.run_once() == 1
+    assert answers(mentor) == [eid] and answers(learner) == []
+    assert reminders.run_once() == 0  # once
+    clock[0] = booking["respond_by"] + 1
+    assert c.get(f"/bookings/{booking['id']}", headers=learner).json()["state"] == "unanswered"
+    refused = c.post(f"/engagements/{eid}/accept", headers=mentor)
+    assert refused.status_code == 409 and "respond-by" in refused.json()["detail"]
+    again = c.post("/bookings", headers=other, json={"listing_id": listing, "starts_at": start})
+    assert again.status_code == 201, again.text  # the slot is free for someone else

@@ -1807,11 +1807,16 @@ export interface components {
             mentor: string;
             /** Mode */
             mode: string;
+            /**
+             * Respond By
+             * @description a request: the mentor accepts or declines by then (unix seconds)
+             */
+            respond_by?: number | null;
             /** Starts At */
             starts_at: number;
             /**
              * State
-             * @description held (waiting for payment), expired, requested (paid, the mentor to accept), confirmed, withdrawn, declined, completed
+             * @description held (waiting for payment), expired, requested (paid, the mentor to accept by respond_by), unanswered (not accepted in time: the slot is free, the learner may withdraw), confirmed, withdrawn, declined, completed
              */
             state: string;
             /** Token */
@@ -2694,7 +2699,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "request_received" | "booked" | "request_accepted" | "request_withdrawn" | "engagement_cancelled" | "milestone_submitted" | "milestone_released" | "dispute_raised" | "dispute_resolved" | "review_received" | "credential_issued" | "session_starting";
+            kind: "request_received" | "booked" | "request_accepted" | "request_withdrawn" | "engagement_cancelled" | "milestone_submitted" | "milestone_released" | "dispute_raised" | "dispute_resolved" | "review_received" | "credential_issued" | "session_starting" | "respond_soon";
             /**
              * Milestone
              * @description the milestone's index (from 0), where one is concerned

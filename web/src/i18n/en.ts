@@ -262,6 +262,7 @@ export const en = {
     held: "held — pay to request it",
     expired: "the hold lapsed; the time is free again",
     requested: "paid — waiting for the mentor to accept",
+    unanswered: "unanswered in time — the slot is free again; withdraw the request to get your money back",
     confirmed: "confirmed",
     withdrawn: "withdrawn",
     declined: "declined by the mentor (refunded)",
@@ -383,6 +384,7 @@ export const en = {
       review_received: "{{who}} reviewed you for engagement #{{id}}.",
       credential_issued: "{{who}} issued you a credential.",
       session_starting: "Your session of engagement #{{id}} starts within the hour: the room opens 10 minutes before.",
+      respond_soon: "A paid booking request (engagement #{{id}}) waits for your answer: accept or decline it within 6 hours, or its slot is freed.",
     },
   },
   room: {

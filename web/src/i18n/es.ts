@@ -262,6 +262,7 @@ export const es: Messages = {
     held: "retenida — paga para solicitarla",
     expired: "la retención caducó; la hora vuelve a estar libre",
     requested: "pagada — esperando que el mentor acepte",
+    unanswered: "sin respuesta a tiempo — el horario vuelve a estar libre; retira la solicitud para recuperar tu dinero",
     confirmed: "confirmada",
     withdrawn: "retirada",
     declined: "rechazada por el mentor (reembolsada)",
@@ -383,6 +384,7 @@ export const es: Messages = {
       review_received: "{{who}} te dejó una reseña por el encargo n.º {{id}}.",
       credential_issued: "{{who}} te emitió una credencial.",
       session_starting: "Tu sesión del encargo n.º {{id}} empieza dentro de una hora: la sala abre 10 minutos antes.",
+      respond_soon: "Una solicitud de reserva pagada (encargo n.º {{id}}) espera tu respuesta: acéptala o recházala en 6 horas o su horario quedará libre.",
     },
   },
   room: {
