@@ -197,8 +197,8 @@ class Settings(BaseSettings):
         48,
         ge=1,
         le=14 * 24,
-        description="Hours a mentor has to accept or decline a paid booking request (never past the session's "
-        "start); after that the slot is free again and the learner may take the money back.",
+        description="Hours a mentor has to accept or decline a paid booking request (never past the "
+        "session's start); after that the slot is free again and the learner may take the money back.",
     )
     reschedule_grace_days: int = Field(
         7, ge=0, le=90, description="A session's on-chain due date is its end plus this grace."
