@@ -41,6 +41,10 @@ RELAYER_FEE_CAP = Counter(
     "skillchain_relayer_fee_cap_reached_total",
     "Stuck relayer transactions left unreplaced because a replacement would pay above the fee cap",
 )
+REFUNDS_FAILED = Counter(
+    "skillchain_card_refunds_failed_total",
+    "Card refunds the provider reports failed (money owed back by hand)",
+)
 RELAYER_REPLACED = Counter(
     "skillchain_relayer_replacements_total",
     "Stuck relayer transactions re-sent at the same nonce, higher fees",

@@ -194,6 +194,22 @@ def _own_booking(conn: Any, booking_id: str, address: str) -> Any:
     return row
 
 
+def _engagement_id(conn: Any, row: dict[str, Any]) -> int | None:
+    """The engagement funding the booking (an instant booking by its bookingRef, a request by its
+    terms), if indexed and of the booking's two parties."""
+    key = (
+        engagements.c.booking_ref == row["id"]
+        if row["mode"] == "instant"
+        else engagements.c.terms_digest == row["terms_digest"]
+    )
+    found = conn.execute(
+        select(engagements.c.id).where(
+            key, engagements.c.client == row["learner"], engagements.c.provider == row["mentor"]
+        )
+    ).scalar()
+    return int(found) if found is not None else None
+
+
 def _public(conn: Any, row: Any, now: int) -> BookingPublic:
     r = dict(row)
     return BookingPublic(
@@ -207,6 +223,7 @@ def _public(conn: Any, row: Any, now: int) -> BookingPublic:
         state=state_of(conn, r, now),
         hold_expires_at=r["hold_expires_at"],
         respond_by=r.get("respond_by"),
+        engagement_id=_engagement_id(conn, r),
         due_date=r["due_date"],
         amount=str(r["amount"]),
         token=r["token"],

@@ -156,6 +156,7 @@ class BookingPublic(BaseModel):
     respond_by: int | None = Field(
         None, description="a request: the mentor accepts or declines by then (unix seconds)"
     )
+    engagement_id: int | None = Field(None, description="the funded engagement, once the indexer has it")
     due_date: int = Field(description="the on-chain due date: the session's end plus the reschedule grace")
     amount: str
     token: str

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from api.observability import RELAYER_FEE_CAP, RELAYER_REPLACED
+from api.observability import REFUNDS_FAILED, RELAYER_FEE_CAP, RELAYER_REPLACED
 from api.payments.providers.base import (
     BadSignature,
     NotConfigured,
@@ -313,6 +313,43 @@ class Payments:
             )
         if event.action == "refunded":
             return self._refunded(conn, method, event)
+        if event.action == "refund_failed":
+            rows = (
+                conn.execute(
+                    select(card_refunds)
+                    .where(card_refunds.c.provider == method)
+                    .where(
+                        or_(
+                            card_refunds.c.refund_id == event.refund,
+                            card_refunds.c.payment == (event.payment or ""),
+                        )
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            failed = [
+                r
+                for r in rows
+                if r["refund_id"] == event.refund
+                or (event.refund_key is not None and refund_tag(r["key"]) == event.refund_key)
+            ]
+            for r in failed:
+                conn.execute(
+                    update(card_refunds)
+                    .where(card_refunds.c.key == r["key"])
+                    .values(
+                        status="failed", refund_id=r["refund_id"] or event.refund, updated_at=int(time.time())
+                    )
+                )
+                REFUNDS_FAILED.inc()
+                log.error(
+                    "refund %s (%s, %s minor units) did not reach the card: pay it back by hand and mark it",
+                    event.refund,
+                    r["key"],
+                    r["amount"],
+                )
+            return "refund failure recorded" if failed else "ignored: not one of our refunds"
         if event.action == "dispute":
             if event.payment is None:
                 return "no funded engagement for this charge"

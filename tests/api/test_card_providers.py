@@ -657,3 +657,40 @@ def test_three_declined_milestones_refund_exactly_what_the_card_paid(
     _settle(cards)
     refunds = _card_refunds(cards, method, payment)
     assert len(refunds) == 3 and sum(refunds) == paid, refunds
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_refund_that_fails_at_the_provider_is_recorded_and_alerted(cards: Cards, method: str) -> None:
+    from prometheus_client import REGISTRY
+
+    from api.payments.providers.base import refund_tag
+
+    payment, _eid = _funded(cards, method, [25_000_000])
+    key = f"test-failing-refund-{payment}"
+    refund_id = cards.payments.refund_card(
+        method=method, payment=payment, charge=cards.charges[payment], amount=500, key=key
+    )
+    before = REGISTRY.get_sample_value("skillchain_card_refunds_failed_total") or 0.0
+    if method == "stripe":
+        obj = {
+            "id": refund_id,
+            "object": "refund",
+            "payment_intent": cards.charges[payment],
+            "status": "failed",
+            "metadata": {"skillchain_key": refund_tag(key)},
+        }
+        delivery = cards.stripe_event("refund.failed", obj)
+    else:
+        refund = next(r for r in cards.razorpay.refunds[cards.charges[payment]] if r["id"] == refund_id)
+        delivery = cards.razorpay_event(
+            "refund.failed",
+            refund=refund | {"status": "failed"},
+            payment=cards.razorpay.payments[cards.charges[payment]],
+        )
+    assert cards.deliver(method, delivery).json()["result"] == "refund failure recorded"
+    with cards.payments.engine.connect() as conn:
+        assert (
+            conn.execute(select(card_refunds.c.status).where(card_refunds.c.key == key)).scalar_one()
+            == "failed"
+        )
+    assert REGISTRY.get_sample_value("skillchain_card_refunds_failed_total") == before + 1

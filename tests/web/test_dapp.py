@@ -546,9 +546,12 @@ def test_booking_a_session_slot_in_the_learners_time_zone(
     learner.page.get_by_role("button", name="Fund with my wallet").click()
     expect(learner.page.get_by_text("paid — waiting for the mentor to accept")).to_be_visible()
     learner.shot("session-requested")
-    mentor.go("/engagements")
+    mentor.go("/mentor")  # the desk lists the paid request, with its answer-by time
     mentor.sign_in()
-    mentor.page.get_by_role("link", name=re.compile(r"^Engagement \d+$")).first.click()
+    incoming = mentor.page.get_by_role("region", name="Bookings of your sessions")
+    expect(incoming.get_by_text(re.compile(r"^Answer by "))).to_be_visible()
+    mentor.shot("incoming-request")
+    incoming.get_by_role("link", name="Accept or decline").first.click()
     mentor.page.get_by_role("button", name="Accept request").click()
     expect(mentor.page.get_by_text("The mentor accepted.")).to_be_visible()
     expect(learner.page.get_by_text("confirmed", exact=True)).to_be_visible()  # over the live stream

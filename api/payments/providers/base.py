@@ -16,6 +16,7 @@ Action = Literal[
     "awaiting",  # completed, money not yet in (an asynchronous method)
     "failed",  # the payment failed: nothing is funded
     "refunded",  # the provider refunded (by us or from its dashboard): recorded
+    "refund_failed",  # a refund of ours did not reach the card: recorded, an operator alerted
     "dispute",  # a chargeback was opened: dispute on-chain once (or withdraw a request)
     "dispute_lost",
     "dispute_won",

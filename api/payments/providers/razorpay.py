@@ -122,12 +122,12 @@ class RazorpayProvider:
             return ProviderEvent(
                 id=eid, type=kind, action="failed", payment=order_id, quote_id=_notes(payment).get("quote_id")
             )
-        if kind == "refund.processed":
+        if kind in ("refund.processed", "refund.failed"):
             refund = (payload.get("refund") or {}).get("entity") or {}
             return ProviderEvent(
                 id=eid,
                 type=kind,
-                action="refunded",
+                action="refunded" if kind == "refund.processed" else "refund_failed",
                 payment=order_id,
                 charge=refund.get("payment_id") or payment.get("id"),
                 amount=refund.get("amount"),

@@ -135,6 +135,15 @@ class StripeProvider:
                 refunded_total=obj.get("amount_refunded"),  # cumulative; the refunds list is not sent
                 refund=refunds[0].get("id") if refunds else None,
             )
+        if kind == "refund.failed":  # a refund object whose money could not go back to the card
+            return ProviderEvent(
+                id=eid,
+                type=kind,
+                action="refund_failed",
+                charge=obj.get("payment_intent"),
+                refund=obj.get("id"),
+                refund_key=(obj.get("metadata") or {}).get("skillchain_key"),
+            )
         if kind == "charge.dispute.created":
             return ProviderEvent(
                 id=eid,

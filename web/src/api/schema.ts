@@ -1792,6 +1792,11 @@ export interface components {
             due_date: number;
             /** Ends At */
             ends_at: number;
+            /**
+             * Engagement Id
+             * @description the funded engagement, once the indexer has it
+             */
+            engagement_id?: number | null;
             /** Hold Expires At */
             hold_expires_at: number;
             /**

@@ -286,6 +286,8 @@ export const en = {
     saved: "Your hours are published: learners see them as slots in their own time zones.",
     bookings: "Bookings of your sessions",
     noBookings: "No bookings yet.",
+    answerBy: "Answer by {{when}}.",
+    answer: "Accept or decline",
     outside: "Booked outside the app",
     outsideExplain: "These sessions were funded on-chain from your standing offer at times the app never held. Keep them, or decline for a full refund.",
     declineOutside: "Decline this session",

@@ -286,6 +286,8 @@ export const es: Messages = {
     saved: "Tu horario está publicado: los aprendices lo ven como huecos en su propia zona horaria.",
     bookings: "Reservas de tus sesiones",
     noBookings: "Todavía no hay reservas.",
+    answerBy: "Responde antes del {{when}}.",
+    answer: "Aceptar o rechazar",
     outside: "Reservado fuera de la aplicación",
     outsideExplain: "Estas sesiones se pagaron en la cadena con tu oferta permanente en horas que la aplicación nunca retuvo. Consérvalas o recházalas con reembolso completo.",
     declineOutside: "Rechazar esta sesión",

@@ -180,6 +180,12 @@ function Bookings() {
             <p>
               <Address address={b.learner} /> · {t(`booking.${b.state}`, { defaultValue: b.state })}
             </p>
+            {b.state === "requested" && b.engagement_id != null && (
+              <p>
+                {b.respond_by != null && <>{t("mentor.answerBy", { when: formatDateTime(b.respond_by, i18n.language) })} </>}
+                <Link to={`/engagements/${b.engagement_id}`}>{t("mentor.answer")}</Link>
+              </p>
+            )}
             {b.state === "confirmed" && (
               <p>
                 <Link to={`/room/${b.id}`}>{t("room.openRoom")}</Link>
