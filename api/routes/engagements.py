@@ -204,7 +204,9 @@ def prepare_submit(
     e = _engagement(conn, chain, engagement_id)
     _party(e, session.address, "provider")
     if index >= len(e.milestones):
-        raise HTTPException(404, f"engagement {engagement_id} has no milestone {index}")
+        raise HTTPException(
+            404, f"engagement {engagement_id} has no milestone at index {index} (the first is index 0)"
+        )
     with document_input():
         doc = md.Deliverable(
             chainId=chain.chain_id,
@@ -217,7 +219,7 @@ def prepare_submit(
         "SkillEscrow",
         "submitMilestone",
         [engagement_id, index, digest_hex(doc)],
-        description=f"Submit milestone {index} of engagement {engagement_id}",
+        description=f"Submit milestone {index + 1} of engagement {engagement_id}",  # people count from 1
         sender=session.address,
     )
     cid, digest = store_document(store, doc, conn=conn, kind="deliverable")
@@ -235,12 +237,14 @@ def prepare_approve(
     e = _engagement(conn, chain, engagement_id)
     _party(e, session.address, "client")
     if index >= len(e.milestones):
-        raise HTTPException(404, f"engagement {engagement_id} has no milestone {index}")
+        raise HTTPException(
+            404, f"engagement {engagement_id} has no milestone at index {index} (the first is index 0)"
+        )
     return chain.builder.build(
         "SkillEscrow",
         "approveMilestone",
         [engagement_id, index],
-        description=f"Release milestone {index} of engagement {engagement_id}",
+        description=f"Release milestone {index + 1} of engagement {engagement_id}",
         sender=session.address,
     )
 

@@ -427,7 +427,9 @@ def test_a_cancelled_milestone_refunds_its_share_of_the_card_payment(
         ],
     )
     cards.stack.index()
-    cards.stack.send(CLIENT, c.post(f"/engagements/{eid}/milestones/0/approve", headers=learner).json())
+    approve = c.post(f"/engagements/{eid}/milestones/0/approve", headers=learner).json()
+    assert approve["description"] == f"Release milestone 1 of engagement {eid}"  # the wallet counts from 1
+    cards.stack.send(CLIENT, approve)
     cards.stack.send(
         PROVIDER, c.post(f"/engagements/{eid}/cancel", headers=mentor).json()
     )  # hands back milestone 1

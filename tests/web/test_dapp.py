@@ -523,6 +523,33 @@ def test_paying_by_card_through_razorpay_funds_the_engagement(
     learner.context.close()
 
 
+def test_a_slot_taken_while_another_learner_looked_is_said_in_words(
+    served: tuple[str, Stack], browser: Browser
+) -> None:
+    """Two learners look at the same free slot; one holds it first; the other's click is refused in
+    words (the database decided the race) and the slot leaves the second learner's list."""
+    base, stack = served
+    first = person(browser, base, stack, "first-learner", anvil_account(5))
+    second = person(browser, base, stack, "second-learner", anvil_account(6))
+    for p in (first, second):
+        p.go("/")
+        p.sign_in()
+        p.page.get_by_role("link", name="Book Python sessions").click()
+    seen = second.page.get_by_role("button", name=re.compile(r"^Book ")).nth(5)
+    expect(seen).to_be_visible()
+    name = seen.get_attribute("aria-label") or ""  # "Book <day>, <time>": one slot
+    assert name.startswith("Book ")
+    first.page.get_by_role("button", name=name, exact=True).click()
+    expect(first.page.get_by_role("heading", name=re.compile("^Held for you"))).to_be_visible()
+    second.page.get_by_role("button", name=name, exact=True).click()
+    expect(second.status()).to_contain_text("This cannot be done now")
+    expect(second.status()).to_contain_text("just taken")
+    expect(second.page.get_by_role("button", name=name, exact=True)).to_have_count(0)  # listed no more
+    second.shot("slot-taken")
+    for p in (first, second):
+        p.context.close()
+
+
 def test_booking_a_session_slot_in_the_learners_time_zone(
     served: tuple[str, Stack], browser: Browser
 ) -> None:
