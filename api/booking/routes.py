@@ -379,7 +379,8 @@ def create_booking(
     )
 
 
-CARD_PAGE_SECONDS = 1800  # Stripe keeps a Checkout Session at least 30 minutes: the hold lasts as long
+# Stripe wants a Checkout Session to live at least 30 minutes from its creation: 31, and the hold as long.
+CARD_PAGE_SECONDS = 31 * 60
 
 
 @router.post(
@@ -423,7 +424,10 @@ def pay_booking_by_card(
         )
     open_quote = conn.execute(
         select(payment_quotes.c.id).where(
-            payment_quotes.c.booking_id == booking_id, payment_quotes.c.status.in_(("quoted", "checkout"))
+            payment_quotes.c.booking_id == booking_id,
+            # Any page that may still be paid (an asynchronous payment on its way, a Razorpay link
+            # after a failed attempt): one card payment per booking.
+            payment_quotes.c.status.in_(("quoted", "checkout", "awaiting", "failed", "paid")),
         )
     ).first()
     if open_quote is not None:

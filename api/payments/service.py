@@ -58,6 +58,7 @@ __all__ = [
 log = logging.getLogger("skillchain.payments")
 MAX_ATTEMPTS = 5
 OPEN = ("pending", "sending", "sent")
+PAID_HOLD_SECONDS = 86400  # a paid booking's hold, until its funding is indexed
 RELAYER_LOCK_CLASS = 7423002  # pg_advisory_lock(class, relayer): one sender per relayer account
 
 
@@ -293,6 +294,14 @@ class Payments:
                     update(payment_quotes).where(payment_quotes.c.id == quote["id"]).values(status="late")
                 )
                 return f"{late}: {self._enqueue(conn, 'refund', event.payment, quote['id'])}"
+            if quote["booking_id"]:
+                # Paid in time: the slot stays this payment's until the relayer's funding is indexed
+                # (a day at most; a funded request then keeps its slot by itself).
+                conn.execute(
+                    update(bookings)
+                    .where(bookings.c.id == quote["booking_id"], bookings.c.status == "held")
+                    .values(hold_expires_at=int(self.clock()) + PAID_HOLD_SECONDS)
+                )
             return self._enqueue(conn, "fund", event.payment, quote["id"])
         if event.action in ("awaiting", "failed"):
             conn.execute(
@@ -844,10 +853,8 @@ class Payments:
                         quote = self._quote_row(conn, quote_id)
                         if quote is None or quote["method"] != method:
                             continue
-                        if quote["status"] in ("mismatch", "late", "refunded", "expired"):
-                            continue  # refused when its webhook came: never funded by reconciliation
-                        if self._booking_gone(conn, quote) is not None:
-                            continue
+                        if quote["status"] in ("mismatch", "refunded"):
+                            continue  # left for an operator (another amount was paid), or done
                         conn.execute(
                             update(payment_quotes)
                             .where(payment_quotes.c.id == quote_id)
@@ -855,7 +862,13 @@ class Payments:
                                 checkout_session=payment, provider_charge=charge or quote["provider_charge"]
                             )
                         )
-                        result = self._enqueue(conn, "fund", payment, quote_id)
+                        # Paid but its slot is gone (its webhook never came, the hold lapsed): the
+                        # money goes back — once, the refund keyed on the payment.
+                        gone = (
+                            quote["status"] in ("late", "expired")
+                            or self._booking_gone(conn, quote) is not None
+                        )
+                        result = self._enqueue(conn, "refund" if gone else "fund", payment, quote_id)
                 except IntegrityError:  # a webhook queued it at the same moment
                     result = "fund already queued"
                 if result == "fund queued":
@@ -1110,7 +1123,10 @@ class Payments:
             lapsed = conn.execute(
                 select(payment_quotes.c.id, payment_quotes.c.method, payment_quotes.c.hosted_page)
                 .join(bookings, bookings.c.id == payment_quotes.c.booking_id)
-                .where(payment_quotes.c.status == "checkout", bookings.c.hold_expires_at <= now)
+                .where(
+                    payment_quotes.c.status.in_(("checkout", "awaiting", "failed")),
+                    bookings.c.hold_expires_at <= now,
+                )
             ).all()
         closed = 0
         for quote in lapsed:
@@ -1125,7 +1141,10 @@ class Payments:
             with self.engine.begin() as conn:
                 conn.execute(
                     update(payment_quotes)
-                    .where(payment_quotes.c.id == quote.id, payment_quotes.c.status == "checkout")
+                    .where(
+                        payment_quotes.c.id == quote.id,
+                        payment_quotes.c.status.in_(("checkout", "awaiting", "failed")),
+                    )
                     .values(status="expired")
                 )
             closed += 1

@@ -584,6 +584,7 @@ def test_a_held_booking_paid_by_card_is_funded_with_its_terms_and_holds_as_long_
     payment, deliveries = cards.pay(method, out)
     for d in deliveries:
         cards.deliver(method, d)
+    app_clock[0] += 40 * 60  # paid in time, funded later: the paid hold keeps the slot meanwhile
     cards.payments.process_jobs()
     cards.stack.index()
     assert cards.fundings(payment) == 1
@@ -606,7 +607,7 @@ def test_a_card_payment_after_the_hold_lapsed_is_refunded_in_full_and_the_page_i
     never = cards.client.post(
         f"/bookings/{unpaid['booking']['id']}/card", headers=learner, json={"method": method}
     ).json()
-    app_clock[0] += 31 * 60  # both holds lapsed
+    app_clock[0] += 32 * 60  # both holds lapsed
     payment, deliveries = cards.pay(method, late)  # paid in the last second; the webhook comes late
     results = [cards.deliver(method, d).json()["result"] for d in deliveries]
     assert "hold had lapsed" in results[0], results
@@ -696,3 +697,19 @@ def test_a_refund_that_fails_at_the_provider_is_recorded_and_alerted(cards: Card
             == "failed"
         )
     assert REGISTRY.get_sample_value("skillchain_card_refunds_failed_total") == before + 1
+
+
+def test_a_booking_paid_whose_webhook_never_came_is_refunded_by_reconciliation_once_its_hold_lapsed(
+    cards: Cards, app_clock: list[float]
+) -> None:
+    made = _held_booking(cards, day=15)
+    learner = cards.stack.sign_in(CLIENT, cards.client)
+    out = cards.client.post(
+        f"/bookings/{made['booking']['id']}/card", headers=learner, json={"method": "stripe"}
+    ).json()
+    session = cards.stripe.complete(out["session_id"], paid=True)  # paid at Stripe; no webhook ever arrives
+    app_clock[0] += 40 * 60
+    cards.payments.reconcile()
+    cards.payments.reconcile()  # again: nothing more
+    assert cards.fundings(session["id"]) == 0
+    assert cards.stripe.refund_amounts.get(session["payment_intent"]) == [out["amount_cents"]]

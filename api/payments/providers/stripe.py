@@ -83,8 +83,11 @@ class StripeProvider:
         try:
             self.client.v1.checkout.sessions.expire(page)
         except stripe.InvalidRequestError as exc:
-            if "status" in str(exc).lower():  # paid or expired already: nothing left to close
-                return
+            try:  # refused because it is not open (paid, or expired already): nothing left to close
+                if getattr(self.client.v1.checkout.sessions.retrieve(page), "status", None) != "open":
+                    return
+            except stripe.StripeError:
+                pass
             raise ProviderUnavailable(f"Stripe did not expire {page}: {exc.user_message or exc}") from None
         except stripe.StripeError as exc:
             raise ProviderUnavailable(f"Stripe did not expire {page}: {type(exc).__name__}") from None
