@@ -684,7 +684,8 @@ def _hash(token: str) -> str:
 @router.get(
     "/me/outside-bookings",
     response_model=EngagementsPublic,
-    summary="Sessions booked on-chain from your standing offers outside the app: keep or decline",
+    summary="Sessions booked on-chain outside the app (from your standing offers, or requests accepted "
+    "after their respond-by time freed the slot): keep or decline",
 )
 def outside_bookings(
     session: CurrentSession,
@@ -695,13 +696,22 @@ def outside_bookings(
 ) -> EngagementsPublic:
     """The contract cannot see your calendar: anyone holding a standing offer may fund a session at a
     time the app never held. Those engagements (from your offers, with no booking of the app behind
-    them) are listed here; keep them, or decline with POST /engagements/{id}/cancel (a full refund)."""
+    them) are listed here; so are requests accepted on-chain after their respond-by time, when the app
+    had already freed the slot (it may be someone else's now). Keep them, or decline with
+    POST /engagements/{id}/cancel (a full refund)."""
     nonces = select(listing_offers.c.nonce).where(listing_offers.c.provider == session.address)
     mine_offers = [int(n) for n in conn.execute(nonces).scalars()]
+    from_offers = and_(
+        engagements.c.offer_nonce.in_(mine_offers),
+        or_(engagements.c.booking_ref.is_(None), ~engagements.c.booking_ref.in_(select(bookings.c.id))),
+    )
+    freed = select(bookings.c.terms_digest).where(
+        bookings.c.mentor == session.address, ~bookings.c.active, bookings.c.respond_by.is_not(None)
+    )
+    accepted_late = and_(engagements.c.accepted, engagements.c.terms_digest.in_(freed))
     clause = and_(
         engagements.c.provider == session.address,
-        engagements.c.offer_nonce.in_(mine_offers),
         engagements.c.status == "active",
-        or_(engagements.c.booking_ref.is_(None), ~engagements.c.booking_ref.in_(select(bookings.c.id))),
+        or_(from_offers, accepted_late),
     )
     return engagements_page(conn=conn, chain_id=chain.chain_id, clause=clause, limit=limit, cursor=cursor)

@@ -7,6 +7,7 @@ import time
 
 from sqlalchemy import insert
 
+from chain.artifacts import load_artifact
 from chain.tx import anvil_account
 from db.booking import bookings
 from db.engine import make_engine
@@ -122,3 +123,15 @@ def test_an_unanswered_request_reminds_its_mentor_then_frees_its_slot(
     assert refused.status_code == 409 and "respond-by" in refused.json()["detail"]
     again = c.post("/bookings", headers=other, json={"listing_id": listing, "starts_at": start})
     assert again.status_code == 201, again.text  # the slot is free for someone else
+    # The escrow knows no respond-by time: the mentor accepts on-chain anyway. The app says so on the
+    # mentor's desk (booked outside the app: keep or decline), since the slot was given away.
+    escrow = stack.w3.eth.contract(
+        address=stack.record.address_of("SkillEscrow"), abi=load_artifact("SkillEscrow").abi
+    )
+    data = escrow.encode_abi("acceptEngagement", args=[eid])
+    stack.send(
+        mentor_account, {"to": escrow.address, "data": data, "value": "0x0", "chainId": stack.w3.eth.chain_id}
+    )
+    stack.index()
+    outside = c.get("/me/outside-bookings", headers=mentor).json()["data"]
+    assert [e["id"] for e in outside] == [eid]

@@ -991,10 +991,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Sessions booked on-chain from your standing offers outside the app: keep or decline
+         * Sessions booked on-chain outside the app (from your standing offers, or requests accepted after their respond-by time freed the slot): keep or decline
          * @description The contract cannot see your calendar: anyone holding a standing offer may fund a session at a
          *     time the app never held. Those engagements (from your offers, with no booking of the app behind
-         *     them) are listed here; keep them, or decline with POST /engagements/{id}/cancel (a full refund).
+         *     them) are listed here; so are requests accepted on-chain after their respond-by time, when the app
+         *     had already freed the slot (it may be someone else's now). Keep them, or decline with
+         *     POST /engagements/{id}/cancel (a full refund).
          */
         get: operations["booking.outside_bookings"];
         put?: never;

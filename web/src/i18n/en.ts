@@ -289,7 +289,7 @@ export const en = {
     answerBy: "Answer by {{when}}.",
     answer: "Accept or decline",
     outside: "Booked outside the app",
-    outsideExplain: "These sessions were funded on-chain from your standing offer at times the app never held. Keep them, or decline for a full refund.",
+    outsideExplain: "These sessions were funded on-chain from your standing offer at times the app never held, or accepted on-chain after their respond-by time, when the app had already freed the slot. Keep them, or decline for a full refund.",
     declineOutside: "Decline this session",
     feed: "Calendar feed",
     feedExplain: "A private address your calendar app subscribes to: your upcoming sessions. Anyone with it sees them; make a new one to shut the old one out.",

@@ -289,7 +289,7 @@ export const es: Messages = {
     answerBy: "Responde antes del {{when}}.",
     answer: "Aceptar o rechazar",
     outside: "Reservado fuera de la aplicación",
-    outsideExplain: "Estas sesiones se pagaron en la cadena con tu oferta permanente en horas que la aplicación nunca retuvo. Consérvalas o recházalas con reembolso completo.",
+    outsideExplain: "Estas sesiones se pagaron en la cadena con tu oferta permanente en horas que la aplicación nunca retuvo, o se aceptaron en la cadena después de su plazo de respuesta, cuando la aplicación ya había liberado el horario. Consérvalas o recházalas con reembolso completo.",
     declineOutside: "Rechazar esta sesión",
     feed: "Calendario suscrito",
     feedExplain: "Una dirección privada a la que se suscribe tu aplicación de calendario: tus próximas sesiones. Quien la tenga las ve; crea otra para dejar fuera la anterior.",
