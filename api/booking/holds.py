@@ -285,11 +285,14 @@ def state_of(conn: Connection, booking: dict[str, Any], now: int) -> BookingStat
             engagements.c.provider,
             engagements.c.total_amount,
             engagements.c.starts_at,
-        ).where(
+        )
+        .where(
             engagements.c.booking_ref == booking["id"]
             if instant
             else engagements.c.terms_digest == booking["terms_digest"]
         )
+        # Two fundings of one booking (a wallet and a card at once): the one still standing counts.
+        .order_by(engagements.c.status.in_(("withdrawn", "declined")), engagements.c.id)
     ).first()
     matches = (
         e is not None

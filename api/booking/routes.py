@@ -203,9 +203,9 @@ def _engagement_id(conn: Any, row: dict[str, Any]) -> int | None:
         else engagements.c.terms_digest == row["terms_digest"]
     )
     found = conn.execute(
-        select(engagements.c.id).where(
-            key, engagements.c.client == row["learner"], engagements.c.provider == row["mentor"]
-        )
+        select(engagements.c.id)
+        .where(key, engagements.c.client == row["learner"], engagements.c.provider == row["mentor"])
+        .order_by(engagements.c.status.in_(("withdrawn", "declined")), engagements.c.id)
     ).scalar()
     return int(found) if found is not None else None
 

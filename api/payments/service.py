@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from api.observability import REFUNDS_FAILED, RELAYER_FEE_CAP, RELAYER_REPLACED
@@ -489,6 +489,10 @@ class Payments:
                 except Exception:
                     log.exception("card refunds of escrow credits: pass failed")
                 try:
+                    self.take_back_duplicates()
+                except Exception:
+                    log.exception("taking back card fundings of bookings a wallet paid: pass failed")
+                try:
                     self.expire_lapsed()
                 except Exception:
                     log.exception("closing the hosted pages of lapsed holds: pass failed")
@@ -594,7 +598,9 @@ class Payments:
             ).first()
             # Money owed back to a card is never given up: a refund retries until the provider answers.
             given_up = (
-                attempts >= MAX_ATTEMPTS and pending is None and job["kind"] not in ("refund", "withdraw")
+                attempts >= MAX_ATTEMPTS
+                and pending is None
+                and job["kind"] not in ("refund", "withdraw", "take_back")
             )
             status = "failed" if given_up else job["status"]
             conn.execute(
@@ -739,6 +745,8 @@ class Payments:
         engagement_id = self._engagement_for(job["session_id"])
         if engagement_id is None:
             raise PaymentsError("the funded engagement is not indexed yet")
+        if job["kind"] == "take_back":  # a booking both a wallet and this card paid: ours goes back
+            return relayer.sign_withdraw_request(engagement_id, nonce, fees)
         # Before the provider accepted there is nothing to dispute: the request is taken back whole.
         if self._engagement_status(engagement_id) == "requested":
             return relayer.sign_withdraw_request(engagement_id, nonce, fees)
@@ -1149,3 +1157,47 @@ class Payments:
                 )
             closed += 1
         return closed
+
+    def take_back_duplicates(self) -> int:
+        """A booking both a wallet and a card paid (the wallet's transaction was not indexed yet when
+        the card's funding was checked): the card's engagement, not accepted yet, is withdrawn by the
+        relayer (its payer); the credit then goes back to the card like any other. How many were queued."""
+        assert self.relayer is not None
+        relayer = self.relayer.address
+        ours = engagements.alias("ours")
+        theirs = engagements.alias("theirs")
+        with self.engine.connect() as conn:
+            doubled = conn.execute(
+                select(ours.c.external_ref)
+                .join(theirs, (theirs.c.terms_digest == ours.c.terms_digest) & (theirs.c.id != ours.c.id))
+                .join(payment_quotes, payment_quotes.c.terms_digest == ours.c.terms_digest)
+                .where(
+                    ours.c.chain_id == self.chain_id,
+                    theirs.c.chain_id == self.chain_id,
+                    func.lower(ours.c.payer) == relayer.lower(),
+                    ours.c.status == "requested",
+                    func.lower(theirs.c.payer) != relayer.lower(),
+                    theirs.c.status.not_in(("withdrawn", "declined")),
+                    payment_quotes.c.booking_id.is_not(None),
+                )
+            ).all()
+            refs = {r.external_ref for r in doubled}
+            payments = [
+                q
+                for q in conn.execute(
+                    select(payment_quotes.c.checkout_session).where(
+                        payment_quotes.c.booking_id.is_not(None),
+                        payment_quotes.c.checkout_session.is_not(None),
+                    )
+                ).scalars()
+                if "0x" + external_ref(q).hex() in refs
+            ]
+        queued = 0
+        for payment in payments:
+            with self.engine.begin() as conn:
+                if self._enqueue(conn, "take_back", payment, None) == "take_back queued":
+                    log.warning(
+                        "payment %s funded a booking a wallet paid too: taken back, refunded", payment
+                    )
+                    queued += 1
+        return queued

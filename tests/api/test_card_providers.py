@@ -713,3 +713,29 @@ def test_a_booking_paid_whose_webhook_never_came_is_refunded_by_reconciliation_o
     cards.payments.reconcile()  # again: nothing more
     assert cards.fundings(session["id"]) == 0
     assert cards.stripe.refund_amounts.get(session["payment_intent"]) == [out["amount_cents"]]
+
+
+def test_a_booking_paid_by_wallet_and_card_at_once_takes_the_card_back(
+    cards: Cards, app_clock: list[float], credits_now: None
+) -> None:
+    """The learner's wallet funds the booking while its card page is paid too (the wallet's
+    transaction not indexed yet when the relayer checked): the relayer withdraws the card's request,
+    and the card gets all of it back; the wallet's request stands."""
+    made = _held_booking(cards, day=16)
+    bid, learner = made["booking"]["id"], cards.stack.sign_in(CLIENT, cards.client)
+    card = cards.client.post(f"/bookings/{bid}/card", headers=learner, json={"method": "stripe"}).json()
+    if made.get("approval"):
+        cards.stack.send(CLIENT, made["approval"])
+    cards.stack.send(CLIENT, made["tx"])  # the wallet pays; the indexer has not seen it yet
+    payment, deliveries = cards.pay("stripe", card)
+    for d in deliveries:
+        cards.deliver("stripe", d)
+    cards.payments.process_jobs()  # the relayer funds too
+    _settle(cards, passes=4)  # both indexed: taken back, withdrawn, refunded
+    eid = cards.payments._engagement_for(payment)
+    withdrawn = [e for e in cards.escrow().events.RequestWithdrawn.get_logs(from_block=0) if e.args.id == eid]
+    assert len(withdrawn) == 1 and withdrawn[0].args.by == RELAYER.address
+    assert cards.stripe.refund_amounts.get(cards.charges[payment]) == [card["amount_cents"]]
+    assert (
+        cards.client.get(f"/bookings/{bid}", headers=learner).json()["state"] == "requested"
+    )  # the wallet's
