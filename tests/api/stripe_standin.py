@@ -27,6 +27,7 @@ class StripeStandIn:
         self.idempotent: dict[str, dict[str, Any]] = {}
         self.refunds: Counter[str] = Counter()
         self.refund_amounts: dict[str, list[int]] = {}  # payment intent -> each refund's amount
+        self.refund_objects: list[dict[str, Any]] = []
         self.idempotency_keys: list[str] = []
         self.app = self._build()
 
@@ -110,11 +111,27 @@ class StripeStandIn:
                 "id": f"re_{uuid.uuid4().hex[:16]}",
                 "object": "refund",
                 "payment_intent": intent,
+                "amount": int(str(form.get("amount", 0))),
+                "metadata": {
+                    k[len("metadata[") : -1]: v for k, v in form.items() if k.startswith("metadata[")
+                },
                 "status": "succeeded",
             }
+            self.refund_objects.append(body)
             if key:
                 self.idempotent[key] = body
             return JSONResponse(body)
+
+        @app.get("/v1/refunds")
+        def list_refunds(payment_intent: str | None = None, limit: int = 10) -> JSONResponse:
+            data = [
+                r
+                for r in self.refund_objects
+                if payment_intent is None or r["payment_intent"] == payment_intent
+            ]
+            return JSONResponse(
+                {"object": "list", "data": data[:limit], "has_more": False, "url": "/v1/refunds"}
+            )
 
         return app
 

@@ -180,6 +180,14 @@ class StripeProvider:
             )
             if not intent:
                 raise ProviderUnavailable(f"Stripe knows no payment intent for {payment}: nothing to refund")
+            # A refund for this reason made earlier — even past the 24 hours Stripe keeps an
+            # Idempotency-Key — is found by the tag in its metadata, and returned instead of a second.
+            tag = refund_tag(key)
+            for existing in self.client.v1.refunds.list(
+                params={"payment_intent": intent, "limit": 100}
+            ).auto_paging_iter():
+                if (existing.to_dict().get("metadata") or {}).get("skillchain_key") == tag:
+                    return str(existing.id)
             made = self.client.v1.refunds.create(
                 params={
                     "payment_intent": intent,
