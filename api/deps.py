@@ -127,6 +127,13 @@ def get_store(request: Request) -> ContentStore:
 ChainDep = Annotated[ChainContext, Depends(get_chain)]
 
 
+def stablecoin_of(settings: Settings, chain: ChainContext) -> str | None:
+    """The stablecoin fiat prices and card payments are paid in: configured, else the local tUSD."""
+    if settings.stablecoin:
+        return settings.stablecoin
+    return chain.record.address_of("TestStablecoin") if "TestStablecoin" in chain.record.contracts else None
+
+
 def configured_arbiters(settings: Settings, chain: ChainContext) -> list[str]:
     """ARBITER_ROLE holders an engagement may name by default: configured, else those deployed."""
     return list(settings.arbiters or chain.record.parameters.get("arbiters", []))

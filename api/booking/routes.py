@@ -56,14 +56,14 @@ from api.deps import (
     SettingsDep,
     StoreDep,
     neutral_arbiter,
+    stablecoin_of,
 )
 from api.documents import digest_hex, store_document
 from api.models import ERRORS, Address, EngagementsPublic
 from api.offers import service as offers_service
 from api.offers.schemas import OfferFields
 from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
-from api.payments.routes import CheckoutPublic, card_charge
-from api.payments.service import NotConfigured, ProviderUnavailable
+from api.payments.routes import CheckoutPublic, card_charge, open_checkout
 from api.queries import engagements_page
 from api.routes.wallet import chain_tokens, fee_bps
 from booking.slots import iso
@@ -285,9 +285,7 @@ def create_booking(
         digest = booking_id
         terms: md.EngagementTerms | None = None
     else:
-        stable = settings.stablecoin or (
-            chain.record.address_of("TestStablecoin") if "TestStablecoin" in chain.record.contracts else None
-        )
+        stable = stablecoin_of(settings, chain)
         try:
             price = price_of(
                 listing,
@@ -414,9 +412,7 @@ def pay_booking_by_card(
         raise HTTPException(409, f"this booking is {state}: only a held booking can be paid")
     if row["mode"] != "request":
         raise HTTPException(409, "an instant booking is paid from the wallet, at the mentor's signed price")
-    stable = settings.stablecoin or (
-        chain.record.address_of("TestStablecoin") if "TestStablecoin" in chain.record.contracts else None
-    )
+    stable = stablecoin_of(settings, chain)
     if stable is None or row["token"].lower() != stable.lower():
         raise HTTPException(
             409,
@@ -434,40 +430,28 @@ def pay_booking_by_card(
         raise HTTPException(409, "a card checkout for this booking is open already: finish or let it lapse")
     currency, minor = card_charge(body.method, stable, int(row["amount"]), settings, chain, now)
     arbiter = neutral_arbiter(settings, chain, None, (row["learner"], row["mentor"]))
-    try:
-        created = payments.create_checkout(
-            method=body.method,
-            client=row["learner"],
-            provider=row["mentor"],
-            arbiter=arbiter,
-            token=row["token"],
-            amounts=[int(row["amount"])],
-            due_dates=[int(row["due_date"])],
-            review_window=86400,
-            terms_digest=row["terms_digest"],
-            amount_minor=minor,
-            currency=currency,
-            ttl=CARD_PAGE_SECONDS,
-            booking_id=booking_id,
-        )
-    except NotConfigured as exc:
-        raise HTTPException(503, str(exc)) from None
-    except ProviderUnavailable as exc:
-        raise HTTPException(503, f"card payments are unavailable right now: {exc}") from None
+    page = open_checkout(
+        payments,
+        method=body.method,
+        client=row["learner"],
+        provider=row["mentor"],
+        arbiter=arbiter,
+        token=row["token"],
+        amounts=[int(row["amount"])],
+        due_dates=[int(row["due_date"])],
+        review_window=86400,
+        terms_digest=row["terms_digest"],
+        amount_minor=minor,
+        currency=currency,
+        ttl=CARD_PAGE_SECONDS,
+        booking_id=booking_id,
+    )
     conn.execute(
         update(bookings)
         .where(bookings.c.id == booking_id, bookings.c.status == "held")
-        .values(hold_expires_at=max(int(row["hold_expires_at"]), created.expires_at))
+        .values(hold_expires_at=max(int(row["hold_expires_at"]), page.expires_at))
     )
-    return CheckoutPublic(
-        quote_id=created.quote_id,
-        method=created.method,
-        checkout_url=created.checkout_url,
-        session_id=created.session_id,
-        expires_at=created.expires_at,
-        amount_cents=minor,
-        currency=currency,
-    )
+    return page
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingPublic, responses={404: {}})

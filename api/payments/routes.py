@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from decimal import ROUND_CEILING, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
@@ -20,6 +20,7 @@ from api.deps import (
     SettingsDep,
     StoreDep,
     configured_arbiters,
+    stablecoin_of,
 )
 from api.documents import document_input, record_document
 from api.models import ERRORS, Address, MilestoneIn, Strict
@@ -99,6 +100,25 @@ def card_charge(
     return "inr", int((usd / per_inr * 100).to_integral_value(rounding=ROUND_CEILING))
 
 
+def open_checkout(payments: Payments, *, amount_minor: int, currency: str, **quote: Any) -> CheckoutPublic:
+    """A quote and its provider's hosted page (Payments.create_checkout), its failures in words (503)."""
+    try:
+        created = payments.create_checkout(amount_minor=amount_minor, currency=currency, **quote)
+    except NotConfigured as exc:
+        raise HTTPException(503, str(exc)) from None
+    except ProviderUnavailable as exc:
+        raise HTTPException(503, f"card payments are unavailable right now: {exc}") from None
+    return CheckoutPublic(
+        quote_id=created.quote_id,
+        method=created.method,
+        checkout_url=created.checkout_url,
+        session_id=created.session_id,
+        expires_at=created.expires_at,
+        amount_cents=amount_minor,
+        currency=currency,
+    )
+
+
 def _payments(request: Request) -> Payments:
     payments: Payments | None = request.app.state.payments
     if payments is None:
@@ -146,9 +166,7 @@ def checkout(
     now = int(time.time())
     if any(m.due_date <= now for m in body.milestones):
         raise HTTPException(400, "every milestone's due date must be in the future")
-    token = settings.stablecoin or (
-        chain.record.address_of("TestStablecoin") if "TestStablecoin" in chain.record.contracts else None
-    )
+    token = stablecoin_of(settings, chain)
     if token is None:
         raise HTTPException(503, "no stablecoin configured for card payments (SKILLCHAIN_STABLECOIN)")
     arbiters = configured_arbiters(settings, chain)
@@ -168,37 +186,25 @@ def checkout(
         )
         digest = "0x" + terms.digest().hex()
     cid = store.add_bytes(terms.to_bytes(), cid_version=1).cid
-    try:
-        result = payments.create_checkout(
-            method=body.method,
-            client=session.address,
-            provider=body.provider,
-            arbiter=arbiters[0],
-            token=token,
-            amounts=amounts,
-            due_dates=[m.due_date for m in body.milestones],
-            review_window=body.review_window,
-            terms_digest=digest,
-            amount_minor=amount_minor,
-            currency=currency,
-        )
-    except NotConfigured as exc:
-        raise HTTPException(503, str(exc)) from None
-    except ProviderUnavailable as exc:
-        raise HTTPException(503, f"card payments are unavailable right now: {exc}") from None
+    page = open_checkout(
+        payments,
+        method=body.method,
+        client=session.address,
+        provider=body.provider,
+        arbiter=arbiters[0],
+        token=token,
+        amounts=amounts,
+        due_dates=[m.due_date for m in body.milestones],
+        review_window=body.review_window,
+        terms_digest=digest,
+        amount_minor=amount_minor,
+        currency=currency,
+    )
     # Recorded after the quote's own transaction (SQLite has one writer). A hosted page lives at
     # most 24 hours; the chain names the terms once the relayer funds. Unrecorded (a refused quote),
     # the pin is adopted by `skillchain ipfs gc` and removed a grace later.
     record_document(conn, cid=cid, digest=digest, kind="checkout", keep_until=now + 86400)
-    return CheckoutPublic(
-        quote_id=result.quote_id,
-        method=result.method,
-        checkout_url=result.checkout_url,
-        session_id=result.session_id,
-        expires_at=result.expires_at,
-        amount_cents=amount_minor,
-        currency=currency,
-    )
+    return page
 
 
 async def _webhook(request: Request, method: str) -> WebhookPublic:

@@ -12,13 +12,14 @@ Money moves exactly once whatever the provider, the network or this process does
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, text, update
@@ -209,17 +210,12 @@ class Payments:
 
     def _resolve(self, method: str, gateway: PaymentProvider, event: ProviderEvent) -> ProviderEvent:
         """Fill in the payment (and for a funding, the quote) an event names only by charge or order."""
-        from dataclasses import replace
-
         if event.action == "fund" and event.quote_id is None and event.payment:
             with self.engine.connect() as conn:
                 known = conn.execute(
                     select(payment_quotes.c.id).where(payment_quotes.c.checkout_session == event.payment)
                 ).scalar()
-            quote = known
-            if quote is None and hasattr(gateway, "quote_of_order"):
-                quote = gateway.quote_of_order(event.payment)
-            return replace(event, quote_id=quote)
+            return replace(event, quote_id=known or gateway.quote_of_payment(event.payment))
         if event.action in ("dispute", "refunded", "dispute_lost", "dispute_won") and event.charge:
             with self.engine.connect() as conn:
                 known = conn.execute(
@@ -532,8 +528,6 @@ class Payments:
         return release
 
     def _file_turn(self) -> Callable[[], None] | None:
-        import fcntl
-
         assert self.relayer is not None
         database = self.engine.url.database
         if not database or database == ":memory:":
@@ -1036,11 +1030,6 @@ class Payments:
             credited: dict[str, int] = {}
             for payment, amount in conn.execute(select(card_credits.c.payment, card_credits.c.amount)):
                 credited[payment] = credited.get(payment, 0) + int(amount)
-            charged_back = set(
-                conn.execute(
-                    select(payment_jobs.c.session_id).where(payment_jobs.c.kind == "dispute")
-                ).scalars()
-            )
         new = 0
         now = int(time.time())
         for ev in events:
@@ -1064,7 +1053,6 @@ class Payments:
             # Rounded down, from the running total: never more than was paid, never a unit lost overall.
             share = (before + amount) * paid // total - before * paid // total
             credited[quote.checkout_session] = before + amount
-            kept = quote.checkout_session in charged_back or quote.dispute_status is not None
             try:
                 with self.engine.begin() as conn:
                     conn.execute(
@@ -1076,7 +1064,7 @@ class Payments:
                             log_index=int(ev.log_index),
                             amount=amount,
                             refund_minor=share,
-                            status="kept" if kept else "pending",
+                            status="pending",  # kept instead, at refund time, if charged back
                             created_at=now,
                             updated_at=now,
                         )

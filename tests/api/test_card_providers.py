@@ -44,7 +44,9 @@ class Cards:
     razorpay: RazorpayStandIn
     charges: dict[str, str] = field(default_factory=dict)  # payment -> the provider's charge id
 
-    def checkout(self, method: str) -> dict[str, Any]:
+    def checkout(self, method: str, amounts: tuple[int, ...] = (25_000_000,)) -> dict[str, Any]:
+        """A card checkout for an engagement of `amounts` milestones (tUSD base units)."""
+        due = int(time.time()) + 7 * 86400
         made = self.client.post(
             "/payments/checkout",
             headers=self.stack.sign_in(CLIENT),
@@ -53,7 +55,7 @@ class Cards:
                 "title": "Card-paid mentoring",
                 "skill": "python",
                 "milestones": [
-                    {"title": "one", "amount": "25000000", "due_date": int(time.time()) + 7 * 86400}
+                    {"title": f"m{i}", "amount": str(a), "due_date": due} for i, a in enumerate(amounts)
                 ],
                 "method": method,
             },
@@ -360,22 +362,8 @@ def _call(cards: Cards, account: Any, function: str, *args: Any) -> None:
 
 def _funded(cards: Cards, method: str, amounts: list[int]) -> tuple[str, int]:
     """A card-funded engagement (a request) of `amounts` milestones, indexed."""
-    due = int(time.time()) + 7 * 86400
-    made = cards.client.post(
-        "/payments/checkout",
-        headers=cards.stack.sign_in(CLIENT),
-        json={
-            "provider": PROVIDER.address,
-            "title": "Card-paid mentoring",
-            "skill": "python",
-            "milestones": [
-                {"title": f"m{i}", "amount": str(a), "due_date": due} for i, a in enumerate(amounts)
-            ],
-            "method": method,
-        },
-    )
-    assert made.status_code == 200, made.text
-    payment, deliveries = cards.pay(method, made.json())
+    out = cards.checkout(method, tuple(amounts))
+    payment, deliveries = cards.pay(method, out)
     for d in deliveries:
         cards.deliver(method, d)
     cards.payments.process_jobs()

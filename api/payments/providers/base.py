@@ -7,6 +7,7 @@ Session, a Razorpay order): jobs are keyed on it and the escrow's externalRef is
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -81,6 +82,11 @@ class PaymentProvider(Protocol):
         """Verify the raw body's signature and read it; raises BadSignature."""
         ...
 
+    def quote_of_payment(self, payment: str) -> str | None:
+        """The quote a payment (named by an event that did not carry it) was made for, asked of the
+        provider; None when it knows none. Raises ProviderUnavailable."""
+        ...
+
     def payment_of_charge(self, charge: str, candidates: list[str]) -> str | None:
         """Which of `candidates` (funded payments whose charge was not recorded) a charge belongs to,
         asked of the provider (raises ProviderUnavailable)."""
@@ -98,6 +104,4 @@ class PaymentProvider(Protocol):
 
 def refund_tag(key: str) -> str:
     """The tag a refund for reason `key` carries at the provider (40 characters: Razorpay's limit)."""
-    import hashlib
-
     return hashlib.sha256(key.encode()).hexdigest()[:40]

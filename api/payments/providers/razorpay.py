@@ -151,8 +151,9 @@ class RazorpayProvider:
             )
         return ProviderEvent(id=eid, type=kind, action="ignored")
 
-    def quote_of_order(self, order_id: str) -> str | None:
+    def quote_of_payment(self, payment: str) -> str | None:
         """The quote an order was paid for, asked of the Orders API (its notes, or its receipt)."""
+        order_id = payment
         try:
             order = self.client.order.fetch(order_id)
         except _NETWORK_ERRORS as exc:

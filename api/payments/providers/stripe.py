@@ -161,6 +161,17 @@ class StripeProvider:
                 return ProviderEvent(id=eid, type=kind, action=outcome, charge=obj.get("payment_intent"))  # type: ignore[arg-type]
         return ProviderEvent(id=eid, type=kind, action="ignored")
 
+    def quote_of_payment(self, payment: str) -> str | None:
+        """The quote in the Checkout Session's metadata."""
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(payment)
+        except stripe.StripeError as exc:
+            raise ProviderUnavailable(
+                f"Stripe could not be asked about {payment}: {type(exc).__name__}"
+            ) from None
+        quote = (session.to_dict().get("metadata") or {}).get("quote_id")
+        return str(quote) if quote else None
+
     def payment_of_charge(self, charge: str, candidates: list[str]) -> str | None:
         """Asks Stripe for each candidate session's payment intent (payments recorded before their
         intent was)."""
