@@ -25,6 +25,7 @@ from api.auth.eip1271 import RpcEip1271Checker
 from api.auth.ratelimit import RateLimiter, open_storage, trusted_networks
 from api.auth.routes import router as auth_router
 from api.bodyguard import BodyGuard
+from api.booking.change_routes import router as booking_change_router
 from api.booking.routes import router as booking_router
 from api.concurrency import ConcurrencyLimit
 from api.gc_pacing import collect_young_on_a_clock, tune_gc
@@ -319,6 +320,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(transactions.router)
     app.include_router(wallet.router)
     app.include_router(booking_router)
+    app.include_router(booking_change_router)
     app.include_router(messages_router)
     app.include_router(room_router)
     app.include_router(notifications_router)

@@ -114,6 +114,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "BookingIn": {"listing_id": 7, "starts_at": DUE},
     "BookingCardIn": {"method": "razorpay"},
+    "RescheduleIn": {"starts_at": DUE + 86400},
+    "RescheduleAnswerIn": {"verdict": "accept"},
     "CheckoutIn": {
         "provider": PROVIDER,
         "title": "Card-paid mentoring",

@@ -169,6 +169,13 @@ class SessionOffering(Strict):
     booking: Literal["instant", "request"] = Field(
         "request", description="instant: the mentor's standing signed offer; request: the mentor accepts each"
     )
+    free_cancel_hours: int = Field(
+        24,
+        ge=0,
+        le=24 * 30,
+        description="the cancellation policy: the learner may cancel free of charge until this many hours "
+        "before the session (0: until it starts); later, the session is paid",
+    )
 
 
 class ListingCreate(Strict):

@@ -67,8 +67,34 @@ bookings = Table(
     # A request's answer is due by then (accept or decline); past it, unanswered, the slot is free.
     Column("respond_by", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
+    # Bumped by each accepted reschedule: the invite's SEQUENCE, so calendars replace the entry.
+    Column("sequence", Integer, nullable=False, server_default="0"),
+    # The start the engagement was funded with (an instant booking's on-chain startsAt), kept when a
+    # reschedule moves `starts_at`; null until then.
+    Column("funded_starts_at", BigInteger, nullable=True),
+    # The learner cancelled inside the listing's free period: the mentor is asked to refund (cancel).
+    Column("cancel_requested_at", BigInteger, nullable=True),
     Index("ix_bookings_mentor_block", "mentor", "block_start"),
     Index("ix_bookings_learner", "learner"),
+)
+
+# A proposal to move a confirmed session: either party proposes a new slot inside the reschedule
+# grace, the other accepts (the booking moves, its invite's SEQUENCE goes up) or declines. A proposal
+# does not hold its slot: accepting takes it through the same constraints as a booking, or is refused.
+booking_reschedules = Table(
+    "booking_reschedules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("booking_id", String(66), nullable=False, index=True),
+    Column("proposed_by", String(42), nullable=False),
+    Column("starts_at", BigInteger, nullable=False),
+    Column("ends_at", BigInteger, nullable=False),
+    # proposed | accepted | declined | withdrawn | superseded (by a newer proposal); expired is
+    # `proposed` past `expires_at`
+    Column("status", String(10), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("answered_at", BigInteger, nullable=True),
 )
 
 booking_cells = Table(

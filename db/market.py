@@ -44,6 +44,8 @@ listings = Table(
     Column("horizon_days", Integer, nullable=True),
     Column("step_minutes", Integer, nullable=True),
     Column("booking_mode", String(8), nullable=True),  # instant | request
+    # The cancellation policy: a learner may cancel free of charge until this many hours before.
+    Column("free_cancel_hours", Integer, nullable=True),
     Index("ix_listings_skill_active", "skill", "active"),
 )
 

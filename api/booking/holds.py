@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.booking.prices import Price
@@ -18,6 +18,7 @@ from booking.slots import (
     Availability,
     Busy,
     DayCounts,
+    Offering,
     blocking,
     cells,
     free_slots,
@@ -25,7 +26,7 @@ from booking.slots import (
     naive_free_slots,
 )
 from db.booking import booking_cells, booking_days, bookings
-from db.chain import engagements
+from db.chain import engagements, milestones
 
 ETH = "0x" + "0" * 40
 BookingState = Literal[
@@ -49,10 +50,12 @@ class SlotInvalid(ValueError):
     """The start is not a bookable slot of the listing (outside availability, notice or horizon)."""
 
 
-def active_blocks(conn: Connection, mentor: str, start: int, end: int, now: int) -> list[Busy]:
+def active_blocks(
+    conn: Connection, mentor: str, start: int, end: int, now: int, *, exclude: str | None = None
+) -> list[Busy]:
     """What blocks the mentor's calendar in [start, end): active bookings, except holds that lapsed
     unpaid and requests withdrawn or declined (they free their slot at once, even before the next
-    hold marks them inactive)."""
+    hold marks them inactive), and except the booking `exclude` (one being moved)."""
     rows = conn.execute(
         select(
             bookings.c.block_start,
@@ -67,12 +70,13 @@ def active_blocks(conn: Connection, mentor: str, start: int, end: int, now: int)
             bookings.c.active,
             bookings.c.block_end > start,
             bookings.c.block_start < end,
+            bookings.c.id != (exclude or ""),
         )
         .order_by(bookings.c.block_start)
     ).all()
     funded = _funded(conn, [r.terms_digest for r in rows if r.status == "held" and r.hold_expires_at <= now])
     overdue = [r.terms_digest for r in rows if r.respond_by is not None and r.respond_by <= now]
-    ended = _ended(conn, [r.terms_digest for r in rows]) | (set(overdue) - _accepted(conn, overdue))
+    ended = _ended(conn, [r.terms_digest for r in rows], mentor) | (set(overdue) - _accepted(conn, overdue))
     return [
         Busy(r.block_start, r.block_end)
         for r in rows
@@ -81,10 +85,12 @@ def active_blocks(conn: Connection, mentor: str, start: int, end: int, now: int)
     ]
 
 
-def day_counts(conn: Connection, mentor: str, days: set[str]) -> DayCounts:
+def day_counts(conn: Connection, mentor: str, days: set[str], *, exclude: str | None = None) -> DayCounts:
     rows = conn.execute(
         select(booking_days.c.day).where(
-            booking_days.c.mentor == mentor, booking_days.c.day.in_(sorted(days))
+            booking_days.c.mentor == mentor,
+            booking_days.c.day.in_(sorted(days)),
+            booking_days.c.booking_id != (exclude or ""),
         )
     ).all()
     counts: dict[date, int] = {}
@@ -94,11 +100,28 @@ def day_counts(conn: Connection, mentor: str, days: set[str]) -> DayCounts:
     return DayCounts(counts)
 
 
-def _ended(conn: Connection, digests: list[str]) -> set[str]:
-    """Which of these bookings' engagements were withdrawn or declined before acceptance."""
+def _gone() -> Any:
+    """An engagement that will not happen: a request withdrawn or declined before acceptance, or
+    accepted work settled with every milestone refunded (the mentor cancelled it)."""
+    return or_(
+        engagements.c.status.in_(("withdrawn", "declined")),
+        and_(
+            engagements.c.status == "settled",
+            ~exists().where(
+                milestones.c.chain_id == engagements.c.chain_id,
+                milestones.c.engagement_id == engagements.c.id,
+                milestones.c.state != "refunded",
+            ),
+        ),
+    )
+
+
+def _ended(conn: Connection, digests: list[str], mentor: str) -> set[str]:
+    """Which of these bookings' engagements with `mentor` will not happen (withdrawn, declined or
+    cancelled)."""
     if not digests:
         return set()
-    gone = engagements.c.status.in_(("withdrawn", "declined"))
+    gone = and_(_gone(), engagements.c.provider == mentor)
     by_terms = select(engagements.c.terms_digest).where(engagements.c.terms_digest.in_(digests), gone)
     by_ref = select(engagements.c.booking_ref).where(engagements.c.booking_ref.in_(digests), gone)
     return set(conn.execute(by_terms).scalars()) | set(conn.execute(by_ref).scalars())
@@ -139,18 +162,28 @@ def release_lapsed(conn: Connection, mentor: str, now: int) -> int:
     ).all()
     funded = _funded(conn, [r.terms_digest for r in lapsed])
     ids = [r.id for r in lapsed if r.terms_digest not in funded]
-    # A request the learner withdrew or the mentor declined gives its slot back too.
-    ids += list(
-        conn.execute(
-            select(bookings.c.id)
-            .join(engagements, engagements.c.terms_digest == bookings.c.terms_digest)
-            .where(
-                bookings.c.mentor == mentor,
-                bookings.c.active,
-                engagements.c.status.in_(("withdrawn", "declined")),
-            )
-        ).scalars()
-    )
+    # A request the learner withdrew or the mentor declined gives its slot back too, and so does a
+    # session the mentor cancelled (an instant booking's engagement is found by its bookingRef).
+    for key in (
+        engagements.c.terms_digest == bookings.c.terms_digest,
+        engagements.c.booking_ref == bookings.c.id,
+    ):
+        ids += [
+            i
+            for i in conn.execute(
+                select(bookings.c.id)
+                .join(engagements, key)
+                .where(
+                    bookings.c.mentor == mentor,
+                    bookings.c.active,
+                    # Its own parties: a reference or digest alone can be copied into another engagement.
+                    engagements.c.client == bookings.c.learner,
+                    engagements.c.provider == mentor,
+                    _gone(),
+                )
+            ).scalars()
+            if i not in ids
+        ]
     # A request left unanswered past its respond-by time gives its slot back (the learner may take
     # the money back with withdrawRequest); an accepted one keeps it.
     overdue = conn.execute(
@@ -204,23 +237,7 @@ def hold(
         raise SlotInvalid("you cannot book your own listing")
     offering = offering_of(session)
     release_lapsed(conn, listing["owner"], now)
-    zone = ZoneInfo(availability.timezone)
-    day = local_day(starts_at, zone)
-    # Is it a slot at all, ignoring what is booked? Then: is it free?
-    if starts_at not in naive_free_slots(
-        availability, offering, [], start=starts_at, end=starts_at + 1, now=now
-    ):
-        raise SlotInvalid(
-            "this time is not a bookable slot of the listing (outside the mentor's hours, inside the "
-            "minimum notice, past the booking horizon or off the slot grid): pick one from its slots"
-        )
-    window = (starts_at - 2 * 86400, starts_at + 2 * 86400)
-    busy = active_blocks(conn, listing["owner"], *window, now)
-    counts = day_counts(conn, listing["owner"], {(day + timedelta(days=k)).isoformat() for k in (-1, 0, 1)})
-    if starts_at not in free_slots(
-        availability, offering, busy, start=starts_at, end=starts_at + 1, now=now, booked_per_day=counts
-    ):
-        raise SlotTaken("this slot was just taken (or the mentor's day is full): pick another")
+    day = check_slot(conn, listing["owner"], offering, availability, starts_at, now)
     block = blocking(starts_at, offering.duration, offering.buffer)
     row = {
         "id": booking_id,
@@ -247,30 +264,68 @@ def hold(
     try:
         with conn.begin_nested():  # the database, not this check, decides who wins a race
             conn.execute(insert(bookings).values(**row))
-            if conn.dialect.name != "postgresql":  # PostgreSQL: the exclusion constraint instead
-                conn.execute(
-                    insert(booking_cells),
-                    [{"mentor": listing["owner"], "cell": c, "booking_id": booking_id} for c in cells(block)],
-                )
-            taken = {
-                s
-                for (s,) in conn.execute(
-                    select(booking_days.c.seat).where(
-                        booking_days.c.mentor == listing["owner"], booking_days.c.day == row["local_day"]
-                    )
-                )
-            }
-            seat = next(i for i in range(len(taken) + 1) if i not in taken)
-            if availability.daily_cap is not None and seat >= availability.daily_cap:
-                raise SlotTaken("the mentor's day is full: pick another day")
-            conn.execute(
-                insert(booking_days).values(
-                    mentor=listing["owner"], day=row["local_day"], seat=seat, booking_id=booking_id
-                )
-            )
+            claim(conn, listing["owner"], booking_id, block, row["local_day"], availability.daily_cap)
     except IntegrityError:
         raise SlotTaken("this slot was just taken: pick another") from None
     return row
+
+
+def check_slot(
+    conn: Connection,
+    mentor: str,
+    offering: Offering,
+    availability: Availability,
+    starts_at: int,
+    now: int,
+    *,
+    exclude: str | None = None,
+) -> date:
+    """The mentor's local day of `starts_at` if it is a slot of the offering that is free now (apart
+    from the booking `exclude`); SlotInvalid or SlotTaken, in words, if not. Only a check: `claim`,
+    in the database, decides a race."""
+    zone = ZoneInfo(availability.timezone)
+    day = local_day(starts_at, zone)
+    # Is it a slot at all, ignoring what is booked? Then: is it free?
+    if starts_at not in naive_free_slots(
+        availability, offering, [], start=starts_at, end=starts_at + 1, now=now
+    ):
+        raise SlotInvalid(
+            "this time is not a bookable slot of the listing (outside the mentor's hours, inside the "
+            "minimum notice, past the booking horizon or off the slot grid): pick one from its slots"
+        )
+    window = (starts_at - 2 * 86400, starts_at + 2 * 86400)
+    busy = active_blocks(conn, mentor, *window, now, exclude=exclude)
+    counts = day_counts(
+        conn, mentor, {(day + timedelta(days=k)).isoformat() for k in (-1, 0, 1)}, exclude=exclude
+    )
+    if starts_at not in free_slots(
+        availability, offering, busy, start=starts_at, end=starts_at + 1, now=now, booked_per_day=counts
+    ):
+        raise SlotTaken("this slot was just taken (or the mentor's day is full): pick another")
+    return day
+
+
+def claim(
+    conn: Connection, mentor: str, booking_id: str, block: Busy, day: str, daily_cap: int | None
+) -> None:
+    """Take the booking's cells (SQLite) and a seat of its day, in the caller's savepoint: an
+    IntegrityError (or SlotTaken for a full day) when another active booking has them. The booking's
+    row, with its block, is written (or moved) by the caller first."""
+    if conn.dialect.name != "postgresql":  # PostgreSQL: the exclusion constraint instead
+        conn.execute(
+            insert(booking_cells),
+            [{"mentor": mentor, "cell": c, "booking_id": booking_id} for c in cells(block)],
+        )
+    taken = {
+        s
+        for (s,) in conn.execute(
+            select(booking_days.c.seat).where(booking_days.c.mentor == mentor, booking_days.c.day == day)
+        )
+    }
+    seat = next(i for i in range(len(taken) + 1) if i not in taken)
+    if daily_cap is not None and seat >= daily_cap:
+        raise SlotTaken("the mentor's day is full: pick another day")
+    conn.execute(insert(booking_days).values(mentor=mentor, day=day, seat=seat, booking_id=booking_id))
 
 
 def state_of(conn: Connection, booking: dict[str, Any], now: int) -> BookingState:
@@ -279,6 +334,8 @@ def state_of(conn: Connection, booking: dict[str, Any], now: int) -> BookingStat
     instant = booking["mode"] == "instant"
     e = conn.execute(
         select(
+            engagements.c.chain_id,
+            engagements.c.id,
             engagements.c.status,
             engagements.c.accepted,
             engagements.c.client,
@@ -299,7 +356,8 @@ def state_of(conn: Connection, booking: dict[str, Any], now: int) -> BookingStat
         and e.client == booking["learner"]
         and e.provider == booking["mentor"]
         and int(e.total_amount) == int(booking["amount"])
-        and (not instant or e.starts_at == booking["starts_at"])  # an instant booking: its start too
+        # An instant booking: its start too (the one it was funded with, if a reschedule moved it).
+        and (not instant or e.starts_at == (booking.get("funded_starts_at") or booking["starts_at"]))
     )
     if e is not None and matches:
         if e.status == "requested":  # paid, not answered yet: past its respond-by time, unanswered
@@ -308,11 +366,24 @@ def state_of(conn: Connection, booking: dict[str, Any], now: int) -> BookingStat
         if e.status in ("withdrawn", "declined"):
             return e.status  # type: ignore[no-any-return]
         if e.status == "settled":
-            return "completed"
+            # Settled with nothing released (the mentor cancelled, or the learner took an undelivered
+            # session back after its due date): it did not happen.
+            return "cancelled" if _all_refunded(conn, e.chain_id, e.id) else "completed"
         return "confirmed" if e.accepted else "requested"
     if booking["status"] == "held" and booking["hold_expires_at"] <= now:
         return "expired"
     return booking["status"]  # type: ignore[no-any-return]
+
+
+def _all_refunded(conn: Connection, chain_id: int, engagement_id: int) -> bool:
+    states = set(
+        conn.execute(
+            select(milestones.c.state).where(
+                milestones.c.chain_id == chain_id, milestones.c.engagement_id == engagement_id
+            )
+        ).scalars()
+    )
+    return states == {"refunded"}
 
 
 def mine(conn: Connection, address: str) -> Any:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
-from api.booking import calendar
+from api.booking import calendar, changes
 from api.booking.holds import (
     ETH,
     SlotInvalid,
@@ -34,6 +34,7 @@ from api.booking.schemas import (
     BookingPublic,
     BookingsPublic,
     QuotePublic,
+    ReschedulePublic,
     SlotPublic,
     SlotsPublic,
     StandingOfferIn,
@@ -180,6 +181,7 @@ def get_slots(
         total=len(starts) if cursor is None else None,
         timezone=zone,
         mentor_timezone=mentor.timezone if mentor else None,
+        cancellation=changes.policy_words(session),
     )
 
 
@@ -212,6 +214,9 @@ def _engagement_id(conn: Any, row: dict[str, Any]) -> int | None:
 
 def _public(conn: Any, row: Any, now: int) -> BookingPublic:
     r = dict(row)
+    proposal = changes.open_proposal(conn, r["id"], now)
+    listing = conn.execute(select(listings).where(listings.c.id == r["listing_id"])).mappings().first()
+    offering = session_of(dict(listing)) if listing is not None else None
     return BookingPublic(
         id=r["id"],
         listing_id=r["listing_id"],
@@ -227,6 +232,10 @@ def _public(conn: Any, row: Any, now: int) -> BookingPublic:
         due_date=r["due_date"],
         amount=str(r["amount"]),
         token=r["token"],
+        sequence=int(r.get("sequence") or 0),
+        reschedule=ReschedulePublic(**proposal) if proposal is not None else None,
+        free_cancel_until=changes.free_until(r, offering) if offering is not None else None,
+        cancel_requested_at=r.get("cancel_requested_at"),
     )
 
 
@@ -370,6 +379,7 @@ def create_booking(
             fee_bps=fee_bps(conn, chain),
             expires_at=row["hold_expires_at"],
             card_methods=payments.methods_for(str(listing["currency"])) if payments else [],
+            cancellation=changes.policy_words(offering),
         ),
         tx=tx,
         approval=approval,

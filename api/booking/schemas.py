@@ -109,6 +109,7 @@ class SlotsPublic(Page[SlotPublic]):
 
     timezone: str
     mentor_timezone: str | None
+    cancellation: str = Field(description="the listing's cancellation policy, in words")
 
 
 class BookingIn(Strict):
@@ -137,6 +138,32 @@ class QuotePublic(BaseModel):
         description="card providers configured here that charge in the listing's currency "
         "(stripe: USD; razorpay: INR); empty when card payment is not offered for it",
     )
+    cancellation: str = Field("", description="the listing's cancellation policy, in words")
+
+
+class ReschedulePublic(BaseModel):
+    """A proposal to move a confirmed session; the other party accepts or declines it."""
+
+    id: int
+    booking_id: str
+    proposed_by: str
+    starts_at: int
+    ends_at: int
+    status: Literal["proposed", "accepted", "declined", "withdrawn", "superseded"]
+    created_at: int
+    expires_at: int = Field(description="unanswered by then (or by the proposed start), it lapses")
+
+
+class RescheduleIn(Strict):
+    starts_at: int = Field(
+        ge=0, lt=2**32, description="unix seconds: a slot of the listing ending an hour before the due date"
+    )
+
+
+class RescheduleAnswerIn(Strict):
+    verdict: Literal["accept", "decline", "withdraw"] = Field(
+        description="accept or decline: the other party; withdraw: who proposed it"
+    )
 
 
 class BookingPublic(BaseModel):
@@ -160,6 +187,21 @@ class BookingPublic(BaseModel):
     due_date: int = Field(description="the on-chain due date: the session's end plus the reschedule grace")
     amount: str
     token: str
+    sequence: int = Field(0, description="accepted reschedules so far (the invite's SEQUENCE)")
+    reschedule: ReschedulePublic | None = Field(None, description="the open proposal of a new time, if any")
+    free_cancel_until: int | None = Field(
+        None, description="the learner may cancel free of charge until then (the listing's policy)"
+    )
+    cancel_requested_at: int | None = Field(
+        None, description="the learner cancelled in the free period: the mentor is asked to refund"
+    )
+
+
+class BookingCancelPublic(BaseModel):
+    booking: BookingPublic
+    free: bool = Field(description="inside the listing's free cancellation period (always, for the mentor)")
+    explanation: str = Field(description="what happens now, and what the contract can and cannot enforce")
+    tx: PreparedTx | None = Field(None, description="the mentor's: cancel(id), a full refund to the payer")
 
 
 class BookingCreated(BaseModel):

@@ -30,6 +30,7 @@ def session_columns(offering: SessionOffering | None) -> dict[str, Any]:
                 "horizon_days",
                 "step_minutes",
                 "booking_mode",
+                "free_cancel_hours",
             ]
         )
     return {
@@ -39,6 +40,7 @@ def session_columns(offering: SessionOffering | None) -> dict[str, Any]:
         "horizon_days": offering.horizon_days,
         "step_minutes": offering.step_minutes,
         "booking_mode": offering.booking,
+        "free_cancel_hours": offering.free_cancel_hours,
     }
 
 
@@ -52,6 +54,7 @@ def session_of(row: Mapping[str, Any]) -> SessionOffering | None:
         horizon_days=row["horizon_days"] or 60,
         step_minutes=row["step_minutes"],
         booking=row["booking_mode"] or "request",
+        free_cancel_hours=24 if row.get("free_cancel_hours") is None else row["free_cancel_hours"],
     )
 
 

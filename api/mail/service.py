@@ -40,8 +40,13 @@ SUBJECTS = {
     "credential_issued": "You received a credential",
     "session_starting": "Your session starts within the hour",
     "respond_soon": "A booking request waits for your answer",
+    "reschedule_proposed": "A new time was proposed for your session",
+    "rescheduled": "Your session was moved to a new time",
+    "reschedule_declined": "Your proposed new time was declined",
+    "cancel_requested": "A learner cancelled a session: please refund it",
 }
-INVITES = {"booked", "request_accepted"}  # the moment a session is settled for the recipient
+# The moments a session's time is settled for the recipient (a reschedule sends the updated invite).
+INVITES = {"booked", "request_accepted", "rescheduled"}
 
 
 CONFIRM_SECONDS = 2 * 86400  # a confirmation link works for two days

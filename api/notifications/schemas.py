@@ -23,6 +23,10 @@ Kind = Literal[
     "credential_issued",
     "session_starting",
     "respond_soon",
+    "reschedule_proposed",
+    "rescheduled",
+    "reschedule_declined",
+    "cancel_requested",
 ]
 
 

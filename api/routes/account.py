@@ -20,6 +20,7 @@ from db.booking import (
     availability_rules,
     booking_cells,
     booking_days,
+    booking_reschedules,
     bookings,
     calendar_feeds,
     listing_offers,
@@ -101,6 +102,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "bookings": (bookings, (bookings.c.learner, bookings.c.mentor)),
     "booking_cells": (booking_cells, (booking_cells.c.mentor,)),
     "booking_days": (booking_days, (booking_days.c.mentor,)),
+    "booking_reschedules": (booking_reschedules, (booking_reschedules.c.proposed_by,)),
     "standing_offers": (listing_offers, (listing_offers.c.provider,)),
     "calendar_feed": (calendar_feeds, (calendar_feeds.c.address,)),
     "message_threads": (threads, (threads.c.party_a, threads.c.party_b)),
@@ -134,6 +136,7 @@ ERASURE: dict[str, str] = {
     "bookings": "custom",  # unfunded holds; funded bookings: KEPT["booked_sessions"]
     "booking_cells": "custom",  # with their booking
     "booking_days": "custom",  # with their booking
+    "booking_reschedules": "all",  # proposals you made; the booking keeps its current time
     "calendar_feed": "all",
     "standing_offers": "all",  # the app stops booking from it; cancelOffer ends it on-chain too
     "message_threads": "message_threads",

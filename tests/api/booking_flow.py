@@ -48,13 +48,18 @@ class Accepted:
 
 
 def accepted_request(
-    stack: Stack, client: Any, mentor: LocalAccount, learner: LocalAccount, starts_at: int
+    stack: Stack,
+    client: Any,
+    mentor: LocalAccount,
+    learner: LocalAccount,
+    starts_at: int,
+    **session: object,
 ) -> Accepted:
-    """`learner` books `mentor`'s new listing at `starts_at`, funds the request and the mentor accepts
-    it, both on-chain and indexed: a confirmed session."""
+    """`learner` books `mentor`'s new listing (its `session` terms as told) at `starts_at`, funds the
+    request and the mentor accepts it, both on-chain and indexed: a confirmed session."""
     m, le = stack.sign_in(mentor, client), stack.sign_in(learner, client)
     assert client.put("/me/availability", headers=m, json=EVERY_DAY).status_code == 200
-    listing = session_listing(client, m)
+    listing = session_listing(client, m, **session)
     made = client.post("/bookings", headers=le, json={"listing_id": listing, "starts_at": starts_at})
     assert made.status_code == 201, made.text
     stack.send(learner, made.json()["tx"])

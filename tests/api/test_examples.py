@@ -13,7 +13,14 @@ from api.examples import EXAMPLES, FORM_EXAMPLES
 
 def _models() -> dict[str, Any]:
     from api.auth.routes import VerifyRequest
-    from api.booking.schemas import AvailabilityIn, BookingCardIn, BookingIn, StandingOfferIn
+    from api.booking.schemas import (
+        AvailabilityIn,
+        BookingCardIn,
+        BookingIn,
+        RescheduleAnswerIn,
+        RescheduleIn,
+        StandingOfferIn,
+    )
     from api.mail.schemas import EmailIn
     from api.messages.schemas import InquiryIn, MessageIn, ReadIn, ReportIn, ShareIn
     from api.models import (
@@ -46,7 +53,7 @@ def _models() -> dict[str, Any]:
         ProfileUpdate, ResolveIn, ReviewPrepare, WithdrawIn, OfferFund, OfferPrepare, CheckoutIn, BatchIn,
         CredentialIn, IssuerProfileIn, NameVerificationIn, PresentationIn, RevokeIn, SignatureIn, VoucherIn,
         AvailabilityIn, BookingIn, StandingOfferIn, InquiryIn, MessageIn, ReadIn, ReportIn, ShareIn, MarkReadIn,
-        EmailIn, BookingCardIn,
+        EmailIn, BookingCardIn, RescheduleIn, RescheduleAnswerIn,
     )}  # fmt: skip
 
 

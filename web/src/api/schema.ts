@@ -195,6 +195,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/bookings/{booking_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a confirmed session under the listing's cancellation policy
+         * @description The mentor gets the cancel(id) transaction: a full refund to the payer. The learner, inside the free period, records the cancellation and the mentor is asked to refund (the contract cannot make them; the explanation says what the learner can do then); after it, 409 in words.
+         */
+        post: operations["booking.cancel_booking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/bookings/{booking_id}/card": {
         parameters: {
             query?: never;
@@ -226,6 +246,46 @@ export interface paths {
         get: operations["booking.booking_invite"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bookings/{booking_id}/reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Propose a new time for a confirmed session (the other party accepts or declines)
+         * @description Either party proposes a slot of the listing that ends at least an hour before the on-chain due date (the session's original end plus the reschedule grace, which cannot move). A newer proposal replaces an open one. The proposed slot is not held: accepting takes it, or is refused when it was booked meanwhile.
+         */
+        post: operations["booking.propose_reschedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/bookings/{booking_id}/reschedule/{proposal_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept or decline a proposed time (the other party), or withdraw it (who proposed it)
+         * @description Accepting moves the booking: its invite's SEQUENCE goes up and both parties get the updated invite; the start reminder is due again for the new time.
+         */
+        post: operations["booking.answer_reschedule"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1745,6 +1805,22 @@ export interface components {
              */
             total: number | null;
         };
+        /** BookingCancelPublic */
+        BookingCancelPublic: {
+            booking: components["schemas"]["BookingPublic"];
+            /**
+             * Explanation
+             * @description what happens now, and what the contract can and cannot enforce
+             */
+            explanation: string;
+            /**
+             * Free
+             * @description inside the listing's free cancellation period (always, for the mentor)
+             */
+            free: boolean;
+            /** @description the mentor's: cancel(id), a full refund to the payer */
+            tx?: components["schemas"]["PreparedTx"] | null;
+        };
         /** BookingCardIn */
         BookingCardIn: {
             /**
@@ -1788,6 +1864,11 @@ export interface components {
             /** Amount */
             amount: string;
             /**
+             * Cancel Requested At
+             * @description the learner cancelled in the free period: the mentor is asked to refund
+             */
+            cancel_requested_at?: number | null;
+            /**
              * Due Date
              * @description the on-chain due date: the session's end plus the reschedule grace
              */
@@ -1799,6 +1880,11 @@ export interface components {
              * @description the funded engagement, once the indexer has it
              */
             engagement_id?: number | null;
+            /**
+             * Free Cancel Until
+             * @description the learner may cancel free of charge until then (the listing's policy)
+             */
+            free_cancel_until?: number | null;
             /** Hold Expires At */
             hold_expires_at: number;
             /**
@@ -1814,11 +1900,19 @@ export interface components {
             mentor: string;
             /** Mode */
             mode: string;
+            /** @description the open proposal of a new time, if any */
+            reschedule?: components["schemas"]["ReschedulePublic"] | null;
             /**
              * Respond By
              * @description a request: the mentor accepts or declines by then (unix seconds)
              */
             respond_by?: number | null;
+            /**
+             * Sequence
+             * @description accepted reschedules so far (the invite's SEQUENCE)
+             * @default 0
+             */
+            sequence?: number;
             /** Starts At */
             starts_at: number;
             /**
@@ -2706,7 +2800,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "request_received" | "booked" | "request_accepted" | "request_withdrawn" | "engagement_cancelled" | "milestone_submitted" | "milestone_released" | "dispute_raised" | "dispute_resolved" | "review_received" | "credential_issued" | "session_starting" | "respond_soon";
+            kind: "request_received" | "booked" | "request_accepted" | "request_withdrawn" | "engagement_cancelled" | "milestone_submitted" | "milestone_released" | "dispute_raised" | "dispute_resolved" | "review_received" | "credential_issued" | "session_starting" | "respond_soon" | "reschedule_proposed" | "rescheduled" | "reschedule_declined" | "cancel_requested";
             /**
              * Milestone
              * @description the milestone's index (from 0), where one is concerned
@@ -3111,6 +3205,12 @@ export interface components {
              */
             amount: string;
             /**
+             * Cancellation
+             * @description the listing's cancellation policy, in words
+             * @default
+             */
+            cancellation?: string;
+            /**
              * Card Methods
              * @description card providers configured here that charge in the listing's currency (stripe: USD; razorpay: INR); empty when card payment is not offered for it
              */
@@ -3253,6 +3353,51 @@ export interface components {
             as_provider_average: number | null;
             /** As Provider Count */
             as_provider_count: number;
+        };
+        /** RescheduleAnswerIn */
+        RescheduleAnswerIn: {
+            /**
+             * Verdict
+             * @description accept or decline: the other party; withdraw: who proposed it
+             * @enum {string}
+             */
+            verdict: "accept" | "decline" | "withdraw";
+        };
+        /** RescheduleIn */
+        RescheduleIn: {
+            /**
+             * Starts At
+             * @description unix seconds: a slot of the listing ending an hour before the due date
+             */
+            starts_at: number;
+        };
+        /**
+         * ReschedulePublic
+         * @description A proposal to move a confirmed session; the other party accepts or declines it.
+         */
+        ReschedulePublic: {
+            /** Booking Id */
+            booking_id: string;
+            /** Created At */
+            created_at: number;
+            /** Ends At */
+            ends_at: number;
+            /**
+             * Expires At
+             * @description unanswered by then (or by the proposed start), it lapses
+             */
+            expires_at: number;
+            /** Id */
+            id: number;
+            /** Proposed By */
+            proposed_by: string;
+            /** Starts At */
+            starts_at: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "proposed" | "accepted" | "declined" | "withdrawn" | "superseded";
         };
         /** ResolveIn */
         ResolveIn: {
@@ -3420,6 +3565,12 @@ export interface components {
             buffer_minutes?: number;
             /** Duration Minutes */
             duration_minutes: number;
+            /**
+             * Free Cancel Hours
+             * @description the cancellation policy: the learner may cancel free of charge until this many hours before the session (0: until it starts); later, the session is paid
+             * @default 24
+             */
+            free_cancel_hours?: number;
             /**
              * Horizon Days
              * @description how far ahead it can be booked
@@ -3601,6 +3752,11 @@ export interface components {
          * @description Bookable slots in time order; `timezone` is the zone `start` and `end` are written in.
          */
         SlotsPublic: {
+            /**
+             * Cancellation
+             * @description the listing's cancellation policy, in words
+             */
+            cancellation: string;
             /** Data */
             data: components["schemas"]["SlotPublic"][];
             /** Mentor Timezone */
@@ -5105,6 +5261,109 @@ export interface operations {
             };
         };
     };
+    "booking.cancel_booking": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingCancelPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "booking.pay_booking_by_card": {
         parameters: {
             query?: never;
@@ -5292,6 +5551,231 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "booking.propose_reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "starts_at": 1900086400
+                 *     }
+                 */
+                "application/json": components["schemas"]["RescheduleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReschedulePublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "booking.answer_reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: string;
+                proposal_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "verdict": "accept"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RescheduleAnswerIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReschedulePublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
