@@ -116,6 +116,17 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "BookingCardIn": {"method": "razorpay"},
     "RescheduleIn": {"starts_at": DUE + 86400},
     "RescheduleAnswerIn": {"verdict": "accept"},
+    "CustomOfferIn": {
+        "client": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+        "title": "Code review of your thesis project",
+        "skill": "python",
+        "currency": "USD",
+        "milestones": [
+            {"title": "First review", "price": "40", "due_date": DUE},
+            {"title": "Second review", "price": "35.50", "due_date": DUE + 7 * 86400},
+        ],
+    },
+    "CustomOfferSignatureIn": {"signature": "0x" + "11" * 65},
     "CheckoutIn": {
         "provider": PROVIDER,
         "title": "Card-paid mentoring",

@@ -137,3 +137,26 @@ calendar_feeds = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
 )
+
+# A custom offer a mentor drafts for one learner: milestones priced in a currency and converted at
+# drafting into the paying token, its EIP-712 offer (signed by the mentor in the dApp), and whether
+# the mentor withdrew it. Funded is read from the indexed chain (an engagement from its nonce).
+custom_offers = Table(
+    "custom_offers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(42), nullable=False, index=True),
+    Column("client", String(42), nullable=False, index=True),
+    Column("listing_id", Integer, nullable=True),
+    Column("title", String(120), nullable=False),
+    Column("currency", String(8), nullable=False),
+    Column("prices", String(2000), nullable=False),  # JSON list of decimal strings, one per milestone
+    Column("offer", String(4000), nullable=False),  # the OfferFields JSON, integers as decimal strings
+    Column("document_cid", String(100), nullable=False),
+    Column("signature", String(1100), nullable=True),
+    Column("nonce", String(78), nullable=False),
+    Column("valid_until", BigInteger, nullable=False),
+    Column("status", String(10), nullable=False),  # draft | open (signed) | cancelled
+    Column("created_at", BigInteger, nullable=False),
+    Column("cancelled_at", BigInteger, nullable=True),
+)

@@ -44,6 +44,7 @@ SUBJECTS = {
     "rescheduled": "Your session was moved to a new time",
     "reschedule_declined": "Your proposed new time was declined",
     "cancel_requested": "A learner cancelled a session: please refund it",
+    "offer_received": "You received an offer",
 }
 # The moments a session's time is settled for the recipient (a reschedule sends the updated invite).
 INVITES = {"booked", "request_accepted", "rescheduled"}

@@ -48,6 +48,7 @@ def list_notifications(
                 token_id=payload.get("token_id"),
                 by=payload.get("by"),
                 tx=payload.get("tx"),
+                offer=payload.get("offer"),
                 created_at=int(r["created_at"]),
                 read=r["read_at"] is not None,
             )

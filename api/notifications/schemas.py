@@ -27,6 +27,7 @@ Kind = Literal[
     "rescheduled",
     "reschedule_declined",
     "cancel_requested",
+    "offer_received",
 ]
 
 
@@ -36,6 +37,7 @@ class NotificationPublic(BaseModel):
     engagement_id: int | None
     milestone: int | None = Field(description="the milestone's index (from 0), where one is concerned")
     token_id: str | None = Field(description="the credential, for credential_issued")
+    offer: int | None = Field(None, description="the custom offer, for offer_received")
     by: str | None = Field(description="who acted (a wallet), where known")
     tx: str | None
     created_at: int

@@ -3,11 +3,24 @@ JavaScript number loses precision above 2^53, and voucher and offer nonces are 1
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from api.models import Address, HexSignature, MilestoneIn, Name, SkillSlug, Strict, Text, Uint256Str
+from api.models import (
+    Address,
+    HexSignature,
+    MilestoneIn,
+    Name,
+    Name120,
+    SkillSlug,
+    Strict,
+    Text,
+    Uint256Str,
+)
+from api.pagination import Page
+from chain.txbuilder import PreparedTx
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
 Signature = HexSignature
@@ -92,4 +105,74 @@ class OfferFund(Strict):
     booking_ref: Hex32 = "0x" + "00" * 32
     deadline: int = Field(
         gt=0, lt=2**63, description="the transaction reverts after this time (the hold's end)"
+    )
+
+
+class CustomMilestoneIn(Strict):
+    title: Name
+    description: Text = ""
+    price: Decimal = Field(
+        gt=0, le=Decimal("1000000"), max_digits=18, decimal_places=8, description="in the offer's currency"
+    )
+    due_date: int = Field(gt=0, lt=2**32, description="unix seconds")
+
+
+class CustomOfferIn(Strict):
+    """A custom offer for one learner: milestones priced in `currency`, converted now (through the
+    on-chain price feeds) into the token the learner pays; the mentor then signs it."""
+
+    client: Address = Field(description="the one learner who may fund it")
+    title: Name120
+    description: Text = ""
+    skill: SkillSlug
+    currency: Literal["USD", "EUR", "GBP", "INR", "ETH"] = "USD"
+    pay_in: Literal["ETH", "stablecoin"] | None = Field(
+        None, description="default: ETH for an ETH price, else the stablecoin"
+    )
+    milestones: list[CustomMilestoneIn] = Field(min_length=1, max_length=16)
+    review_window: int = Field(DAY, ge=3600, le=30 * DAY)
+    arbiter: Address | None = None
+    valid_for: int = Field(7 * DAY, ge=3600, le=90 * DAY, description="seconds from now it can be funded")
+    listing_id: int | None = Field(None, ge=1, lt=2**31, description="your listing it answers, if any")
+
+
+class CustomOfferSignatureIn(Strict):
+    signature: HexSignature = Field(description="the mentor's eth_signTypedData_v4 over `typed_data`")
+
+
+CustomOfferState = Literal["draft", "open", "funded", "expired", "cancelled"]
+
+
+class CustomOfferPublic(BaseModel):
+    """A custom offer as its two parties see it. `draft`: waiting for the mentor's signature; `open`:
+    signed, the learner may fund it until `valid_until`; `funded` once an engagement from it is
+    indexed."""
+
+    id: int
+    provider: str
+    client: str
+    listing_id: int | None
+    title: str
+    currency: str
+    prices: list[str] = Field(description="each milestone's price in `currency` (decimal strings)")
+    offer: OfferFields
+    typed_data: dict[str, object] = Field(description="what the mentor signs")
+    document_cid: str
+    signature: str | None = Field(description="the mentor's, once signed (only its parties see it)")
+    state: CustomOfferState
+    valid_until: int
+    created_at: int
+    engagement_id: int | None = Field(None, description="the engagement it funded, once indexed")
+
+
+class CustomOffersPublic(Page[CustomOfferPublic]):
+    """Offers you made or received, newest first."""
+
+
+class CustomOfferCancelled(BaseModel):
+    offer: CustomOfferPublic
+    tx: PreparedTx | None = Field(
+        None,
+        description="cancelOffer(nonce), once it was signed: the learner holds the signature, so only the "
+        "chain can make it unusable for certain (the app refuses to fund it from now on)",
     )

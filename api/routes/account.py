@@ -23,6 +23,7 @@ from db.booking import (
     booking_reschedules,
     bookings,
     calendar_feeds,
+    custom_offers,
     listing_offers,
 )
 from db.chain import engagements
@@ -103,6 +104,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "booking_cells": (booking_cells, (booking_cells.c.mentor,)),
     "booking_days": (booking_days, (booking_days.c.mentor,)),
     "booking_reschedules": (booking_reschedules, (booking_reschedules.c.proposed_by,)),
+    "custom_offers": (custom_offers, (custom_offers.c.provider, custom_offers.c.client)),
     "standing_offers": (listing_offers, (listing_offers.c.provider,)),
     "calendar_feed": (calendar_feeds, (calendar_feeds.c.address,)),
     "message_threads": (threads, (threads.c.party_a, threads.c.party_b)),
@@ -137,6 +139,7 @@ ERASURE: dict[str, str] = {
     "booking_cells": "custom",  # with their booking
     "booking_days": "custom",  # with their booking
     "booking_reschedules": "all",  # proposals you made; the booking keeps its current time
+    "custom_offers": "all",  # made or received; a signed one stays fundable on-chain until cancelOffer
     "calendar_feed": "all",
     "standing_offers": "all",  # the app stops booking from it; cancelOffer ends it on-chain too
     "message_threads": "message_threads",

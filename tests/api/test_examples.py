@@ -35,7 +35,7 @@ def _models() -> dict[str, Any]:
         WithdrawIn,
     )
     from api.notifications.schemas import MarkReadIn
-    from api.offers.schemas import OfferFund, OfferPrepare
+    from api.offers.schemas import CustomOfferIn, CustomOfferSignatureIn, OfferFund, OfferPrepare
     from api.payments.routes import CheckoutIn
     from api.routes.credentials import (
         BatchIn,
@@ -53,7 +53,7 @@ def _models() -> dict[str, Any]:
         ProfileUpdate, ResolveIn, ReviewPrepare, WithdrawIn, OfferFund, OfferPrepare, CheckoutIn, BatchIn,
         CredentialIn, IssuerProfileIn, NameVerificationIn, PresentationIn, RevokeIn, SignatureIn, VoucherIn,
         AvailabilityIn, BookingIn, StandingOfferIn, InquiryIn, MessageIn, ReadIn, ReportIn, ShareIn, MarkReadIn,
-        EmailIn, BookingCardIn, RescheduleIn, RescheduleAnswerIn,
+        EmailIn, BookingCardIn, RescheduleIn, RescheduleAnswerIn, CustomOfferIn, CustomOfferSignatureIn,
     )}  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""booking changes: reschedule proposals, an invite's SEQUENCE, the listing's cancellation policy
+"""booking changes: reschedule proposals, an invite's SEQUENCE, the listing's cancellation policy,
+custom offers for one learner
 
 Revision ID: 0027_booking_changes
 Revises: 0026_booking_respond_by
@@ -33,9 +34,32 @@ def upgrade() -> None:
         sa.Column("answered_at", sa.BigInteger(), nullable=True),
     )
     op.create_index("ix_booking_reschedules_booking_id", "booking_reschedules", ["booking_id"])
+    op.create_table(
+        "custom_offers",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("provider", sa.String(length=42), nullable=False),
+        sa.Column("client", sa.String(length=42), nullable=False),
+        sa.Column("listing_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=120), nullable=False),
+        sa.Column("currency", sa.String(length=8), nullable=False),
+        sa.Column("prices", sa.String(length=2000), nullable=False),
+        sa.Column("offer", sa.String(length=4000), nullable=False),
+        sa.Column("document_cid", sa.String(length=100), nullable=False),
+        sa.Column("signature", sa.String(length=1100), nullable=True),
+        sa.Column("nonce", sa.String(length=78), nullable=False),
+        sa.Column("valid_until", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("cancelled_at", sa.BigInteger(), nullable=True),
+    )
+    op.create_index("ix_custom_offers_provider", "custom_offers", ["provider"])
+    op.create_index("ix_custom_offers_client", "custom_offers", ["client"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_custom_offers_client", table_name="custom_offers")
+    op.drop_index("ix_custom_offers_provider", table_name="custom_offers")
+    op.drop_table("custom_offers")
     op.drop_index("ix_booking_reschedules_booking_id", table_name="booking_reschedules")
     op.drop_table("booking_reschedules")
     with op.batch_alter_table("listings") as batch:

@@ -1043,6 +1043,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Custom offers you made or received */
+        get: operations["offers.my_custom_offers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/me/outside-bookings": {
         parameters: {
             query?: never;
@@ -1140,6 +1157,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draft a custom offer for one learner (milestones, prices, due dates); then sign it
+         * @description Prices in a fiat currency (or ETH) are converted now, through the on-chain price feeds, into the token the learner pays; the amounts are then fixed by the mentor's signature. Sign `typed_data` with eth_signTypedData_v4 and PUT it to /offers/{id}/signature.
+         */
+        post: operations["offers.draft_custom_offer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/offers/fund": {
         parameters: {
             query?: never;
@@ -1168,6 +1205,74 @@ export interface paths {
         put?: never;
         /** Terms to IPFS + the EIP-712 offer for the provider to sign (no transaction) */
         post: operations["offers.prepare_offer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/offers/{offer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A custom offer and its EIP-712 typed data (its two parties only) */
+        get: operations["offers.get_custom_offer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/offers/{offer_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw a custom offer (its mentor): the app stops funding it; cancelOffer ends it on-chain */
+        post: operations["offers.cancel_custom_offer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/offers/{offer_id}/fund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The transaction that funds a signed custom offer (its learner only) */
+        post: operations["offers.fund_custom_offer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/offers/{offer_id}/signature": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** The mentor's signature over the offer: the learner can fund it from now on */
+        put: operations["offers.sign_custom_offer"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2182,6 +2287,165 @@ export interface components {
             /** Valid */
             valid: boolean;
         };
+        /** CustomMilestoneIn */
+        CustomMilestoneIn: {
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Due Date
+             * @description unix seconds
+             */
+            due_date: number;
+            /**
+             * Price
+             * @description in the offer's currency
+             */
+            price: number | string;
+            /** Title */
+            title: string;
+        };
+        /** CustomOfferCancelled */
+        CustomOfferCancelled: {
+            offer: components["schemas"]["CustomOfferPublic"];
+            /** @description cancelOffer(nonce), once it was signed: the learner holds the signature, so only the chain can make it unusable for certain (the app refuses to fund it from now on) */
+            tx?: components["schemas"]["PreparedTx"] | null;
+        };
+        /**
+         * CustomOfferIn
+         * @description A custom offer for one learner: milestones priced in `currency`, converted now (through the
+         *     on-chain price feeds) into the token the learner pays; the mentor then signs it.
+         */
+        CustomOfferIn: {
+            /** Arbiter */
+            arbiter?: string | null;
+            /**
+             * Client
+             * @description the one learner who may fund it
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            client: string;
+            /**
+             * Currency
+             * @default USD
+             * @enum {string}
+             */
+            currency?: "USD" | "EUR" | "GBP" | "INR" | "ETH";
+            /**
+             * Description
+             * @default
+             */
+            description?: string;
+            /**
+             * Listing Id
+             * @description your listing it answers, if any
+             */
+            listing_id?: number | null;
+            /** Milestones */
+            milestones: components["schemas"]["CustomMilestoneIn"][];
+            /**
+             * Pay In
+             * @description default: ETH for an ETH price, else the stablecoin
+             */
+            pay_in?: ("ETH" | "stablecoin") | null;
+            /**
+             * Review Window
+             * @default 86400
+             */
+            review_window?: number;
+            /** Skill */
+            skill: string;
+            /** Title */
+            title: string;
+            /**
+             * Valid For
+             * @description seconds from now it can be funded
+             * @default 604800
+             */
+            valid_for?: number;
+        };
+        /**
+         * CustomOfferPublic
+         * @description A custom offer as its two parties see it. `draft`: waiting for the mentor's signature; `open`:
+         *     signed, the learner may fund it until `valid_until`; `funded` once an engagement from it is
+         *     indexed.
+         */
+        CustomOfferPublic: {
+            /** Client */
+            client: string;
+            /** Created At */
+            created_at: number;
+            /** Currency */
+            currency: string;
+            /** Document Cid */
+            document_cid: string;
+            /**
+             * Engagement Id
+             * @description the engagement it funded, once indexed
+             */
+            engagement_id?: number | null;
+            /** Id */
+            id: number;
+            /** Listing Id */
+            listing_id: number | null;
+            offer: components["schemas"]["OfferFields"];
+            /**
+             * Prices
+             * @description each milestone's price in `currency` (decimal strings)
+             */
+            prices: string[];
+            /** Provider */
+            provider: string;
+            /**
+             * Signature
+             * @description the mentor's, once signed (only its parties see it)
+             */
+            signature: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "draft" | "open" | "funded" | "expired" | "cancelled";
+            /** Title */
+            title: string;
+            /**
+             * Typed Data
+             * @description what the mentor signs
+             */
+            typed_data: {
+                [key: string]: unknown;
+            };
+            /** Valid Until */
+            valid_until: number;
+        };
+        /** CustomOfferSignatureIn */
+        CustomOfferSignatureIn: {
+            /**
+             * Signature
+             * @description the mentor's eth_signTypedData_v4 over `typed_data`
+             */
+            signature: string;
+        };
+        /**
+         * CustomOffersPublic
+         * @description Offers you made or received, newest first.
+         */
+        CustomOffersPublic: {
+            /** Data */
+            data: components["schemas"]["CustomOfferPublic"][];
+            /**
+             * Next Cursor
+             * @description opaque; null when this is the last page
+             */
+            next_cursor: string | null;
+            /**
+             * Total
+             * @description how many match over all pages (null where counting would cost a scan)
+             */
+            total: number | null;
+        };
         /** DeliverableIn */
         DeliverableIn: {
             /** Files */
@@ -2800,12 +3064,17 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "request_received" | "booked" | "request_accepted" | "request_withdrawn" | "engagement_cancelled" | "milestone_submitted" | "milestone_released" | "dispute_raised" | "dispute_resolved" | "review_received" | "credential_issued" | "session_starting" | "respond_soon" | "reschedule_proposed" | "rescheduled" | "reschedule_declined" | "cancel_requested";
+            kind: "request_received" | "booked" | "request_accepted" | "request_withdrawn" | "engagement_cancelled" | "milestone_submitted" | "milestone_released" | "dispute_raised" | "dispute_resolved" | "review_received" | "credential_issued" | "session_starting" | "respond_soon" | "reschedule_proposed" | "rescheduled" | "reschedule_declined" | "cancel_requested" | "offer_received";
             /**
              * Milestone
              * @description the milestone's index (from 0), where one is concerned
              */
             milestone: number | null;
+            /**
+             * Offer
+             * @description the custom offer, for offer_received
+             */
+            offer?: number | null;
             /** Read */
             read: boolean;
             /**
@@ -11652,6 +11921,112 @@ export interface operations {
             };
         };
     };
+    "offers.my_custom_offers": {
+        parameters: {
+            query?: {
+                /** @description rows per page */
+                limit?: number;
+                /** @description the `next_cursor` of the previous page (omit for the first) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomOffersPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "booking.outside_bookings": {
         parameters: {
             query?: {
@@ -12259,6 +12634,131 @@ export interface operations {
             };
         };
     };
+    "offers.draft_custom_offer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "client": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                 *       "currency": "USD",
+                 *       "milestones": [
+                 *         {
+                 *           "due_date": 1900000000,
+                 *           "price": "40",
+                 *           "title": "First review"
+                 *         },
+                 *         {
+                 *           "due_date": 1900604800,
+                 *           "price": "35.50",
+                 *           "title": "Second review"
+                 *         }
+                 *       ],
+                 *       "skill": "python",
+                 *       "title": "Code review of your thesis project"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CustomOfferIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomOfferPublic"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "offers.prepare_fund_offer": {
         parameters: {
             query?: never;
@@ -12465,6 +12965,427 @@ export interface operations {
                 };
             };
             /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "offers.get_custom_offer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                offer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomOfferPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "offers.cancel_custom_offer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                offer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomOfferCancelled"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "offers.fund_custom_offer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                offer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreparedFunding"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "offers.sign_custom_offer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                offer_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "signature": "0x1111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CustomOfferSignatureIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomOfferPublic"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
             409: {
                 headers: {
                     [name: string]: unknown;

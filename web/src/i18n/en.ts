@@ -391,6 +391,7 @@ export const en = {
       rescheduled: "Your session (engagement #{{id}}) was moved to a new time: the calendar invite is updated.",
       reschedule_declined: "Your proposed new time for engagement #{{id}} was declined: the session keeps its time.",
       cancel_requested: "The learner cancelled the session of engagement #{{id}} in the free period: please refund it with Cancel.",
+      offer_received: "{{who}} sent you an offer: review its milestones and fund it before it expires.",
     },
   },
   room: {

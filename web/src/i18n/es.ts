@@ -391,6 +391,7 @@ export const es: Messages = {
       rescheduled: "Tu sesión (encargo n.º {{id}}) se movió a un nuevo horario: la invitación del calendario está actualizada.",
       reschedule_declined: "Se rechazó el nuevo horario que propusiste para el encargo n.º {{id}}: la sesión mantiene su horario.",
       cancel_requested: "El alumno canceló la sesión del encargo n.º {{id}} dentro del plazo gratuito: reembólsala con Cancelar.",
+      offer_received: "{{who}} te envió una oferta: revisa sus hitos y fináncala antes de que caduque.",
     },
   },
   room: {
