@@ -609,6 +609,146 @@ def test_instant_booking_from_a_standing_offer_the_mentor_signed(
         p.context.close()
 
 
+def _confirmed_session(base: str, stack: Stack, starts_at: int) -> tuple[str, int]:
+    """The learner books the mentor's "Python sessions" at `starts_at`, pays and the mentor accepts, all
+    through the API and the chain (the browser tests what follows): the booking and engagement ids."""
+    learner = {"Authorization": "Bearer " + _sign_in_token(base, LEARNER)}
+    mentor = {"Authorization": "Bearer " + _sign_in_token(base, MENTOR)}
+    listings = httpx.get(f"{base}/listings", params={"owner": MENTOR.address, "limit": 50}).json()["data"]
+    listing = next(x["id"] for x in listings if x["title"] == "Python sessions")
+    made = httpx.post(
+        f"{base}/bookings", headers=learner, json={"listing_id": listing, "starts_at": starts_at}
+    )
+    assert made.status_code == 201, made.text
+    booking = made.json()["booking"]["id"]
+    stack.send(LEARNER, made.json()["tx"])
+    seen = _until(lambda: httpx.get(f"{base}/bookings/{booking}", headers=learner).json(), "requested")
+    accept = httpx.post(f"{base}/engagements/{seen['engagement_id']}/accept", headers=mentor)
+    stack.send(MENTOR, accept.json())
+    _until(lambda: httpx.get(f"{base}/bookings/{booking}", headers=learner).json(), "confirmed")
+    return booking, int(seen["engagement_id"])
+
+
+def _until(read: Any, state: str) -> Any:
+    """Polls a booking until the indexer has it in `state` (the served indexer follows the chain)."""
+    for _ in range(100):
+        got = read()
+        if got["state"] == state:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"the booking stayed {got['state']!r}, never {state!r}")
+
+
+def test_a_session_is_moved_by_one_side_and_accepted_by_the_other_then_cancelled(
+    served: tuple[str, Stack], browser: Browser
+) -> None:
+    """On "My sessions": the learner proposes another free time, the mentor accepts it (the booking
+    moves); the learner cancels inside the free period, which asks the mentor, who refunds on-chain."""
+    base, stack = served
+    start = (int(time.time()) // 3600 + 5 * 24 + 3) * 3600
+    booking, engagement = _confirmed_session(base, stack, start)
+    learner = person(browser, base, stack, "move-learner", LEARNER)
+    mentor = person(browser, base, stack, "move-mentor", MENTOR)
+    learner.go("/sessions")
+    learner.sign_in()
+    card = learner.page.get_by_role("listitem").filter(
+        has=learner.page.get_by_role("link", name=f"Engagement #{engagement}")
+    )
+    expect(card).to_contain_text("Free cancellation until")
+    card.get_by_role("button", name="Propose a new time").click()
+    choices = card.get_by_role("group", name="Pick a new time")
+    expect(choices).to_contain_text("on-chain due date")
+    learner.shot("pick-new-time")
+    # The latest time offered (about a day and a half on): still inside the free cancellation period.
+    choices.get_by_role("button", name=re.compile("^Propose ")).last.click()
+    expect(learner.status()).to_contain_text("the other side is asked to accept")
+    expect(card).to_contain_text("waiting for the other side")
+    mentor.go("/sessions")
+    mentor.sign_in()
+    mine = mentor.page.get_by_role("listitem").filter(
+        has=mentor.page.get_by_role("link", name=f"Engagement #{engagement}")
+    )
+    expect(mine).to_contain_text("The other side proposes")
+    mentor.shot("proposed-time")
+    mine.get_by_role("button", name="Accept the new time").click()
+    expect(mentor.status()).to_contain_text("The session moved to the new time")
+    headers = {"Authorization": "Bearer " + _sign_in_token(base, LEARNER)}
+    moved = httpx.get(f"{base}/bookings/{booking}", headers=headers).json()
+    assert moved["starts_at"] != start and moved["sequence"] == 1 and moved["state"] == "confirmed"
+    # The learner cancels in time: the mentor is asked to refund, and does, on-chain.
+    learner.page.reload()
+    card.get_by_role("button", name="Cancel session").click()
+    expect(card).to_contain_text("the mentor is asked to refund you in full")
+    card.get_by_role("button", name="Yes, Cancel session").click()
+    expect(learner.status()).to_contain_text("You cancelled in time")
+    mentor.page.reload()
+    expect(mine).to_contain_text("The learner cancelled in the free period")
+    mentor.shot("learner-cancelled")
+    mine.get_by_role("button", name="Cancel session").click()
+    expect(mine).to_contain_text("refunds the learner in full")
+    mine.get_by_role("button", name="Yes, Cancel session").click()
+    expect(mentor.status()).to_contain_text("a full refund to the payer")
+    expect(mine.get_by_text("cancelled", exact=True)).to_be_visible()  # its state, once indexed
+    _until(lambda: httpx.get(f"{base}/bookings/{booking}", headers=headers).json(), "cancelled")
+    for p in (learner, mentor):
+        p.context.close()
+
+
+def test_a_mentor_makes_a_custom_offer_the_learner_funds(served: tuple[str, Stack], browser: Browser) -> None:
+    """On "Offers": the mentor prices two milestones in USD and signs; the learner sees each milestone's
+    price and what the wallet pays, funds it, and the engagement is there, accepted."""
+    from datetime import date, timedelta
+
+    base, stack = served
+    mentor = person(browser, base, stack, "custom-mentor", MENTOR)
+    learner = person(browser, base, stack, "custom-learner", LEARNER)
+    mentor.go("/offers")
+    mentor.sign_in()
+    form = mentor.page.get_by_role("region", name="Make an offer to a learner")
+    form.get_by_label("Learner's wallet address").fill(LEARNER.address)
+    form.get_by_label("Title").fill("Audit walkthrough")
+    form.get_by_label("Skill").select_option("solidity")
+    form.get_by_label("Priced in").select_option("USD")
+    form.get_by_label("Paid in").select_option("ETH")
+    form.get_by_label("What is delivered").fill("Reading the escrow together")
+    form.get_by_label("Price (USD)").fill("50")
+    form.get_by_label("Due date").fill((date.today() + timedelta(days=10)).isoformat())
+    form.get_by_role("button", name="Add a milestone").click()
+    form.get_by_label("What is delivered").nth(1).fill("Written findings")
+    form.get_by_label("Price (USD)").nth(1).fill("25")
+    form.get_by_label("Due date").nth(1).fill((date.today() + timedelta(days=20)).isoformat())
+    mentor.shot("offer-form")
+    form.get_by_role("button", name="Create and sign").click()
+    expect(mentor.status()).to_contain_text("The offer is signed and the learner is told")
+    made = (
+        mentor.page.get_by_role("region", name="Offers you made")
+        .get_by_role("listitem")
+        .filter(has_text="Audit walkthrough")
+    )
+    expect(made.first).to_contain_text("waiting for the learner to fund it")
+    learner.go("/offers")
+    learner.sign_in()
+    offer = (
+        learner.page.get_by_role("region", name="Offers for you")
+        .get_by_role("listitem")
+        .filter(has_text="Audit walkthrough")
+        .first
+    )
+    expect(offer).to_contain_text("$50.00")
+    expect(offer).to_contain_text("0.02 ETH")  # 50 USD at the mock 2,500 USD per ETH
+    learner.shot("offer-received")
+    offer.get_by_role("button", name="Fund this offer").click()
+    expect(offer).to_contain_text("all 2 milestones into escrow")
+    offer.get_by_role("button", name="Yes, Fund this offer").click()
+    expect(offer).to_contain_text("funded")
+    link = offer.get_by_role("link", name=re.compile(r"^Engagement #\d+$"))
+    expect(link).to_be_visible()
+    link.click()
+    expect(learner.page.get_by_role("heading", name=re.compile("Audit walkthrough"))).to_be_visible()
+    for p in (mentor, learner):
+        p.context.close()
+
+
 def test_a_mentor_publishes_weekly_hours(served: tuple[str, Stack], browser: Browser) -> None:
     base, stack = served
     newcomer = anvil_account(7)
@@ -730,10 +870,12 @@ PAGES = [
     "/mentor",
     "/issuer",
     "/arbiter",
+    "/sessions",
+    "/offers",
     "/nowhere",
 ]
 KEY = re.compile(
-    r"\b(nav|common|wallet|signin|tx|errors|amount|status|milestone|find|book|session|booking|engagements?|review|earnings|credentials|issuer|arbiter|verify|profile|notFound)\.[a-zA-Z.]+\b"
+    r"\b(nav|common|wallet|signin|tx|errors|amount|status|milestone|find|book|session|sessions|offers|booking|engagements?|review|earnings|credentials|issuer|arbiter|verify|profile|notFound)\.[a-zA-Z.]+\b"
 )
 
 

@@ -33,6 +33,8 @@ const NotFound = page(() => import("./pages/NotFound"), "NotFound");
 const Messages = page(() => import("./pages/Messages"), "Messages");
 const Room = page(() => import("./pages/Room"), "Room");
 const Notifications = page(() => import("./pages/Notifications"), "Notifications");
+const Sessions = page(() => import("./pages/Sessions"), "Sessions");
+const Offers = page(() => import("./pages/Offers"), "Offers");
 
 const wrap = (el: React.ReactNode) => <Suspense fallback={<Loading />}>{el}</Suspense>;
 
@@ -57,6 +59,8 @@ const router = createHashRouter([
       { path: "messages/:threadId", element: wrap(<Messages />) },
       { path: "room/:bookingId", element: wrap(<Room />) },
       { path: "notifications", element: wrap(<Notifications />) },
+      { path: "sessions", element: wrap(<Sessions />) },
+      { path: "offers", element: wrap(<Offers />) },
       { path: "*", element: wrap(<NotFound />) },
     ],
   },

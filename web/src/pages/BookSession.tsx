@@ -83,6 +83,8 @@ export function BookSession({ listing }: { listing: Listing }) {
     }
   };
 
+  const freeHours = listing.session?.free_cancel_hours ?? 24;
+  const policy = freeHours === 0 ? t("session.policyStart") : t("session.policy", { hours: freeHours });
   const time = (at: number) => new Intl.DateTimeFormat(i18n.language, { timeStyle: "short", timeZone: zone }).format(new Date(at * 1000));
   const meta = held ? info.tokens.find((x) => x.address.toLowerCase() === held.quote.token.toLowerCase()) : undefined;
 
@@ -102,6 +104,7 @@ export function BookSession({ listing }: { listing: Listing }) {
         <p>
           {t("session.state")} <strong>{t(`booking.${state}`, { defaultValue: state })}</strong>
         </p>
+        <p className="muted">{policy}</p>
         {state === "held" && (
           <div className="row">
             <button type="button" className="primary" disabled={busy} onClick={pay}>
@@ -133,6 +136,7 @@ export function BookSession({ listing }: { listing: Listing }) {
         {t("session.terms", { minutes: listing.session?.duration_minutes ?? 0 })}{" "}
         {listing.session?.booking === "request" ? t("session.request") : t("session.instant")}
       </p>
+      <p>{policy}</p>
       {!signedIn && <p className="notice">{t("book.signInFirst")}</p>}
       <div className="row">
         <button type="button" disabled={week === 0} onClick={() => setWeek(week - 1)}>
