@@ -126,6 +126,9 @@ listing_offers = Table(
     Column("nonce", String(78), nullable=False),
     Column("valid_until", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # The listing's price when the mentor signed: a change since asks the mentor to sign again.
+    Column("listing_price", String(32), nullable=True),
+    Column("listing_currency", String(8), nullable=True),
 )
 
 # A user's private calendar feed: the URL carries a random token; only its hash is stored, and

@@ -7,6 +7,7 @@ import hashlib
 import os
 import secrets
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,7 @@ from api.booking.holds import (
     mine,
     state_of,
 )
-from api.booking.prices import FeedStale, Price, Unpriceable, price_of, usd_rates
+from api.booking.prices import FeedStale, PayIn, Price, Unpriceable, price_of, usd_rates
 from api.booking.schemas import (
     AvailabilityIn,
     AvailabilityPublic,
@@ -33,6 +34,9 @@ from api.booking.schemas import (
     BookingIn,
     BookingPublic,
     BookingsPublic,
+    ListingPrice,
+    ListingPrices,
+    PayOption,
     QuotePublic,
     ReschedulePublic,
     SlotPublic,
@@ -562,9 +566,18 @@ def put_standing_offer(
             nonce=str(offer.nonce),
             valid_until=offer.validUntil,
             created_at=now,
+            listing_price=str(row["price"]),
+            listing_currency=str(row["currency"]),
         )
     )
-    return StandingOfferPublic(listing_id=listing_id, offer=body.offer, valid_until=offer.validUntil)
+    return StandingOfferPublic(
+        listing_id=listing_id,
+        offer=body.offer,
+        valid_until=offer.validUntil,
+        signed_for_price=str(row["price"]),
+        signed_for_currency=str(row["currency"]),
+        matches_listing=True,
+    )
 
 
 @router.get(
@@ -579,9 +592,107 @@ def get_standing_offer(
     row = conn.execute(select(listing_offers).where(listing_offers.c.listing_id == listing_id)).first()
     if row is None:
         raise HTTPException(404, "this listing has no standing offer")
+    listing = conn.execute(
+        select(listings.c.price, listings.c.currency).where(listings.c.id == listing_id)
+    ).first()
     return StandingOfferPublic(
-        listing_id=listing_id, offer=OfferFields.model_validate_json(row.offer), valid_until=row.valid_until
+        listing_id=listing_id,
+        offer=OfferFields.model_validate_json(row.offer),
+        valid_until=row.valid_until,
+        signed_for_price=row.listing_price,
+        signed_for_currency=row.listing_currency,
+        # Offers signed before the price was recorded count as matching: nothing says otherwise.
+        matches_listing=listing is None
+        or row.listing_price is None
+        or (
+            Decimal(row.listing_price) == Decimal(str(listing.price))
+            and row.listing_currency == listing.currency
+        ),
     )
+
+
+@router.get(
+    "/prices",
+    response_model=ListingPrices,
+    summary="What listings cost in the tokens you can pay with (ETH, the stablecoin, a signed offer)",
+    description="For each listing (up to 50 `listing` ids): its price in its own currency and what a wallet "
+    "would pay, converted through the on-chain price feeds; an instant-booking listing pays its standing "
+    "offer's signed amount. A stale feed leaves its conversion out and says why (`note`), never a 503: a "
+    "display goes on without it.",
+    responses={422: {}},
+)
+def listing_prices(
+    conn: ConnDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    chain: ChainDep,
+    listing: Annotated[list[int], Query(min_length=1, max_length=50, description="listing ids")],
+) -> ListingPrices:
+    if any(not 1 <= i < 2**31 for i in listing):
+        raise HTTPException(422, "listing ids are positive integers")
+    now = int(clock())
+    found = {
+        r["id"]: dict(r)
+        for r in conn.execute(select(listings).where(listings.c.id.in_(sorted(set(listing))))).mappings()
+    }
+    standing = {
+        r.listing_id: r
+        for r in conn.execute(select(listing_offers).where(listing_offers.c.listing_id.in_(sorted(found))))
+    }
+    tokens = {t.address.lower(): t for t in chain_tokens(chain, settings.effective_rpc_url)}
+    stable = stablecoin_of(settings, chain)
+    decimals = tokens[stable.lower()].decimals if stable and stable.lower() in tokens else None
+    rates = usd_rates(settings, chain, now)  # each feed read once for the whole list
+
+    def option(token: str, amount: int) -> PayOption:
+        meta = tokens.get(token.lower())
+        eth = int(token, 16) == 0
+        return PayOption(
+            token=token,
+            symbol="ETH" if eth else (meta.symbol if meta else "token"),
+            decimals=18 if eth else (meta.decimals if meta else 18),
+            amount=str(amount),
+        )
+
+    out = []
+    for i in listing:
+        row = found.get(i)
+        if row is None:
+            continue
+        converted, notes = [], []
+        choices: tuple[PayIn, ...] = ("ETH", "stablecoin")
+        for choice in choices:
+            try:
+                p = price_of(row, rates, stablecoin=stable, stablecoin_decimals=decimals, pay_in=choice)
+            except Unpriceable:
+                continue
+            except FeedStale as exc:
+                notes.append(str(exc))
+                continue
+            converted.append(option(p.token, p.amount))
+        offering = session_of(row)
+        instant = offering is not None and offering.booking == "instant"
+        pays = converted
+        if instant:
+            signed = standing.get(i)
+            pays = []
+            if signed is not None and signed.valid_until > now:
+                fields = offers_service.to_offer(OfferFields.model_validate_json(signed.offer))
+                pays = [option(fields.token, fields.amounts[0])]
+            else:
+                notes.insert(0, "the mentor has not signed this listing's standing offer yet")
+        out.append(
+            ListingPrice(
+                listing_id=i,
+                price=str(row["price"]),
+                currency=row["currency"],
+                pays=pays,
+                fixed=instant,
+                converted=converted,
+                note="; ".join(dict.fromkeys(notes)) or None,
+            )
+        )
+    return ListingPrices(data=out)
 
 
 class CalendarFeedPublic(BaseModel):

@@ -227,3 +227,39 @@ class StandingOfferPublic(BaseModel):
     listing_id: int
     offer: OfferFields
     valid_until: int
+    signed_for_price: str | None = Field(None, description="the listing's price when the mentor signed")
+    signed_for_currency: str | None = None
+    matches_listing: bool = Field(
+        True,
+        description="false once the listing's price or currency changed since signing: the mentor should "
+        "sign again (bookings still pay the signed amount until then)",
+    )
+
+
+class PayOption(BaseModel):
+    token: str = Field(description="ERC-20 address; the zero address is ETH")
+    symbol: str
+    decimals: int
+    amount: str = Field(description="in the token's smallest unit (decimal string)")
+
+
+class ListingPrice(BaseModel):
+    """What one session (or the listed price) costs in each token you can pay with."""
+
+    listing_id: int
+    price: str
+    currency: str
+    pays: list[PayOption] = Field(
+        description="ETH and/or the stablecoin; an instant booking: its signed amount"
+    )
+    fixed: bool = Field(description="true for an instant booking: the mentor's signed amount, not the feed")
+    converted: list[PayOption] = Field(
+        default_factory=list,
+        description="the listing's price through the feeds in ETH and the stablecoin (what an instant "
+        "listing's standing offer should be signed for)",
+    )
+    note: str | None = Field(None, description="why a conversion is missing (a stale feed, no stablecoin)")
+
+
+class ListingPrices(BaseModel):
+    data: list[ListingPrice]

@@ -360,3 +360,75 @@ def test_fiat_prices_are_quoted_through_the_on_chain_feed_and_a_stale_feed_pause
         assert c.get("/me/bookings", headers=learner).json()["total"] == before  # nothing held
     finally:
         deployer.call(feed.functions.setAnswer(2500 * 10**8))
+
+
+def test_prices_for_displays_convert_each_listing_and_a_stale_feed_only_leaves_its_conversion_out(
+    stack: Stack, clock: list[float]
+) -> None:
+    """GET /prices: a USD listing in ETH (÷ 2,500) and in the 6-decimal stablecoin, an ETH listing in both,
+    an instant listing at its signed amount (and asking to sign again once its price changed)."""
+    from eth_account.messages import encode_typed_data
+
+    c = stack.client
+    mentor_account = anvil_account(8)
+    mentor = stack.sign_in(mentor_account)
+    assert c.put("/me/availability", headers=mentor, json=EVERY_DAY).status_code == 200
+    dollars = session_listing(c, mentor, price="18", currency="USD")
+    ether = session_listing(c, mentor, price="0.01", currency="ETH")
+    instant = session_listing(c, mentor, price="0.02", currency="ETH", booking="instant")
+    stable = stack.record.address_of("TestStablecoin")
+    got = c.get("/prices", params={"listing": [dollars, ether, instant, 999_999]})
+    assert got.status_code == 200, got.text
+    by_id = {p["listing_id"]: p for p in got.json()["data"]}
+    assert set(by_id) == {dollars, ether, instant}  # an unknown listing is left out
+    assert [(o["token"], o["amount"], o["decimals"]) for o in by_id[dollars]["pays"]] == [
+        ("0x" + "0" * 40, str(72 * 10**14), 18),  # 18 USD ÷ 2,500
+        (stable, "18000000", 6),
+    ]
+    assert [o["amount"] for o in by_id[ether]["pays"]] == [str(10**16), str(25 * 10**6)]  # 0.01 × 2,500
+    assert by_id[instant]["fixed"] and by_id[instant]["pays"] == [] and "not signed" in by_id[instant]["note"]
+    # What the mentor should sign for: the listing's price through the feeds.
+    assert [o["amount"] for o in by_id[instant]["converted"]] == [str(2 * 10**16), str(50 * 10**6)]
+    prepared = c.post(
+        "/offers/prepare",
+        headers=mentor,
+        json={
+            "title": "Python hour",
+            "skill": "python",
+            "session": {"amount": str(2 * 10**16), "length": 3600, "min_notice": 3600, "horizon": 30 * DAY},
+            "uses": 10,
+        },
+    ).json()
+    signature = "0x" + Account.sign_message(
+        encode_typed_data(full_message=prepared["typed_data"]), mentor_account.key
+    ).signature.hex().removeprefix("0x")
+    put = c.put(
+        f"/listings/{instant}/standing-offer",
+        headers=mentor,
+        json={"offer": prepared["offer"], "signature": signature},
+    )
+    assert put.status_code == 200 and put.json()["matches_listing"]
+    [signed] = c.get("/prices", params={"listing": instant}).json()["data"]
+    assert signed["pays"] == [
+        {"token": "0x" + "0" * 40, "symbol": "ETH", "decimals": 18, "amount": str(2 * 10**16)}
+    ]
+    assert c.patch(f"/listings/{instant}", headers=mentor, json={"price": "0.03"}).status_code == 200
+    standing = c.get(f"/listings/{instant}/standing-offer").json()
+    assert not standing["matches_listing"] and standing["signed_for_price"] == "0.02"
+    # A stale ETH/USD feed: the USD listing still shows its stablecoin price, with the reason for the rest.
+    feed = stack.w3.eth.contract(
+        address=Web3.to_checksum_address(stack.record.address_of("PriceFeed:ETH/USD")),
+        abi=load_artifact("MockAggregator").abi,
+    )
+    block_time = stack.w3.eth.get_block("latest")["timestamp"]
+    deployer = Sender(stack.w3, anvil_account(0))
+    deployer.call(feed.functions.setRound(2500 * 10**8, block_time - 2 * HOUR))
+    clock[0] = float(block_time)
+    try:
+        [paused] = c.get("/prices", params={"listing": dollars}).json()["data"]
+        assert [o["amount"] for o in paused["pays"]] == ["18000000"]
+        assert "ETH/USD price feed was last updated 2 hours ago" in paused["note"]
+    finally:
+        deployer.call(feed.functions.setAnswer(2500 * 10**8))
+    assert c.get("/prices", params={"listing": [0]}).status_code == 422
+    assert c.get("/prices").status_code == 422

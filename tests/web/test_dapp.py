@@ -594,17 +594,38 @@ def test_instant_booking_from_a_standing_offer_the_mentor_signed(
     learner = person(browser, base, stack, "offer-learner", LEARNER)
     mentor.go("/mentor")
     mentor.sign_in()
-    mentor.page.get_by_label("Price of one session of “Rust sessions” (ETH)").fill("0.02")
+    amount = mentor.page.get_by_label("Price of one session of “Rust sessions” (ETH)")
+    expect(amount).to_have_value("0.02")  # the listing's price, suggested
     mentor.page.get_by_role("button", name="Sign the standing offer").click()
     expect(mentor.status()).to_contain_text("can now be booked instantly")
+    expect(mentor.page.get_by_text("Signed: learners pay 0.02 ETH per session.")).to_be_visible()
     learner.go("/")
     learner.sign_in()
+    # The card says what the wallet pays: the mentor's signed amount.
+    card = learner.page.get_by_role("listitem").filter(has_text="Rust sessions").first
+    expect(card).to_contain_text("you pay 0.02 ETH (the mentor's signed price)")
     learner.page.get_by_role("link", name="Book Rust sessions").click()
     learner.page.get_by_role("button", name=re.compile(r"^Book ")).first.click()
     expect(learner.page.get_by_label("Quote")).to_contain_text("0.02 ETH")
     learner.page.get_by_role("button", name="Fund with my wallet").click()
     expect(learner.page.get_by_text("confirmed", exact=True)).to_be_visible()  # no acceptance needed
     learner.shot("instant-confirmed")
+    # The mentor changes the listing's price: the desk asks to sign again.
+    headers = {"Authorization": "Bearer " + _sign_in_token(base, MENTOR)}
+    rust = next(
+        x["id"]
+        for x in httpx.get(f"{base}/listings", params={"owner": MENTOR.address, "limit": 50}).json()["data"]
+        if x["title"] == "Rust sessions"
+    )
+    httpx.patch(f"{base}/listings/{rust}", headers=headers, json={"price": "0.03"}).raise_for_status()
+    mentor.page.reload()
+    expect(
+        mentor.page.get_by_text(re.compile(r"price changed since you signed \(you signed for ETH\s0\.02\)"))
+    ).to_be_visible()
+    expect(amount).to_have_value("0.03")
+    mentor.shot("offer-stale")
+    mentor.page.get_by_role("button", name="Sign the standing offer").click()
+    expect(mentor.page.get_by_text("Signed: learners pay 0.03 ETH per session.")).to_be_visible()
     for p in (mentor, learner):
         p.context.close()
 

@@ -1347,6 +1347,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What listings cost in the tokens you can pay with (ETH, the stablecoin, a signed offer)
+         * @description For each listing (up to 50 `listing` ids): its price in its own currency and what a wallet would pay, converted through the on-chain price feeds; an instant-booking listing pays its standing offer's signed amount. A stale feed leaves its conversion out and says why (`note`), never a 503: a display goes on without it.
+         */
+        get: operations["booking.listing_prices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ready": {
         parameters: {
             query?: never;
@@ -2792,6 +2812,43 @@ export interface components {
             /** Title */
             title: string;
         };
+        /**
+         * ListingPrice
+         * @description What one session (or the listed price) costs in each token you can pay with.
+         */
+        ListingPrice: {
+            /**
+             * Converted
+             * @description the listing's price through the feeds in ETH and the stablecoin (what an instant listing's standing offer should be signed for)
+             */
+            converted?: components["schemas"]["PayOption"][];
+            /** Currency */
+            currency: string;
+            /**
+             * Fixed
+             * @description true for an instant booking: the mentor's signed amount, not the feed
+             */
+            fixed: boolean;
+            /** Listing Id */
+            listing_id: number;
+            /**
+             * Note
+             * @description why a conversion is missing (a stale feed, no stablecoin)
+             */
+            note?: string | null;
+            /**
+             * Pays
+             * @description ETH and/or the stablecoin; an instant booking: its signed amount
+             */
+            pays: components["schemas"]["PayOption"][];
+            /** Price */
+            price: string;
+        };
+        /** ListingPrices */
+        ListingPrices: {
+            /** Data */
+            data: components["schemas"]["ListingPrice"][];
+        };
         /** ListingPublic */
         ListingPublic: {
             /** Active */
@@ -3292,6 +3349,23 @@ export interface components {
              * @description how many match over all pages (null where counting would cost a scan)
              */
             total: number | null;
+        };
+        /** PayOption */
+        PayOption: {
+            /**
+             * Amount
+             * @description in the token's smallest unit (decimal string)
+             */
+            amount: string;
+            /** Decimals */
+            decimals: number;
+            /** Symbol */
+            symbol: string;
+            /**
+             * Token
+             * @description ERC-20 address; the zero address is ETH
+             */
+            token: string;
         };
         /** PreparedCredential */
         PreparedCredential: {
@@ -4059,7 +4133,20 @@ export interface components {
         StandingOfferPublic: {
             /** Listing Id */
             listing_id: number;
+            /**
+             * Matches Listing
+             * @description false once the listing's price or currency changed since signing: the mentor should sign again (bookings still pay the signed amount until then)
+             * @default true
+             */
+            matches_listing?: boolean;
             offer: components["schemas"]["OfferFields"];
+            /** Signed For Currency */
+            signed_for_currency?: string | null;
+            /**
+             * Signed For Price
+             * @description the listing's price when the mentor signed
+             */
+            signed_for_price?: string | null;
             /** Valid Until */
             valid_until: number;
         };
@@ -13818,6 +13905,110 @@ export interface operations {
                 };
             };
             /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "booking.listing_prices": {
+        parameters: {
+            query: {
+                /** @description listing ids */
+                listing: number[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListingPrices"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -347,6 +347,11 @@ export const en = {
     sent: "The offer is signed and the learner is told.",
     badLearner: "The learner's wallet is an address like 0x followed by 40 hexadecimal characters.",
   },
+  prices: {
+    about: "you pay ≈ {{amounts}}",
+    fixed: "you pay {{amounts}} (the mentor's signed price)",
+    or: " or ",
+  },
   booking: {
     held: "held — pay to request it",
     expired: "the hold lapsed; the time is free again",
@@ -389,9 +394,13 @@ export const en = {
     copyFeed: "Copy the calendar feed address",
     offers: "Instant booking",
     offersExplain: "Learners book these listings without waiting for you: sign one offer per listing with the price of one session. You can cancel it on-chain any time.",
-    offerAmount: "Price of one session of “{{title}}” (ETH)",
+    offerAmount: "Price of one session of “{{title}}” ({{symbol}})",
     signOffer: "Sign the standing offer",
     offerSigned: "“{{title}}” can now be booked instantly.",
+    offerToken: "Paid in",
+    offerStale: "The listing's price changed since you signed (you signed for {{price}}): sign again so that learners pay the new price.",
+    offerCurrent: "Signed: learners pay {{amount}} per session.",
+    offerSuggested: "At today's feed price the listing's {{price}} is {{amount}}.",
   },
   messages: {
     title: "Messages",

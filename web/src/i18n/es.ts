@@ -347,6 +347,11 @@ export const es: Messages = {
     sent: "La oferta está firmada y se avisó al alumno.",
     badLearner: "La billetera del alumno es una dirección como 0x seguida de 40 caracteres hexadecimales.",
   },
+  prices: {
+    about: "pagas ≈ {{amounts}}",
+    fixed: "pagas {{amounts}} (el precio firmado por el mentor)",
+    or: " o ",
+  },
   booking: {
     held: "retenida — paga para solicitarla",
     expired: "la retención caducó; la hora vuelve a estar libre",
@@ -389,9 +394,13 @@ export const es: Messages = {
     copyFeed: "Copiar la dirección del calendario",
     offers: "Reserva inmediata",
     offersExplain: "Los aprendices reservan estas publicaciones sin esperarte: firma una oferta por publicación con el precio de una sesión. Puedes cancelarla en la cadena cuando quieras.",
-    offerAmount: "Precio de una sesión de «{{title}}» (ETH)",
+    offerAmount: "Precio de una sesión de «{{title}}» ({{symbol}})",
     signOffer: "Firmar la oferta permanente",
     offerSigned: "«{{title}}» ya se puede reservar al instante.",
+    offerToken: "Se paga en",
+    offerStale: "El precio del anuncio cambió desde que firmaste (firmaste por {{price}}): firma de nuevo para que los alumnos paguen el nuevo precio.",
+    offerCurrent: "Firmada: los alumnos pagan {{amount}} por sesión.",
+    offerSuggested: "Al precio de hoy, los {{price}} del anuncio son {{amount}}.",
   },
   messages: {
     title: "Mensajes",

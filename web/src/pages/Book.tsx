@@ -14,6 +14,7 @@ import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
 import { BookSession } from "./BookSession";
 import { useErrorWords } from "../lib/useErrorWords";
+import { Pays, useListingPrices } from "../lib/prices";
 
 export function Book() {
   const { listingId = "" } = useParams();
@@ -33,6 +34,7 @@ export function Book() {
     queryKey: ["listing", listingId],
     queryFn: async () => unwrap(await client.GET("/listings/{listing_id}", { params: { path: { listing_id: Number(listingId) } } })),
   });
+  const prices = useListingPrices(listing.data ? [listing.data.id] : []);
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const inAWeek = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
   const [title, setTitle] = useState("");
@@ -59,7 +61,7 @@ export function Book() {
     return (
       <Page title={t("book.title", { title: l.title })}>
         <p>
-          <Address address={l.owner} /> · {formatPrice(l.price, l.currency, i18n.language)}
+          <Address address={l.owner} /> · {formatPrice(l.price, l.currency, i18n.language)} <Pays price={prices.get(l.id)} />
         </p>
         <Inquiry listingId={l.id} owner={l.owner} />
         <BookSession listing={l} />
@@ -108,7 +110,7 @@ export function Book() {
   return (
     <Page title={t("book.title", { title: l.title })}>
       <p>
-        <Address address={l.owner} /> · {formatPrice(l.price, l.currency, i18n.language)}
+        <Address address={l.owner} /> · {formatPrice(l.price, l.currency, i18n.language)} <Pays price={prices.get(l.id)} />
       </p>
       <form className="stack" onSubmit={fund}>
         <label>

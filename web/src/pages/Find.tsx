@@ -5,6 +5,7 @@ import { Link } from "react-router";
 import { client, unwrap, type Listing } from "../api/client";
 import { Address, ErrorNote, Loading, Page } from "../components/ui";
 import { formatPrice } from "../lib/format";
+import { Pays, useListingPrices } from "../lib/prices";
 import { useSession } from "../lib/session";
 
 interface Filters {
@@ -50,6 +51,7 @@ export function Find() {
     e.preventDefault();
     setFilters(draft);
   };
+  const prices = useListingPrices((results.data?.data ?? []).filter((l) => l.kind === "offer").map((l) => l.id));
   const skillName = (slug: string) => skills.data?.find((s) => s.slug === slug)?.name ?? slug;
 
   return (
@@ -123,6 +125,11 @@ export function Find() {
                 {skillName(l.skill)} · <strong>{formatPrice(l.price, l.currency, i18n.language)}</strong>
                 {l.languages.length > 0 && <> · {l.languages.join(", ")}</>}
               </p>
+              {l.kind === "offer" && (
+                <p>
+                  <Pays price={prices.get(l.id)} />
+                </p>
+              )}
               <p className="muted">
                 {l.owner_rating ? t("find.rating", { rating: l.owner_rating.toFixed(1) }) : t("find.noRating")}
               </p>

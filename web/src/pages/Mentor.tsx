@@ -8,7 +8,9 @@ import { Address, ConfirmAction, CopyButton, ErrorNote, Loading, Page } from "..
 import { Link } from "react-router";
 import { useSend } from "../lib/send";
 import { describeError } from "../lib/errors";
-import { AmountError, formatDateTime, parseTokenAmount } from "../lib/format";
+import { AmountError, formatDateTime, formatPrice, formatTokenAmount, parseTokenAmount } from "../lib/format";
+import { useListingPrices } from "../lib/prices";
+import { formatUnits } from "viem";
 import { toViemTypedData, type ApiTypedData } from "../lib/typed";
 import { useSignTypedData } from "wagmi";
 import { useSession } from "../lib/session";
@@ -199,31 +201,66 @@ function Bookings() {
 }
 
 /** Instant-booking listings need the mentor's one signature over fixed terms (amount and token per
- * session), which every learner's booking then funds. The dApp prepares it from the listing. */
+ * session), which every learner's booking then funds. The dApp prepares it from the listing, suggests
+ * the listing's price through the feeds (ETH, or the stablecoin for a fiat price), and asks to sign
+ * again once the listing's price changed. */
 function StandingOffers({ address }: { address: string }) {
   const { t } = useTranslation();
-  const status = useStatus();
-  const words = useErrorWords();
-  const { signTypedDataAsync } = useSignTypedData();
-  const queries = useQueryClient();
   const mine = useQuery({
     queryKey: ["mine", "listings", address],
     queryFn: async () => unwrap(await client.GET("/listings", { params: { query: { owner: address, limit: 50 } } })),
   });
   const instant = (mine.data?.data ?? []).filter((l) => l.session?.booking === "instant");
-  const [amounts, setAmounts] = useState<Record<number, string>>({});
+  const prices = useListingPrices(instant.map((l) => l.id));
   if (instant.length === 0) return null;
+  return (
+    <section aria-labelledby="offers" className="stack">
+      <h2 id="offers">{t("mentor.offers")}</h2>
+      <p className="muted">{t("mentor.offersExplain")}</p>
+      {instant.map((l) => (
+        <StandingOffer key={l.id} listing={l} price={prices.get(l.id)} />
+      ))}
+    </section>
+  );
+}
 
-  const sign = async (listing: Schemas["ListingPublic"]) => {
+function StandingOffer({ listing, price }: { listing: Schemas["ListingPublic"]; price: Schemas["ListingPrice"] | undefined }) {
+  const { t, i18n } = useTranslation();
+  const status = useStatus();
+  const words = useErrorWords();
+  const { signTypedDataAsync } = useSignTypedData();
+  const queries = useQueryClient();
+  const standing = useQuery({
+    queryKey: ["standing-offer", listing.id],
+    queryFn: async () => {
+      const got = await client.GET("/listings/{listing_id}/standing-offer", { params: { path: { listing_id: listing.id } } });
+      return got.response.status === 404 ? null : unwrap(got);
+    },
+  });
+  const options = price?.converted ?? [];
+  const [token, setToken] = useState<string | null>(null);
+  const [amount, setAmount] = useState<string | null>(null);
+  // The listing's own kind of money by default: ETH for an ETH price, the stablecoin for a fiat one.
+  const preferred = options.find((o) => (listing.currency === "ETH") === /^0x0{40}$/.test(o.token)) ?? options[0];
+  const chosen = options.find((o) => o.token === token) ?? preferred;
+  const decimals = chosen?.decimals ?? 18;
+  const symbol = chosen?.symbol ?? "ETH";
+  const shown = amount ?? (chosen ? formatUnits(BigInt(chosen.amount), chosen.decimals) : "");
+  const signed = standing.data;
+  const signedToken = signed ? options.find((o) => o.token.toLowerCase() === signed.offer.token.toLowerCase()) : undefined;
+
+  const sign = async () => {
     const s = listing.session!;
     try {
-      const wei = parseTokenAmount(amounts[listing.id] ?? "", 18);
+      const units = parseTokenAmount(shown, decimals);
+      const tokenAddress = chosen && !/^0x0{40}$/.test(chosen.token) ? chosen.token : "ETH";
       const prepared = unwrap(
         await client.POST("/offers/prepare", {
           body: {
             title: listing.title,
             skill: listing.skill,
-            session: { amount: wei.toString(), length: s.duration_minutes * 60, min_notice: Math.min(s.notice_minutes ?? 0, 90 * 1440) * 60, horizon: (s.horizon_days ?? 60) * 86400 },
+            token: tokenAddress,
+            session: { amount: units.toString(), length: s.duration_minutes * 60, min_notice: Math.min(s.notice_minutes ?? 0, 90 * 1440) * 60, horizon: (s.horizon_days ?? 60) * 86400 },
             uses: 1000,
             valid_for: 365 * 86400,
           },
@@ -232,28 +269,61 @@ function StandingOffers({ address }: { address: string }) {
       const signature = await signTypedDataAsync(toViemTypedData(prepared.typed_data as unknown as ApiTypedData) as Parameters<typeof signTypedDataAsync>[0]);
       unwrap(await client.PUT("/listings/{listing_id}/standing-offer", { params: { path: { listing_id: listing.id } }, body: { offer: prepared.offer, signature } }));
       status.say(t("mentor.offerSigned", { title: listing.title }), "success");
-      await queries.invalidateQueries({ queryKey: ["mine", "listings"] });
+      await queries.invalidateQueries({ queryKey: ["standing-offer", listing.id] });
+      await queries.invalidateQueries({ queryKey: ["prices"] });
     } catch (error) {
-      status.say(error instanceof AmountError ? t(`amount.${error.reason}`, { decimals: 18 }) : words(describeError(error)), "error");
+      status.say(error instanceof AmountError ? t(`amount.${error.reason}`, { decimals }) : words(describeError(error)), "error");
     }
   };
 
   return (
-    <section aria-labelledby="offers" className="stack">
-      <h2 id="offers">{t("mentor.offers")}</h2>
-      <p className="muted">{t("mentor.offersExplain")}</p>
-      {instant.map((l) => (
-        <div key={l.id} className="row card">
+    <div className="card stack">
+      {signed && !signed.matches_listing && (
+        <p className="notice">{t("mentor.offerStale", { price: formatPrice(signed.signed_for_price ?? "", signed.signed_for_currency ?? "", i18n.language) })}</p>
+      )}
+      {signed && signed.matches_listing && (
+        <p className="muted">
+          {t("mentor.offerCurrent", {
+            amount: formatTokenAmount(signed.offer.amounts[0] ?? "0", signedToken?.decimals ?? 18, signedToken?.symbol ?? "ETH", i18n.language),
+          })}
+        </p>
+      )}
+      {chosen && (
+        <p className="muted">
+          {t("mentor.offerSuggested", {
+            price: formatPrice(listing.price, listing.currency, i18n.language),
+            amount: formatTokenAmount(chosen.amount, chosen.decimals, chosen.symbol, i18n.language),
+          })}
+        </p>
+      )}
+      <div className="row">
+        {options.length > 1 && (
           <label>
-            {t("mentor.offerAmount", { title: l.title })}
-            <input inputMode="decimal" value={amounts[l.id] ?? ""} onChange={(e) => setAmounts({ ...amounts, [l.id]: e.target.value })} />
+            {t("mentor.offerToken")}
+            <select
+              value={chosen?.token}
+              onChange={(e) => {
+                setToken(e.target.value);
+                setAmount(null);
+              }}
+            >
+              {options.map((o) => (
+                <option key={o.token} value={o.token}>
+                  {o.symbol}
+                </option>
+              ))}
+            </select>
           </label>
-          <button type="button" className="primary" onClick={() => sign(l)}>
-            {t("mentor.signOffer")}
-          </button>
-        </div>
-      ))}
-    </section>
+        )}
+        <label>
+          {t("mentor.offerAmount", { title: listing.title, symbol })}
+          <input inputMode="decimal" value={shown} onChange={(e) => setAmount(e.target.value)} />
+        </label>
+        <button type="button" className="primary" onClick={sign}>
+          {t("mentor.signOffer")}
+        </button>
+      </div>
+    </div>
   );
 }
 
