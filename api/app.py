@@ -26,6 +26,7 @@ from api.auth.ratelimit import RateLimiter, open_storage, trusted_networks
 from api.auth.routes import router as auth_router
 from api.bodyguard import BodyGuard
 from api.booking.change_routes import router as booking_change_router
+from api.booking.free_index import FreeIndexPass
 from api.booking.routes import router as booking_router
 from api.concurrency import ConcurrencyLimit
 from api.gc_pacing import collect_young_on_a_clock, tune_gc
@@ -216,6 +217,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     warm_routes(app)
     app.state.mailer.start()  # only when SMTP is configured
     app.state.reminders.start()
+    app.state.free_index.start()
     payments = app.state.payments
     if payments is not None and app.state.settings.payments_worker:
         payments.start_worker()
@@ -225,6 +227,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The stream hub's reader thread and its bus subscription end with the server.
     app.state.mailer.stop()
     app.state.reminders.stop()
+    app.state.free_index.stop()
     if payments is not None:
         await asyncio.to_thread(payments.stop_worker)
     await asyncio.to_thread(app.state.hub.stop)
@@ -305,6 +308,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.reminders = Reminders(
         engine, clock=lambda: float(app.state.clock()), written=app.state.hub.written
     )
+    app.state.free_index = FreeIndexPass(engine, clock=lambda: float(app.state.clock()))
     app.state.signal_writers = SignalWriters(
         lambda: SignalWriter(
             engine, app.state.sealer, lambda: float(app.state.clock()), app.state.hub.written

@@ -216,6 +216,9 @@ class ListingPublic(BaseModel):
     active: bool
     owner_rating: float | None
     session: SessionOffering | None = None
+    next_free_at: int | None = Field(
+        None, description="with `available_days`: the first free slot's start (unix seconds)"
+    )
 
 
 class ListingsPublic(Page[ListingPublic]):

@@ -4,7 +4,18 @@ zone, date exceptions, a daily cap). A listing's session terms are columns of `l
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, SmallInteger, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    update,
+)
 
 from db.metadata import metadata
 from db.types import Uint256
@@ -163,3 +174,23 @@ custom_offers = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("cancelled_at", BigInteger, nullable=True),
 )
+
+# The free-time index (api/booking/free_index.py): each session listing's first free slot in the next
+# days, exact until `valid_until`, so an availability search is an indexed range query.
+listing_free = Table(
+    "listing_free",
+    metadata,
+    Column("listing_id", Integer, primary_key=True),
+    Column("mentor", String(42), nullable=False, index=True),
+    Column("skill", String(64), nullable=False),
+    Column("next_free_at", BigInteger, nullable=True),
+    Column("valid_until", BigInteger, nullable=False),
+    Column("computed_at", BigInteger, nullable=False),
+    Index("ix_listing_free_skill_next", "skill", "next_free_at"),
+)
+
+
+def invalidate_free_time(conn: Connection, mentor: str) -> None:
+    """The mentor's time changed (a hold, a move, new hours, a changed listing): their free-time
+    entries are recomputed before they are trusted again. In the caller's transaction."""
+    conn.execute(update(listing_free).where(listing_free.c.mentor == mentor).values(valid_until=0))

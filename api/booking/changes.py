@@ -19,7 +19,7 @@ from api.models import SessionOffering
 from booking.slots import Availability, blocking, iso
 from bus.outbox import OutboxItem
 from db import notifications as notifications_table
-from db.booking import booking_cells, booking_days, booking_reschedules, bookings
+from db.booking import booking_cells, booking_days, booking_reschedules, bookings, invalidate_free_time
 from db.chain import engagements, milestones
 from db.notifications import reminders_sent
 
@@ -214,6 +214,7 @@ def answer(
     except IntegrityError:
         raise SlotTaken("that time was booked meanwhile: propose another") from None
     _close(conn, proposal_id, "accepted", now)
+    invalidate_free_time(conn, booking["mentor"])
     # The "starts within the hour" reminder is due again, for the new time.
     conn.execute(
         delete(reminders_sent).where(

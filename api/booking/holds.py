@@ -25,7 +25,7 @@ from booking.slots import (
     local_day,
     naive_free_slots,
 )
-from db.booking import booking_cells, booking_days, bookings
+from db.booking import booking_cells, booking_days, bookings, invalidate_free_time
 from db.chain import engagements, milestones
 
 ETH = "0x" + "0" * 40
@@ -267,6 +267,7 @@ def hold(
             claim(conn, listing["owner"], booking_id, block, row["local_day"], availability.daily_cap)
     except IntegrityError:
         raise SlotTaken("this slot was just taken: pick another") from None
+    invalidate_free_time(conn, listing["owner"])
     return row
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, insert, select
 from api.booking.schemas import AvailabilityIn, AvailabilityPublic, ExceptionIn, RuleIn, clock, minutes
 from api.models import SessionOffering
 from booking.slots import Availability, DateException, Offering, WeeklyRule
-from db.booking import availability, availability_exceptions, availability_rules
+from db.booking import availability, availability_exceptions, availability_rules, invalidate_free_time
 
 
 class NotBookable(Exception):
@@ -70,6 +70,7 @@ def offering_of(session: SessionOffering) -> Offering:
 
 def save_availability(conn: Connection, address: str, body: AvailabilityIn, now: int) -> AvailabilityPublic:
     """Replace the mentor's availability as a whole (one transaction: never half old, half new)."""
+    invalidate_free_time(conn, address)
     conn.execute(delete(availability_rules).where(availability_rules.c.address == address))
     conn.execute(delete(availability_exceptions).where(availability_exceptions.c.address == address))
     conn.execute(delete(availability).where(availability.c.address == address))

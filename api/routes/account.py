@@ -24,6 +24,7 @@ from db.booking import (
     bookings,
     calendar_feeds,
     custom_offers,
+    listing_free,
     listing_offers,
 )
 from db.chain import engagements
@@ -105,6 +106,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "booking_days": (booking_days, (booking_days.c.mentor,)),
     "booking_reschedules": (booking_reschedules, (booking_reschedules.c.proposed_by,)),
     "custom_offers": (custom_offers, (custom_offers.c.provider, custom_offers.c.client)),
+    "free_time_index": (listing_free, (listing_free.c.mentor,)),
     "standing_offers": (listing_offers, (listing_offers.c.provider,)),
     "calendar_feed": (calendar_feeds, (calendar_feeds.c.address,)),
     "message_threads": (threads, (threads.c.party_a, threads.c.party_b)),
@@ -140,6 +142,7 @@ ERASURE: dict[str, str] = {
     "booking_days": "custom",  # with their booking
     "booking_reschedules": "all",  # proposals you made; the booking keeps its current time
     "custom_offers": "all",  # made or received; a signed one stays fundable on-chain until cancelOffer
+    "free_time_index": "all",  # derived from your listings and hours, which go too
     "calendar_feed": "all",
     "standing_offers": "all",  # the app stops booking from it; cancelOffer ends it on-chain too
     "message_threads": "message_threads",

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from sqlalchemy import ColumnElement, Float, cast, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Float, and_, cast, delete, func, insert, select, update
 
+from api.booking import free_index
 from api.booking.service import session_columns, session_of
-from api.deps import ConnDep, CurrentSession, SettingsDep
+from api.deps import ClockDep, ConnDep, CurrentSession, SettingsDep
 from api.models import (
     ERRORS,
     Address,
@@ -27,6 +28,7 @@ from api.models import (
 from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
 from api.queries import credentials_of, profile_of, reputation_of
 from api.skills import Skill, catalog
+from db.booking import invalidate_free_time, listing_free
 from db.chain import reputation
 from db.market import listings, profiles
 
@@ -85,7 +87,7 @@ def get_user(address: Annotated[Address, Path()], conn: ConnDep, settings: Setti
     )
 
 
-def _listing(row: dict[str, object], rating: float | None) -> ListingPublic:
+def _listing(row: dict[str, object], rating: float | None, next_free_at: int | None = None) -> ListingPublic:
     return ListingPublic(
         id=row["id"],
         owner=row["owner"],
@@ -100,6 +102,7 @@ def _listing(row: dict[str, object], rating: float | None) -> ListingPublic:
         active=row["active"],
         owner_rating=rating,
         session=session_of(row),
+        next_free_at=next_free_at,
     )
 
 
@@ -134,10 +137,15 @@ def create_listing(body: ListingCreate, session: CurrentSession, conn: ConnDep) 
     return _listing(dict(row), None)
 
 
+# A search recomputes at most this many stale free-time entries itself; the index's pass does the rest.
+SYNC_REFRESH_LIMIT = 200
+
+
 @router.get("/listings", response_model=ListingsPublic, summary="Search listings")
 def search_listings(
     conn: ConnDep,
     settings: SettingsDep,
+    clock: ClockDep,
     skill: SkillSlug | None = None,
     kind: Annotated[str | None, Query(pattern="^(offer|request)$")] = None,
     min_price: Annotated[Decimal | None, Query(ge=0, le=Decimal("1000000"))] = None,
@@ -146,46 +154,62 @@ def search_listings(
     min_rating: Annotated[float | None, Query(ge=1, le=5)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     owner: Address | None = None,
+    available_days: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=7,
+            description="only session listings with a free slot in the next N days (the free-time index)",
+        ),
+    ] = None,
     limit: LimitQuery = 20,
     cursor: CursorQuery = None,
 ) -> ListingsPublic:
     rating = _rating_expr().label("owner_rating")
-    query = (
-        select(listings, rating)
-        .select_from(
-            listings.outerjoin(
-                reputation,
-                (reputation.c.subject == listings.c.owner) & (reputation.c.chain_id == settings.chain_id),
-            )
-        )
-        .where(listings.c.active.is_(True))
-    )
+    conds: list[ColumnElement[bool]] = [listings.c.active.is_(True)]
     if skill:
-        query = query.where(listings.c.skill == skill)
+        conds.append(listings.c.skill == skill)
     if kind:
-        query = query.where(listings.c.kind == kind)
+        conds.append(listings.c.kind == kind)
     if min_price is not None:
-        query = query.where(listings.c.price >= min_price)
+        conds.append(listings.c.price >= min_price)
     if max_price is not None:
-        query = query.where(listings.c.price <= max_price)
+        conds.append(listings.c.price <= max_price)
     if language:
-        query = query.where(listings.c.languages.like(f'%"{language}"%'))
+        conds.append(listings.c.languages.like(f'%"{language}"%'))
     if owner:
-        query = query.where(listings.c.owner == owner)
+        conds.append(listings.c.owner == owner)
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
+        conds.append(
             listings.c.title.ilike(pattern, escape="\\") | listings.c.description.ilike(pattern, escape="\\")
         )
     if min_rating is not None:
-        query = query.where(_rating_expr() >= min_rating)
+        conds.append(_rating_expr() >= min_rating)
+    joined = listings.outerjoin(
+        reputation, (reputation.c.subject == listings.c.owner) & (reputation.c.chain_id == settings.chain_id)
+    )
+    columns: list[Any] = [listings, rating]
+    if available_days is not None:
+        now = int(clock())
+        # Exact entries first: what is stale among these candidates is recomputed now (the index's pass
+        # keeps the rest fresh, so this is usually nothing).
+        free_index.refresh(conn, free_index.stale(conn, and_(*conds), now, SYNC_REFRESH_LIMIT), now)
+        conds.append(free_index.free_within(now, available_days * 86400))
+        joined = joined.join(listing_free, listing_free.c.listing_id == listings.c.id)
+        columns.append(listing_free.c.next_free_at)
+    query = select(*columns).select_from(joined).where(*conds)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     before = cursor_keys(cursor, 1)
     if before:
         query = query.where(listings.c.id < before[0])
     rows = conn.execute(query.order_by(listings.c.id.desc()).limit(limit + 1)).mappings().all()
     items = [
-        _listing(dict(r), round(r["owner_rating"], 3) if r["owner_rating"] is not None else None)
+        _listing(
+            dict(r),
+            round(r["owner_rating"], 3) if r["owner_rating"] is not None else None,
+            r.get("next_free_at"),
+        )
         for r in rows
     ]
     data, next_cursor = page_of(items, limit, lambda r: (r.id,))
@@ -228,6 +252,7 @@ def update_listing(
         values.update(session_columns(body.session))
     values["updated_at"] = int(time.time())
     conn.execute(update(listings).where(listings.c.id == listing_id).values(**values))
+    invalidate_free_time(conn, session.address)  # its session terms or active flag may have changed
     return get_listing(listing_id, conn)
 
 
@@ -237,3 +262,4 @@ def delete_listing(
 ) -> None:
     _owned(conn, listing_id, session.address)
     conn.execute(delete(listings).where(listings.c.id == listing_id))
+    conn.execute(delete(listing_free).where(listing_free.c.listing_id == listing_id))

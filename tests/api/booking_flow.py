@@ -25,7 +25,7 @@ def session_listing(client: Any, headers: dict[str, str], **session: object) -> 
     """A one-hour session listing of the signed-in mentor (request-to-book, 0.01 ETH, unless told)."""
     body = {
         "kind": "offer",
-        "skill": "python",
+        "skill": session.pop("skill", "python"),
         "title": "Python hour",
         "description": "pairing",
         "price": str(session.pop("price", "0.01")),

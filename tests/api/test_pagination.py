@@ -11,8 +11,8 @@ from tests.api.test_auth_routes import sign_in
 
 # Ranked answers are top-k by design (best first, no "next"), not lists to page through.
 RANKED = {"/recommendations", "/skills/{skill_id}/next", "/admin/risk", "/skills"}
-# A batch's answer lists the items it was sent, in order.
-BATCHES = {"/credentials/batch"}
+# A batch's answer lists the items it was sent (or asked about), in order.
+BATCHES = {"/credentials/batch", "/prices"}
 
 
 def _schema(spec: dict[str, Any], ref_or_schema: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +35,7 @@ def test_every_list_has_the_page_shape_and_no_offsets(client: TestClient) -> Non
             schema = _schema(spec, content["schema"])
             if schema.get("type") == "array":
                 assert path in RANKED | BATCHES, f"{method} {path} answers a bare array: use Page"
-            elif schema.get("properties", {}).get("data", {}).get("type") == "array":
+            elif schema.get("properties", {}).get("data", {}).get("type") == "array" and path not in BATCHES:
                 lists.append(path)
                 assert {"data", "next_cursor", "total"} <= set(schema["properties"]), path
                 assert {"cursor", "limit"} <= params, path

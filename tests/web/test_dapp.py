@@ -560,6 +560,14 @@ def test_booking_a_session_slot_in_the_learners_time_zone(
     mentor = person(browser, base, stack, "slot-mentor", MENTOR)
     learner.go("/")
     learner.sign_in()
+    # "Free this week": only listings with a free slot in the next 7 days, each with its next free time.
+    learner.page.get_by_label("Free this week").check()
+    learner.page.get_by_role("button", name="Search").click()
+    results = learner.page.get_by_role("region", name="Listings")
+    expect(results.get_by_role("listitem").filter(has_text="Python sessions")).to_contain_text(
+        "Next free time:"
+    )
+    expect(results).not_to_contain_text("Solidity mentoring")  # custom work: no slots
     learner.page.get_by_role("link", name="Book Python sessions").click()
     expect(
         learner.page.get_by_role("heading", name=re.compile(r"Pick a time .*America.Los_Angeles"))

@@ -2863,6 +2863,11 @@ export interface components {
             kind: string;
             /** Languages */
             languages: string[];
+            /**
+             * Next Free At
+             * @description with `available_days`: the first free slot's start (unix seconds)
+             */
+            next_free_at?: number | null;
             /** Owner */
             owner: string;
             /** Owner Rating */
@@ -9370,6 +9375,8 @@ export interface operations {
                 min_rating?: number | null;
                 q?: string | null;
                 owner?: string | null;
+                /** @description only session listings with a free slot in the next N days (the free-time index) */
+                available_days?: number | null;
                 /** @description rows per page */
                 limit?: number;
                 /** @description the `next_cursor` of the previous page (omit for the first) */

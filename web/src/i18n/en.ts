@@ -96,6 +96,8 @@ export const en = {
     maxPrice: "Maximum price",
     language: "Language",
     anyLanguage: "Any language",
+    thisWeek: "Free this week",
+    nextFree: "Next free time: {{when}}",
     search: "Search",
     recommended: "Recommended for you",
     seeListing: "See this listing",

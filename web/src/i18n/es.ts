@@ -96,6 +96,8 @@ export const es: Messages = {
     maxPrice: "Precio máximo",
     language: "Idioma",
     anyLanguage: "Cualquier idioma",
+    thisWeek: "Libre esta semana",
+    nextFree: "Próximo horario libre: {{when}}",
     search: "Buscar",
     recommended: "Recomendado para ti",
     seeListing: "Ver esta publicación",

@@ -96,6 +96,8 @@ export const hi: Messages = {
     maxPrice: "अधिकतम कीमत",
     language: "भाषा",
     anyLanguage: "कोई भी भाषा",
+    thisWeek: "इस सप्ताह खाली",
+    nextFree: "अगला खाली समय: {{when}}",
     search: "खोजें",
     recommended: "आपके लिए सुझाव",
     seeListing: "यह लिस्टिंग देखें",

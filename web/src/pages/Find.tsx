@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { client, unwrap, type Listing } from "../api/client";
 import { Address, ErrorNote, Loading, Page } from "../components/ui";
-import { formatPrice } from "../lib/format";
+import { formatDateTime, formatPrice } from "../lib/format";
 import { Pays, useListingPrices } from "../lib/prices";
 import { useSession } from "../lib/session";
 
@@ -13,9 +13,10 @@ interface Filters {
   kind: "" | "offer" | "request";
   max_price: string;
   language: string;
+  thisWeek: boolean;
 }
 
-const EMPTY: Filters = { skill: "", kind: "", max_price: "", language: "" };
+const EMPTY: Filters = { skill: "", kind: "", max_price: "", language: "", thisWeek: false };
 const LANGS = ["en", "es", "hi", "fr", "de", "pt", "zh", "ja"];
 
 export function Find() {
@@ -35,6 +36,7 @@ export function Find() {
               kind: filters.kind || undefined,
               max_price: filters.max_price ? Number(filters.max_price) : undefined,
               language: filters.language || undefined,
+              available_days: filters.thisWeek ? 7 : undefined,
               limit: 24,
             },
           },
@@ -91,6 +93,10 @@ export function Find() {
             ))}
           </select>
         </label>
+        <label className="inline">
+          <input type="checkbox" checked={draft.thisWeek} onChange={(e) => setDraft({ ...draft, thisWeek: e.target.checked })} />
+          {t("find.thisWeek")}
+        </label>
         <button className="primary">{t("find.search")}</button>
       </form>
 
@@ -130,6 +136,7 @@ export function Find() {
                   <Pays price={prices.get(l.id)} />
                 </p>
               )}
+              {l.next_free_at != null && <p className="muted">{t("find.nextFree", { when: formatDateTime(l.next_free_at, i18n.language) })}</p>}
               <p className="muted">
                 {l.owner_rating ? t("find.rating", { rating: l.owner_rating.toFixed(1) }) : t("find.noRating")}
               </p>

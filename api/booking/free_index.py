@@ -1,0 +1,137 @@
+"""The free-time index, knowing no HTTP: each session listing's next free slot, so "who is available
+in the next 7 days for skill X" over thousands of mentors is one indexed query, not a slot sweep per
+mentor.
+
+An entry is exact when written and says until when it stays exact (`valid_until`): the next moment
+its slot slips inside the listing's notice, or a hold of the mentor's lapses (a slot may free), or a
+request's respond-by time passes, and at most REFRESH seconds on (a request withdrawn or declined
+on-chain frees its slot without the app writing anything: it shows within that time). Whatever the
+app does that takes or frees a mentor's time (a hold, a moved session, new hours, a changed listing)
+invalidates the mentor's entries in its own transaction. A search recomputes what is stale among its
+candidates (up to a bound), and a background pass keeps the rest fresh."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, true
+
+from api.booking.holds import listing_slots
+from api.booking.service import NotBookable
+from db.booking import bookings, invalidate_free_time, listing_free
+from db.market import listings
+
+log = logging.getLogger("skillchain.free_index")
+invalidate = invalidate_free_time  # re-exported: the writers below the index call it from db/
+
+WINDOW = 8 * 86400  # how far ahead an entry looks for the next free slot (a search asks up to 7 days)
+REFRESH = 600  # an entry is recomputed at least this often
+
+
+def session_listings() -> Any:
+    """Active session listings (the ones with slots)."""
+    return and_(
+        listings.c.active.is_(True), listings.c.session_minutes.is_not(None), listings.c.kind == "offer"
+    )
+
+
+def stale(conn: Connection, where: Any, now: int, limit: int) -> list[dict[str, Any]]:
+    """Session listings matching `where` whose entry is missing or no longer exact."""
+    fresh = exists().where(listing_free.c.listing_id == listings.c.id, listing_free.c.valid_until > now)
+    rows = conn.execute(
+        select(listings).where(session_listings(), where, ~fresh).order_by(listings.c.id).limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def _valid_until(conn: Connection, mentor: str, first: int | None, notice: int, now: int) -> int:
+    """When this mentor's entry stops being exact (see the module's docstring)."""
+    until = now + REFRESH
+    if first is not None:
+        until = min(until, first - notice + 1)
+    changes = conn.execute(
+        select(
+            func.min(bookings.c.hold_expires_at).filter(bookings.c.status == "held"),
+            func.min(bookings.c.respond_by),
+        ).where(
+            bookings.c.mentor == mentor,
+            bookings.c.active,
+            or_(bookings.c.hold_expires_at > now, bookings.c.respond_by > now),
+        )
+    ).one()
+    for moment in changes:
+        if moment is not None and moment > now:
+            until = min(until, int(moment))
+    return max(until, now + 1)
+
+
+def refresh(conn: Connection, rows: Iterable[dict[str, Any]], now: int) -> int:
+    """Recompute these listings' entries (first free slot in [now, now + WINDOW)); how many."""
+    done = 0
+    for listing in rows:
+        try:
+            starts, _, session = listing_slots(conn, listing, start=now, end=now + WINDOW, now=now)
+        except NotBookable:
+            continue
+        first = starts[0] if starts else None
+        entry = {
+            "mentor": listing["owner"],
+            "skill": listing["skill"],
+            "next_free_at": first,
+            "valid_until": _valid_until(conn, listing["owner"], first, session.notice_minutes * 60, now),
+            "computed_at": now,
+        }
+        conn.execute(delete(listing_free).where(listing_free.c.listing_id == listing["id"]))
+        conn.execute(insert(listing_free).values(listing_id=listing["id"], **entry))
+        done += 1
+    return done
+
+
+def free_within(now: int, seconds: int) -> Any:
+    """A free slot in [now, now + seconds), by the listing's exact entry (the query joins listing_free)."""
+    return and_(
+        listing_free.c.next_free_at >= now,
+        listing_free.c.next_free_at < now + seconds,
+        listing_free.c.valid_until > now,
+    )
+
+
+class FreeIndexPass:
+    """Keeps entries fresh in a thread of the API process: every `interval` seconds, recompute those
+    that are stale or about to be, a batch at a time (replicas doing the same work write the same)."""
+
+    def __init__(
+        self, engine: Engine, *, clock: Callable[[], float], interval: float = 30.0, batch: int = 500
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.interval = interval
+        self.batch = batch
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        now = int(self.clock())
+        with self.engine.begin() as conn:
+            # Those that will be stale before the next pass, too: a search then finds them exact.
+            return refresh(conn, stale(conn, true(), now + int(self.interval), self.batch), now)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.run_once()
+                except Exception:
+                    log.exception("free-time index pass failed; next pass in %s s", self.interval)
+
+        self._thread = threading.Thread(target=loop, name="free-index", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
