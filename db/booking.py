@@ -14,6 +14,8 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
+    text,
     update,
 )
 
@@ -85,6 +87,8 @@ bookings = Table(
     Column("funded_starts_at", BigInteger, nullable=True),
     # The learner cancelled inside the listing's free period: the mentor is asked to refund (cancel).
     Column("cancel_requested_at", BigInteger, nullable=True),
+    # The listing's cancellation policy when it was booked (a later change does not apply to it).
+    Column("free_cancel_hours", Integer, nullable=True),
     Index("ix_bookings_mentor_block", "mentor", "block_start"),
     Index("ix_bookings_learner", "learner"),
 )
@@ -133,7 +137,7 @@ listing_offers = Table(
     Column("listing_id", Integer, primary_key=True),
     Column("provider", String(42), nullable=False, index=True),
     Column("offer", String(4000), nullable=False),  # the OfferFields JSON, integers as decimal strings
-    Column("signature", String(1100), nullable=False),
+    Column("signature", Text, nullable=False),  # EIP-1271 signatures can be kilobytes
     Column("nonce", String(78), nullable=False),
     Column("valid_until", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
@@ -167,7 +171,7 @@ custom_offers = Table(
     Column("prices", String(2000), nullable=False),  # JSON list of decimal strings, one per milestone
     Column("offer", String(4000), nullable=False),  # the OfferFields JSON, integers as decimal strings
     Column("document_cid", String(100), nullable=False),
-    Column("signature", String(1100), nullable=True),
+    Column("signature", Text, nullable=True),
     Column("nonce", String(78), nullable=False),
     Column("valid_until", BigInteger, nullable=False),
     Column("status", String(10), nullable=False),  # draft | open (signed) | cancelled
@@ -190,7 +194,17 @@ listing_free = Table(
 )
 
 
+def lock_free_time(conn: Connection, mentor: str) -> None:
+    """Serialise recomputing a mentor's free-time entries with invalidating them, until the caller's
+    transaction ends: an entry computed from reads that miss a hold can then never be written after
+    that hold's invalidation (PostgreSQL: an advisory lock per mentor; SQLite has one writer at a time
+    and the recomputation writes before it reads)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(20261204, hashtext(:mentor))"), {"mentor": mentor})
+
+
 def invalidate_free_time(conn: Connection, mentor: str) -> None:
     """The mentor's time changed (a hold, a move, new hours, a changed listing): their free-time
     entries are recomputed before they are trusted again. In the caller's transaction."""
+    lock_free_time(conn, mentor)
     conn.execute(update(listing_free).where(listing_free.c.mentor == mentor).values(valid_until=0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Request
 from sqlalchemy import select
 
 from api.booking import changes
@@ -13,7 +13,7 @@ from api.booking.holds import SlotInvalid, SlotTaken
 from api.booking.routes import BookingId, _own_booking, _public
 from api.booking.schemas import BookingCancelPublic, RescheduleAnswerIn, RescheduleIn, ReschedulePublic
 from api.booking.service import load_availability
-from api.deps import ChainDep, ClockDep, ConnDep, CurrentSession
+from api.deps import ChainDep, ClockDep, ConnDep, CurrentSession, published
 from api.models import ERRORS
 from bus import outbox
 from db.market import listings
@@ -21,12 +21,18 @@ from db.market import listings
 router = APIRouter(tags=["booking"], responses=ERRORS)
 
 
-def _listing_of(conn: Any, listing_id: int) -> dict[str, Any]:
+def _listing_of(conn: Any, listing_id: int) -> dict[str, Any] | None:
     """The booking's listing, even if its mentor has since deactivated it (the booking stands)."""
     row = conn.execute(select(listings).where(listings.c.id == listing_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _session_listing(conn: Any, listing_id: int) -> dict[str, Any]:
+    """A move needs the listing's slots: 404 in words once its mentor deleted it (cancelling works)."""
+    row = _listing_of(conn, listing_id)
     if row is None:
-        raise HTTPException(404, "this booking's listing no longer exists")
-    return dict(row)
+        raise HTTPException(404, "this booking's listing no longer exists: it can be cancelled, not moved")
+    return row
 
 
 def _refused(exc: Exception) -> HTTPException:
@@ -53,12 +59,13 @@ def _refused(exc: Exception) -> HTTPException:
 def propose_reschedule(
     booking_id: BookingId,
     body: RescheduleIn,
+    request: Request,
     session: CurrentSession,
     conn: ConnDep,
     clock: ClockDep,
 ) -> ReschedulePublic:
     booking = dict(_own_booking(conn, booking_id, session.address))
-    listing = _listing_of(conn, booking["listing_id"])
+    listing = _session_listing(conn, booking["listing_id"])
     now = int(clock())
     try:
         row, items = changes.propose(
@@ -73,6 +80,7 @@ def propose_reschedule(
     except (changes.NotChangeable, SlotInvalid, SlotTaken) as exc:
         raise _refused(exc) from None
     outbox.append(conn, items, now=now)
+    published(request, conn)  # commit now: the outbox's lock is not held while the answer is built
     return ReschedulePublic(**row)
 
 
@@ -88,12 +96,13 @@ def answer_reschedule(
     booking_id: BookingId,
     proposal_id: Annotated[int, Path(ge=1, lt=2**31)],
     body: RescheduleAnswerIn,
+    request: Request,
     session: CurrentSession,
     conn: ConnDep,
     clock: ClockDep,
 ) -> ReschedulePublic:
     booking = dict(_own_booking(conn, booking_id, session.address))
-    listing = _listing_of(conn, booking["listing_id"])
+    listing = _session_listing(conn, booking["listing_id"])
     now = int(clock())
     try:
         row, items = changes.answer(
@@ -109,6 +118,7 @@ def answer_reschedule(
     except (changes.NotChangeable, SlotInvalid, SlotTaken, LookupError) as exc:
         raise _refused(exc) from None
     outbox.append(conn, items, now=now)
+    published(request, conn)  # commit now: the outbox's lock is not held while the answer is built
     return ReschedulePublic(**row)
 
 
@@ -123,6 +133,7 @@ def answer_reschedule(
 )
 def cancel_booking(
     booking_id: BookingId,
+    request: Request,
     session: CurrentSession,
     conn: ConnDep,
     clock: ClockDep,
@@ -135,8 +146,8 @@ def cancel_booking(
         result, items = changes.cancel(conn, booking, listing, by=session.address, now=now)
     except changes.NotChangeable as exc:
         raise _refused(exc) from None
-    outbox.append(conn, items, now=now)
     tx = None
+    title = listing["title"] if listing is not None else "a deleted listing"
     if result.mentor_tx:
         engagement = changes.engagement_of(conn, booking)
         assert engagement is not None  # changeable means indexed and accepted
@@ -144,10 +155,13 @@ def cancel_booking(
             "SkillEscrow",
             "cancel",
             [engagement.id],
-            description=f"Cancel the session of {listing['title']!r}: a full refund to the payer",
+            description=f"Cancel the session of {title!r}: a full refund to the payer",
             sender=session.address,
         )
     refreshed = _own_booking(conn, booking_id, session.address)
-    return BookingCancelPublic(
+    answer = BookingCancelPublic(
         booking=_public(conn, refreshed, now), free=result.free, explanation=result.explanation, tx=tx
     )
+    outbox.append(conn, items, now=now)  # last: the outbox's lock is held until the commit just below
+    published(request, conn)
+    return answer

@@ -7,16 +7,16 @@ learner is a request to the mentor to refund, with the dispute as the remedy).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from api.booking.holds import SlotTaken, check_slot, claim, state_of
+from api.booking.holds import SlotTaken, check_slot, claim, release_lapsed, state_of
 from api.booking.service import offering_of, session_of
 from api.models import SessionOffering
-from booking.slots import Availability, blocking, iso
+from booking.slots import Availability, Offering, blocking, iso
 from bus.outbox import OutboxItem
 from db import notifications as notifications_table
 from db.booking import booking_cells, booking_days, booking_reschedules, bookings, invalidate_free_time
@@ -37,6 +37,7 @@ class NotChangeable(Exception):
 class Engagement:
     chain_id: int
     id: int
+    status: str
     milestone_state: str
 
 
@@ -49,7 +50,7 @@ def engagement_of(conn: Connection, booking: dict[str, Any]) -> Engagement | Non
         else engagements.c.terms_digest == booking["terms_digest"]
     )
     row = conn.execute(
-        select(engagements.c.chain_id, engagements.c.id, milestones.c.state)
+        select(engagements.c.chain_id, engagements.c.id, engagements.c.status, milestones.c.state)
         .join(
             milestones,
             (milestones.c.chain_id == engagements.c.chain_id)
@@ -62,9 +63,20 @@ def engagement_of(conn: Connection, booking: dict[str, Any]) -> Engagement | Non
             engagements.c.provider == booking["mentor"],
             engagements.c.accepted,
         )
-        .order_by(engagements.c.id)
+        # Funded twice (a wallet and a card at once): the one still standing.
+        .order_by(engagements.c.status != "active", engagements.c.id)
     ).first()
-    return Engagement(int(row.chain_id), int(row.id), str(row.state)) if row is not None else None
+    if row is None:
+        return None
+    return Engagement(int(row.chain_id), int(row.id), str(row.status), str(row.state))
+
+
+def locked(conn: Connection, booking_id: str) -> dict[str, Any]:
+    """The booking's row, locked until the transaction ends (PostgreSQL; SQLite has one writer):
+    proposals and answers of one booking happen one after the other."""
+    return dict(
+        conn.execute(select(bookings).where(bookings.c.id == booking_id).with_for_update()).mappings().one()
+    )
 
 
 def open_proposal(conn: Connection, booking_id: str, now: int) -> dict[str, Any] | None:
@@ -94,9 +106,24 @@ def _changeable(conn: Connection, booking: dict[str, Any], now: int) -> Engageme
     found = engagement_of(conn, booking)
     if found is None:  # confirmed means its engagement is indexed; say so rather than guess
         raise NotChangeable("this booking's engagement is not indexed yet: try again in a moment")
+    if found.status != "active":
+        raise NotChangeable(f"its engagement is {found.status}: the session can no longer be changed")
     if found.milestone_state != "funded":
         raise NotChangeable(f"the session was already {found.milestone_state}: it can no longer be moved")
     return found
+
+
+def _movable(conn: Connection, booking: dict[str, Any], now: int) -> Engagement:
+    """Changeable, and still holding its time in the calendar (so its move is held to the same
+    constraints): a booking freed when its hold or answer time passed, then funded or accepted late,
+    blocks nothing, and moving it would sell its new time twice."""
+    engagement = _changeable(conn, booking, now)
+    if not booking["active"]:
+        raise NotChangeable(
+            "this session no longer holds its time in the mentor's calendar (it was freed when its hold "
+            "or answer time passed): the mentor may keep or cancel it, but it cannot be moved"
+        )
+    return engagement
 
 
 def propose(
@@ -112,20 +139,16 @@ def propose(
     """A new proposal by `by` (either party) to move the session to `starts_at`; an older open one
     is superseded. Checked like a booking (a slot of the listing, free apart from this booking, under
     the daily cap), and it must end an hour before the on-chain due date, which cannot move."""
-    engagement = _changeable(conn, booking, now)
+    booking = locked(conn, booking["id"])
+    engagement = _movable(conn, booking, now)
     session = session_of(listing)
     if session is None or availability is None:
         raise NotChangeable("the listing no longer offers sessions or the mentor has no availability")
     if starts_at == booking["starts_at"]:
         raise NotChangeable("that is the session's current time")
-    offering = offering_of(session)
+    offering = _booked_offering(booking, session)
     ends_at = starts_at + offering.duration
-    latest = int(booking["due_date"]) - DELIVERY_MARGIN
-    if ends_at > latest:
-        raise NotChangeable(
-            f"a new time must end by {iso(latest, 'UTC')} (an hour before the on-chain due date, "
-            f"{iso(int(booking['due_date']), 'UTC')}, which a reschedule cannot move): pick an earlier slot"
-        )
+    _inside_grace(booking, ends_at)
     check_slot(conn, booking["mentor"], offering, availability, starts_at, now, exclude=booking["id"])
     conn.execute(
         update(booking_reschedules)
@@ -150,6 +173,20 @@ def propose(
     return row, items
 
 
+def _booked_offering(booking: dict[str, Any], session: SessionOffering) -> Offering:
+    """The listing's slot grid and buffers, with the length the session was booked (and paid) for."""
+    return replace(offering_of(session), duration=int(booking["ends_at"]) - int(booking["starts_at"]))
+
+
+def _inside_grace(booking: dict[str, Any], ends_at: int) -> None:
+    latest = int(booking["due_date"]) - DELIVERY_MARGIN
+    if ends_at > latest:
+        raise NotChangeable(
+            f"a new time must end by {iso(latest, 'UTC')} (an hour before the on-chain due date, "
+            f"{iso(int(booking['due_date']), 'UTC')}, which a reschedule cannot move): pick an earlier slot"
+        )
+
+
 def answer(
     conn: Connection,
     booking: dict[str, Any],
@@ -164,6 +201,7 @@ def answer(
     """`verdict` is accept or decline (by the other party) or withdraw (by the proposer). Accepting
     moves the booking in one savepoint: its cells and day seat are taken again, so a slot sold
     meanwhile refuses it (SlotTaken) and nothing changes."""
+    booking = locked(conn, booking["id"])
     proposal = open_proposal(conn, booking["id"], now)
     if proposal is None or proposal["id"] != proposal_id:
         raise LookupError("no open proposal with this id for this booking (answered, replaced or expired)")
@@ -185,12 +223,14 @@ def answer(
                     )
                 )
         return proposal | {"status": status, "answered_at": now}, items
-    engagement = _changeable(conn, booking, now)
+    engagement = _movable(conn, booking, now)
     session = session_of(listing)
     if session is None or availability is None:
         raise NotChangeable("the listing no longer offers sessions or the mentor has no availability")
-    offering = offering_of(session)
+    offering = _booked_offering(booking, session)
     start = int(proposal["starts_at"])
+    _inside_grace(booking, start + offering.duration)
+    release_lapsed(conn, booking["mentor"], now)  # lapsed holds and ended requests give their cells back
     day = check_slot(conn, booking["mentor"], offering, availability, start, now, exclude=booking["id"])
     block = blocking(start, offering.duration, offering.buffer)
     try:
@@ -229,11 +269,14 @@ def answer(
 
 
 def _close(conn: Connection, proposal_id: int, status: str, now: int) -> None:
-    conn.execute(
+    """Answer a proposal once: one still open, or LookupError (someone answered it just now)."""
+    done = conn.execute(
         update(booking_reschedules)
-        .where(booking_reschedules.c.id == proposal_id)
+        .where(booking_reschedules.c.id == proposal_id, booking_reschedules.c.status == "proposed")
         .values(status=status, answered_at=now)
     )
+    if done.rowcount != 1:
+        raise LookupError("this proposal was answered or replaced meanwhile")
 
 
 @dataclass(frozen=True)
@@ -246,8 +289,15 @@ class Cancellation:
     mentor_tx: bool
 
 
-def free_until(booking: dict[str, Any], session: SessionOffering) -> int:
-    return int(booking["starts_at"]) - session.free_cancel_hours * 3600
+def free_hours(booking: dict[str, Any], session: SessionOffering | None) -> int:
+    """The policy the session was booked under (bookings made before it was kept: the listing's now)."""
+    if booking.get("free_cancel_hours") is not None:
+        return int(booking["free_cancel_hours"])
+    return session.free_cancel_hours if session is not None else 24
+
+
+def free_until(booking: dict[str, Any], session: SessionOffering | None) -> int:
+    return int(booking["starts_at"]) - free_hours(booking, session) * 3600
 
 
 def policy_words(session: SessionOffering) -> str:
@@ -265,15 +315,16 @@ def policy_words(session: SessionOffering) -> str:
 def cancel(
     conn: Connection,
     booking: dict[str, Any],
-    listing: dict[str, Any],
+    listing: dict[str, Any] | None,
     *,
     by: str,
     now: int,
 ) -> tuple[Cancellation, list[OutboxItem]]:
     """The mentor: the `cancel` transaction to send (everything back to the payer). The learner, in
     the free period: recorded, and the mentor asked to refund; past it: NotChangeable, in words."""
+    booking = locked(conn, booking["id"])
     engagement = _changeable(conn, booking, now)
-    session = session_of(listing)
+    session = session_of(listing) if listing is not None else None
     due = iso(int(booking["due_date"]), "UTC")
     if by == booking["mentor"]:
         return (
@@ -285,12 +336,10 @@ def cancel(
             ),
             [],
         )
-    if session is None:
-        raise NotChangeable("the listing no longer offers sessions: ask the mentor to cancel")
-    limit = free_until(booking, session)
+    limit, hours = free_until(booking, session), free_hours(booking, session)
     if now > limit:
         raise NotChangeable(
-            f"the free cancellation ended at {iso(limit, 'UTC')} ({session.free_cancel_hours} h before the "
+            f"the free cancellation ended at {iso(limit, 'UTC')} ({hours} h before the "
             "session): under the listing's policy the session is paid. Propose another time instead, or "
             "ask the mentor, who may still cancel it with a full refund."
         )

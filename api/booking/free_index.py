@@ -17,12 +17,13 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, exists, func, insert, or_, select, true
+from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
 
 from api.booking.holds import listing_slots
 from api.booking.service import NotBookable
-from db.booking import bookings, invalidate_free_time, listing_free
+from db.booking import bookings, invalidate_free_time, listing_free, lock_free_time
 from db.market import listings
+from db.upsert import upsert
 
 log = logging.getLogger("skillchain.free_index")
 invalidate = invalidate_free_time  # re-exported: the writers below the index call it from db/
@@ -68,24 +69,40 @@ def _valid_until(conn: Connection, mentor: str, first: int | None, notice: int, 
     return max(until, now + 1)
 
 
+def _write(conn: Connection, listing: dict[str, Any], first: int | None, valid_until: int, now: int) -> None:
+    entry = {
+        "listing_id": listing["id"],
+        "mentor": listing["owner"],
+        "skill": listing["skill"],
+        "next_free_at": first,
+        "valid_until": valid_until,
+        "computed_at": now,
+    }
+    # One statement: two writers of one entry at once (a search and the pass, two replicas) never
+    # meet a unique violation.
+    conn.execute(upsert(conn, listing_free, entry, ["listing_id"]))
+
+
 def refresh(conn: Connection, rows: Iterable[dict[str, Any]], now: int) -> int:
     """Recompute these listings' entries (first free slot in [now, now + WINDOW)); how many."""
     done = 0
     for listing in rows:
+        # Lock (PostgreSQL) or take the write lock by writing first (SQLite), then read: a hold that
+        # commits meanwhile invalidates after this entry is written, never before.
+        lock_free_time(conn, listing["owner"])
+        _write(conn, listing, None, 0, now)
         try:
             starts, _, session = listing_slots(conn, listing, start=now, end=now + WINDOW, now=now)
         except NotBookable:
             continue
         first = starts[0] if starts else None
-        entry = {
-            "mentor": listing["owner"],
-            "skill": listing["skill"],
-            "next_free_at": first,
-            "valid_until": _valid_until(conn, listing["owner"], first, session.notice_minutes * 60, now),
-            "computed_at": now,
-        }
-        conn.execute(delete(listing_free).where(listing_free.c.listing_id == listing["id"]))
-        conn.execute(insert(listing_free).values(listing_id=listing["id"], **entry))
+        _write(
+            conn,
+            listing,
+            first,
+            _valid_until(conn, listing["owner"], first, session.notice_minutes * 60, now),
+            now,
+        )
         done += 1
     return done
 
@@ -104,7 +121,7 @@ class FreeIndexPass:
     that are stale or about to be, a batch at a time (replicas doing the same work write the same)."""
 
     def __init__(
-        self, engine: Engine, *, clock: Callable[[], float], interval: float = 30.0, batch: int = 500
+        self, engine: Engine, *, clock: Callable[[], float], interval: float = 30.0, batch: int = 100
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -114,10 +131,18 @@ class FreeIndexPass:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
+        """Recompute, a batch per transaction (holds of those mentors wait at most one batch), every
+        entry that is stale or will be before the next pass: a search then finds them exact. After a
+        migration that is every listing, in one pass."""
         now = int(self.clock())
-        with self.engine.begin() as conn:
-            # Those that will be stale before the next pass, too: a search then finds them exact.
-            return refresh(conn, stale(conn, true(), now + int(self.interval), self.batch), now)
+        done, after = 0, 0
+        while True:
+            with self.engine.begin() as conn:
+                batch = stale(conn, listings.c.id > after, now + int(self.interval), self.batch)
+                done += refresh(conn, batch, now)
+            if len(batch) < self.batch:
+                return done
+            after = int(batch[-1]["id"])
 
     def start(self) -> None:
         if self._thread is not None:

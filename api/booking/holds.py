@@ -260,6 +260,7 @@ def hold(
         "created_at": now,
         # A request is answered by then, and never after the session would have started.
         "respond_by": min(now + respond_seconds, starts_at) if session.booking == "request" else None,
+        "free_cancel_hours": session.free_cancel_hours,
     }
     try:
         with conn.begin_nested():  # the database, not this check, decides who wins a race

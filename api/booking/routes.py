@@ -70,7 +70,7 @@ from api.offers.schemas import OfferFields
 from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
 from api.payments.routes import CheckoutPublic, card_charge, open_checkout
 from api.queries import engagements_page
-from api.routes.wallet import chain_tokens, fee_bps
+from api.routes.wallet import chain_tokens, fee_bps, read_decimals
 from booking.slots import iso
 from chain.offers import ZERO_ADDRESS
 from db.booking import bookings, calendar_feeds, listing_offers
@@ -238,7 +238,7 @@ def _public(conn: Any, row: Any, now: int) -> BookingPublic:
         token=r["token"],
         sequence=int(r.get("sequence") or 0),
         reschedule=ReschedulePublic(**proposal) if proposal is not None else None,
-        free_cancel_until=changes.free_until(r, offering) if offering is not None else None,
+        free_cancel_until=changes.free_until(r, offering),
         cancel_requested_at=r.get("cancel_requested_at"),
     )
 
@@ -304,9 +304,7 @@ def create_booking(
                 listing,
                 usd_rates(settings, chain, now),
                 stablecoin=stable,
-                stablecoin_decimals=tokens[stable.lower()].decimals
-                if stable and stable.lower() in tokens
-                else None,
+                stablecoin_decimals=read_decimals(stable, settings.effective_rpc_url) if stable else None,
                 pay_in=body.pay_in,
             )
         except Unpriceable as exc:
@@ -641,18 +639,18 @@ def listing_prices(
     }
     tokens = {t.address.lower(): t for t in chain_tokens(chain, settings.effective_rpc_url)}
     stable = stablecoin_of(settings, chain)
-    decimals = tokens[stable.lower()].decimals if stable and stable.lower() in tokens else None
+    decimals = read_decimals(stable, settings.effective_rpc_url) if stable else None
     rates = usd_rates(settings, chain, now)  # each feed read once for the whole list
 
-    def option(token: str, amount: int) -> PayOption:
+    def option(token: str, amount: int) -> list[PayOption]:
+        """The amount in `token`, or nothing when the token's decimals cannot be read now."""
         meta = tokens.get(token.lower())
         eth = int(token, 16) == 0
-        return PayOption(
-            token=token,
-            symbol="ETH" if eth else (meta.symbol if meta else "token"),
-            decimals=18 if eth else (meta.decimals if meta else 18),
-            amount=str(amount),
-        )
+        places = 18 if eth else read_decimals(token, settings.effective_rpc_url)
+        if places is None:
+            return []
+        symbol = "ETH" if eth else (meta.symbol if meta else "token")
+        return [PayOption(token=token, symbol=symbol, decimals=places, amount=str(amount))]
 
     out = []
     for i in listing:
@@ -669,7 +667,7 @@ def listing_prices(
             except FeedStale as exc:
                 notes.append(str(exc))
                 continue
-            converted.append(option(p.token, p.amount))
+            converted += option(p.token, p.amount)
         offering = session_of(row)
         instant = offering is not None and offering.booking == "instant"
         pays = converted
@@ -678,7 +676,7 @@ def listing_prices(
             pays = []
             if signed is not None and signed.valid_until > now:
                 fields = offers_service.to_offer(OfferFields.model_validate_json(signed.offer))
-                pays = [option(fields.token, fields.amounts[0])]
+                pays = option(fields.token, fields.amounts[0])
             else:
                 notes.insert(0, "the mentor has not signed this listing's standing offer yet")
         out.append(

@@ -23,6 +23,7 @@ from api.deps import (
     SettingsDep,
     StoreDep,
     neutral_arbiter,
+    published,
     stablecoin_of,
 )
 from api.documents import digest_hex, document_input, store_document
@@ -41,7 +42,7 @@ from api.offers.schemas import (
     SessionTerms,
 )
 from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
-from api.routes.wallet import chain_tokens
+from api.routes.wallet import read_decimals
 from api.skills import catalog
 from bus import outbox
 from bus.outbox import OutboxItem
@@ -266,9 +267,10 @@ def draft_custom_offer(
     if any(m.due_date > now + 2 * 365 * 86400 for m in body.milestones):
         raise HTTPException(400, "due dates are at most two years ahead")
     arbiter = neutral_arbiter(settings, chain, body.arbiter, (session.address, body.client))
-    tokens = {t.address.lower(): t for t in chain_tokens(chain, settings.effective_rpc_url)}
     stable = stablecoin_of(settings, chain)
-    decimals = tokens[stable.lower()].decimals if stable and stable.lower() in tokens else None
+    decimals = read_decimals(stable, settings.effective_rpc_url) if stable else None
+    if stable and decimals is None and body.pay_in != "ETH" and body.currency != "ETH":
+        raise HTTPException(503, "the stablecoin's decimals could not be read from the chain: try again")
     rates = usd_rates(settings, chain, now)
     try:
         prices = [
@@ -382,8 +384,10 @@ def sign_custom_offer(
         audience=frozenset({row["client"]}),
         payload={"id": nid, **payload, "created_at": now},
     )
-    outbox.append(conn, [item], now=now)
-    return _custom_public(conn, custom.load(conn, offer_id, session.address) or row, chain, now)
+    answer = _custom_public(conn, custom.load(conn, offer_id, session.address) or row, chain, now)
+    outbox.append(conn, [item], now=now)  # last: the outbox's lock is held until the commit just below
+    published(request, conn)
+    return answer
 
 
 @router.post(

@@ -184,8 +184,6 @@ def search_listings(
         conds.append(
             listings.c.title.ilike(pattern, escape="\\") | listings.c.description.ilike(pattern, escape="\\")
         )
-    if min_rating is not None:
-        conds.append(_rating_expr() >= min_rating)
     joined = listings.outerjoin(
         reputation, (reputation.c.subject == listings.c.owner) & (reputation.c.chain_id == settings.chain_id)
     )
@@ -198,6 +196,8 @@ def search_listings(
         conds.append(free_index.free_within(now, available_days * 86400))
         joined = joined.join(listing_free, listing_free.c.listing_id == listings.c.id)
         columns.append(listing_free.c.next_free_at)
+    if min_rating is not None:  # after the index's candidates: it needs the reputation join
+        conds.append(_rating_expr() >= min_rating)
     query = select(*columns).select_from(joined).where(*conds)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     before = cursor_keys(cursor, 1)

@@ -136,6 +136,15 @@ def _token(address: ChecksumAddress, rpc_url: str) -> TokenPublic:
         return TokenPublic(address=address, symbol=address[:8], decimals=18)
 
 
+def read_decimals(address: str, rpc_url: str) -> int | None:
+    """A token's own decimals read from the chain, or None when they cannot be read now: never the
+    18 that chain_tokens shows for display (6 for USDC would be 10^12 times off)."""
+    try:
+        return _token_meta(Web3.to_checksum_address(address), rpc_url).decimals
+    except Exception:  # noqa: BLE001 - the node is down or the address is no token
+        return None
+
+
 @lru_cache(maxsize=64)
 def _token_meta(address: ChecksumAddress, rpc_url: str) -> TokenPublic:
     """An ERC-20's symbol and decimals never change: read once per process."""

@@ -153,6 +153,11 @@ def test_reschedules_are_refused_in_words_outside_the_grace_off_the_slots_and_wh
     clock[0] += 3 * DAY
     lapsed = c.post(f"/bookings/{bid}/reschedule/{last['id']}", headers=mentor, json={"verdict": "accept"})
     assert lapsed.status_code == 404
+    # The other learner's holds lapsed unpaid meanwhile: their times can be moved into, cells and all.
+    into = propose(busy).json()
+    moved = c.post(f"/bookings/{bid}/reschedule/{into['id']}", headers=mentor, json={"verdict": "accept"})
+    assert moved.status_code == 200, moved.text
+    assert c.get(f"/bookings/{bid}", headers=learner).json()["starts_at"] == busy
 
 
 def test_an_instant_booking_moved_stays_confirmed(stack: Stack, clock: list[float]) -> None:
@@ -211,6 +216,12 @@ def test_the_cancellation_policy_is_shown_and_followed(stack: Stack, clock: list
     assert "until 24 h before" in slots["cancellation"]
     seen = c.get(f"/bookings/{bid}", headers=learner).json()
     assert seen["free_cancel_until"] == start - 24 * HOUR and seen["cancel_requested_at"] is None
+    # A stricter policy later does not apply to a session booked before it.
+    session = listing["session"] | {"free_cancel_hours": 720}
+    assert (
+        c.patch(f"/listings/{booked.listing}", headers=mentor, json={"session": session}).status_code == 200
+    )
+    assert c.get(f"/bookings/{bid}", headers=learner).json()["free_cancel_until"] == start - 24 * HOUR
     # Inside the free period: recorded, the mentor asked to refund (the contract cannot make them).
     cancelled = c.post(f"/bookings/{bid}/cancel", headers=learner)
     assert cancelled.status_code == 200, cancelled.text

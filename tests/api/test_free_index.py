@@ -63,3 +63,6 @@ def test_bad_availability_searches_are_refused(stack: Stack, clock: list[float])
     assert c.get("/listings", params={"available_days": 0}).status_code == 422
     assert c.get("/listings", params={"available_days": 8}).status_code == 422
     assert c.get("/listings", params={"available_days": "soon"}).status_code == 422
+    # With the rating filter too (it joins the reputation table after the index's candidates).
+    both = c.get("/listings", params={"available_days": 7, "min_rating": 1})
+    assert both.status_code == 200 and both.json()["data"] == []

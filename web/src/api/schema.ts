@@ -739,6 +739,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/issuers/{address}/credentials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Credentials an issuer issued, newest first (public: it is on-chain) */
+        get: operations["credentials.issued_by"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/listings": {
         parameters: {
             query?: never;
@@ -2756,6 +2773,29 @@ export interface components {
              */
             body: string;
         };
+        /** IssuedCredential */
+        IssuedCredential: {
+            /** Engagement Id */
+            engagement_id: number;
+            /** Expires At */
+            expires_at: number;
+            /** Holder */
+            holder: string;
+            /** Issued At */
+            issued_at: number;
+            /** Revoked */
+            revoked: boolean;
+            /**
+             * Skill
+             * @description the catalogue slug, when the skill is in the catalogue
+             */
+            skill: string | null;
+            /**
+             * Token Id
+             * @description decimal
+             */
+            token_id: string;
+        };
         /** IssuerProfileIn */
         IssuerProfileIn: {
             /** Logo Cid */
@@ -3344,6 +3384,21 @@ export interface components {
         Page_BalancePublic_: {
             /** Data */
             data: components["schemas"]["BalancePublic"][];
+            /**
+             * Next Cursor
+             * @description opaque; null when this is the last page
+             */
+            next_cursor: string | null;
+            /**
+             * Total
+             * @description how many match over all pages (null where counting would cost a scan)
+             */
+            total: number | null;
+        };
+        /** Page[IssuedCredential] */
+        Page_IssuedCredential_: {
+            /** Data */
+            data: components["schemas"]["IssuedCredential"][];
             /**
              * Next Cursor
              * @description opaque; null when this is the last page
@@ -9279,6 +9334,114 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IssuerPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "credentials.issued_by": {
+        parameters: {
+            query?: {
+                /** @description rows per page */
+                limit?: number;
+                /** @description the `next_cursor` of the previous page (omit for the first) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_IssuedCredential_"];
                 };
             };
             /** @description the request is well-formed but not acceptable (the detail says why) */
