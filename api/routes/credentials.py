@@ -534,6 +534,60 @@ def get_issuer(address: Annotated[Address, Path()], conn: ConnDep, chain: ChainD
     )
 
 
+class IssuedCredential(BaseModel):
+    token_id: str = Field(description="decimal")
+    holder: str
+    skill: str | None = Field(description="the catalogue slug, when the skill is in the catalogue")
+    issued_at: int
+    expires_at: int
+    revoked: bool
+    engagement_id: int
+
+
+@router.get(
+    "/issuers/{address}/credentials",
+    response_model=Page[IssuedCredential],
+    summary="Credentials an issuer issued, newest first (public: it is on-chain)",
+)
+def issued_by(
+    address: Annotated[Address, Path()],
+    conn: ConnDep,
+    chain: ChainDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[IssuedCredential]:
+    mine = (
+        (credentials.c.chain_id == chain.chain_id) & (credentials.c.issuer == address) & ~credentials.c.burned
+    )
+    query = select(credentials).where(mine)
+    after = cursor_keys(cursor, 2, wide_last=True)
+    if after is not None:  # keyset: (issued_at, token_id) below the last row of the previous page
+        at, token = after[0], str(after[1])
+        query = query.where(
+            (credentials.c.issued_at < at)
+            | ((credentials.c.issued_at == at) & (credentials.c.token_id < token))
+        )
+    rows = conn.execute(
+        query.order_by(credentials.c.issued_at.desc(), credentials.c.token_id.desc()).limit(limit + 1)
+    ).mappings()
+    skills = by_id()
+    items = [
+        IssuedCredential(
+            token_id=r["token_id"],
+            holder=r["holder"],
+            skill=skills[r["skill_id"]].slug if r["skill_id"] in skills else None,
+            issued_at=r["issued_at"],
+            expires_at=r["expires_at"],
+            revoked=r["revoked"],
+            engagement_id=r["engagement_id"],
+        )
+        for r in rows
+    ]
+    data, next_cursor = page_of(items, limit, lambda c: (c.issued_at, int(c.token_id)))
+    total = conn.execute(select(func.count()).select_from(credentials).where(mine)).scalar_one()
+    return Page[IssuedCredential](data=data, next_cursor=next_cursor, total=int(total))
+
+
 class NameVerificationIn(Strict):
     name: Name120 = Field(description="the name being confirmed, exactly")
 
