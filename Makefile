@@ -12,7 +12,7 @@ export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PATH := $(abspath $(BIN)):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: web-schema room-schema setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api bench-stream bench-slots bench-availability bench-messages
+.PHONY: web-schema room-schema setup run test lint fuzz clean help bench bench-gas bench-ipfs bench-siwe bench-indexer bench-indexer-live bench-matching bench-api bench-stream bench-slots bench-availability bench-dapp bench-messages
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -112,10 +112,13 @@ bench-slots: setup ## a month of free slots with 2,000 bookings: ours vs a check
 bench-availability: setup ## "available in the next 7 days for skill X" over 10,000 mentors: the index vs slots per mentor
 	$(BIN)/python bench/availability_search.py
 
+bench-dapp: setup ## the dApp's first load in Chromium: gzipped JS and first contentful paint vs the shell without JS
+	$(BIN)/python bench/dapp_load.py
+
 bench-messages: setup ## 1,000 users in 500 threads: send → delivered p99, max rate; 200 rooms' signalling, one and two replicas
 	$(BIN)/python bench/messages.py
 
-bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-indexer-live bench-matching bench-api bench-stream bench-slots bench-availability bench-messages ## every benchmark
+bench: bench-gas bench-siwe bench-ipfs bench-indexer bench-indexer-live bench-matching bench-api bench-stream bench-slots bench-availability bench-dapp bench-messages ## every benchmark
 
 clean: ## remove build outputs (keeps the data folder)
 	rm -rf .build $(VENV) node_modules

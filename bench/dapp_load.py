@@ -68,6 +68,11 @@ def serve_app(data: Path, anvil_port: int) -> tuple[str, uvicorn.Server]:
     raise SystemExit("the API did not start")
 
 
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
 def serve_baseline(folder: Path) -> tuple[str, http.server.ThreadingHTTPServer]:
     """The dApp's own index.html and stylesheet, its script tag removed, from a static server."""
     dist = ROOT / "web" / "dist"
@@ -77,8 +82,7 @@ def serve_baseline(folder: Path) -> tuple[str, http.server.ThreadingHTTPServer]:
     shell = shell[:start] + shell[shell.index("</script>", start) + len("</script>") :]
     shell = shell.replace('<div id="root"></div>', '<div id="root"><main><h1>Find a mentor</h1></main></div>')
     (folder / "index.html").write_text(shell)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *_a, **_k: None  # type: ignore[attr-defined]
+    handler = functools.partial(Quiet, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_address[1]}", server
