@@ -40,6 +40,7 @@ SUBJECTS = {
     "credential_issued": "You received a credential",
     "session_starting": "Your session starts within the hour",
     "respond_soon": "A booking request waits for your answer",
+    "request_unanswered": "Your request was not answered in time: take your money back",
     "reschedule_proposed": "A new time was proposed for your session",
     "rescheduled": "Your session was moved to a new time",
     "reschedule_declined": "Your proposed new time was declined",

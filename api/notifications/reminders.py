@@ -26,6 +26,8 @@ STARTING = "session_starting"
 AHEAD = 3600  # seconds before a session its reminder goes out
 RESPOND = "respond_soon"
 RESPOND_AHEAD = 6 * 3600  # seconds before a request's respond-by time the mentor is reminded
+UNANSWERED = "request_unanswered"
+UNANSWERED_LOOKBACK = 7 * 86400  # respond-by times this far back still remind (a pass missed while down)
 
 
 def due(conn: Connection, now: int) -> list[str]:
@@ -151,6 +153,75 @@ def remind_answer(conn: Connection, booking_id: str, now: int) -> list[OutboxIte
     ]
 
 
+def due_unanswered(conn: Connection, now: int) -> list[str]:
+    """Paid booking requests past their respond-by time, still unaccepted, whose learner was not yet
+    told to take the money back."""
+    waiting = exists().where(
+        engagements.c.terms_digest == bookings.c.terms_digest,
+        engagements.c.status == "requested",
+        engagements.c.client == bookings.c.learner,
+        engagements.c.provider == bookings.c.mentor,
+    )
+    rows = conn.execute(
+        select(bookings.c.id)
+        .where(
+            bookings.c.mode == "request",
+            bookings.c.respond_by <= now,
+            bookings.c.respond_by > now - UNANSWERED_LOOKBACK,
+            waiting,
+            ~exists().where(
+                reminders_sent.c.booking_id == bookings.c.id, reminders_sent.c.kind == UNANSWERED
+            ),
+        )
+        .order_by(bookings.c.respond_by)
+        .limit(200)
+    ).all()
+    return [r.id for r in rows]
+
+
+def remind_unanswered(conn: Connection, booking_id: str, now: int) -> list[OutboxItem]:
+    """The learner's "not answered in time: withdraw it" notification, once per booking."""
+    row = conn.execute(
+        select(
+            bookings.c.learner,
+            bookings.c.respond_by,
+            bookings.c.starts_at,
+            engagements.c.chain_id,
+            engagements.c.id,
+        )
+        .join(engagements, engagements.c.terms_digest == bookings.c.terms_digest)
+        .where(
+            bookings.c.id == booking_id,
+            engagements.c.status == "requested",
+            engagements.c.client == bookings.c.learner,
+        )
+    ).first()
+    if row is None:
+        return []
+    conn.execute(insert(reminders_sent).values(booking_id=booking_id, kind=UNANSWERED, sent_at=now))
+    payload = {
+        "kind": UNANSWERED,
+        "engagement_id": int(row.id),
+        "milestone": None,
+        "token_id": None,
+        "by": None,
+        "tx": None,
+        "booking": booking_id,
+        "starts_at": row.starts_at,
+        "respond_by": row.respond_by,
+    }
+    nid = notifications_table.add(
+        conn, row.learner, payload, now=now, chain_id=row.chain_id, engagement_id=int(row.id)
+    )
+    return [
+        OutboxItem(
+            kind="notification",
+            audience=frozenset({row.learner}),
+            payload={"id": nid, **payload, "created_at": now},
+        )
+    ]
+
+
 class Reminders:
     """The reminder pass: every `interval` seconds in a thread of the API process."""
 
@@ -173,9 +244,11 @@ class Reminders:
         """Remind of what is due now; how many notifications were made."""
         now = int(self.clock())
         with self.engine.connect() as conn:
-            work = [(remind, i) for i in due(conn, now)] + [
-                (remind_answer, i) for i in due_answers(conn, now)
-            ]
+            work = (
+                [(remind, i) for i in due(conn, now)]
+                + [(remind_answer, i) for i in due_answers(conn, now)]
+                + [(remind_unanswered, i) for i in due_unanswered(conn, now)]
+            )
         made = 0
         for make, booking_id in work:
             try:

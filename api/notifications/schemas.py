@@ -23,6 +23,7 @@ Kind = Literal[
     "credential_issued",
     "session_starting",
     "respond_soon",
+    "request_unanswered",
     "reschedule_proposed",
     "rescheduled",
     "reschedule_declined",

@@ -119,6 +119,15 @@ def test_an_unanswered_request_reminds_its_mentor_then_frees_its_slot(
     assert reminders.run_once() == 0  # once
     clock[0] = booking["respond_by"] + 1
     assert c.get(f"/bookings/{booking['id']}", headers=learner).json()["state"] == "unanswered"
+    # Past it, the learner is told to take the money back, once.
+    assert reminders.run_once() == 1
+    told = [
+        n
+        for n in c.get("/me/notifications", headers=learner).json()["data"]
+        if n["kind"] == "request_unanswered"
+    ]
+    assert [n["engagement_id"] for n in told] == [eid]
+    assert reminders.run_once() == 0
     refused = c.post(f"/engagements/{eid}/accept", headers=mentor)
     assert refused.status_code == 409 and "respond-by" in refused.json()["detail"]
     again = c.post("/bookings", headers=other, json={"listing_id": listing, "starts_at": start})

@@ -501,6 +501,7 @@ export const en = {
       credential_issued: "{{who}} issued you a credential.",
       session_starting: "Your session of engagement #{{id}} starts within the hour: the room opens 10 minutes before.",
       respond_soon: "A paid booking request (engagement #{{id}}) waits for your answer: accept or decline it within 6 hours, or its slot is freed.",
+      request_unanswered: "The mentor did not answer your request (engagement #{{id}}) in time: its slot is free again; withdraw it to get all your money back.",
       reschedule_proposed: "A new time was proposed for your session (engagement #{{id}}): accept or decline it.",
       rescheduled: "Your session (engagement #{{id}}) was moved to a new time: the calendar invite is updated.",
       reschedule_declined: "Your proposed new time for engagement #{{id}} was declined: the session keeps its time.",

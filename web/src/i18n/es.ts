@@ -501,6 +501,7 @@ export const es: Messages = {
       credential_issued: "{{who}} te emitió una credencial.",
       session_starting: "Tu sesión del encargo n.º {{id}} empieza dentro de una hora: la sala abre 10 minutos antes.",
       respond_soon: "Una solicitud de reserva pagada (encargo n.º {{id}}) espera tu respuesta: acéptala o recházala en 6 horas o su horario quedará libre.",
+      request_unanswered: "El mentor no respondió a tiempo a tu solicitud (encargo n.º {{id}}): su horario quedó libre; retírala para recuperar todo tu dinero.",
       reschedule_proposed: "Se propuso un nuevo horario para tu sesión (encargo n.º {{id}}): acéptalo o recházalo.",
       rescheduled: "Tu sesión (encargo n.º {{id}}) se movió a un nuevo horario: la invitación del calendario está actualizada.",
       reschedule_declined: "Se rechazó el nuevo horario que propusiste para el encargo n.º {{id}}: la sesión mantiene su horario.",
