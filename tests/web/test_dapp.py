@@ -35,6 +35,7 @@ from tests.api.conftest_chain import Stack
 from tests.api.razorpay_standin import KEY_ID as RAZORPAY_KEY_ID
 from tests.api.razorpay_standin import KEY_SECRET as RAZORPAY_KEY_SECRET
 from tests.api.razorpay_standin import RazorpayStandIn, running_razorpay_standin
+from tests.api.stripe_standin import StripeStandIn, running_stripe_standin
 from tests.net import free_port, serve_in_thread
 from tests.smtp_inbox import Inbox, link_token, smtp_server
 
@@ -44,6 +45,7 @@ AXE = PROJECT_ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 LEARNER, MENTOR, ARBITER = anvil_account(1), anvil_account(2), anvil_account(9)  # the mentor is an issuer
 CHAIN = "Local chain (anvil)"
 RAZORPAY_WEBHOOK_SECRET = "rzp_whsec_test_dapp"  # the stand-in's, not a real one
+STRIPE_WEBHOOK_SECRET = "whsec_test_dapp"  # the stand-in's, not a real one
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 FLAGS = [
     "--no-sandbox",
@@ -118,9 +120,18 @@ def razorpay() -> Iterator[tuple[str, RazorpayStandIn]]:
 
 
 @pytest.fixture(scope="module")
-def served(stack: Stack, inbox: Inbox, razorpay: tuple[str, RazorpayStandIn]) -> Iterator[tuple[str, Stack]]:
+def stripe() -> Iterator[tuple[str, StripeStandIn]]:
+    """Stripe's API stand-in on loopback (tests/api/stripe_standin.py) the served API pays through."""
+    with running_stripe_standin() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def served(
+    stack: Stack, inbox: Inbox, razorpay: tuple[str, RazorpayStandIn], stripe: tuple[str, StripeStandIn]
+) -> Iterator[tuple[str, Stack]]:
     """The API on a real port (sign-in's domain is its host) and an indexer following the chain; card
-    payments through the Razorpay stand-in, the payment worker running."""
+    payments through the Stripe and Razorpay stand-ins, the payment worker running."""
     port = free_port()
     settings = stack.settings.model_copy(
         update={
@@ -131,6 +142,9 @@ def served(stack: Stack, inbox: Inbox, razorpay: tuple[str, RazorpayStandIn]) ->
             "razorpay_key_secret": SecretStr(RAZORPAY_KEY_SECRET),
             "razorpay_webhook_secret": SecretStr(RAZORPAY_WEBHOOK_SECRET),
             "razorpay_api_base": razorpay[0],
+            "stripe_secret_key": SecretStr("sk_test_standin"),
+            "stripe_webhook_secret": SecretStr(STRIPE_WEBHOOK_SECRET),
+            "stripe_api_base": stripe[0],
         }
     )
     app = create_app(settings)
@@ -558,6 +572,64 @@ def test_paying_by_card_through_razorpay_funds_the_engagement(
     funded = fundings()
     assert len(funded) == 1 and funded[0].args.client == LEARNER.address
     learner.go(f"/engagements/{funded[0].args.id}")  # the indexer shows it to the learner
+    expect(learner.page.get_by_text("Waiting for the mentor")).to_be_visible()
+    learner.context.close()
+
+
+def test_paying_by_card_through_stripe_funds_the_engagement(
+    served: tuple[str, Stack], browser: Browser, stripe: tuple[str, StripeStandIn]
+) -> None:
+    """The learner pays 25 tUSD of work in USD on Stripe Checkout (the stand-in's page, caught by the
+    browser); the signed checkout.session.completed webhook comes; the relayer funds the escrow once."""
+    base, stack = served
+    _, standin = stripe
+    learner = person(browser, base, stack, "stripe-learner", LEARNER)
+    hosted: list[str] = []
+
+    def stripe_page(route: Route) -> None:
+        hosted.append(route.request.url)
+        route.fulfill(
+            status=200, content_type="text/html", body="<title>Stripe</title><h1>Stripe stand-in</h1>"
+        )
+
+    learner.context.route("https://checkout.stripe.test/**", stripe_page)
+    learner.go("/")
+    learner.sign_in()
+    learner.page.get_by_role("link", name="Book Solidity mentoring").first.click()
+    learner.page.get_by_label("Pay in").select_option(label="tUSD")
+    learner.page.get_by_label("Amount (tUSD)").fill("25")
+    learner.page.get_by_role("button", name="Pay by card").click()
+    expect(learner.page.get_by_role("heading", name="Stripe stand-in")).to_be_visible()
+    [sid] = [s for s in standin.sessions if hosted and hosted[0].endswith(s)]
+    session = standin.sessions[sid]
+    assert (session["amount_total"], session["currency"]) == (2500, "usd")  # 25 USD in cents
+    completed = standin.complete(sid, paid=True)
+    body = StripeStandIn.event("checkout.session.completed", completed)
+    for _ in range(2):  # Stripe delivers at least once: a repeat funds nothing more
+        delivered = httpx.post(
+            f"{base}/payments/webhook",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": StripeStandIn.sign(body, STRIPE_WEBHOOK_SECRET),
+            },
+        )
+        assert delivered.status_code == 200, delivered.text
+    escrow = stack.w3.eth.contract(
+        address=stack.record.address_of("SkillEscrow"), abi=load_artifact("SkillEscrow").abi
+    )
+    ref = external_ref(sid)
+
+    def fundings() -> list[Any]:
+        logs = escrow.events.EngagementCreated.get_logs(from_block=0)
+        return [e for e in logs if bytes(e.args.externalRef) == ref]
+
+    deadline = time.monotonic() + 60  # the API's payment worker looks every second
+    while not fundings() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    funded = fundings()
+    assert len(funded) == 1 and funded[0].args.client == LEARNER.address
+    learner.go(f"/engagements/{funded[0].args.id}")
     expect(learner.page.get_by_text("Waiting for the mentor")).to_be_visible()
     learner.context.close()
 

@@ -3166,7 +3166,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "request_received" | "booked" | "request_accepted" | "request_withdrawn" | "engagement_cancelled" | "milestone_submitted" | "milestone_released" | "dispute_raised" | "dispute_resolved" | "review_received" | "credential_issued" | "session_starting" | "respond_soon" | "reschedule_proposed" | "rescheduled" | "reschedule_declined" | "cancel_requested" | "offer_received";
+            kind: "request_received" | "booked" | "request_accepted" | "request_withdrawn" | "engagement_cancelled" | "milestone_submitted" | "milestone_released" | "dispute_raised" | "dispute_resolved" | "review_received" | "credential_issued" | "session_starting" | "respond_soon" | "request_unanswered" | "reschedule_proposed" | "rescheduled" | "reschedule_declined" | "cancel_requested" | "offer_received";
             /**
              * Milestone
              * @description the milestone's index (from 0), where one is concerned
