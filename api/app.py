@@ -45,6 +45,7 @@ from api.payments.setup import start_payments
 from api.room.relay import SignalWriter, SignalWriters
 from api.room.routes import router as room_router
 from api.routes import account, credentials, engagements, market, matching, ops, transactions, wallet
+from api.routes.avatars import router as avatars_router
 from api.stream.hub import StreamHub
 from api.stream.routes import router as stream_router
 from bus.wake import open_bus
@@ -316,6 +317,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(auth_router)
     app.include_router(market.router)
+    app.include_router(avatars_router)
     app.include_router(engagements.router)
     app.include_router(offers_router)
     app.include_router(account.router)

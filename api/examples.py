@@ -151,6 +151,7 @@ EXAMPLES["StandingOfferIn"] = {"offer": EXAMPLES["OfferFund"]["offer"], "signatu
 FORM_EXAMPLES: dict[str, dict[str, Any]] = {
     "send_attachment": {"file": "(the image or PDF file)", "body": "My whiteboard from today"},
     "confirm": {"token": "Hh3v2fXk0m9QpL7sYc1RZtW4aNbE6uDjGq8oKx5iV0s"},
+    "put_avatar": {"file": "(a PNG, JPEG, GIF or WebP image, at most 1 MiB)"},
 }
 
 

@@ -146,6 +146,9 @@ class CredentialSummary(BaseModel):
 
 class UserPublic(BaseModel):
     address: str
+    avatar_url: str | None = Field(
+        None, description="their uploaded picture, if any (else draw an identicon)"
+    )
     profile: ProfilePublic | None
     reputation: ReputationPublic
     credentials: list[CredentialSummary]
@@ -219,6 +222,7 @@ class ListingPublic(BaseModel):
     next_free_at: int | None = Field(
         None, description="with `available_days`: the first free slot's start (unix seconds)"
     )
+    owner_avatar: str | None = Field(None, description="the owner's uploaded picture, if any")
 
 
 class ListingsPublic(Page[ListingPublic]):

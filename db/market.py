@@ -3,7 +3,7 @@ goes on-chain; `DELETE /me` erases a wallet's rows."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, Numeric, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, LargeBinary, Numeric, String, Table, Text
 
 from db.metadata import metadata
 
@@ -59,4 +59,16 @@ evidence = Table(
     Column("cid", String(100), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Index("ix_evidence_engagement", "chain_id", "engagement_id"),
+)
+
+# A profile picture, uploaded by its owner: kept here (erasable with the rest of the profile), never on
+# IPFS — a face is personal data. Served publicly at GET /users/{address}/avatar.
+avatars = Table(
+    "avatars",
+    metadata,
+    Column("address", String(42), primary_key=True),
+    Column("media_type", String(20), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
 )

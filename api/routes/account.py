@@ -30,7 +30,7 @@ from db.booking import (
 from db.chain import engagements
 from db.credentials import issuer_profiles, vouchers
 from db.mail import email_addresses, mail_sent
-from db.market import evidence, listings, profiles
+from db.market import avatars, evidence, listings, profiles
 from db.messages import (
     attachments,
     message_reports,
@@ -107,6 +107,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
     "booking_reschedules": (booking_reschedules, (booking_reschedules.c.proposed_by,)),
     "custom_offers": (custom_offers, (custom_offers.c.provider, custom_offers.c.client)),
     "free_time_index": (listing_free, (listing_free.c.mentor,)),
+    "avatar": (avatars, (avatars.c.address,)),
     "standing_offers": (listing_offers, (listing_offers.c.provider,)),
     "calendar_feed": (calendar_feeds, (calendar_feeds.c.address,)),
     "message_threads": (threads, (threads.c.party_a, threads.c.party_b)),
@@ -143,6 +144,7 @@ ERASURE: dict[str, str] = {
     "booking_reschedules": "all",  # proposals you made; the booking keeps its current time
     "custom_offers": "all",  # made or received; a signed one stays fundable on-chain until cancelOffer
     "free_time_index": "all",  # derived from your listings and hours, which go too
+    "avatar": "all",
     "calendar_feed": "all",
     "standing_offers": "all",  # the app stops booking from it; cancelOffer ends it on-chain too
     "message_threads": "message_threads",
@@ -164,6 +166,7 @@ _NOT_EXPORTED_COLUMNS = {
     "message_attachments": {"name", "content", "key_id"},  # readable under `attachments`
     "shared_evidence": {"body", "key_id"},  # a sealed copy of a message already exported readable
     "email_addresses": {"confirm_hash"},
+    "avatars": {"content"},  # the picture itself: `avatar_base64`
 }
 
 
@@ -202,8 +205,14 @@ class ExportPublic(BaseModel):
         description="every message of your threads (yours and the other party's), readable"
     )
     attachments: list[AttachmentExport] = Field(description="every file of your threads, base64")
+    avatar_base64: str | None = Field(None, description="your profile picture, if you uploaded one")
     tables: dict[str, list[dict[str, Any]]] = Field(description="every personal-data table, by name")
     retention_notes: dict[str, str]
+
+
+def _avatar(conn: ConnDep, address: str) -> str | None:
+    picture = conn.execute(select(avatars.c.content).where(avatars.c.address == address)).scalar()
+    return base64.b64encode(bytes(picture)).decode() if picture is not None else None
 
 
 def _rows(conn: ConnDep, query: Any) -> list[dict[str, Any]]:
@@ -257,6 +266,7 @@ def export(session: CurrentSession, conn: ConnDep, sealer: SealerDep) -> ExportP
             ),
         ),
         tables=rows,
+        avatar_base64=_avatar(conn, a),
         retention_notes=KEPT,
     )
 

@@ -27,10 +27,11 @@ from api.models import (
 )
 from api.pagination import CursorQuery, LimitQuery, cursor_keys, page_of
 from api.queries import credentials_of, profile_of, reputation_of
+from api.routes.avatars import avatar_url
 from api.skills import Skill, catalog
 from db.booking import invalidate_free_time, listing_free
 from db.chain import reputation
-from db.market import listings, profiles
+from db.market import avatars, listings, profiles
 
 router = APIRouter(tags=["marketplace"], responses=ERRORS)
 
@@ -79,8 +80,10 @@ def put_my_profile(body: ProfileUpdate, session: CurrentSession, conn: ConnDep) 
 )
 def get_user(address: Annotated[Address, Path()], conn: ConnDep, settings: SettingsDep) -> UserPublic:
     chain_id = settings.chain_id
+    picture = conn.execute(select(avatars.c.updated_at).where(avatars.c.address == address)).scalar()
     return UserPublic(
         address=address,
+        avatar_url=avatar_url(address, picture),
         profile=profile_of(conn=conn, address=address),
         reputation=reputation_of(conn=conn, chain_id=chain_id, address=address),
         credentials=credentials_of(conn=conn, chain_id=chain_id, holder=address),
@@ -88,6 +91,7 @@ def get_user(address: Annotated[Address, Path()], conn: ConnDep, settings: Setti
 
 
 def _listing(row: dict[str, object], rating: float | None, next_free_at: int | None = None) -> ListingPublic:
+    picture = row.get("owner_avatar_at")
     return ListingPublic(
         id=row["id"],
         owner=row["owner"],
@@ -103,6 +107,7 @@ def _listing(row: dict[str, object], rating: float | None, next_free_at: int | N
         owner_rating=rating,
         session=session_of(row),
         next_free_at=next_free_at,
+        owner_avatar=avatar_url(str(row["owner"]), int(str(picture))) if picture is not None else None,
     )
 
 
@@ -186,8 +191,8 @@ def search_listings(
         )
     joined = listings.outerjoin(
         reputation, (reputation.c.subject == listings.c.owner) & (reputation.c.chain_id == settings.chain_id)
-    )
-    columns: list[Any] = [listings, rating]
+    ).outerjoin(avatars, avatars.c.address == listings.c.owner)
+    columns: list[Any] = [listings, rating, avatars.c.updated_at.label("owner_avatar_at")]
     if available_days is not None:
         now = int(clock())
         # Exact entries first: what is stale among these candidates is recomputed now (the index's pass
@@ -220,7 +225,15 @@ def search_listings(
     "/listings/{listing_id}", response_model=ListingPublic, responses={404: {"description": "unknown"}}
 )
 def get_listing(listing_id: Annotated[int, Path(ge=1, lt=2**31)], conn: ConnDep) -> ListingPublic:
-    row = conn.execute(select(listings).where(listings.c.id == listing_id)).mappings().first()
+    row = (
+        conn.execute(
+            select(listings, avatars.c.updated_at.label("owner_avatar_at"))
+            .select_from(listings.outerjoin(avatars, avatars.c.address == listings.c.owner))
+            .where(listings.c.id == listing_id)
+        )
+        .mappings()
+        .first()
+    )
     if row is None:
         raise HTTPException(404, "no such listing")
     return _listing(dict(row), None)

@@ -889,6 +889,40 @@ def test_a_mentor_makes_a_custom_offer_the_learner_funds(served: tuple[str, Stac
         p.context.close()
 
 
+# A real 1×1 PNG (Chromium draws it), for the picture upload.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63f8cf"
+    "c0f01f0005000201ffa65d7a1f0000000049454e44ae426082"
+)
+
+
+def test_a_mentor_uploads_a_picture_that_their_cards_show(
+    served: tuple[str, Stack], browser: Browser
+) -> None:
+    base, stack = served
+    mentor = person(browser, base, stack, "picture-mentor", MENTOR)
+    mentor.go(f"/users/{MENTOR.address}")
+    mentor.sign_in()
+    mentor.page.get_by_label(re.compile("^Your picture")).set_input_files(
+        files=[{"name": "me.png", "mimeType": "image/png", "buffer": TINY_PNG}]
+    )
+    expect(mentor.status()).to_contain_text("Your picture is saved.")
+    head = mentor.page.locator(".profile-head img.avatar")
+    expect(head).to_have_attribute("src", re.compile(rf"^/users/{MENTOR.address}/avatar\?v=\d+$"))
+    mentor.shot("picture")
+    mentor.go("/")
+    card = mentor.page.get_by_role("listitem").filter(has_text="Solidity mentoring").first
+    expect(card.locator("img.avatar")).to_have_attribute("src", re.compile("/avatar\\?v="))
+    # An executable named .png is refused in words, and the picture stays.
+    mentor.go(f"/users/{MENTOR.address}")
+    mentor.page.get_by_label(re.compile("^Your picture")).set_input_files(
+        files=[{"name": "evil.png", "mimeType": "image/png", "buffer": b"MZ\x90\x00" + bytes(64)}]
+    )
+    expect(mentor.status()).to_contain_text("PNG, JPEG, GIF or WebP")
+    expect(head).to_have_attribute("src", re.compile("/avatar\\?v="))
+    mentor.context.close()
+
+
 def test_a_mentor_publishes_weekly_hours(served: tuple[str, Stack], browser: Browser) -> None:
     base, stack = served
     newcomer = anvil_account(7)

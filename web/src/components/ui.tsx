@@ -43,16 +43,17 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
   );
 }
 
-export function Avatar({ address, size = 40 }: { address: string; size?: number }) {
-  return <img className="avatar" src={identicon(address)} width={size} height={size} alt="" />;
+/** The uploaded picture when there is one (`src`), else an identicon drawn from the address. */
+export function Avatar({ address, size = 40, src }: { address: string; size?: number; src?: string | null }) {
+  return <img className="avatar" src={src || identicon(address)} width={size} height={size} alt="" />;
 }
 
 /** An address short, linked to its profile, with a copy button. */
-export function Address({ address, name }: { address: string; name?: string | null }) {
+export function Address({ address, name, avatar }: { address: string; name?: string | null; avatar?: string | null }) {
   const { t } = useTranslation();
   return (
     <span className="address">
-      <Avatar address={address} size={24} />
+      <Avatar address={address} size={24} src={avatar} />
       <Link to={`/users/${address}`} title={address}>
         {name || shortAddress(address)}
       </Link>

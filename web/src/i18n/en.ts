@@ -552,6 +552,10 @@ export const en = {
     openRoom: "Open the session room",
   },
   profile: {
+    picture: "Your picture (PNG, JPEG, GIF or WebP, up to 1 MB)",
+    removePicture: "Remove my picture",
+    pictureSaved: "Your picture is saved.",
+    pictureRemoved: "Your picture is removed.",
     rating: "★ {{rating}} from {{count}} reviews",
     credentials: "Credentials",
     noCredentials: "No credentials yet.",

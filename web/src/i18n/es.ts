@@ -552,6 +552,10 @@ export const es: Messages = {
     openRoom: "Abrir la sala de la sesión",
   },
   profile: {
+    picture: "Tu foto (PNG, JPEG, GIF o WebP, hasta 1 MB)",
+    removePicture: "Quitar mi foto",
+    pictureSaved: "Tu foto está guardada.",
+    pictureRemoved: "Tu foto se quitó.",
     rating: "★ {{rating}} de {{count}} reseñas",
     credentials: "Credenciales",
     noCredentials: "Todavía sin credenciales.",

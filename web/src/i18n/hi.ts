@@ -552,6 +552,10 @@ export const hi: Messages = {
     openRoom: "सत्र कक्ष खोलें",
   },
   profile: {
+    picture: "आपकी तस्वीर (PNG, JPEG, GIF या WebP, 1 MB तक)",
+    removePicture: "मेरी तस्वीर हटाएँ",
+    pictureSaved: "आपकी तस्वीर सहेजी गई।",
+    pictureRemoved: "आपकी तस्वीर हटा दी गई।",
     rating: "{{count}} समीक्षाओं से ★ {{rating}}",
     credentials: "प्रमाणपत्र",
     noCredentials: "अभी कोई प्रमाणपत्र नहीं।",

@@ -125,7 +125,7 @@ export function Find() {
             <li key={l.id} className="card">
               <p className={`tag ${l.kind}`}>{l.kind === "offer" ? t("find.offer") : t("find.request")}</p>
               <h3>{l.title}</h3>
-              <Address address={l.owner} />
+              <Address address={l.owner} avatar={l.owner_avatar} />
               <p>{l.description}</p>
               <p>
                 {skillName(l.skill)} · <strong>{formatPrice(l.price, l.currency, i18n.language)}</strong>
