@@ -44,8 +44,9 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
 }
 
 /** The uploaded picture when there is one (`src`), else an identicon drawn from the address. */
-export function Avatar({ address, size = 40, src }: { address: string; size?: number; src?: string | null }) {
-  return <img className="avatar" src={src || identicon(address)} width={size} height={size} alt="" />;
+export function Avatar({ address, size = 40, src, label }: { address: string; size?: number; src?: string | null; label?: string }) {
+  // Decorative beside a name, unless given a label (a profile's own picture).
+  return <img className="avatar" src={src || identicon(address)} width={size} height={size} alt={label ?? ""} />;
 }
 
 /** An address short, linked to its profile, with a copy button. */

@@ -552,6 +552,7 @@ export const en = {
     openRoom: "Open the session room",
   },
   profile: {
+    pictureOf: "Picture of {{name}}",
     picture: "Your picture (PNG, JPEG, GIF or WebP, up to 1 MB)",
     removePicture: "Remove my picture",
     pictureSaved: "Your picture is saved.",

@@ -552,6 +552,7 @@ export const es: Messages = {
     openRoom: "Abrir la sala de la sesión",
   },
   profile: {
+    pictureOf: "Foto de {{name}}",
     picture: "Tu foto (PNG, JPEG, GIF o WebP, hasta 1 MB)",
     removePicture: "Quitar mi foto",
     pictureSaved: "Tu foto está guardada.",

@@ -552,6 +552,7 @@ export const hi: Messages = {
     openRoom: "सत्र कक्ष खोलें",
   },
   profile: {
+    pictureOf: "{{name}} की तस्वीर",
     picture: "आपकी तस्वीर (PNG, JPEG, GIF या WebP, 1 MB तक)",
     removePicture: "मेरी तस्वीर हटाएँ",
     pictureSaved: "आपकी तस्वीर सहेजी गई।",

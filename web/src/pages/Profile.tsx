@@ -33,7 +33,7 @@ export function Profile() {
   return (
     <Page title={u.profile?.display_name || shortAddress(u.address)}>
       <div className="profile-head">
-        <Avatar address={u.address} size={72} src={u.avatar_url} />
+        <Avatar address={u.address} size={72} src={u.avatar_url} label={t("profile.pictureOf", { name: u.profile?.display_name || shortAddress(u.address) })} />
         <div>
           <p>
             <code>{shortAddress(u.address)}</code> <CopyButton text={u.address} label={t("common.copyAddress", { address: shortAddress(u.address) })} />
