@@ -634,6 +634,99 @@ def test_paying_by_card_through_stripe_funds_the_engagement(
     learner.context.close()
 
 
+def _until_status(base: str, engagement: int, status: str) -> dict[str, Any]:
+    """Polls an engagement until the served indexer has it in `status`."""
+    for _ in range(150):
+        got = httpx.get(f"{base}/engagements/{engagement}").json()
+        if got.get("status") == status:
+            return dict(got)
+        time.sleep(0.1)
+    raise AssertionError(f"engagement {engagement} stayed {got.get('status')!r}, never {status!r}")
+
+
+def test_a_dispute_with_shared_evidence_is_resolved_by_the_arbiter_with_a_split(
+    served: tuple[str, Stack], browser: Browser
+) -> None:
+    """Delivered work the learner disputes (with a statement), a message shared as evidence, and the
+    arbiter, who sees only what was shared, splits the escrow 30/70 with the slider's preview."""
+    base, stack = served
+    learner_h = {"Authorization": "Bearer " + _sign_in_token(base, LEARNER)}
+    mentor_h = {"Authorization": "Bearer " + _sign_in_token(base, MENTOR)}
+    prepared = httpx.post(
+        f"{base}/engagements/prepare",
+        headers=learner_h,
+        json={
+            "provider": MENTOR.address,
+            "title": "Audit review",
+            "skill": "solidity",
+            "milestones": [
+                {"title": "Review", "amount": str(10**16), "due_date": int(time.time()) + 10 * 86400}
+            ],
+        },
+    )
+    assert prepared.status_code == 200, prepared.text
+    stack.send(LEARNER, prepared.json()["tx"])
+    time.sleep(0.5)
+    mine = httpx.get(f"{base}/me/engagements", headers=learner_h, params={"limit": 100}).json()["data"]
+    eid = max(e["id"] for e in mine if e["provider"] == MENTOR.address)
+    _until_status(base, eid, "requested")
+    stack.send(MENTOR, httpx.post(f"{base}/engagements/{eid}/accept", headers=mentor_h).json())
+    _until_status(base, eid, "active")
+    submit = httpx.post(
+        f"{base}/engagements/{eid}/milestones/0/submit",
+        headers=mentor_h,
+        json={"summary": "One page of notes"},
+    )
+    assert submit.status_code == 200, submit.text
+    stack.send(MENTOR, submit.json()["tx"])
+    thread = httpx.post(f"{base}/engagements/{eid}/thread", headers=mentor_h).json()["id"]
+    said = httpx.post(
+        f"{base}/threads/{thread}/messages", headers=mentor_h, json={"body": "I will not look at the tests."}
+    )
+    assert said.status_code == 201, said.text
+    for _ in range(100):  # the submission indexed
+        if httpx.get(f"{base}/engagements/{eid}").json()["milestones"][0]["state"] == "submitted":
+            break
+        time.sleep(0.1)
+
+    learner = person(browser, base, stack, "dispute-learner", LEARNER)
+    learner.go(f"/engagements/{eid}")
+    learner.sign_in()
+    learner.page.get_by_role("button", name="Open a dispute").click()
+    learner.page.get_by_label("Your statement for the arbiter").fill("The review skipped the test suite.")
+    learner.page.get_by_role("button", name="Yes, Open a dispute").click()
+    expect(learner.status()).to_contain_text("Done: Open a dispute", timeout=60_000)  # sent and indexed
+    _until_status(base, eid, "disputed")
+    learner.page.reload()
+    sharing = learner.page.get_by_role("region", name="Share with the arbiter")
+    sharing.get_by_label(re.compile("I will not look at the tests")).check()
+    sharing.get_by_role("button", name="Share the chosen items").click()
+    expect(learner.status()).to_contain_text("Shared with the arbiter: 1 new item(s).")
+    learner.shot("dispute-shared")
+
+    arbiter = person(browser, base, stack, "arbiter", ARBITER)
+    arbiter.go("/arbiter")
+    arbiter.sign_in()
+    case = arbiter.page.get_by_role("region", name=f"Engagement {eid}")
+    expect(case).to_contain_text("I will not look at the tests.")  # what was shared, and only that
+    split = case.get_by_label(re.compile("Mentor's share"))
+    split.focus()
+    for _ in range(4):  # 50 % → 30 %, by the keyboard
+        arbiter.page.keyboard.press("ArrowLeft")
+    expect(case).to_contain_text("Mentor's share: 30 %")
+    expect(case).to_contain_text("The mentor gets 0.003 ETH")
+    expect(case).to_contain_text("the learner gets 0.007 ETH")
+    arbiter.shot("split")
+    case.get_by_role("button", name="Resolve").click()
+    case.get_by_role("button", name="Yes, Resolve").click()
+    expect(arbiter.status()).to_contain_text("Done")
+    settled = _until_status(base, eid, "settled")
+    assert settled["milestones"][0]["provider_share_bps"] == 3000
+    expect(arbiter.page.get_by_text("No open dispute names you as arbiter.")).to_be_visible()
+    for p in (learner, arbiter):
+        p.context.close()
+
+
 def test_a_slot_taken_while_another_learner_looked_is_said_in_words(
     served: tuple[str, Stack], browser: Browser
 ) -> None:
