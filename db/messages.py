@@ -127,6 +127,11 @@ shared_evidence = Table(
     Column("body", LargeBinary, nullable=True),  # sealed copy of the text
     Column("attendance", Text, nullable=True),  # JSON: [{booking_id, address, joined_at, left_at}]
     Column("created_at", BigInteger, nullable=False),
+    # A shared message's attachment, copied sealed as it was (deleting the message later keeps it).
+    Column("file_name", LargeBinary, nullable=True),
+    Column("file_type", String(40), nullable=True),
+    Column("file_size", Integer, nullable=True),
+    Column("file", LargeBinary, nullable=True),
     Index("ix_shared_evidence_engagement", "chain_id", "engagement_id"),
     UniqueConstraint("chain_id", "engagement_id", "shared_by", "message_id", name="uq_shared_evidence_once"),
     sqlite_autoincrement=True,

@@ -14,12 +14,19 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from api.messages.schemas import SharedEvidencePublic
+from api.messages.schemas import SharedEvidencePublic, SharedFile
 from api.messages.sealing import Sealer, SealingError
-from api.messages.service import NotAParty, NotFound, Refused, evidence_context, message_context
+from api.messages.service import (
+    NotAParty,
+    NotFound,
+    Refused,
+    attachment_context,
+    evidence_context,
+    message_context,
+)
 from db.booking import bookings
 from db.chain import engagements
-from db.messages import messages, shared_evidence, threads
+from db.messages import attachments, messages, shared_evidence, threads
 from db.room import room_attendance
 
 MAX_SHARED = 100  # messages per request
@@ -82,7 +89,9 @@ def share(
             raise Refused(
                 f"message {mid} is sealed with a key no longer configured: it cannot be shared"
             ) from None
-        key_id, sealed = sealer.seal(text, evidence_context(chain_id, engagement_id, party, mid))
+        context = evidence_context(chain_id, engagement_id, party, mid)
+        key_id, sealed = sealer.seal(text, context)
+        copied = _file_copy(conn, sealer, m, key_id, context)
         added += _insert(
             conn,
             chain_id=chain_id,
@@ -95,6 +104,7 @@ def share(
             key_id=key_id,
             body=sealed,
             created_at=now,
+            **copied,
         )
     already = conn.execute(
         select(shared_evidence.c.id).where(
@@ -130,6 +140,55 @@ def share(
             created_at=now,
         )
     return added
+
+
+def _file_copy(conn: Connection, sealer: Sealer, m: Any, key_id: str, context: bytes) -> dict[str, Any]:
+    """The message's attachment, opened and sealed again for the evidence row (under the key the
+    row's text uses): the arbiter's copy stays as it was shared, whatever happens to the message."""
+    row = conn.execute(select(attachments).where(attachments.c.message_id == m.id)).first()
+    if row is None:
+        return {}
+    try:
+        name = sealer.open(
+            row.key_id, bytes(row.name), attachment_context(m.thread_id, row.uploader, m.id, "name")
+        )
+        data = sealer.open(
+            row.key_id, bytes(row.content), attachment_context(m.thread_id, row.uploader, m.id, "content")
+        )
+    except SealingError:
+        raise Refused(
+            f"message {m.id}'s file is sealed with a key no longer configured: it cannot be shared"
+        ) from None
+    kid, sealed_name = sealer.seal(name, context + b":file-name")
+    _, sealed_file = sealer.seal(data, context + b":file")
+    if kid != key_id:  # both under the current key: one key id per row
+        raise Refused("the message key changed while sharing: try again")
+    return {"file_name": sealed_name, "file_type": row.media_type, "file_size": row.size, "file": sealed_file}
+
+
+def shared_file(
+    conn: Connection, sealer: Sealer, chain_id: int, engagement_id: int, viewer: str, shared_id: int
+) -> tuple[str, str, bytes]:
+    """(file name, media type, bytes) of a shared item's file, for the arbiter and the two parties."""
+    e = _engagement(conn, chain_id, engagement_id)
+    if viewer not in (e.client, e.provider, e.arbiter):
+        raise NotAParty("only the engagement's parties and its arbiter see what was shared")
+    r = conn.execute(
+        select(shared_evidence).where(
+            shared_evidence.c.id == shared_id,
+            shared_evidence.c.chain_id == chain_id,
+            shared_evidence.c.engagement_id == engagement_id,
+        )
+    ).first()
+    if r is None or r.file is None:
+        raise NotFound(f"no shared file {shared_id} in this dispute")
+    context = evidence_context(chain_id, engagement_id, r.shared_by, r.message_id)
+    try:
+        name = sealer.open(r.key_id, bytes(r.file_name), context + b":file-name").decode()
+        data = sealer.open(r.key_id, bytes(r.file), context + b":file")
+    except SealingError:
+        raise NotFound("this file's key is no longer configured; it cannot be read") from None
+    return name, str(r.file_type), data
 
 
 def _insert(conn: Connection, **values: Any) -> int:
@@ -182,6 +241,21 @@ def shared(
                 sent_at=r.sent_at,
                 body=body,
                 attendance=json.loads(r.attendance) if r.attendance else None,
+                file=_file_meta(sealer, r, chain_id, engagement_id),
             )
         )
     return out
+
+
+def _file_meta(sealer: Sealer, r: Any, chain_id: int, engagement_id: int) -> SharedFile | None:
+    if r.file is None:
+        return None
+    try:
+        name = sealer.open(
+            r.key_id,
+            bytes(r.file_name),
+            evidence_context(chain_id, engagement_id, r.shared_by, r.message_id) + b":file-name",
+        ).decode()
+    except SealingError:
+        name = "file"
+    return SharedFile(name=name, media_type=r.file_type, size=r.file_size)

@@ -447,6 +447,39 @@ def list_shared_evidence(
     return SharedEvidencePage(data=shown, next_cursor=next_cursor, total=None)
 
 
+@router.get(
+    "/engagements/{engagement_id}/shared-evidence/{shared_id}/file",
+    summary="A shared item's file (the arbiter and the two parties only), as it was when shared",
+    response_class=Response,
+    responses={
+        200: {"content": {t: {} for t in service.ACCEPTED}, "description": "the file"},
+        403: {},
+        404: {},
+    },
+)
+def get_shared_file(
+    engagement_id: EngagementId,
+    shared_id: Annotated[int, Path(ge=1, lt=2**63)],
+    session: CurrentSession,
+    conn: ConnDep,
+    settings: SettingsDep,
+    sealer: SealerDep,
+) -> Response:
+    with _refusals():
+        name, media_type, data = evidence.shared_file(
+            conn, sealer, settings.chain_id, engagement_id, session.address, shared_id
+        )
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
+
+
 @router.get("/me/blocks", response_model=BlocksPublic, summary="Wallets you have blocked, most recent first")
 def list_blocks(
     session: CurrentSession, conn: ConnDep, cursor: CursorQuery = None, limit: LimitQuery = 50

@@ -145,6 +145,12 @@ class ShareIn(Strict):
     attendance: bool = Field(False, description="also share the session room's join and leave times")
 
 
+class SharedFile(BaseModel):
+    name: str
+    media_type: str
+    size: int
+
+
 class SharedEvidencePublic(BaseModel):
     id: int
     kind: Literal["message", "attendance"]
@@ -155,6 +161,9 @@ class SharedEvidencePublic(BaseModel):
     sent_at: int | None
     body: str | None = Field(description="the message's text as it was when shared")
     attendance: list[dict[str, str | int | None]] | None
+    file: SharedFile | None = Field(
+        None, description="the message's attachment, copied when shared: GET …/shared-evidence/{id}/file"
+    )
 
 
 class SharedEvidencePage(Page[SharedEvidencePublic]):

@@ -164,7 +164,7 @@ _NOT_EXPORTED_COLUMNS = {
     "auth_sessions": {"token_hash"},  # a session secret, even hashed, stays inside
     "messages": {"body", "key_id"},  # ciphertext: the readable text is under `messages`
     "message_attachments": {"name", "content", "key_id"},  # readable under `attachments`
-    "shared_evidence": {"body", "key_id"},  # a sealed copy of a message already exported readable
+    "shared_evidence": {"body", "key_id", "file", "file_name"},  # sealed copies of what is exported readable
     "email_addresses": {"confirm_hash"},
     "avatars": {"content"},  # the picture itself: `avatar_base64`
 }

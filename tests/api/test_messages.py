@@ -20,7 +20,7 @@ from api.app import create_app
 from api.messages.sealing import SealingError
 from api.messages.service import rekey
 from chain.tx import anvil_account
-from db.messages import attachments, messages
+from db.messages import attachments, messages, shared_evidence
 from db.outbox import outbox
 from db.room import room_attendance
 from tests.api import rows
@@ -550,3 +550,40 @@ def test_an_executable_renamed_png_and_oversize_files_are_refused_and_nothing_is
     with app.state.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(attachments)).scalar() == 1
         assert conn.execute(select(func.count()).select_from(messages)).scalar() == 2  # inquiry + the PDF
+
+
+def test_a_file_shared_as_evidence_is_copied_sealed_and_served_to_the_arbiter_only(
+    app: FastAPI, c: TestClient
+) -> None:
+    """A party shares a message with a file: the arbiter downloads the file as it was, even after the
+    message is deleted; the stored copy is ciphertext; no one outside the dispute gets it."""
+    _engagement_row(app, 31, "disputed")
+    learner, mentor, arbiter = sign_in(c, LEARNER), sign_in(c, MENTOR), sign_in(c, STRANGER)
+    thread = c.post("/engagements/31/thread", headers=learner).json()["id"]
+    image = _png(pad=100)
+    sent = c.post(
+        f"/threads/{thread}/attachments",
+        headers=learner,
+        files={"file": ("broken build.png", image, "image/png")},
+        data={"body": "the failing test"},
+    )
+    assert sent.status_code == 201, sent.text
+    mid = sent.json()["id"]
+    shared = c.post("/engagements/31/shared-evidence", headers=learner, json={"message_ids": [mid]})
+    assert shared.status_code == 201 and shared.json() == {"added": 1}
+    assert c.delete(f"/threads/{thread}/messages/{mid}", headers=learner).status_code == 200
+    [item] = c.get("/engagements/31/shared-evidence", headers=arbiter).json()["data"]
+    assert item["body"] == "the failing test"
+    assert item["file"] == {"name": "broken build.png", "media_type": "image/png", "size": len(image)}
+    got = c.get(f"/engagements/31/shared-evidence/{item['id']}/file", headers=arbiter)
+    assert got.status_code == 200 and got.content == image and got.headers["content-type"] == "image/png"
+    assert got.headers["content-disposition"].startswith("attachment;")
+    assert c.get(f"/engagements/31/shared-evidence/{item['id']}/file", headers=mentor).status_code == 200
+    outsider = sign_in(c, anvil_account(8))
+    assert c.get(f"/engagements/31/shared-evidence/{item['id']}/file", headers=outsider).status_code == 403
+    assert c.get("/engagements/31/shared-evidence/999999/file", headers=arbiter).status_code == 404
+    with app.state.engine.connect() as conn:
+        stored = conn.execute(select(shared_evidence.c.file, shared_evidence.c.file_name)).all()
+    assert stored and all(
+        image not in bytes(r.file) and b"broken build" not in bytes(r.file_name) for r in stored
+    )

@@ -699,9 +699,17 @@ def test_a_dispute_with_shared_evidence_is_resolved_by_the_arbiter_with_a_split(
     _until_status(base, eid, "disputed")
     learner.page.reload()
     sharing = learner.page.get_by_role("region", name="Share with the arbiter")
-    sharing.get_by_label(re.compile("I will not look at the tests")).check()
+    sharing.get_by_label(re.compile("I will not look at the tests")).check()  # the thread has loaded
+    pdf = b"%PDF-1.4\n% the CI log of the failing tests\n" + bytes(200)
+    expect(sharing.get_by_label("Add a file for the arbiter (image or PDF)")).to_be_enabled()
+    sharing.get_by_label("Add a file for the arbiter (image or PDF)").set_input_files(
+        files=[{"name": "ci-log.pdf", "mimeType": "application/pdf", "buffer": pdf}]
+    )
+    expect(learner.status()).to_contain_text("ci-log.pdf is added")
+    expect(sharing.get_by_label(re.compile("ci-log.pdf"))).to_be_checked()  # chosen already
+    expect(sharing.get_by_label(re.compile("I will not look at the tests"))).to_be_checked()  # kept
     sharing.get_by_role("button", name="Share the chosen items").click()
-    expect(learner.status()).to_contain_text("Shared with the arbiter: 1 new item(s).")
+    expect(learner.status()).to_contain_text("Shared with the arbiter: 2 new item(s).")
     learner.shot("dispute-shared")
 
     arbiter = person(browser, base, stack, "arbiter", ARBITER)
@@ -709,6 +717,10 @@ def test_a_dispute_with_shared_evidence_is_resolved_by_the_arbiter_with_a_split(
     arbiter.sign_in()
     case = arbiter.page.get_by_role("region", name=f"Engagement {eid}")
     expect(case).to_contain_text("I will not look at the tests.")  # what was shared, and only that
+    with arbiter.page.expect_download() as downloading:
+        case.get_by_role("button", name=re.compile(r"^Download ci-log\.pdf")).click()
+    assert downloading.value.suggested_filename == "ci-log.pdf"
+    assert open(downloading.value.path(), "rb").read() == pdf  # the file as the learner shared it
     split = case.get_by_label(re.compile("Mentor's share"))
     split.focus()
     for _ in range(4):  # 50 % → 30 %, by the keyboard

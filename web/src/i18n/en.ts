@@ -458,6 +458,9 @@ export const en = {
     open: "Messages",
   },
   evidence: {
+    addFile: "Add a file for the arbiter (image or PDF)",
+    fileAdded: "{{name}} is added: share it below.",
+    download: "Download {{name}} ({{size}})",
     title: "Share with the arbiter",
     explain: "The arbiter cannot read your messages. Choose what to show them: each item is copied as it is now, with your name and the time.",
     pick: "Messages of this engagement",

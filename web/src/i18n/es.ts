@@ -458,6 +458,9 @@ export const es: Messages = {
     open: "Mensajes del encargo",
   },
   evidence: {
+    addFile: "Añadir un archivo para el árbitro (imagen o PDF)",
+    fileAdded: "{{name}} se añadió: compártelo abajo.",
+    download: "Descargar {{name}} ({{size}})",
     title: "Compartir con el árbitro",
     explain: "El árbitro no puede leer vuestros mensajes. Elige qué mostrarle: cada elemento se copia tal como está ahora, con tu nombre y la hora.",
     pick: "Mensajes de este encargo",

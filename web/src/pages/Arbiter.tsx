@@ -2,9 +2,9 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
-import { client, unwrap, type Engagement } from "../api/client";
+import { client, loadSession, unwrap, type Engagement } from "../api/client";
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
-import { describeError } from "../lib/errors";
+import { ApiError, describeError, type Problem } from "../lib/errors";
 import { formatDateTime, shortAddress } from "../lib/format";
 import { useSend } from "../lib/send";
 import { useSession } from "../lib/session";
@@ -110,6 +110,7 @@ export function Shared({ id }: { id: number }) {
                   {t("evidence.wrote", { who: shortAddress(x.sender ?? ""), time: when(x.sent_at ?? 0) })}
                 </p>
                 <p className="body">{x.body}</p>
+                {x.file && <SharedFileButton engagement={id} shared={x.id} file={x.file} />}
               </>
             ) : (
               <ul>
@@ -125,5 +126,34 @@ export function Shared({ id }: { id: number }) {
         ))}
       </ul>
     </>
+  );
+}
+
+/** Downloads a shared file with the signed-in session (the route needs it, so not a plain link). */
+function SharedFileButton({ engagement, shared, file }: { engagement: number; shared: number; file: { name: string; size: number } }) {
+  const { t, i18n } = useTranslation();
+  const status = useStatus();
+  const words = useErrorWords();
+  const download = async () => {
+    try {
+      const stored = loadSession();
+      const res = await fetch(`/engagements/${engagement}/shared-evidence/${shared}/file`, {
+        headers: stored ? { Authorization: `Bearer ${stored.token}` } : {},
+      });
+      if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => null)) as Problem | null);
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = file.name;
+      a.click();
+      URL.revokeObjectURL(url);
+    } catch (error) {
+      status.say(words(describeError(error)), "error");
+    }
+  };
+  return (
+    <button type="button" className="link-button" onClick={() => void download()}>
+      {t("evidence.download", { name: file.name, size: new Intl.NumberFormat(i18n.language, { style: "unit", unit: "kilobyte", maximumFractionDigits: 0 }).format(Math.max(1, file.size / 1024)) })}
+    </button>
   );
 }

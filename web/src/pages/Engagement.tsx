@@ -4,9 +4,9 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useParams } from "react-router";
-import { client, unwrap, type Engagement as E, type Milestone } from "../api/client";
+import { client, loadSession, unwrap, type Engagement as E, type Milestone } from "../api/client";
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
-import { describeError } from "../lib/errors";
+import { ApiError, describeError, type Problem } from "../lib/errors";
 import { formatDate, shortAddress } from "../lib/format";
 import { useSend, type Funding } from "../lib/send";
 import { useSession } from "../lib/session";
@@ -92,13 +92,41 @@ function ShareEvidence({ id }: { id: number }) {
   const queries = useQueryClient();
   const [chosen, setChosen] = useState<number[]>([]);
   const [attendance, setAttendance] = useState(false);
+  const [uploading, setUploading] = useState(false);
   const thread = useQuery({
     queryKey: ["thread", "of-engagement", id],
     queryFn: async () => {
       const th = unwrap(await client.POST("/engagements/{engagement_id}/thread", { params: { path: { engagement_id: id } } }));
-      return unwrap(await client.GET("/threads/{thread_id}/messages", { params: { path: { thread_id: th.id }, query: { limit: 100 } } }));
+      const list = unwrap(await client.GET("/threads/{thread_id}/messages", { params: { path: { thread_id: th.id }, query: { limit: 100 } } }));
+      return { ...list, threadId: th.id };
     },
   });
+  // A file for the arbiter goes into the engagement's thread (encrypted at rest, never on IPFS), then
+  // is shared like any message: the arbiter gets a copy as it is now.
+  const upload = async (file: File) => {
+    if (!thread.data) return;
+    setUploading(true);
+    try {
+      const form = new FormData();
+      form.append("file", file);
+      form.append("body", "");
+      const stored = loadSession();
+      const res = await fetch(`/threads/${thread.data.threadId}/attachments`, {
+        method: "POST",
+        body: form,
+        headers: stored ? { Authorization: `Bearer ${stored.token}` } : {},
+      });
+      if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => null)) as Problem | null);
+      const sent = (await res.json()) as { id: number };
+      setChosen((c) => [...c, sent.id]);
+      await queries.invalidateQueries({ queryKey: ["thread", "of-engagement", id] });
+      status.say(t("evidence.fileAdded", { name: file.name }), "success");
+    } catch (error) {
+      status.say(words(describeError(error)), "error");
+    } finally {
+      setUploading(false);
+    }
+  };
   const share = async () => {
     try {
       const out = unwrap(
@@ -114,7 +142,7 @@ function ShareEvidence({ id }: { id: number }) {
       status.say(words(describeError(error)), "error");
     }
   };
-  const messages = (thread.data?.data ?? []).filter((m) => m.body);
+  const messages = (thread.data?.data ?? []).filter((m) => m.body || m.attachments?.length);
   return (
     <section aria-labelledby="share-evidence" className="stack">
       <h2 id="share-evidence">{t("evidence.title")}</h2>
@@ -130,8 +158,24 @@ function ShareEvidence({ id }: { id: number }) {
               onChange={(ev) => setChosen((c) => (ev.target.checked ? [...c, m.id] : c.filter((x) => x !== m.id)))}
             />
             {shortAddress(m.sender)} · {formatDate(m.created_at, i18n.language)}: {m.body}
+            {m.attachments?.map((a) => (
+              <span key={a.id}> 📎 {a.filename}</span>
+            ))}
           </label>
         ))}
+        <label className="file">
+          {t("evidence.addFile")}
+          <input
+            type="file"
+            accept="image/png,image/jpeg,image/gif,image/webp,application/pdf"
+            disabled={uploading || !thread.data}
+            onChange={(ev) => {
+              const file = ev.target.files?.[0];
+              if (file) void upload(file);
+              ev.target.value = "";
+            }}
+          />
+        </label>
         <label className="check">
           <input type="checkbox" checked={attendance} onChange={(ev) => setAttendance(ev.target.checked)} />
           {t("evidence.attendance")}
