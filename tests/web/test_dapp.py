@@ -716,6 +716,7 @@ def test_a_dispute_with_shared_evidence_is_resolved_by_the_arbiter_with_a_split(
     arbiter.go("/arbiter")
     arbiter.sign_in()
     case = arbiter.page.get_by_role("region", name=f"Engagement {eid}")
+    expect(case).to_contain_text("Maya the mentor")  # the parties by their profile names
     expect(case).to_contain_text("I will not look at the tests.")  # what was shared, and only that
     with arbiter.page.expect_download() as downloading:
         case.get_by_role("button", name=re.compile(r"^Download ci-log\.pdf")).click()
@@ -1008,6 +1009,10 @@ def test_a_mentor_uploads_a_picture_that_their_cards_show(
     mentor = person(browser, base, stack, "picture-mentor", MENTOR)
     mentor.go(f"/users/{MENTOR.address}")
     mentor.sign_in()
+    # The profile's calendar at a glance: weekly hours in the mentor's zone, the next free time per listing.
+    hours = mentor.page.get_by_role("region", name="Weekly hours")
+    expect(hours).to_contain_text("In the mentor's time zone, Europe/Berlin.")
+    expect(hours.get_by_role("link", name=re.compile("^Python sessions: next free "))).to_be_visible()
     mentor.page.get_by_label(re.compile("^Your picture")).set_input_files(
         files=[{"name": "me.png", "mimeType": "image/png", "buffer": TINY_PNG}]
     )

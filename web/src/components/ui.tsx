@@ -2,7 +2,8 @@
 import { useEffect, useId, useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
-import type { Token } from "../api/client";
+import { useQuery } from "@tanstack/react-query";
+import { client, unwrap, type Token } from "../api/client";
 import { formatTokenAmount, shortAddress } from "../lib/format";
 import { identicon } from "../lib/ids";
 import { useChainInfo } from "../lib/chain";
@@ -61,6 +62,17 @@ export function Address({ address, name, avatar }: { address: string; name?: str
       <CopyButton text={address} label={t("common.copyAddress", { address: shortAddress(address) })} />
     </span>
   );
+}
+
+/** A party of an engagement: their profile's name and picture when they have them (one cached read
+ * per person), else the short address and an identicon. */
+export function Party({ address }: { address: string }) {
+  const user = useQuery({
+    queryKey: ["user", address],
+    staleTime: 60_000,
+    queryFn: async () => unwrap(await client.GET("/users/{address}", { params: { path: { address } } })),
+  });
+  return <Address address={address} name={user.data?.profile?.display_name} avatar={user.data?.avatar_url} />;
 }
 
 export function useToken(address: string): Token {

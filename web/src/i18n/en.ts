@@ -555,6 +555,10 @@ export const en = {
     openRoom: "Open the session room",
   },
   profile: {
+    hours: "Weekly hours",
+    hoursZone: "In the mentor's time zone, {{zone}}.",
+    noHours: "No weekly hours published.",
+    nextFree: "{{title}}: next free {{when}}",
     pictureOf: "Picture of {{name}}",
     picture: "Your picture (PNG, JPEG, GIF or WebP, up to 1 MB)",
     removePicture: "Remove my picture",

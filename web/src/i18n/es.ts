@@ -555,6 +555,10 @@ export const es: Messages = {
     openRoom: "Abrir la sala de la sesión",
   },
   profile: {
+    hours: "Horario semanal",
+    hoursZone: "En la zona horaria del mentor, {{zone}}.",
+    noHours: "No hay horario semanal publicado.",
+    nextFree: "{{title}}: próximo hueco libre {{when}}",
     pictureOf: "Foto de {{name}}",
     picture: "Tu foto (PNG, JPEG, GIF o WebP, hasta 1 MB)",
     removePicture: "Quitar mi foto",

@@ -555,6 +555,10 @@ export const hi: Messages = {
     openRoom: "सत्र कक्ष खोलें",
   },
   profile: {
+    hours: "साप्ताहिक समय",
+    hoursZone: "मेंटर के समय क्षेत्र में, {{zone}}।",
+    noHours: "कोई साप्ताहिक समय प्रकाशित नहीं।",
+    nextFree: "{{title}}: अगला खाली समय {{when}}",
     pictureOf: "{{name}} की तस्वीर",
     picture: "आपकी तस्वीर (PNG, JPEG, GIF या WebP, 1 MB तक)",
     removePicture: "मेरी तस्वीर हटाएँ",

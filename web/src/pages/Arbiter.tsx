@@ -3,7 +3,7 @@ import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { client, loadSession, unwrap, type Engagement } from "../api/client";
-import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
+import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page, Party } from "../components/ui";
 import { ApiError, describeError, type Problem } from "../lib/errors";
 import { formatDateTime, shortAddress } from "../lib/format";
 import { useSend } from "../lib/send";
@@ -49,7 +49,7 @@ function Dispute({ e }: { e: Engagement }) {
         <Link to={`/engagements/${e.id}`}>{t("engagement.title", { id: e.id })}</Link>
       </h2>
       <p>
-        {t("engagement.client")} <Address address={e.client} /> · {t("engagement.provider")} <Address address={e.provider} />
+        {t("engagement.client")} <Party address={e.client} /> · {t("engagement.provider")} <Party address={e.provider} />
       </p>
       <h3>{t("arbiter.evidence")}</h3>
       {evidence.data && evidence.data.data.length === 0 && <p className="muted">{t("arbiter.noEvidence")}</p>}

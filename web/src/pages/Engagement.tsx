@@ -5,7 +5,7 @@ import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useParams } from "react-router";
 import { client, loadSession, unwrap, type Engagement as E, type Milestone } from "../api/client";
-import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
+import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page, Party } from "../components/ui";
 import { ApiError, describeError, type Problem } from "../lib/errors";
 import { formatDate, shortAddress } from "../lib/format";
 import { useSend, type Funding } from "../lib/send";
@@ -37,9 +37,9 @@ export function Engagement() {
       </p>
       <dl className="facts">
         <dt>{t("engagement.client")}</dt>
-        <dd><Address address={e.client} /></dd>
+        <dd><Party address={e.client} /></dd>
         <dt>{t("engagement.provider")}</dt>
-        <dd><Address address={e.provider} /></dd>
+        <dd><Party address={e.provider} /></dd>
         <dt>{t("engagement.arbiter")}</dt>
         <dd><Address address={e.arbiter} /></dd>
         <dt>{t("engagement.total")}</dt>

@@ -2,13 +2,13 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
-import { client, loadSession, unwrap } from "../api/client";
+import { client, loadSession, unwrap, type Schemas } from "../api/client";
 import { ApiError, describeError, type Problem } from "../lib/errors";
 import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
 import { useErrorWords } from "../lib/useErrorWords";
 import { Avatar, CopyButton, ErrorNote, Loading, Page } from "../components/ui";
-import { formatPrice, shortAddress } from "../lib/format";
+import { formatDateTime, formatPrice, shortAddress } from "../lib/format";
 
 export function Profile() {
   const { address = "" } = useParams();
@@ -25,6 +25,19 @@ export function Profile() {
   const listings = useQuery({
     queryKey: ["user", address, "listings"],
     queryFn: async () => unwrap(await client.GET("/listings", { params: { query: { owner: address } } })),
+  });
+  // When each session listing is next free (the free-time index), for the availability section.
+  const free = useQuery({
+    queryKey: ["user", address, "free"],
+    queryFn: async () => unwrap(await client.GET("/listings", { params: { query: { owner: address, available_days: 7 } } })),
+  });
+  const hours = useQuery({
+    queryKey: ["user", address, "hours"],
+    retry: false,
+    queryFn: async () => {
+      const got = await client.GET("/users/{address}/availability", { params: { path: { address } } });
+      return got.response.status === 404 ? null : unwrap(got);
+    },
   });
   if (user.isLoading) return <Loading />;
   if (user.error || !user.data) return <ErrorNote error={user.error} />;
@@ -71,6 +84,7 @@ export function Profile() {
           </li>
         ))}
       </ul>
+      {hours.data && <Hours hours={hours.data} free={free.data?.data ?? []} />}
       <h2>{t("profile.reviews")}</h2>
       {reviews.data?.data.length === 0 && <p className="muted">{t("profile.noReviews")}</p>}
       <ul>
@@ -135,5 +149,41 @@ function Picture({ hasOne, address }: { hasOne: boolean; address: string }) {
         </button>
       )}
     </div>
+  );
+}
+
+/** The mentor's weekly hours (in their own zone, said so) and, per session listing, the next free time
+ * in the viewer's zone — a calendar at a glance; the booking page has every slot. */
+function Hours({ hours, free }: { hours: Schemas["AvailabilityPublic"]; free: Schemas["ListingPublic"][] }) {
+  const { t, i18n } = useTranslation();
+  const days = new Intl.DateTimeFormat(i18n.language, { weekday: "long", timeZone: "UTC" });
+  // 2024-01-01 was a Monday: weekday 0 in the API.
+  const dayName = (weekday: number) => days.format(new Date(Date.UTC(2024, 0, 1 + weekday)));
+  const byDay = new Map<number, string[]>();
+  for (const r of hours.rules) byDay.set(r.weekday, [...(byDay.get(r.weekday) ?? []), `${r.start}–${r.end}`]);
+  return (
+    <section aria-labelledby="hours">
+      <h2 id="hours">{t("profile.hours")}</h2>
+      <p className="muted">{t("profile.hoursZone", { zone: hours.timezone })}</p>
+      {byDay.size === 0 && <p className="muted">{t("profile.noHours")}</p>}
+      <table className="milestones-table">
+        <caption className="sr-only">{t("profile.hours")}</caption>
+        <tbody>
+          {[...byDay.keys()].sort().map((d) => (
+            <tr key={d}>
+              <th scope="row">{dayName(d)}</th>
+              <td>{(byDay.get(d) ?? []).join(", ")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {free.map((l) =>
+        l.next_free_at != null ? (
+          <p key={l.id}>
+            <Link to={`/book/${l.id}`}>{t("profile.nextFree", { title: l.title, when: formatDateTime(l.next_free_at, i18n.language) })}</Link>
+          </p>
+        ) : null,
+      )}
+    </section>
   );
 }
