@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -176,6 +177,16 @@ def test_two_browsers_on_two_replicas_talk_face_to_face_and_hang_up(
         for p in (learner, mentor):
             p.go(f"/room/{BOOKING}")
             _connect(p)
+        # The learner checks the devices first: a preview of themselves, and a camera to choose.
+        learner.page.get_by_role("button", name="Check camera and microphone").click()
+        preview = learner.page.get_by_label("Your camera, before joining")
+        expect(preview).to_be_visible()
+        camera = learner.page.get_by_role("combobox", name=re.compile("^Camera"))
+        expect(camera).to_be_visible()
+        assert camera.get_by_role("option").count() >= 2  # the browser's default and the fake device
+        camera.select_option(index=1)
+        expect(preview).to_be_visible()
+        for p in (learner, mentor):
             p.page.get_by_role("button", name="Join the session").click()
         for p in (learner, mentor):
             expect(p.page.locator("[data-ice=connected], [data-ice=completed]")).to_be_visible(timeout=30_000)

@@ -66,6 +66,11 @@ function RoomView({ bookingId }: { bookingId: string }) {
   const polite = useRef(false);
   const pending = useRef<RTCIceCandidateInit[]>([]);
   const localVideo = useRef<HTMLVideoElement>(null);
+  const previewVideo = useRef<HTMLVideoElement>(null);
+  const [devices, setDevices] = useState<{ audio: MediaDeviceInfo[]; video: MediaDeviceInfo[] }>({ audio: [], video: [] });
+  const [cameraId, setCameraId] = useState("");
+  const [micId, setMicId] = useState("");
+  const [previewing, setPreviewing] = useState(false);
   const remoteVideo = useRef<HTMLVideoElement>(null);
 
   const send = (frame: object) => {
@@ -176,16 +181,45 @@ function RoomView({ bookingId }: { bookingId: string }) {
     }
   };
 
-  const join = async () => {
-    if (!session) return;
-    setPhase("joining");
-    setRefused(null);
+  /** The chosen camera and microphone (the browser's default until one is picked). */
+  const open = async (camera: string, mic: string): Promise<MediaStream> =>
+    navigator.mediaDevices.getUserMedia({
+      audio: mic ? { deviceId: { exact: mic } } : true,
+      video: camera ? { deviceId: { exact: camera } } : true,
+    });
+
+  /** Before joining: open the devices, show yourself, list the cameras and microphones to choose from
+   * (their names are only readable once the browser was allowed to use them). */
+  const preview = async (camera = cameraId, mic = micId) => {
     try {
-      local.current = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+      local.current?.getTracks().forEach((track) => track.stop());
+      local.current = await open(camera, mic);
+      setNoMedia(null);
+      const all = await navigator.mediaDevices.enumerateDevices();
+      setDevices({ audio: all.filter((d) => d.kind === "audioinput"), video: all.filter((d) => d.kind === "videoinput") });
+      setPreviewing(true);
     } catch (error) {
       local.current = null;
       setNoMedia(error instanceof Error ? error.message : String(error));
     }
+  };
+  useEffect(() => {
+    if (previewing && previewVideo.current) previewVideo.current.srcObject = local.current;
+  }, [previewing, cameraId, micId]);
+
+  const join = async () => {
+    if (!session) return;
+    setPhase("joining");
+    setRefused(null);
+    if (!local.current || local.current.getTracks().every((track) => track.readyState === "ended")) {
+      try {
+        local.current = await open(cameraId, micId);
+      } catch (error) {
+        local.current = null;
+        setNoMedia(error instanceof Error ? error.message : String(error));
+      }
+    }
+    setPreviewing(false);
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(`${scheme}//${window.location.host}/rooms/${bookingId}/ws`);
     ws.current = socket;
@@ -285,9 +319,57 @@ function RoomView({ bookingId }: { bookingId: string }) {
       )}
       {noMedia && <p className="notice">{t("room.noMedia", { reason: noMedia })}</p>}
       {(phase === "idle" || phase === "ended") && r.open_now && (
-        <button type="button" className="primary" onClick={() => void join()}>
-          {t("room.join")}
-        </button>
+        <div className="stack">
+          {!previewing && (
+            <button type="button" onClick={() => void preview()}>
+              {t("room.check")}
+            </button>
+          )}
+          {previewing && (
+            <>
+              <video ref={previewVideo} autoPlay playsInline muted aria-label={t("room.preview")} className="preview" />
+              <div className="row">
+                <label>
+                  {t("room.camera")}
+                  <select
+                    value={cameraId}
+                    onChange={(e) => {
+                      setCameraId(e.target.value);
+                      void preview(e.target.value, micId);
+                    }}
+                  >
+                    <option value="">{t("room.defaultDevice")}</option>
+                    {devices.video.map((d, i) => (
+                      <option key={d.deviceId || i} value={d.deviceId}>
+                        {d.label || t("room.cameraN", { n: i + 1 })}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <label>
+                  {t("room.microphone")}
+                  <select
+                    value={micId}
+                    onChange={(e) => {
+                      setMicId(e.target.value);
+                      void preview(cameraId, e.target.value);
+                    }}
+                  >
+                    <option value="">{t("room.defaultDevice")}</option>
+                    {devices.audio.map((d, i) => (
+                      <option key={d.deviceId || i} value={d.deviceId}>
+                        {d.label || t("room.microphoneN", { n: i + 1 })}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+              </div>
+            </>
+          )}
+          <button type="button" className="primary" onClick={() => void join()}>
+            {phase === "ended" ? t("room.rejoin") : t("room.join")}
+          </button>
+        </div>
       )}
       {phase === "joining" && <p role="status">{t("room.joining")}</p>}
       {phase === "ended" && <p role="status">{t("room.ended")}</p>}
