@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -92,12 +93,7 @@ def remind(conn: Connection, booking_id: str, now: int) -> list[OutboxItem]:
 def due_answers(conn: Connection, now: int) -> list[str]:
     """Paid booking requests whose respond-by time is within RESPOND_AHEAD, not yet accepted, and
     whose mentor was not reminded yet."""
-    waiting = exists().where(
-        engagements.c.terms_digest == bookings.c.terms_digest,
-        engagements.c.status == "requested",
-        engagements.c.client == bookings.c.learner,
-        engagements.c.provider == bookings.c.mentor,
-    )
+    waiting = _waiting()
     rows = conn.execute(
         select(bookings.c.id)
         .where(
@@ -116,22 +112,31 @@ def due_answers(conn: Connection, now: int) -> list[str]:
 
 def remind_answer(conn: Connection, booking_id: str, now: int) -> list[OutboxItem]:
     """The mentor's "answer this request" reminder, in the caller's transaction (once per booking)."""
+    return _request_reminder(conn, booking_id, now, RESPOND, to_learner=False)
+
+
+def _request_reminder(
+    conn: Connection, booking_id: str, now: int, kind: str, *, to_learner: bool
+) -> list[OutboxItem]:
+    """One reminder about a paid, unaccepted request to its mentor or learner, once per booking."""
     row = conn.execute(
         select(
             bookings.c.mentor,
+            bookings.c.learner,
             bookings.c.respond_by,
             bookings.c.starts_at,
             engagements.c.chain_id,
             engagements.c.id,
         )
         .join(engagements, engagements.c.terms_digest == bookings.c.terms_digest)
-        .where(bookings.c.id == booking_id, engagements.c.status == "requested")
+        .where(bookings.c.id == booking_id, engagements.c.status == "requested", _parties())
     ).first()
     if row is None:
         return []
-    conn.execute(insert(reminders_sent).values(booking_id=booking_id, kind=RESPOND, sent_at=now))
+    conn.execute(insert(reminders_sent).values(booking_id=booking_id, kind=kind, sent_at=now))
+    to = row.learner if to_learner else row.mentor
     payload = {
-        "kind": RESPOND,
+        "kind": kind,
         "engagement_id": int(row.id),
         "milestone": None,
         "token_id": None,
@@ -142,26 +147,31 @@ def remind_answer(conn: Connection, booking_id: str, now: int) -> list[OutboxIte
         "respond_by": row.respond_by,
     }
     nid = notifications_table.add(
-        conn, row.mentor, payload, now=now, chain_id=row.chain_id, engagement_id=int(row.id)
+        conn, to, payload, now=now, chain_id=row.chain_id, engagement_id=int(row.id)
     )
     return [
         OutboxItem(
-            kind="notification",
-            audience=frozenset({row.mentor}),
-            payload={"id": nid, **payload, "created_at": now},
+            kind="notification", audience=frozenset({to}), payload={"id": nid, **payload, "created_at": now}
         )
     ]
+
+
+def _parties() -> Any:
+    """The booking's engagement is its own: its learner and mentor (a digest can be copied on-chain)."""
+    return and_(engagements.c.client == bookings.c.learner, engagements.c.provider == bookings.c.mentor)
+
+
+def _waiting() -> Any:
+    """The booking's request is funded and not answered yet."""
+    return exists().where(
+        engagements.c.terms_digest == bookings.c.terms_digest, engagements.c.status == "requested", _parties()
+    )
 
 
 def due_unanswered(conn: Connection, now: int) -> list[str]:
     """Paid booking requests past their respond-by time, still unaccepted, whose learner was not yet
     told to take the money back."""
-    waiting = exists().where(
-        engagements.c.terms_digest == bookings.c.terms_digest,
-        engagements.c.status == "requested",
-        engagements.c.client == bookings.c.learner,
-        engagements.c.provider == bookings.c.mentor,
-    )
+    waiting = _waiting()
     rows = conn.execute(
         select(bookings.c.id)
         .where(
@@ -181,45 +191,7 @@ def due_unanswered(conn: Connection, now: int) -> list[str]:
 
 def remind_unanswered(conn: Connection, booking_id: str, now: int) -> list[OutboxItem]:
     """The learner's "not answered in time: withdraw it" notification, once per booking."""
-    row = conn.execute(
-        select(
-            bookings.c.learner,
-            bookings.c.respond_by,
-            bookings.c.starts_at,
-            engagements.c.chain_id,
-            engagements.c.id,
-        )
-        .join(engagements, engagements.c.terms_digest == bookings.c.terms_digest)
-        .where(
-            bookings.c.id == booking_id,
-            engagements.c.status == "requested",
-            engagements.c.client == bookings.c.learner,
-        )
-    ).first()
-    if row is None:
-        return []
-    conn.execute(insert(reminders_sent).values(booking_id=booking_id, kind=UNANSWERED, sent_at=now))
-    payload = {
-        "kind": UNANSWERED,
-        "engagement_id": int(row.id),
-        "milestone": None,
-        "token_id": None,
-        "by": None,
-        "tx": None,
-        "booking": booking_id,
-        "starts_at": row.starts_at,
-        "respond_by": row.respond_by,
-    }
-    nid = notifications_table.add(
-        conn, row.learner, payload, now=now, chain_id=row.chain_id, engagement_id=int(row.id)
-    )
-    return [
-        OutboxItem(
-            kind="notification",
-            audience=frozenset({row.learner}),
-            payload={"id": nid, **payload, "created_at": now},
-        )
-    ]
+    return _request_reminder(conn, booking_id, now, UNANSWERED, to_learner=True)
 
 
 class Reminders:

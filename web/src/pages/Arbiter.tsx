@@ -2,9 +2,10 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
-import { client, loadSession, unwrap, type Engagement } from "../api/client";
+import { client, unwrap, type Engagement } from "../api/client";
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page, Party } from "../components/ui";
-import { ApiError, describeError, type Problem } from "../lib/errors";
+import { describeError } from "../lib/errors";
+import { sendForm } from "../lib/upload";
 import { formatDateTime, shortAddress } from "../lib/format";
 import { useSend } from "../lib/send";
 import { useSession } from "../lib/session";
@@ -136,11 +137,7 @@ function SharedFileButton({ engagement, shared, file }: { engagement: number; sh
   const words = useErrorWords();
   const download = async () => {
     try {
-      const stored = loadSession();
-      const res = await fetch(`/engagements/${engagement}/shared-evidence/${shared}/file`, {
-        headers: stored ? { Authorization: `Bearer ${stored.token}` } : {},
-      });
-      if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => null)) as Problem | null);
+      const res = await sendForm(`/engagements/${engagement}/shared-evidence/${shared}/file`, "GET");
       const url = URL.createObjectURL(await res.blob());
       const a = document.createElement("a");
       a.href = url;

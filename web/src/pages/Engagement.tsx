@@ -4,9 +4,10 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useParams } from "react-router";
-import { client, loadSession, unwrap, type Engagement as E, type Milestone } from "../api/client";
+import { client, unwrap, type Engagement as E, type Milestone } from "../api/client";
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page, Party } from "../components/ui";
-import { ApiError, describeError, type Problem } from "../lib/errors";
+import { describeError } from "../lib/errors";
+import { sendForm } from "../lib/upload";
 import { formatDate, shortAddress } from "../lib/format";
 import { useSend, type Funding } from "../lib/send";
 import { useSession } from "../lib/session";
@@ -110,13 +111,7 @@ function ShareEvidence({ id }: { id: number }) {
       const form = new FormData();
       form.append("file", file);
       form.append("body", "");
-      const stored = loadSession();
-      const res = await fetch(`/threads/${thread.data.threadId}/attachments`, {
-        method: "POST",
-        body: form,
-        headers: stored ? { Authorization: `Bearer ${stored.token}` } : {},
-      });
-      if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => null)) as Problem | null);
+      const res = await sendForm(`/threads/${thread.data.threadId}/attachments`, "POST", form);
       const sent = (await res.json()) as { id: number };
       setChosen((c) => [...c, sent.id]);
       await queries.invalidateQueries({ queryKey: ["thread", "of-engagement", id] });

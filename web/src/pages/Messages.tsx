@@ -7,13 +7,14 @@ import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
 import { client, loadSession, unwrap, type Schemas } from "../api/client";
 import { Address, ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
-import { ApiError, describeError, type Problem } from "../lib/errors";
+import { describeError } from "../lib/errors";
 import { formatDateTime, shortAddress } from "../lib/format";
 import { LIVE_EVENT, type LiveItem } from "../lib/live";
 import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
 import { useErrorWords } from "../lib/useErrorWords";
 import { SignInFirst } from "./SignInFirst";
+import { sendForm } from "../lib/upload";
 
 type Thread = Schemas["ThreadPublic"];
 type Message = Schemas["MessagePublic"];
@@ -356,13 +357,7 @@ function Composer({ threadId, onSent }: { threadId: number; onSent: () => void }
       const form = new FormData();
       form.append("file", file);
       form.append("body", body);
-      const session = loadSession();
-      const res = await fetch(`/threads/${threadId}/attachments`, {
-        method: "POST",
-        body: form,
-        headers: session ? { Authorization: `Bearer ${session.token}` } : {},
-      });
-      if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => null)) as Problem | null);
+      await sendForm(`/threads/${threadId}/attachments`, "POST", form);
       setBody("");
       status.say(t("messages.attached", { name: file.name }), "success");
       onSent();

@@ -2,8 +2,9 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
-import { client, loadSession, unwrap, type Schemas } from "../api/client";
-import { ApiError, describeError, type Problem } from "../lib/errors";
+import { client, unwrap, type Schemas } from "../api/client";
+import { describeError } from "../lib/errors";
+import { sendForm } from "../lib/upload";
 import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
 import { useErrorWords } from "../lib/useErrorWords";
@@ -112,13 +113,7 @@ function Picture({ hasOne, address }: { hasOne: boolean; address: string }) {
     try {
       const form = new FormData();
       if (file) form.append("file", file);
-      const stored = loadSession();
-      const res = await fetch("/me/avatar", {
-        method,
-        body: file ? form : undefined,
-        headers: stored ? { Authorization: `Bearer ${stored.token}` } : {},
-      });
-      if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => null)) as Problem | null);
+      await sendForm("/me/avatar", method, file ? form : undefined);
       status.say(method === "PUT" ? t("profile.pictureSaved") : t("profile.pictureRemoved"), "success");
       await queries.invalidateQueries({ queryKey: ["user", address] });
     } catch (error) {
