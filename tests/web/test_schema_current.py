@@ -16,7 +16,8 @@ WEB = PROJECT_ROOT / "web"
 
 def test_the_dapps_api_types_match_the_api(tmp_path: Path) -> None:
     document = tmp_path / "openapi.json"
-    document.write_text(json.dumps(create_app(Settings()).openapi(), indent=1, sort_keys=True))
+    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'api.db'}")  # type: ignore[call-arg]
+    document.write_text(json.dumps(create_app(settings).openapi(), indent=1, sort_keys=True))
     generated = tmp_path / "schema.ts"
     subprocess.run(
         [
