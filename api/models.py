@@ -181,13 +181,16 @@ class SessionOffering(Strict):
     )
 
 
+ListingCurrency = Literal["USD", "EUR", "GBP", "INR", "ETH"]
+
+
 class ListingCreate(Strict):
     kind: Literal["offer", "request"]
     skill: SkillSlug
     title: Title120
     description: Text
     price: Decimal = Field(ge=0, le=Decimal("1000000"), max_digits=12, decimal_places=2)
-    currency: Literal["USD", "EUR", "GBP", "INR", "ETH"] = Field(
+    currency: ListingCurrency = Field(
         "USD", description="fiat prices are converted into the paying token through CODE/USD price feeds"
     )
     languages: list[Lang] = Field(default_factory=lambda: ["en"], min_length=1, max_length=10)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import time
-from decimal import Decimal
-from typing import Annotated, Any
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, HTTPException, Path, Query
-from sqlalchemy import ColumnElement, Float, and_, cast, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Float, and_, cast, delete, false, func, insert, or_, select, update
 
 from api.booking import free_index
+from api.booking.prices import FeedStale, Unpriceable, usd_rates
 from api.booking.service import session_columns, session_of
-from api.deps import ClockDep, ConnDep, CurrentSession, SettingsDep
+from api.deps import ClockDep, ConnDep, CurrentSession, SettingsDep, get_chain
 from api.models import (
     ERRORS,
     Address,
     ListingCreate,
+    ListingCurrency,
     ListingPublic,
     ListingsPublic,
     ListingUpdate,
@@ -32,6 +34,7 @@ from api.skills import Skill, catalog
 from db.booking import invalidate_free_time, listing_free
 from db.chain import reputation
 from db.market import avatars, listings, profiles
+from skillchain.settings import Settings
 
 router = APIRouter(tags=["marketplace"], responses=ERRORS)
 
@@ -142,6 +145,37 @@ def create_listing(body: ListingCreate, session: CurrentSession, conn: ConnDep) 
     return _listing(dict(row), None)
 
 
+def _priced_within(
+    settings: Settings, now: int, currency: str, low: Decimal | None, high: Decimal | None
+) -> ColumnElement[bool]:
+    """Listings whose price, in the viewer's `currency` through the feeds, is within [low, high]: the
+    bounds converted into each listing currency (Decimals, rounded outwards at the 8th decimal).
+    Listings in a currency without a feed are left out; the viewer's currency without one is 409, and
+    a stale feed 503, in words."""
+    rates = usd_rates(settings, get_chain(settings), now)
+    ranges = []
+    with localcontext() as ctx:
+        ctx.prec = 60
+        for code in get_args(ListingCurrency):
+            try:
+                factor = Decimal(1) if code == currency else rates.usd_per(currency) / rates.usd_per(code)
+            except Unpriceable as exc:
+                if not rates.has(currency):
+                    raise HTTPException(409, f"price_currency: {exc}") from None
+                continue  # listings in `code` cannot be compared: left out
+            except FeedStale as exc:
+                raise HTTPException(503, str(exc), headers={"Retry-After": "60"}) from None
+            match = [listings.c.currency == code]
+            if low is not None:
+                match.append(listings.c.price >= (low * factor).quantize(PLACES, rounding=ROUND_FLOOR))
+            if high is not None:
+                match.append(listings.c.price <= (high * factor).quantize(PLACES, rounding=ROUND_CEILING))
+            ranges.append(and_(*match))
+    return or_(*ranges) if ranges else false()
+
+
+# Bounds keep 8 decimals, rounded outwards: finer than any listing price (2 decimals) in every currency.
+PLACES = Decimal("0.00000001")
 # A search recomputes at most this many stale free-time entries itself; the index's pass does the rest.
 SYNC_REFRESH_LIMIT = 200
 
@@ -155,6 +189,13 @@ def search_listings(
     kind: Annotated[str | None, Query(pattern="^(offer|request)$")] = None,
     min_price: Annotated[Decimal | None, Query(ge=0, le=Decimal("1000000"))] = None,
     max_price: Annotated[Decimal | None, Query(ge=0, le=Decimal("1000000"))] = None,
+    price_currency: Annotated[
+        ListingCurrency | None,
+        Query(
+            description="the currency min_price and max_price are in; listings priced in another are "
+            "compared through the price feeds (default: each listing's own, unconverted)"
+        ),
+    ] = None,
     language: Annotated[str | None, Query(pattern="^[a-z]{2}$")] = None,
     min_rating: Annotated[float | None, Query(ge=1, le=5)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
@@ -176,10 +217,13 @@ def search_listings(
         conds.append(listings.c.skill == skill)
     if kind:
         conds.append(listings.c.kind == kind)
-    if min_price is not None:
-        conds.append(listings.c.price >= min_price)
-    if max_price is not None:
-        conds.append(listings.c.price <= max_price)
+    if price_currency is not None and (min_price is not None or max_price is not None):
+        conds.append(_priced_within(settings, int(clock()), price_currency, min_price, max_price))
+    else:
+        if min_price is not None:
+            conds.append(listings.c.price >= min_price)
+        if max_price is not None:
+            conds.append(listings.c.price <= max_price)
     if language:
         conds.append(listings.c.languages.like(f'%"{language}"%'))
     if owner:

@@ -432,3 +432,30 @@ def test_prices_for_displays_convert_each_listing_and_a_stale_feed_only_leaves_i
         deployer.call(feed.functions.setAnswer(2500 * 10**8))
     assert c.get("/prices", params={"listing": [0]}).status_code == 422
     assert c.get("/prices").status_code == 422
+
+
+def test_a_price_range_in_your_currency_compares_listings_priced_in_others(
+    stack: Stack, clock: list[float]
+) -> None:
+    """18 USD, 20 EUR (22 USD at 1.1) and 0.01 ETH (25 USD at 2,500): "at most 23 USD" finds the first
+    two; "at least 21 USD" the last two; the same bounds unconverted compare raw numbers."""
+    c = stack.client
+    owner_account = anvil_account(2)
+    owner = stack.sign_in(owner_account)
+    ids = {
+        currency: session_listing(c, owner, price=price, currency=currency)
+        for currency, price in (("USD", "18"), ("EUR", "20"), ("ETH", "0.01"))
+    }
+
+    def found(**query: object) -> set[int]:
+        got = c.get("/listings", params={"owner": owner_account.address, "limit": 100, **query})
+        assert got.status_code == 200, got.text
+        return {x["id"] for x in got.json()["data"]}
+
+    assert found(max_price="23", price_currency="USD") == {ids["USD"], ids["EUR"]}
+    assert found(min_price="21", price_currency="USD") == {ids["EUR"], ids["ETH"]}
+    assert found(min_price="19", max_price="21", price_currency="EUR") == {ids["EUR"]}  # 18 USD is 16.36 EUR
+    assert found(max_price="23") == {ids["USD"], ids["EUR"], ids["ETH"]}  # raw: 18, 20 and 0.01
+    assert c.get("/listings", params={"max_price": "23", "price_currency": "XYZ"}).status_code == 422
+    no_feed = c.get("/listings", params={"max_price": "23", "price_currency": "GBP"})  # no GBP/USD feed here
+    assert no_feed.status_code == 409 and "GBP/USD" in no_feed.text

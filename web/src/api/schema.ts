@@ -9731,6 +9731,8 @@ export interface operations {
                 kind?: string | null;
                 min_price?: number | string | null;
                 max_price?: number | string | null;
+                /** @description the currency min_price and max_price are in; listings priced in another are compared through the price feeds (default: each listing's own, unconverted) */
+                price_currency?: ("USD" | "EUR" | "GBP" | "INR" | "ETH") | null;
                 language?: string | null;
                 min_rating?: number | null;
                 q?: string | null;

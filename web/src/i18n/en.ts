@@ -96,6 +96,8 @@ export const en = {
     maxPrice: "Maximum price",
     language: "Language",
     anyLanguage: "Any language",
+    priceCurrency: "Maximum price in",
+    ownCurrency: "each listing's currency",
     thisWeek: "Free this week",
     nextFree: "Next free time: {{when}}",
     search: "Search",

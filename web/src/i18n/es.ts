@@ -96,6 +96,8 @@ export const es: Messages = {
     maxPrice: "Precio máximo",
     language: "Idioma",
     anyLanguage: "Cualquier idioma",
+    priceCurrency: "Precio máximo en",
+    ownCurrency: "la moneda de cada anuncio",
     thisWeek: "Libre esta semana",
     nextFree: "Próximo horario libre: {{when}}",
     search: "Buscar",

@@ -96,6 +96,8 @@ export const hi: Messages = {
     maxPrice: "अधिकतम कीमत",
     language: "भाषा",
     anyLanguage: "कोई भी भाषा",
+    priceCurrency: "अधिकतम मूल्य की मुद्रा",
+    ownCurrency: "हर लिस्टिंग की अपनी मुद्रा",
     thisWeek: "इस सप्ताह खाली",
     nextFree: "अगला खाली समय: {{when}}",
     search: "खोजें",

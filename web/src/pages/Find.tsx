@@ -14,9 +14,11 @@ interface Filters {
   max_price: string;
   language: string;
   thisWeek: boolean;
+  currency: "" | "USD" | "EUR" | "GBP" | "INR" | "ETH";
 }
 
-const EMPTY: Filters = { skill: "", kind: "", max_price: "", language: "", thisWeek: false };
+const EMPTY: Filters = { skill: "", kind: "", max_price: "", language: "", thisWeek: false, currency: "" };
+const CURRENCIES = ["USD", "EUR", "GBP", "INR", "ETH"] as const;
 const LANGS = ["en", "es", "hi", "fr", "de", "pt", "zh", "ja"];
 
 export function Find() {
@@ -37,6 +39,7 @@ export function Find() {
               max_price: filters.max_price ? Number(filters.max_price) : undefined,
               language: filters.language || undefined,
               available_days: filters.thisWeek ? 7 : undefined,
+              price_currency: filters.currency || undefined,
               limit: 24,
             },
           },
@@ -81,6 +84,17 @@ export function Find() {
         <label>
           {t("find.maxPrice")}
           <input inputMode="decimal" value={draft.max_price} onChange={(e) => setDraft({ ...draft, max_price: e.target.value.replace(/[^0-9.]/g, "") })} />
+        </label>
+        <label>
+          {t("find.priceCurrency")}
+          <select value={draft.currency} onChange={(e) => setDraft({ ...draft, currency: e.target.value as Filters["currency"] })}>
+            <option value="">{t("find.ownCurrency")}</option>
+            {CURRENCIES.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
         </label>
         <label>
           {t("find.language")}
