@@ -291,6 +291,7 @@ class ResolveIn(Strict):
 
 class WithdrawIn(Strict):
     token: Literal["ETH"] | Address = "ETH"
+    to: Address | None = Field(None, description="send it to this address instead of your own (withdrawTo)")
 
 
 class ReviewPrepare(Strict):

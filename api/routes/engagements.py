@@ -470,6 +470,16 @@ def prepare_resolve(
 @router.post("/withdraw", response_model=PreparedTx, summary="Withdraw what the escrow owes you")
 def prepare_withdraw(body: WithdrawIn, session: CurrentSession, chain: ChainDep) -> PreparedTx:
     token = ETH if body.token == "ETH" else body.token
+    if body.to is not None and body.to != session.address:
+        if int(body.to, 16) == 0:
+            raise HTTPException(400, "to: the zero address would burn the money; give a real address")
+        return chain.builder.build(
+            "SkillEscrow",
+            "withdrawTo",
+            [token, body.to],
+            description=f"Withdraw your balance to {body.to}",
+            sender=session.address,
+        )
     return chain.builder.build(
         "SkillEscrow", "withdraw", [token], description="Withdraw your balance", sender=session.address
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from eth_account import Account
+from web3 import Web3
 
 from chain.tx import anvil_account
 from tests.api.conftest_chain import Stack
@@ -169,8 +170,19 @@ def test_engagement_lifecycle_through_prepared_transactions(stack: Stack) -> Non
         "/reviews/prepare", headers=client, json={"engagement_id": eid, "rating": 1, "comment": "x"}
     )
     assert second.status_code == 409 and second.json()["error"] == "ReputationAlreadyReviewed"
-    stack.send(PROVIDER, c.post("/withdraw", headers=provider, json={"token": "ETH"}).json())
+    # The provider sends what they earned to another address of theirs (withdrawTo).
+    savings = "0x" + "5a" * 20
+    before = stack.w3.eth.get_balance(Web3.to_checksum_address(savings))
+    elsewhere = c.post(
+        "/withdraw", headers=provider, json={"token": "ETH", "to": Web3.to_checksum_address(savings)}
+    )
+    assert elsewhere.status_code == 200, elsewhere.text
+    assert elsewhere.json()["description"].lower().endswith("to " + savings)
+    burn = c.post("/withdraw", headers=provider, json={"token": "ETH", "to": "0x" + "00" * 20})
+    assert burn.status_code == 400 and "zero address" in burn.text
+    stack.send(PROVIDER, elsewhere.json())
     stack.index()
+    assert stack.w3.eth.get_balance(Web3.to_checksum_address(savings)) > before
     reviews = c.get(f"/users/{PROVIDER.address}/reviews").json()
     assert reviews["data"][0]["rating"] == 5 and reviews["onchain_average"] == 5.0
     assert reviews["data"][0]["comment"] == "superb"  # the text, read from IPFS and hash-checked

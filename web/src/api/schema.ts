@@ -4604,6 +4604,11 @@ export interface components {
         /** WithdrawIn */
         WithdrawIn: {
             /**
+             * To
+             * @description send it to this address instead of your own (withdrawTo)
+             */
+            to?: string | null;
+            /**
              * Token
              * @default ETH
              */

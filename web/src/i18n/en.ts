@@ -177,6 +177,9 @@ export const en = {
     thanks: "Review sent. Thank you.",
   },
   earnings: {
+    to: "Send to (leave empty for your own wallet)",
+    toPlaceholder: "0x… another address of yours",
+    badAddress: "That is not an Ethereum address (0x followed by 40 hexadecimal digits).",
     title: "Earnings",
     explain: "What the escrow owes you. Withdrawals are yours to take whenever you like.",
     nothing: "Nothing is owed to you right now.",

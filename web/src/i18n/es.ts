@@ -177,6 +177,9 @@ export const es: Messages = {
     thanks: "Reseña enviada. Gracias.",
   },
   earnings: {
+    to: "Enviar a (vacío: tu propia billetera)",
+    toPlaceholder: "0x… otra dirección tuya",
+    badAddress: "No es una dirección de Ethereum (0x seguido de 40 dígitos hexadecimales).",
     title: "Ganancias",
     explain: "Lo que el depósito te debe. Puedes retirarlo cuando quieras.",
     nothing: "Ahora mismo no se te debe nada.",

@@ -1,4 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { isAddress } from "viem";
 import { useTranslation } from "react-i18next";
 import { client, unwrap } from "../api/client";
 import { ConfirmAction, ErrorNote, Loading, Page } from "../components/ui";
@@ -16,6 +18,7 @@ export function Earnings() {
   const send = useSend();
   const status = useStatus();
   const words = useErrorWords();
+  const [targets, setTargets] = useState<Record<string, string>>({});
   const balances = useQuery({
     queryKey: ["mine", "balances"],
     enabled: signedIn,
@@ -38,14 +41,29 @@ export function Earnings() {
                 label={t("earnings.withdraw", { symbol: b.token.symbol })}
                 explain={t("earnings.withdrawExplain", { amount })}
                 onConfirm={async () => {
+                  const to = (targets[b.token.address] ?? "").trim();
+                  if (to && !isAddress(to, { strict: false })) {
+                    status.say(t("earnings.badAddress"), "error");
+                    return;
+                  }
                   try {
                     const token = b.token.symbol === "ETH" && /^0x0{40}$/.test(b.token.address) ? "ETH" : b.token.address;
-                    await send(unwrap(await client.POST("/withdraw", { body: { token } })));
+                    await send(unwrap(await client.POST("/withdraw", { body: { token, to: to || null } })));
                   } catch (error) {
                     status.say(words(describeError(error)), "error");
                   }
                 }}
-              />
+              >
+                <label>
+                  {t("earnings.to")}
+                  <input
+                    value={targets[b.token.address] ?? ""}
+                    placeholder={t("earnings.toPlaceholder")}
+                    spellCheck={false}
+                    onChange={(e) => setTargets({ ...targets, [b.token.address]: e.target.value })}
+                  />
+                </label>
+              </ConfirmAction>
             </li>
           );
         })}
