@@ -16,6 +16,7 @@ from api.booking.service import load_availability
 from api.deps import ChainDep, ClockDep, ConnDep, CurrentSession, published
 from api.models import ERRORS
 from bus import outbox
+from bus.outbox import OutboxItem
 from db.market import listings
 
 router = APIRouter(tags=["booking"], responses=ERRORS)
@@ -33,6 +34,13 @@ def _session_listing(conn: Any, listing_id: int) -> dict[str, Any]:
     if row is None:
         raise HTTPException(404, "this booking's listing no longer exists: it can be cancelled, not moved")
     return row
+
+
+def _publish(request: Request, conn: Any, items: list[OutboxItem], now: int) -> None:
+    """The notifications a change made, on the stream; committed at once (the outbox's lock is held
+    until the commit), so call it last."""
+    outbox.append(conn, items, now=now)
+    published(request, conn)
 
 
 def _refused(exc: Exception) -> HTTPException:
@@ -79,8 +87,7 @@ def propose_reschedule(
         )
     except (changes.NotChangeable, SlotInvalid, SlotTaken) as exc:
         raise _refused(exc) from None
-    outbox.append(conn, items, now=now)
-    published(request, conn)  # commit now: the outbox's lock is not held while the answer is built
+    _publish(request, conn, items, now)
     return ReschedulePublic(**row)
 
 
@@ -117,8 +124,7 @@ def answer_reschedule(
         )
     except (changes.NotChangeable, SlotInvalid, SlotTaken, LookupError) as exc:
         raise _refused(exc) from None
-    outbox.append(conn, items, now=now)
-    published(request, conn)  # commit now: the outbox's lock is not held while the answer is built
+    _publish(request, conn, items, now)
     return ReschedulePublic(**row)
 
 
@@ -162,6 +168,5 @@ def cancel_booking(
     answer = BookingCancelPublic(
         booking=_public(conn, refreshed, now), free=result.free, explanation=result.explanation, tx=tx
     )
-    outbox.append(conn, items, now=now)  # last: the outbox's lock is held until the commit just below
-    published(request, conn)
+    _publish(request, conn, items, now)
     return answer

@@ -13,7 +13,6 @@ candidates (up to a bound), and a background pass keeps the rest fresh."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
 
 from api.booking.holds import listing_slots
 from api.booking.service import NotBookable
+from api.periodic import PeriodicPass
 from db.booking import bookings, invalidate_free_time, listing_free, lock_free_time
 from db.market import listings
 from db.upsert import upsert
@@ -116,19 +116,21 @@ def free_within(now: int, seconds: int) -> Any:
     )
 
 
-class FreeIndexPass:
+class FreeIndexPass(PeriodicPass):
     """Keeps entries fresh in a thread of the API process: every `interval` seconds, recompute those
     that are stale or about to be, a batch at a time (replicas doing the same work write the same)."""
+
+    name = "free-time index"
+    log = log
 
     def __init__(
         self, engine: Engine, *, clock: Callable[[], float], interval: float = 30.0, batch: int = 100
     ) -> None:
         self.engine = engine
         self.clock = clock
+        super().__init__()
         self.interval = interval
         self.batch = batch
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
         """Recompute, a batch per transaction (holds of those mentors wait at most one batch), every
@@ -143,20 +145,3 @@ class FreeIndexPass:
             if len(batch) < self.batch:
                 return done
             after = int(batch[-1]["id"])
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-
-        def loop() -> None:
-            while not self._stop.wait(self.interval):
-                try:
-                    self.run_once()
-                except Exception:
-                    log.exception("free-time index pass failed; next pass in %s s", self.interval)
-
-        self._thread = threading.Thread(target=loop, name="free-index", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()

@@ -6,13 +6,13 @@ notification when the user confirmed an address). Time comes from the app's inje
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, exists, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from api.periodic import PeriodicPass
 from api.room.service import room_of
 from bus import outbox
 from bus.outbox import OutboxItem
@@ -194,8 +194,11 @@ def remind_unanswered(conn: Connection, booking_id: str, now: int) -> list[Outbo
     return _request_reminder(conn, booking_id, now, UNANSWERED, to_learner=True)
 
 
-class Reminders:
+class Reminders(PeriodicPass):
     """The reminder pass: every `interval` seconds in a thread of the API process."""
+
+    name = "reminders"
+    log = log
 
     def __init__(
         self,
@@ -208,9 +211,8 @@ class Reminders:
         self.engine = engine
         self.clock = clock
         self.written = written
+        super().__init__()
         self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def run_once(self) -> int:
         """Remind of what is due now; how many notifications were made."""
@@ -233,20 +235,3 @@ class Reminders:
                 made += len(items)
                 self.written()
         return made
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-
-        def loop() -> None:
-            while not self._stop.wait(self.interval):
-                try:
-                    self.run_once()
-                except Exception:
-                    log.exception("reminder pass failed; next pass in %s s", self.interval)
-
-        self._thread = threading.Thread(target=loop, name="reminders", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
