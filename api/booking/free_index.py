@@ -21,12 +21,11 @@ from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
 from api.booking.holds import listing_slots
 from api.booking.service import NotBookable
 from api.periodic import PeriodicPass
-from db.booking import bookings, invalidate_free_time, listing_free, lock_free_time
+from db.booking import bookings, listing_free, lock_free_time
 from db.market import listings
 from db.upsert import upsert
 
 log = logging.getLogger("skillchain.free_index")
-invalidate = invalidate_free_time  # re-exported: the writers below the index call it from db/
 
 WINDOW = 8 * 86400  # how far ahead an entry looks for the next free slot (a search asks up to 7 days)
 REFRESH = 600  # an entry is recomputed at least this often
