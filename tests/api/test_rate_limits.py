@@ -10,6 +10,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.auth.ratelimit import MemoryWindows, RateLimiter
 from tests.api.conftest import make_settings
 from tests.api.siwe_helpers import make_message
 from tests.net import serving
@@ -51,3 +52,46 @@ def test_the_sign_in_limit_is_shared_by_every_replica_through_redis(tmp_path: Pa
     ]
     codes = [_attempt(replicas[i % 2]) for i in range(11)]
     assert codes == [200] * 10 + [429]  # the 11th, whichever replica gets it
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_memory_window_moves_with_the_clock_and_says_how_long_to_wait() -> None:
+    clock = _Clock()
+    windows = MemoryWindows(limit=3, window=60, clock=clock)
+    assert [windows.hit("a", 1) for _ in range(3)] == [None, None, None]
+    assert windows.hit("a", 1) == 60  # the first hit leaves the window in 60 s
+    assert windows.hit("b", 1) is None  # another key has its own window
+    clock.now += 30
+    assert windows.hit("a", 1) == 30
+    clock.now += 30  # the first three hits are out of the window now
+    assert windows.hit("a", 2) is None
+    assert windows.hit("a", 2) == 60  # only one more fits until the last two leave
+    assert windows.hit("a", 1) is None
+    assert windows.hit("a", 4) == 60  # more than the whole limit never fits
+
+
+def test_the_memory_window_forgets_idle_keys() -> None:
+    clock = _Clock()
+    windows = MemoryWindows(limit=5, window=10, clock=clock)
+    for i in range(100):
+        windows.hit(f"client-{i}", 1)
+    assert len(windows) == 100
+    clock.now += 11
+    windows.hit("late", 1)  # the first check after a window sweeps the idle keys
+    assert len(windows) == 1
+
+
+def test_a_limiter_in_memory_refuses_with_retry_after_in_whole_seconds() -> None:
+    clock = _Clock()
+    limiter = RateLimiter(2, 60.0, clock=clock)
+    assert limiter.check("x") is None and limiter.check("x") is None
+    clock.now += 0.5
+    assert limiter.check("x") == 60  # 59.5 s, rounded up
+    assert RateLimiter(0).check("x") is None  # 0 = off
