@@ -20,12 +20,15 @@ from ipfs.store import ContentStore
 from skillchain.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies that only read app.state are coroutines: FastAPI runs a plain function dependency
+# in a worker thread, one hop each per request (bench/messages.py: with a dozen per send, the hops and
+# their GIL hand-offs cost more than the route).
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
@@ -51,7 +54,7 @@ def published(request: Request, conn: Connection) -> None:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_clock(request: Request) -> Callable[[], float]:
+async def get_clock(request: Request) -> Callable[[], float]:
     """The app's clock (`app.state.clock`, time.time unless a test sets another): holds, notice and
     windows are decided by it, so tests move time instead of sleeping."""
     clock: Callable[[], float] = request.app.state.clock
@@ -66,12 +69,19 @@ ConnDep = Annotated[Connection, Depends(get_conn, scope="function")]
 _bearer = HTTPBearer(auto_error=False, description="Session token from POST /auth/verify")
 
 
-def current_session(
-    conn: ConnDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Session:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
+
+
+def current_session(conn: ConnDep, credentials: BearerDep) -> Session:
     # The request's own connection (FastAPI shares a dependency within a request): taking a second
     # one from the pool while holding the first can deadlock the pool under load.
+    return signed_in(conn, credentials)
+
+
+def signed_in(conn: Connection, credentials: HTTPAuthorizationCredentials | None) -> Session:
+    """The session the bearer token names, or 401 in words (current_session's work, for a route that
+    does all its database work in one worker-thread call)."""
     if credentials is None:
         raise HTTPException(401, "sign in first: send 'Authorization: Bearer <session token>'")
     session = find_session(conn=conn, token=credentials.credentials, now=int(time.time()))
@@ -156,7 +166,7 @@ def neutral_arbiter(
 StoreDep = Annotated[ContentStore, Depends(get_store)]
 
 
-def get_sealer(request: Request) -> Sealer:
+async def get_sealer(request: Request) -> Sealer:
     """The key ring that encrypts messages and attachments at rest."""
     sealer: Sealer = request.app.state.sealer
     return sealer

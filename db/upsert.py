@@ -3,7 +3,7 @@ it per dialect): one statement, so two writers of one key at once never meet a u
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -11,10 +11,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 
-def upsert(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> Insert:
-    """Insert `values`, or update the row with the same `keys` to them."""
+def upsert(
+    conn: Connection,
+    table: Table,
+    values: Mapping[str, Any],
+    keys: Sequence[str],
+    *,
+    only_if: Callable[[Any], Any] | None = None,
+) -> Insert:
+    """Insert `values`, or update the row with the same `keys` to them. `only_if(excluded)`, when
+    given, is the condition under which an existing row is updated (else it stays: rowcount 0)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values)
     return statement.on_conflict_do_update(  # type: ignore[no-any-return]
-        index_elements=list(keys), set_={k: statement.excluded[k] for k in values if k not in keys}
+        index_elements=list(keys),
+        set_={k: statement.excluded[k] for k in values if k not in keys},
+        where=None if only_if is None else only_if(statement.excluded),
     )

@@ -35,6 +35,7 @@ from db.messages import (
     threads,
     user_blocks,
 )
+from db.upsert import upsert
 from skillchain.settings import Settings
 
 log = logging.getLogger("skillchain.messages")
@@ -612,31 +613,16 @@ def delete(
 
 
 def _set_read(conn: Connection, thread_id: int, address: str, up_to: int, now: int) -> bool:
-    """Move the read receipt forward (never back); whether it moved."""
-    current = conn.execute(
-        select(thread_reads.c.last_read_id).where(
-            thread_reads.c.thread_id == thread_id, thread_reads.c.address == address
-        )
-    ).scalar()
-    if current is None:
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(thread_reads).values(
-                        thread_id=thread_id, address=address, last_read_id=up_to, read_at=now
-                    )
-                )
-            return True
-        except IntegrityError:
-            pass
+    """Move the read receipt forward (never back); whether it moved. One statement (an upsert that
+    updates only forwards), so two receipts at once never meet a unique violation."""
     moved = conn.execute(
-        update(thread_reads)
-        .where(
-            thread_reads.c.thread_id == thread_id,
-            thread_reads.c.address == address,
-            thread_reads.c.last_read_id < up_to,
+        upsert(
+            conn,
+            thread_reads,
+            {"thread_id": thread_id, "address": address, "last_read_id": up_to, "read_at": now},
+            ["thread_id", "address"],
+            only_if=lambda new: thread_reads.c.last_read_id < new.last_read_id,
         )
-        .values(last_read_id=up_to, read_at=now)
     ).rowcount
     return bool(moved)
 

@@ -16,7 +16,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from api.observability import STREAM_LAG
 from bus import outbox
@@ -33,6 +33,7 @@ TICK_SLICES = 15
 # as batches of a thousand offers, whose stream writes (30-50 us each) held every other request for
 # tens of milliseconds in one turn; in slices, a request waits for one slice at most.
 WAKE_SLICE = 100
+READ_BATCH = 500  # outbox items per read
 INBOX_LIMIT = 200_000  # entries waiting on one loop (bounded memory when the loop is starved)
 
 
@@ -172,6 +173,7 @@ class StreamHub:
         self._tick_all = False
         self._slots = 0  # round-robin tick slot for the next subscriber
         self._inboxes: dict[asyncio.AbstractEventLoop, _LoopInbox] = {}
+        self._conn: Connection | None = None  # the reader thread's own (see _reader)
         self.delivered = 0
 
     # ------------------------------------------------------------ subscribers
@@ -283,18 +285,37 @@ class StreamHub:
                 self._maybe_prune()
             except Exception:
                 log.exception("reading the outbox failed; retrying")
+                self._drop_reader()
                 self._stop.wait(1.0)
+        self._drop_reader()
+
+    def _reader(self) -> Connection:
+        """The reader's own connection, kept between reads and in autocommit: a pooled checkout per
+        read cost a ping and a rollback each, and SQLite reopens its file (bench/messages.py: the
+        reader spent about as much CPU per message as the route that sent it)."""
+        if self._conn is None:
+            self._conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        return self._conn
+
+    def _drop_reader(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # already broken: the next read opens a new one
+                log.debug("closing the stream reader's connection failed", exc_info=True)
 
     def _drain(self) -> None:
         while True:
-            with self.engine.connect() as conn:
-                items = outbox.read_after(conn, self.position)
+            items = outbox.read_after(self._reader(), self.position, READ_BATCH)
             self._last_read = time.monotonic()
             if not items:
                 return
             items = [self.open_item(i) for i in items]
             self._dispatch(items)
             STREAM_LAG.observe(max(0.0, time.time() - items[-1].created_at))
+            if len(items) < READ_BATCH:
+                return  # all there was: the next wake-up (or the poll) reads again
 
     def _dispatch(self, items: list[StoredItem]) -> None:
         per_loop: dict[asyncio.AbstractEventLoop, list[tuple[Subscriber, StoredItem | None]]] = defaultdict(
