@@ -230,8 +230,10 @@ async def send_message(
             session = signed_in(conn, credentials)
             _charge_send(request, session.address)
             with _refusals():
-                thread = service.thread_of(conn, thread_id, session.address)
-                message = service.send(conn, sealer, rules, thread, session.address, body.body, int(clock()))
+                thread = service.writable_thread(conn, thread_id, session.address)
+                message = service.send(
+                    conn, sealer, rules, thread, session.address, body.body, int(clock()), blocks_checked=True
+                )
             published(request, conn)
             return message
 

@@ -170,6 +170,43 @@ def thread_of(conn: Connection, thread_id: int, address: str) -> Thread:
     return thread
 
 
+def writable_thread(conn: Connection, thread_id: int, sender: str) -> Thread:
+    """The thread `sender` may write to now: thread_of and the block check in one query (the send
+    route's hot path: one round trip fewer per message, bench/messages.py)."""
+
+    def blocks(blocker: Any, blocked: Any) -> Any:
+        return (
+            select(func.count())
+            .select_from(user_blocks)
+            .where(user_blocks.c.blocker == blocker, user_blocks.c.blocked == blocked)
+            .scalar_subquery()
+        )
+
+    row = (
+        conn.execute(
+            select(
+                threads,
+                blocks(threads.c.party_a, threads.c.party_b).label("a_blocks_b"),
+                blocks(threads.c.party_b, threads.c.party_a).label("b_blocks_a"),
+            ).where(threads.c.id == thread_id)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"no thread {thread_id}")
+    thread = _thread(row)
+    if sender not in thread.parties:
+        raise NotAParty("only the thread's two parties can read or write it")
+    by_me, by_other = (
+        (row["a_blocks_b"], row["b_blocks_a"])
+        if sender == thread.party_a
+        else (row["b_blocks_a"], row["a_blocks_b"])
+    )
+    _refuse(sender, thread.other(sender), "by_you" if by_me else "by_them" if by_other else None)
+    return thread
+
+
 def block_between(conn: Connection, me: str, other: str) -> str | None:
     """'by_you', 'by_them' or None."""
     rows = conn.execute(
@@ -187,7 +224,10 @@ def block_between(conn: Connection, me: str, other: str) -> str | None:
 
 
 def _refuse_blocked(conn: Connection, me: str, other: str) -> None:
-    state = block_between(conn, me, other)
+    _refuse(me, other, block_between(conn, me, other))
+
+
+def _refuse(me: str, other: str, state: str | None) -> None:
     if state == "by_you":
         raise Blocked(f"you blocked {other}; unblock them to write to them")
     if state == "by_them":
@@ -444,7 +484,10 @@ def send(
     *,
     origin: str = "chat",
     upload: Upload | None = None,
+    blocks_checked: bool = False,
 ) -> MessagePublic:
+    """Store and publish a message. `blocks_checked`: the caller took the thread from
+    writable_thread in this transaction (the block check is done)."""
     if len(body) > rules.max_chars:
         raise Refused(f"a message is at most {rules.max_chars:,} characters (this one has {len(body):,})")
     media_type = None
@@ -460,7 +503,8 @@ def send(
                 "attachments are images (PNG, JPEG, GIF, WebP) or PDF documents, recognised by their "
                 "content; this file is none of those, whatever its name says"
             )
-    _refuse_blocked(conn, sender, thread.other(sender))
+    if not blocks_checked:
+        _refuse_blocked(conn, sender, thread.other(sender))
     key_id, sealed = sealer.seal(body.encode(), message_context(thread.id, sender))
     row = (
         conn.execute(
