@@ -116,6 +116,21 @@ escrow_owed = Table(
     Column("amount", Uint256, nullable=False),
 )
 
+# Each Withdrawn event, for a wallet's withdrawal history (escrow_owed keeps only what is owed now).
+withdrawals = Table(
+    "withdrawals",
+    metadata,
+    Column("chain_id", Integer, primary_key=True),
+    Column("block_number", BigInteger, primary_key=True),
+    Column("log_index", Integer, primary_key=True),
+    Column("account", String(42), nullable=False),
+    Column("token", String(42), nullable=False),
+    Column("recipient", String(42), nullable=False),  # the account itself, or where it sent the funds
+    Column("amount", Uint256, nullable=False),
+    Column("tx_hash", String(66), nullable=False),
+    Index("ix_withdrawals_account", "chain_id", "account", "block_number"),
+)
+
 reviews = Table(
     "reviews",
     metadata,
@@ -170,7 +185,17 @@ issuers = Table(
 
 PROJECTION_TABLES = {
     t.name: t
-    for t in (escrow_config, engagements, milestones, escrow_owed, reviews, reputation, credentials, issuers)
+    for t in (
+        escrow_config,
+        engagements,
+        milestones,
+        escrow_owed,
+        withdrawals,
+        reviews,
+        reputation,
+        credentials,
+        issuers,
+    )
 }
 
 # Indexes that only speed up reads (none is unique): a long catch-up drops them and builds them again

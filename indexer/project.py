@@ -313,6 +313,7 @@ class Projector:
         """Load, in a few bulk queries, every row the batch's events can touch (no query per event)."""
         engagements, milestones, credentials, reputation, issuers = set(), set(), set(), set(), set()
         new_engagements, new_milestones, new_reviews = set(), set(), set()
+        new_withdrawals: set[tuple[Any, ...]] = set()
         created: dict[int, dict[str, Any]] = {}
         named_accounts: dict[int, list[str]] = {}  # engagement id -> accounts its events name
         owed: set[tuple[Any, ...]] = set()
@@ -329,6 +330,7 @@ class Projector:
                         new_milestones.add((c, eid, i))
                 elif name == "Withdrawn":
                     owed.add((c, a["token"], a["account"]))
+                    new_withdrawals.add((c, e.block_number, e.log_index))  # its raw event was new
                 elif "id" in a:
                     eid = a["id"]
                     engagements.add((c, eid))
@@ -352,6 +354,7 @@ class Projector:
         batch.known_absent("engagements", new_engagements)
         batch.known_absent("milestones", new_milestones)
         batch.known_absent("reviews", new_reviews)
+        batch.known_absent("withdrawals", new_withdrawals)
         batch.prefetch("escrow_config", [(c,)])
         batch.prefetch("engagements", engagements - new_engagements)
         batch.prefetch("milestones", milestones - new_milestones)
@@ -573,7 +576,21 @@ class Projector:
         self._credit(b, c, token, self._treasury_account(b, c), e.args["fee"])
 
     def _withdrawn(self, b: Batch, e: DecodedEvent) -> None:
-        self._credit(b, e.chain_id, e.args["token"], e.args["account"], -e.args["amount"])
+        a = e.args
+        self._credit(b, e.chain_id, a["token"], a["account"], -a["amount"])
+        b.put(
+            "withdrawals",
+            {
+                "chain_id": e.chain_id,
+                "block_number": e.block_number,
+                "log_index": e.log_index,
+                "account": a["account"],
+                "token": a["token"],
+                "recipient": a["to"],
+                "amount": a["amount"],
+                "tx_hash": e.tx_hash,
+            },
+        )
 
     # ------------------------------------------------------------ reputation
     def _review(self, b: Batch, e: DecodedEvent) -> None:

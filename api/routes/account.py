@@ -125,7 +125,7 @@ PERSONAL_TABLES: dict[str, tuple[Table, tuple[Column[Any], ...]]] = {
 # The indexer's read model of public chain state: nothing in it is erasable (see KEPT["on_chain"]).
 PUBLIC_CHAIN_STATE = frozenset(
     {"chain_events", "credentials", "engagements", "escrow_config", "escrow_owed", "issuers"}
-    | {"reputation", "reviews"}
+    | {"reputation", "reviews", "withdrawals"}
 )
 ERASURE: dict[str, str] = {
     "profile": "all",

@@ -9,13 +9,13 @@ from functools import lru_cache
 from eth_typing import ChecksumAddress
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, tuple_
 from web3 import Web3
 
 from api.deps import ChainContext, ChainDep, ConnDep, CurrentSession, SettingsDep
 from api.models import ERRORS
 from api.pagination import CursorQuery, LimitQuery, Page, cursor_keys, page_of
-from db.chain import escrow_config, escrow_owed
+from db.chain import escrow_config, escrow_owed, withdrawals
 
 router = APIRouter(tags=["wallet"], responses=ERRORS)
 
@@ -108,6 +108,51 @@ def my_balances(
         for r in page
     ]
     return Page(data=data, next_cursor=next_cursor, total=len(rows) if after is None else None)
+
+
+class WithdrawalPublic(BaseModel):
+    token: TokenPublic
+    amount: str = Field(description="withdrawn, in the token's smallest unit, as a decimal string")
+    to: str = Field(description="where it went: your own wallet, or the address you named")
+    tx_hash: str
+    block_number: int
+
+
+@router.get(
+    "/me/withdrawals",
+    response_model=Page[WithdrawalPublic],
+    summary="What you withdrew from the escrow, newest first (as indexed)",
+)
+def my_withdrawals(
+    session: CurrentSession,
+    conn: ConnDep,
+    settings: SettingsDep,
+    chain: ChainDep,
+    limit: LimitQuery = 20,
+    cursor: CursorQuery = None,
+) -> Page[WithdrawalPublic]:
+    before = cursor_keys(cursor, 2)  # (block, log index) of the last row of the previous page
+    query = select(withdrawals).where(
+        withdrawals.c.chain_id == chain.chain_id, withdrawals.c.account == session.address
+    )
+    if before is not None:
+        query = query.where(tuple_(withdrawals.c.block_number, withdrawals.c.log_index) < tuple_(*before))
+    rows = conn.execute(
+        query.order_by(withdrawals.c.block_number.desc(), withdrawals.c.log_index.desc()).limit(limit + 1)
+    ).all()
+    page, next_cursor = page_of(list(rows), limit, key=lambda r: (r.block_number, r.log_index))
+    tokens = {t.address.lower(): t for t in chain_tokens(chain, settings.effective_rpc_url)} if page else {}
+    data = [
+        WithdrawalPublic(
+            token=tokens.get(r.token.lower()) or TokenPublic(address=r.token, symbol="?", decimals=18),
+            amount=str(r.amount),
+            to=r.recipient,
+            tx_hash=r.tx_hash,
+            block_number=r.block_number,
+        )
+        for r in page
+    ]
+    return Page(data=data, next_cursor=next_cursor, total=None)
 
 
 def fee_bps(conn: Connection, chain: ChainContext) -> int:

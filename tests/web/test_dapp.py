@@ -439,6 +439,8 @@ def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: B
     mentor.page.get_by_role("button", name="Withdraw ETH").click()
     mentor.page.get_by_role("button", name="Yes, Withdraw ETH").click()
     expect(mentor.page.get_by_text("Nothing is owed to you right now.")).to_be_visible()
+    history = mentor.page.get_by_role("list", name="Withdrawals")
+    expect(history.get_by_role("listitem").first).to_contain_text("0.00975 ETH to your wallet")
 
     # The mentor, an accredited issuer, issues a credential and signs a voucher (nonces above 2^53).
     mentor.go("/issuer")

@@ -1191,6 +1191,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/me/withdrawals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What you withdrew from the escrow, newest first (as indexed) */
+        get: operations["wallet.my_withdrawals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -1608,7 +1625,13 @@ export interface paths {
         /** A thread's messages, newest first */
         get: operations["messages.list_messages"];
         put?: never;
-        /** Send a message (the other party gets it live on their stream) */
+        /**
+         * Send a message (the other party gets it live on their stream)
+         * @description The busiest write: all of its database work (the session, the quota, the thread, the insert,
+         *     the commit) in one worker-thread call. As a plain route with the usual dependencies it took five
+         *     thread hops (connection in and out, session, route, response), whose hand-offs cost more CPU than
+         *     the work (bench/messages.py).
+         */
         post: operations["messages.send_message"];
         delete?: never;
         options?: never;
@@ -3475,6 +3498,21 @@ export interface components {
              */
             total: number | null;
         };
+        /** Page[WithdrawalPublic] */
+        Page_WithdrawalPublic_: {
+            /** Data */
+            data: components["schemas"]["WithdrawalPublic"][];
+            /**
+             * Next Cursor
+             * @description opaque; null when this is the last page
+             */
+            next_cursor: string | null;
+            /**
+             * Total
+             * @description how many match over all pages (null where counting would cost a scan)
+             */
+            total: number | null;
+        };
         /** PayOption */
         PayOption: {
             /**
@@ -4613,6 +4651,24 @@ export interface components {
              * @default ETH
              */
             token?: "ETH" | string;
+        };
+        /** WithdrawalPublic */
+        WithdrawalPublic: {
+            /**
+             * Amount
+             * @description withdrawn, in the token's smallest unit, as a decimal string
+             */
+            amount: string;
+            /** Block Number */
+            block_number: number;
+            /**
+             * To
+             * @description where it went: your own wallet, or the address you named
+             */
+            to: string;
+            token: components["schemas"]["TokenPublic"];
+            /** Tx Hash */
+            tx_hash: string;
         };
         /** Body_notifications.confirm */
         confirm: {
@@ -13127,6 +13183,112 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VouchersPublic"];
+                };
+            };
+            /** @description the request is well-formed but not acceptable (the detail says why) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not signed in, or the session ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description signed in, but not allowed to touch this object */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such object */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the object is not in a state that allows this */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description a dependency (chain deployment) is not available yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "wallet.my_withdrawals": {
+        parameters: {
+            query?: {
+                /** @description rows per page */
+                limit?: number;
+                /** @description the `next_cursor` of the previous page (omit for the first) */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_WithdrawalPublic_"];
                 };
             };
             /** @description the request is well-formed but not acceptable (the detail says why) */
