@@ -695,6 +695,10 @@ def test_a_dispute_with_shared_evidence_is_resolved_by_the_arbiter_with_a_split(
     learner.go(f"/engagements/{eid}")
     learner.sign_in()
     learner.page.get_by_role("button", name="Open a dispute").click()
+    # No dispute without a statement (the old page sent a hard-coded one in a single click).
+    expect(learner.page.get_by_role("button", name="Yes, Open a dispute")).to_be_disabled()
+    learner.page.get_by_label("Your statement for the arbiter").fill("   ")
+    expect(learner.page.get_by_role("button", name="Yes, Open a dispute")).to_be_disabled()
     learner.page.get_by_label("Your statement for the arbiter").fill("The review skipped the test suite.")
     learner.page.get_by_role("button", name="Yes, Open a dispute").click()
     expect(learner.status()).to_contain_text("Done: Open a dispute", timeout=60_000)  # sent and indexed
@@ -738,6 +742,12 @@ def test_a_dispute_with_shared_evidence_is_resolved_by_the_arbiter_with_a_split(
     settled = _until_status(base, eid, "settled")
     assert settled["milestones"][0]["provider_share_bps"] == 3000
     expect(arbiter.page.get_by_text("No open dispute names you as arbiter.")).to_be_visible()
+    # After the resolution, the engagement says who got what (the fee is a share of the mentor's part).
+    learner.go(f"/engagements/{eid}")
+    expect(learner.page.get_by_text("The arbiter gave the mentor 30 %:")).to_contain_text(
+        "the mentor received 0.002925 ETH · the payer got back 0.007 ETH · fee 0.000075 ETH"
+    )
+    learner.shot("resolved")
     for p in (learner, arbiter):
         p.context.close()
 

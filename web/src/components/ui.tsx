@@ -93,12 +93,15 @@ export function ConfirmAction({
   explain,
   onConfirm,
   disabled,
+  confirmDisabled,
   children,
 }: {
   label: string;
   explain: string;
   onConfirm: () => Promise<unknown> | void;
   disabled?: boolean;
+  /** The confirmation cannot go ahead yet (what the children ask for is missing). */
+  confirmDisabled?: boolean;
   children?: ReactNode;
 }) {
   const { t } = useTranslation();
@@ -118,7 +121,7 @@ export function ConfirmAction({
       <button
         type="button"
         className="primary"
-        disabled={busy}
+        disabled={busy || confirmDisabled}
         onClick={async () => {
           setBusy(true);
           try {

@@ -164,7 +164,11 @@ export const en = {
     dispute: "Open a dispute",
     disputeExplain: "A dispute freezes the open milestones until the arbiter decides how to split them. Say what went wrong:",
     statement: "Your statement for the arbiter",
-    noStatement: "No statement given",
+    split: "The arbiter gave the mentor {{percent}} %:",
+    mentorGot: "the mentor received",
+    payerGot: "the payer got back",
+    feeTaken: "fee",
+    statementNeeded: "A dispute needs your statement: the arbiter reads it before deciding.",
     readOnly: "You are not a party to this engagement: it is shown read-only.",
   },
   review: {

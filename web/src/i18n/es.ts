@@ -164,7 +164,11 @@ export const es: Messages = {
     dispute: "Abrir una disputa",
     disputeExplain: "Una disputa congela los hitos abiertos hasta que el árbitro decida cómo repartirlos. Explica qué salió mal:",
     statement: "Tu declaración para el árbitro",
-    noStatement: "Sin declaración",
+    split: "El árbitro dio al mentor el {{percent}} %:",
+    mentorGot: "el mentor recibió",
+    payerGot: "el pagador recuperó",
+    feeTaken: "comisión",
+    statementNeeded: "Una disputa necesita tu declaración: el árbitro la lee antes de decidir.",
     readOnly: "No eres parte de este contrato: se muestra solo para lectura.",
   },
   review: {

@@ -8,7 +8,7 @@ import { client, unwrap, type Engagement as E, type Milestone } from "../api/cli
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page, Party } from "../components/ui";
 import { describeError } from "../lib/errors";
 import { sendForm } from "../lib/upload";
-import { formatDate, shortAddress } from "../lib/format";
+import { feeOf, formatDate, shortAddress } from "../lib/format";
 import { useSend, type Funding } from "../lib/send";
 import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
@@ -209,6 +209,7 @@ function MilestoneRow({ e, m, role }: { e: E; m: Milestone; role: Role }) {
         {m.frozen && <> · {t("engagement.frozen")}</>}
         {m.releasable_at && m.state === "submitted" && <> · {t("engagement.autoRelease", { date: formatDate(m.releasable_at, i18n.language) })}</>}
       </p>
+      {m.state === "resolved" && m.provider_share_bps != null && <Split e={e} m={m} bps={m.provider_share_bps} />}
       {canSubmit && (
         <form className="stack" onSubmit={submit}>
           <label>
@@ -229,6 +230,23 @@ function MilestoneRow({ e, m, role }: { e: E; m: Milestone; role: Role }) {
         />
       )}
     </li>
+  );
+}
+
+/** A resolved milestone: what the arbiter's split gave each side, as the contract computes it (the fee
+ * is a share of the provider's part; the payer gets the rest back, fee-free). */
+function Split({ e, m, bps }: { e: E; m: Milestone; bps: number }) {
+  const { t, i18n } = useTranslation();
+  const amount = BigInt(m.amount);
+  const gross = (amount * BigInt(bps)) / 10_000n;
+  const fee = feeOf(gross, e.fee_bps);
+  const percent = new Intl.NumberFormat(i18n.language, { maximumFractionDigits: 2 }).format(bps / 100);
+  return (
+    <p>
+      {t("engagement.split", { percent })} {t("engagement.mentorGot")} <Amount raw={(gross - fee).toString()} token={e.token} /> ·{" "}
+      {t("engagement.payerGot")} <Amount raw={(amount - gross).toString()} token={e.token} /> · {t("engagement.feeTaken")}{" "}
+      <Amount raw={fee.toString()} token={e.token} />
+    </p>
   );
 }
 
@@ -275,13 +293,22 @@ function Actions({ e, role }: { e: E; role: Role }) {
         <ConfirmAction
           label={t("engagement.dispute")}
           explain={t("engagement.disputeExplain")}
-          disabled={false}
-          onConfirm={() => go(() => client.POST("/engagements/{engagement_id}/dispute", { ...path, body: { statement: statement || t("engagement.noStatement") } }))}
+          confirmDisabled={!statement.trim()}
+          onConfirm={() => go(() => client.POST("/engagements/{engagement_id}/dispute", { ...path, body: { statement: statement.trim() } }))}
         >
           <label>
             {t("engagement.statement")}
-            <textarea required value={statement} maxLength={5000} onChange={(ev) => setStatement(ev.target.value)} />
+            <textarea
+              required
+              aria-describedby="statement-needed"
+              value={statement}
+              maxLength={5000}
+              onChange={(ev) => setStatement(ev.target.value)}
+            />
           </label>
+          <p id="statement-needed" className="muted">
+            {t("engagement.statementNeeded")}
+          </p>
         </ConfirmAction>
       )}
       {party && e.status === "settled" && <Review e={e} />}
