@@ -266,6 +266,30 @@ def search_listings(
 
 
 @router.get(
+    "/me/listings", response_model=ListingsPublic, summary="Your listings, paused ones too, newest first"
+)
+def my_listings(
+    session: CurrentSession, conn: ConnDep, limit: LimitQuery = 20, cursor: CursorQuery = None
+) -> ListingsPublic:
+    """What the mentor desk edits: GET /listings shows only active listings, so a paused one would
+    vanish from its owner's view with no way to resume it."""
+    query = (
+        select(listings, avatars.c.updated_at.label("owner_avatar_at"))
+        .select_from(listings.outerjoin(avatars, avatars.c.address == listings.c.owner))
+        .where(listings.c.owner == session.address)
+    )
+    total = conn.execute(
+        select(func.count()).select_from(listings).where(listings.c.owner == session.address)
+    ).scalar_one()
+    before = cursor_keys(cursor, 1)
+    if before:
+        query = query.where(listings.c.id < before[0])
+    rows = conn.execute(query.order_by(listings.c.id.desc()).limit(limit + 1)).mappings().all()
+    data, next_cursor = page_of([_listing(dict(r), None) for r in rows], limit, lambda r: (r.id,))
+    return ListingsPublic(data=data, next_cursor=next_cursor, total=int(total))
+
+
+@router.get(
     "/listings/{listing_id}", response_model=ListingPublic, responses={404: {"description": "unknown"}}
 )
 def get_listing(listing_id: Annotated[int, Path(ge=1, lt=2**31)], conn: ConnDep) -> ListingPublic:

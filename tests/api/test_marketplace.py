@@ -90,6 +90,16 @@ def test_listings_crud_search_and_ownership(stack: Stack) -> None:
     assert c.patch(f"/listings/{lid}", headers=other, json={"price": "1"}).status_code == 403
     assert c.patch(f"/listings/{lid}", headers=owner, json={"owner": STRANGER.address}).status_code == 422
     assert c.patch(f"/listings/{lid}", headers=owner, json={"price": "85"}).json()["price"] == "85.00"
+    # Paused: gone from search, still on its owner's desk (to resume), and only there.
+    assert c.patch(f"/listings/{lid}", headers=owner, json={"active": False}).json()["active"] is False
+    assert lid not in [
+        item["id"] for item in c.get("/listings", params={"owner": PROVIDER.address}).json()["data"]
+    ]
+    desk = c.get("/me/listings", headers=owner).json()
+    assert [(item["id"], item["active"]) for item in desk["data"]][:1] == [(lid, False)]
+    assert lid not in [item["id"] for item in c.get("/me/listings", headers=other).json()["data"]]
+    assert c.get("/me/listings").status_code == 401
+    assert c.patch(f"/listings/{lid}", headers=owner, json={"active": True}).json()["active"] is True
     assert c.delete(f"/listings/{lid}", headers=other).status_code == 403
     assert c.delete(f"/listings/{lid}", headers=owner).status_code == 204
     assert c.get(f"/listings/{lid}").status_code == 404

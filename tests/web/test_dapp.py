@@ -1044,6 +1044,65 @@ def test_a_mentor_uploads_a_picture_that_their_cards_show(
     mentor.context.close()
 
 
+def test_a_mentor_writes_a_profile_and_publishes_pauses_and_resumes_a_listing(
+    served: tuple[str, Stack], browser: Browser
+) -> None:
+    """The mentor desk, with no API call by hand: a profile learners see, then a listing that search
+    shows, hides while paused (the desk still lists it) and shows again."""
+    base, stack = served
+    newcomer = anvil_account(4)
+    mentor = person(browser, base, stack, "listing", newcomer)
+    mentor.go("/mentor")
+    mentor.sign_in()
+    expect(mentor.page.get_by_text("You have no profile yet")).to_be_visible()
+    mentor.page.get_by_label("Your name as learners see it").fill("Priya the Rust mentor")
+    mentor.page.get_by_label("About you").fill("Ten years of systems programming.")
+    mentor.page.get_by_label("Skills you teach").select_option(["rust"])
+    mentor.page.get_by_role("group", name="Languages you speak").get_by_label("Hindi").check()
+    mentor.page.get_by_role("button", name="Save my profile").click()
+    expect(mentor.status()).to_contain_text("Your profile is saved.")
+    profile = httpx.get(f"{base}/users/{newcomer.address}").json()["profile"]
+    assert profile["display_name"] == "Priya the Rust mentor" and profile["skills"] == ["rust"]
+    assert set(profile["languages"]) == {"en", "hi"}
+
+    expect(mentor.page.get_by_text("No listings yet")).to_be_visible()
+    form = mentor.page.get_by_role("form", name="Publish a listing")
+    form.get_by_label("Skill").select_option("rust")
+    form.get_by_label("Title").fill("Ownership without tears")
+    form.get_by_label("Description").fill("Borrowing, lifetimes and traits, by pairing on your code.")
+    form.get_by_label("Price (per session").fill("forty")
+    form.get_by_role("button", name="Publish the listing").click()
+    expect(mentor.status()).to_contain_text("Enter the price as a number")  # in words, nothing sent
+    form.get_by_label("Price (per session").fill("40")
+    form.get_by_label("Currency").select_option("EUR")
+    form.get_by_label("Length of a session").select_option("45")
+    mentor.shot("new-listing")
+    form.get_by_role("button", name="Publish the listing").click()
+    expect(mentor.status()).to_contain_text("“Ownership without tears” is published.")
+
+    def searched() -> list[str]:
+        found = httpx.get(f"{base}/listings", params={"owner": newcomer.address}).json()["data"]
+        return [item["title"] for item in found]
+
+    [listing] = httpx.get(f"{base}/listings", params={"owner": newcomer.address}).json()["data"]
+    assert (listing["price"], listing["currency"], listing["session"]["duration_minutes"]) == (
+        "40.00",
+        "EUR",
+        45,
+    )
+    mentor.page.get_by_role("button", name="Pause “Ownership without tears”").click()
+    expect(mentor.status()).to_contain_text("is paused")
+    assert searched() == []
+    desk = mentor.page.get_by_role("list", name="Your listings")
+    expect(desk).to_contain_text("Paused")  # still on the desk, to resume
+    mentor.page.get_by_role("button", name="Publish “Ownership without tears” again").click()
+    expect(mentor.status()).to_contain_text("is published again")
+    assert searched() == ["Ownership without tears"]
+    mentor.go(f"/users/{newcomer.address}")
+    expect(mentor.page.get_by_role("heading", name="Priya the Rust mentor")).to_be_visible()
+    mentor.context.close()
+
+
 def test_a_mentor_publishes_weekly_hours(served: tuple[str, Stack], browser: Browser) -> None:
     base, stack = served
     newcomer = anvil_account(7)

@@ -17,6 +17,7 @@ import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
 import { useErrorWords } from "../lib/useErrorWords";
 import { SignInFirst } from "./SignInFirst";
+import { ListingsEditor, ProfileEditor } from "./MentorListings";
 
 interface Day {
   on: boolean;
@@ -32,6 +33,8 @@ export function Mentor() {
   if (!signedIn || !session) return <SignInFirst title={t("mentor.title")} />;
   return (
     <Page title={t("mentor.title")}>
+      <ProfileEditor />
+      <ListingsEditor />
       <AvailabilityEditor address={session.address} />
       <StandingOffers address={session.address} />
       <Bookings />
