@@ -226,6 +226,8 @@ class ListingPublic(BaseModel):
         None, description="with `available_days`: the first free slot's start (unix seconds)"
     )
     owner_avatar: str | None = Field(None, description="the owner's uploaded picture, if any")
+    owner_name: str | None = Field(None, description="the owner's profile name, if they wrote one")
+    owner_rating_count: int = Field(0, description="how many reviews `owner_rating` averages")
 
 
 class ListingsPublic(Page[ListingPublic]):

@@ -111,6 +111,8 @@ def _listing(row: dict[str, object], rating: float | None, next_free_at: int | N
         session=session_of(row),
         next_free_at=next_free_at,
         owner_avatar=avatar_url(str(row["owner"]), int(str(picture))) if picture is not None else None,
+        owner_name=str(row["owner_name"]) if row.get("owner_name") is not None else None,
+        owner_rating_count=int(str(row.get("owner_rating_count") or 0)),
     )
 
 
@@ -236,7 +238,14 @@ def search_listings(
     joined = listings.outerjoin(
         reputation, (reputation.c.subject == listings.c.owner) & (reputation.c.chain_id == settings.chain_id)
     ).outerjoin(avatars, avatars.c.address == listings.c.owner)
-    columns: list[Any] = [listings, rating, avatars.c.updated_at.label("owner_avatar_at")]
+    joined = joined.outerjoin(profiles, profiles.c.address == listings.c.owner)
+    columns: list[Any] = [
+        listings,
+        rating,
+        avatars.c.updated_at.label("owner_avatar_at"),
+        profiles.c.display_name.label("owner_name"),
+        reputation.c.provider_count.label("owner_rating_count"),
+    ]
     if available_days is not None:
         now = int(clock())
         # Exact entries first: what is stale among these candidates is recomputed now (the index's pass

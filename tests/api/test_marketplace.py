@@ -82,8 +82,13 @@ def test_listings_crud_search_and_ownership(stack: Stack) -> None:
             "languages": ["de"],
         },
     )
+    c.put("/me/profile", headers=owner, json={"display_name": "Ada", "bio": "", "skills": ["solidity"]})
     found = c.get("/listings", params={"skill": "solidity", "max_price": 100, "language": "en"}).json()
     assert [item["id"] for item in found["data"]] == [lid]
+    [card] = found[
+        "data"
+    ]  # what a mentor card shows: the owner's name, and how many reviews the rating averages
+    assert card["owner_name"] == "Ada" and card["owner_rating_count"] == 0
     assert c.get("/listings", params={"q": "audit"}).json()["total"] == 1
     assert c.get("/listings", params={"min_price": 95, "skill": "solidity"}).json()["total"] == 0
     assert c.get("/listings", params={"limit": 101}).status_code == 422

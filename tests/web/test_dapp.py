@@ -380,6 +380,10 @@ def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: B
     expect(learner.page.get_by_role("heading", name="Find a mentor", level=1)).to_be_visible()
     learner.sign_in()
     learner.shot("signed-in")
+    card = learner.page.get_by_role("listitem").filter(
+        has=learner.page.get_by_role("link", name="Book Solidity mentoring")
+    )
+    expect(card.first).to_contain_text("Maya the mentor")  # the owner's profile name, not only an address
     learner.page.get_by_role("link", name="Book Solidity mentoring").first.click()
 
     # Amounts in human units: "0.01" is accepted (it was a pattern error in wei), the quote adds up.

@@ -3019,8 +3019,19 @@ export interface components {
              * @description the owner's uploaded picture, if any
              */
             owner_avatar?: string | null;
+            /**
+             * Owner Name
+             * @description the owner's profile name, if they wrote one
+             */
+            owner_name?: string | null;
             /** Owner Rating */
             owner_rating: number | null;
+            /**
+             * Owner Rating Count
+             * @description how many reviews `owner_rating` averages
+             * @default 0
+             */
+            owner_rating_count?: number;
             /** Price */
             price: string;
             session?: components["schemas"]["SessionOffering"] | null;

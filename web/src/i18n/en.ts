@@ -107,7 +107,7 @@ export const en = {
     empty: "No listing matches these filters. Try fewer of them.",
     offer: "Offer",
     request: "Request",
-    rating: "★ {{rating}} of 5",
+    ratingCount: "★ {{rating}} of 5 · reviews: {{count}}",
     noRating: "No reviews yet",
     book: "Book",
     bookLabel: "Book {{title}}",

@@ -107,7 +107,7 @@ export const es: Messages = {
     empty: "Ninguna publicación coincide con estos filtros. Prueba con menos.",
     offer: "Oferta",
     request: "Solicitud",
-    rating: "★ {{rating}} de 5",
+    ratingCount: "★ {{rating}} de 5 · reseñas: {{count}}",
     noRating: "Aún sin reseñas",
     book: "Reservar",
     bookLabel: "Reservar {{title}}",

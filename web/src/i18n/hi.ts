@@ -107,7 +107,7 @@ export const hi: Messages = {
     empty: "इन फ़िल्टर से कोई लिस्टिंग नहीं मिली। कम फ़िल्टर आज़माएँ।",
     offer: "प्रस्ताव",
     request: "अनुरोध",
-    rating: "★ {{rating}} रेटिंग",
+    ratingCount: "★ 5 में से {{rating}} · समीक्षाएँ: {{count}}",
     noRating: "अभी कोई समीक्षा नहीं",
     book: "बुक करें",
     bookLabel: "{{title}} बुक करें",

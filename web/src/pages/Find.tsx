@@ -139,7 +139,7 @@ export function Find() {
             <li key={l.id} className="card">
               <p className={`tag ${l.kind}`}>{l.kind === "offer" ? t("find.offer") : t("find.request")}</p>
               <h3>{l.title}</h3>
-              <Address address={l.owner} avatar={l.owner_avatar} />
+              <Address address={l.owner} name={l.owner_name} avatar={l.owner_avatar} />
               <p>{l.description}</p>
               <p>
                 {skillName(l.skill)} · <strong>{formatPrice(l.price, l.currency, i18n.language)}</strong>
@@ -152,7 +152,12 @@ export function Find() {
               )}
               {l.next_free_at != null && <p className="muted">{t("find.nextFree", { when: formatDateTime(l.next_free_at, i18n.language) })}</p>}
               <p className="muted">
-                {l.owner_rating ? t("find.rating", { rating: l.owner_rating.toFixed(1) }) : t("find.noRating")}
+                {l.owner_rating
+                  ? t("find.ratingCount", {
+                      rating: new Intl.NumberFormat(i18n.language, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(l.owner_rating),
+                      count: l.owner_rating_count,
+                    })
+                  : t("find.noRating")}
               </p>
               {l.kind === "offer" && (
                 <Link className="button" to={`/book/${l.id}`} aria-label={t("find.bookLabel", { title: l.title })}>
