@@ -1104,6 +1104,20 @@ def test_a_mentor_writes_a_profile_and_publishes_pauses_and_resumes_a_listing(
     assert searched() == ["Ownership without tears"]
     mentor.go(f"/users/{newcomer.address}")
     expect(mentor.page.get_by_role("heading", name="Priya the Rust mentor")).to_be_visible()
+    expect(mentor.page.get_by_role("list", name="Skills")).to_contain_text("Rust")
+    # Found by a price range (minimum and maximum), and not outside it.
+    mentor.go("/")
+    filters = mentor.page.get_by_role("form", name="Search filters")
+    filters.get_by_label("Skill").select_option("rust")
+    filters.get_by_label("Minimum price").fill("39")
+    filters.get_by_label("Maximum price").fill("41")
+    filters.get_by_role("button", name="Search").click()
+    results = mentor.page.get_by_role("region", name="Listings")
+    expect(results).to_contain_text("Ownership without tears")
+    expect(results).to_contain_text("Priya the Rust mentor")
+    filters.get_by_label("Minimum price").fill("41")
+    filters.get_by_role("button", name="Search").click()
+    expect(results).not_to_contain_text("Ownership without tears")
     mentor.context.close()
 
 

@@ -11,13 +11,14 @@ import { useSession } from "../lib/session";
 interface Filters {
   skill: string;
   kind: "" | "offer" | "request";
+  min_price: string;
   max_price: string;
   language: string;
   thisWeek: boolean;
   currency: "" | "USD" | "EUR" | "GBP" | "INR" | "ETH";
 }
 
-const EMPTY: Filters = { skill: "", kind: "", max_price: "", language: "", thisWeek: false, currency: "" };
+const EMPTY: Filters = { skill: "", kind: "", min_price: "", max_price: "", language: "", thisWeek: false, currency: "" };
 const CURRENCIES = ["USD", "EUR", "GBP", "INR", "ETH"] as const;
 const LANGS = ["en", "es", "hi", "fr", "de", "pt", "zh", "ja"];
 
@@ -36,6 +37,7 @@ export function Find() {
             query: {
               skill: filters.skill || undefined,
               kind: filters.kind || undefined,
+              min_price: filters.min_price ? Number(filters.min_price) : undefined,
               max_price: filters.max_price ? Number(filters.max_price) : undefined,
               language: filters.language || undefined,
               available_days: filters.thisWeek ? 7 : undefined,
@@ -80,6 +82,10 @@ export function Find() {
             <option value="offer">{t("find.offers")}</option>
             <option value="request">{t("find.requests")}</option>
           </select>
+        </label>
+        <label>
+          {t("find.minPrice")}
+          <input inputMode="decimal" value={draft.min_price} onChange={(e) => setDraft({ ...draft, min_price: e.target.value.replace(/[^0-9.]/g, "") })} />
         </label>
         <label>
           {t("find.maxPrice")}

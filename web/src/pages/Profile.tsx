@@ -19,6 +19,7 @@ export function Profile() {
     queryKey: ["user", address],
     queryFn: async () => unwrap(await client.GET("/users/{address}", { params: { path: { address } } })),
   });
+  const skills = useQuery({ queryKey: ["skills"], queryFn: async () => unwrap(await client.GET("/skills")), staleTime: Infinity });
   const reviews = useQuery({
     queryKey: ["user", address, "reviews"],
     queryFn: async () => unwrap(await client.GET("/users/{address}/reviews", { params: { path: { address } } })),
@@ -63,6 +64,15 @@ export function Profile() {
       </div>
       {session?.address.toLowerCase() === u.address.toLowerCase() && <Picture hasOne={Boolean(u.avatar_url)} address={u.address} />}
       {u.profile?.bio && <p>{u.profile.bio}</p>}
+      {u.profile?.skills.length ? (
+        <ul className="badges" aria-label={t("profile.skills")}>
+          {u.profile.skills.map((slug) => (
+            <li key={slug} className="tag">
+              {skills.data?.find((s) => s.slug === slug)?.name ?? slug}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <h2>{t("profile.credentials")}</h2>
       {u.credentials.length === 0 && <p className="muted">{t("profile.noCredentials")}</p>}
       <ul className="badges">
