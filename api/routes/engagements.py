@@ -250,6 +250,34 @@ def prepare_approve(
 
 
 @router.post(
+    "/engagements/{engagement_id:int}/milestones/{index}/release",
+    response_model=PreparedTx,
+    summary="Anyone: release a submitted milestone whose review window is over (autoRelease)",
+)
+def prepare_auto_release(
+    engagement_id: EngagementId,
+    index: Annotated[int, Path(ge=0, le=15)],
+    session: CurrentSession,
+    conn: ConnDep,
+    chain: ChainDep,
+) -> PreparedTx:
+    """The client did not answer within the review window: the provider (or anyone) releases the
+    milestone. Too early, frozen by a dispute or not submitted: refused with the contract's reason."""
+    e = _engagement(conn, chain, engagement_id)
+    if index >= len(e.milestones):
+        raise HTTPException(
+            404, f"engagement {engagement_id} has no milestone at index {index} (the first is index 0)"
+        )
+    return chain.builder.build(
+        "SkillEscrow",
+        "autoRelease",
+        [engagement_id, index],
+        description=f"Release milestone {index + 1} of engagement {engagement_id} (review window over)",
+        sender=session.address,
+    )
+
+
+@router.post(
     "/engagements/{engagement_id:int}/accept",
     response_model=PreparedTx,
     summary="Provider: accept a funded request",

@@ -169,6 +169,8 @@ export const en = {
     mentorGot: "the mentor received",
     payerGot: "the payer got back",
     feeTaken: "fee",
+    autoReleaseNow: "Release milestone {{n}}: the review window is over",
+    autoReleaseExplain: "The client did not answer in time: milestone {{n}} goes to you, less the fee.",
     statementNeeded: "A dispute needs your statement: the arbiter reads it before deciding.",
     readOnly: "You are not a party to this engagement: it is shown read-only.",
   },

@@ -192,6 +192,8 @@ function MilestoneRow({ e, m, role }: { e: E; m: Milestone; role: Role }) {
   const n = m.index + 1;
   const canSubmit = role === "provider" && e.accepted && !m.frozen && m.state === "funded";
   const canApprove = role === "client" && e.accepted && !m.frozen && (m.state === "funded" || m.state === "submitted");
+  // The review window is over and the client did not answer: the contract lets anyone release it.
+  const canAutoRelease = role === "provider" && !m.frozen && m.state === "submitted" && m.releasable_at != null && Date.now() / 1000 >= m.releasable_at;
   const submit = async (ev: FormEvent) => {
     ev.preventDefault();
     const out = await prepare(() => client.POST("/engagements/{engagement_id}/milestones/{index}/submit", {
@@ -218,6 +220,16 @@ function MilestoneRow({ e, m, role }: { e: E; m: Milestone; role: Role }) {
           </label>
           <button className="primary">{t("engagement.submit", { n })}</button>
         </form>
+      )}
+      {canAutoRelease && (
+        <ConfirmAction
+          label={t("engagement.autoReleaseNow", { n })}
+          explain={t("engagement.autoReleaseExplain", { n })}
+          onConfirm={async () => {
+            const tx = await prepare(() => client.POST("/engagements/{engagement_id}/milestones/{index}/release", { params: { path: { engagement_id: e.id, index: m.index } } }));
+            if (tx) await send(tx);
+          }}
+        />
       )}
       {canApprove && (
         <ConfirmAction
