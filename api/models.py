@@ -313,6 +313,10 @@ class MilestonePublic(BaseModel):
         description="Covered by the open dispute: only the arbiter (or the timeout) settles it"
     )
     provider_share_bps: int | None = Field(description="A resolved milestone's provider share")
+    deliverable_cid: str | None = Field(
+        None,
+        description="the submitted deliverable document on IPFS (GET /ipfs/{cid}), when this API stored it",
+    )
 
 
 class EngagementPublic(BaseModel):
@@ -326,6 +330,10 @@ class EngagementPublic(BaseModel):
     fee_bps: int
     review_window: int
     terms_digest: str
+    terms_cid: str | None = Field(
+        None,
+        description="the terms (title, description, milestone titles) on IPFS, when this API stored it",
+    )
     total_amount: str
     status: str = Field(description="requested, active, disputed, settled, withdrawn or declined")
     accepted: bool = Field(description="The provider agreed: accepted the request, or signed the offer")

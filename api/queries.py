@@ -18,6 +18,7 @@ from api.models import (
 from api.pagination import cursor_keys, page_of
 from api.skills import by_id
 from db.chain import credentials, engagements, milestones, reputation
+from db.documents import stored_documents
 from db.market import profiles
 
 
@@ -94,15 +95,29 @@ def engagement_of(*, conn: Connection, chain_id: int, engagement_id: int) -> Eng
     )
     if row is None:
         return None
-    ms = conn.execute(
-        select(milestones)
-        .where(milestones.c.chain_id == chain_id, milestones.c.engagement_id == engagement_id)
-        .order_by(milestones.c.idx)
-    ).mappings()
-    return _engagement(row, list(ms))
+    ms = list(
+        conn.execute(
+            select(milestones)
+            .where(milestones.c.chain_id == chain_id, milestones.c.engagement_id == engagement_id)
+            .order_by(milestones.c.idx)
+        ).mappings()
+    )
+    # The documents behind the digests, where this API stored them: the page shows the terms' title
+    # and each deliverable's summary (content-addressed, so the CID proves the digest's document).
+    digests = {row["terms_digest"], *(m["deliverable_digest"] for m in ms if m["deliverable_digest"])}
+    cids = {
+        r.digest: r.cid
+        for r in conn.execute(
+            select(stored_documents.c.digest, stored_documents.c.cid).where(
+                stored_documents.c.digest.in_(digests), stored_documents.c.kind.in_(("terms", "deliverable"))
+            )
+        )
+    }
+    return _engagement(row, ms, cids)
 
 
-def _engagement(row: Any, ms: list[Any]) -> EngagementPublic:
+def _engagement(row: Any, ms: list[Any], cids: dict[str, str] | None = None) -> EngagementPublic:
+    cids = cids or {}
     return EngagementPublic(
         chain_id=row["chain_id"],
         id=row["id"],
@@ -114,6 +129,7 @@ def _engagement(row: Any, ms: list[Any]) -> EngagementPublic:
         fee_bps=row["fee_bps"],
         review_window=row["review_window"],
         terms_digest=row["terms_digest"],
+        terms_cid=cids.get(row["terms_digest"]),
         total_amount=str(row["total_amount"]),
         status=row["status"],
         accepted=row["accepted"],
@@ -132,6 +148,7 @@ def _engagement(row: Any, ms: list[Any]) -> EngagementPublic:
                 deliverable_digest=m["deliverable_digest"],
                 frozen=m["frozen"],
                 provider_share_bps=m["provider_share_bps"],
+                deliverable_cid=cids.get(m["deliverable_digest"]) if m["deliverable_digest"] else None,
             )
             for m in ms
         ],

@@ -137,6 +137,7 @@ def test_engagement_lifecycle_through_prepared_transactions(stack: Stack) -> Non
     eid = mine["data"][0]["id"]
     e = c.get(f"/engagements/{eid}").json()
     assert e["client"] == CLIENT.address and e["status"] == "requested" and len(e["milestones"]) == 2
+    assert e["terms_cid"] == body["document_cid"]  # the page reads the title from the terms
     assert not e["accepted"]
     # A request waits for the provider: only the provider accepts it.
     assert c.post(f"/engagements/{eid}/accept", headers=client).status_code == 403
@@ -161,6 +162,8 @@ def test_engagement_lifecycle_through_prepared_transactions(stack: Stack) -> Non
         stack.send(CLIENT, c.post(f"/engagements/{eid}/milestones/{i}/approve", headers=client).json())
     stack.index()
     settled = c.get(f"/engagements/{eid}").json()
+    deliverable = settled["milestones"][1]["deliverable_cid"]
+    assert c.get(f"/ipfs/{deliverable}").json()["summary"] == "done 1"
     assert settled["status"] == "settled" and [m["state"] for m in settled["milestones"]] == [
         "released",
         "released",
@@ -260,6 +263,8 @@ def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
     stack.send(ARBITER, resolve.json())
     stack.index()
     settled = c.get(f"/engagements/{eid}").json()
+    deliverable = settled["milestones"][1]["deliverable_cid"]
+    assert c.get(f"/ipfs/{deliverable}").json()["summary"] == "done 1"
     assert settled["status"] == "settled"
     m = settled["milestones"][0]
     assert (m["state"], m["frozen"], m["provider_share_bps"]) == ("resolved", False, 2500)

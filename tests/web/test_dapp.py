@@ -407,6 +407,7 @@ def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: B
     link.click()
     expect(learner.page.get_by_text("Waiting for the mentor")).to_be_visible()
     route = learner.page.url.split("#", 1)[1]
+    expect(learner.page.get_by_text("Solidity mentoring", exact=True)).to_be_visible()  # the terms' title
 
     # The mentor accepts and delivers; the learner's page follows live, without a reload.
     mentor.go(route)
@@ -418,6 +419,8 @@ def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: B
     mentor.shot("submitted")
     approve = learner.page.get_by_role("button", name="Approve milestone 1")
     expect(approve).to_be_visible()  # arrived over the live stream
+    # What was delivered, read from its document (the contract holds only its digest).
+    expect(learner.page.get_by_text("Delivered:")).to_contain_text("Walked through the escrow code")
 
     # Approving asks for confirmation, saying what it does.
     approve.click()

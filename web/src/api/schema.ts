@@ -2713,6 +2713,11 @@ export interface components {
              * @description requested, active, disputed, settled, withdrawn or declined
              */
             status: string;
+            /**
+             * Terms Cid
+             * @description the terms (title, description, milestone titles) on IPFS, when this API stored it
+             */
+            terms_cid?: string | null;
             /** Terms Digest */
             terms_digest: string;
             /** Token */
@@ -3212,6 +3217,11 @@ export interface components {
         MilestonePublic: {
             /** Amount */
             amount: string;
+            /**
+             * Deliverable Cid
+             * @description the submitted deliverable document on IPFS (GET /ipfs/{cid}), when this API stored it
+             */
+            deliverable_cid?: string | null;
             /** Deliverable Digest */
             deliverable_digest: string | null;
             /** Due Date */

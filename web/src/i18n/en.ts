@@ -171,6 +171,8 @@ export const en = {
     feeTaken: "fee",
     autoReleaseNow: "Release milestone {{n}}: the review window is over",
     autoReleaseExplain: "The client did not answer in time: milestone {{n}} goes to you, less the fee.",
+    deliveredLabel: "Delivered:",
+    deliveredDocument: "the deliverable document",
     statementNeeded: "A dispute needs your statement: the arbiter reads it before deciding.",
     readOnly: "You are not a party to this engagement: it is shown read-only.",
   },

@@ -171,6 +171,8 @@ export const es: Messages = {
     feeTaken: "comisión",
     autoReleaseNow: "Liberar el hito {{n}}: terminó el plazo de revisión",
     autoReleaseExplain: "El cliente no respondió a tiempo: el hito {{n}} pasa a ti, menos la comisión.",
+    deliveredLabel: "Entregado:",
+    deliveredDocument: "el documento de la entrega",
     statementNeeded: "Una disputa necesita tu declaración: el árbitro la lee antes de decidir.",
     readOnly: "No eres parte de este contrato: se muestra solo para lectura.",
   },

@@ -8,6 +8,7 @@ import { client, unwrap, type Engagement as E, type Milestone } from "../api/cli
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page, Party } from "../components/ui";
 import { describeError } from "../lib/errors";
 import { sendForm } from "../lib/upload";
+import { useDocument, type DeliverableDocument, type TermsDocument } from "../lib/documents";
 import { feeOf, formatDate, shortAddress } from "../lib/format";
 import { useSend, type Funding } from "../lib/send";
 import { useSession } from "../lib/session";
@@ -25,6 +26,7 @@ export function Engagement() {
     queryKey: ["engagement", id],
     queryFn: async () => unwrap(await client.GET("/engagements/{engagement_id}", { params: { path: { engagement_id: Number(id) } } })),
   });
+  const terms = useDocument<TermsDocument>(engagement.data?.terms_cid);
   if (engagement.isLoading) return <Loading />;
   if (engagement.error || !engagement.data) return <ErrorNote error={engagement.error} />;
   const e = engagement.data;
@@ -36,6 +38,7 @@ export function Engagement() {
         <span className={`tag ${e.status}`}>{t(`status.${e.status}`, { defaultValue: e.status })}</span>{" "}
         {e.accepted ? t("engagement.accepted") : t("engagement.notAccepted")}
       </p>
+      <Terms cid={e.terms_cid} />
       <dl className="facts">
         <dt>{t("engagement.client")}</dt>
         <dd><Party address={e.client} /></dd>
@@ -51,7 +54,7 @@ export function Engagement() {
       <h2>{t("engagement.milestones")}</h2>
       <ol className="timeline">
         {e.milestones.map((m) => (
-          <MilestoneRow key={m.index} e={e} m={m} role={role} />
+          <MilestoneRow key={m.index} e={e} m={m} role={role} terms={terms.data} />
         ))}
       </ol>
       {(role === "client" || role === "provider") && <ThreadButton id={e.id} />}
@@ -184,7 +187,7 @@ function ShareEvidence({ id }: { id: number }) {
   );
 }
 
-function MilestoneRow({ e, m, role }: { e: E; m: Milestone; role: Role }) {
+function MilestoneRow({ e, m, role, terms }: { e: E; m: Milestone; role: Role; terms: TermsDocument | undefined }) {
   const { t, i18n } = useTranslation();
   const send = useSend();
   const prepare = usePrepare();
@@ -205,12 +208,14 @@ function MilestoneRow({ e, m, role }: { e: E; m: Milestone; role: Role }) {
   return (
     <li>
       <p>
-        <strong>{t("engagement.milestone", { n })}</strong> · <Amount raw={m.amount} token={e.token} /> ·{" "}
+        <strong>{t("engagement.milestone", { n })}</strong>
+        {terms?.milestones[m.index]?.title && <> · {terms.milestones[m.index]?.title}</>} · <Amount raw={m.amount} token={e.token} /> ·{" "}
         {t("engagement.due", { date: formatDate(m.due_date, i18n.language) })} ·{" "}
         <span className={`tag ${m.state}`}>{t(`milestone.${m.state}`, { defaultValue: m.state })}</span>
         {m.frozen && <> · {t("engagement.frozen")}</>}
         {m.releasable_at && m.state === "submitted" && <> · {t("engagement.autoRelease", { date: formatDate(m.releasable_at, i18n.language) })}</>}
       </p>
+      {m.deliverable_cid && <Delivered cid={m.deliverable_cid} />}
       {m.state === "resolved" && m.provider_share_bps != null && <Split e={e} m={m} bps={m.provider_share_bps} />}
       {canSubmit && (
         <form className="stack" onSubmit={submit}>
@@ -242,6 +247,32 @@ function MilestoneRow({ e, m, role }: { e: E; m: Milestone; role: Role }) {
         />
       )}
     </li>
+  );
+}
+
+/** The engagement's title and description, from its terms document. */
+function Terms({ cid }: { cid: string | null | undefined }) {
+  const doc = useDocument<TermsDocument>(cid);
+  if (!doc.data) return null;
+  return (
+    <div>
+      <p className="big">{doc.data.title}</p>
+      {doc.data.description && <p>{doc.data.description}</p>}
+    </div>
+  );
+}
+
+/** What the provider delivered for a milestone: its summary, with the document itself on IPFS. */
+function Delivered({ cid }: { cid: string }) {
+  const { t } = useTranslation();
+  const doc = useDocument<DeliverableDocument>(cid);
+  return (
+    <p>
+      {t("engagement.deliveredLabel")} {doc.data ? <q>{doc.data.summary}</q> : null}{" "}
+      <a href={`/ipfs/${cid}`} target="_blank" rel="noreferrer">
+        {t("engagement.deliveredDocument")}
+      </a>
+    </p>
   );
 }
 
