@@ -340,6 +340,12 @@ class EngagementPublic(BaseModel):
     offer_nonce: str | None = Field(description="The provider's signed offer it was funded from")
     booking_ref: str | None = Field(description="The off-chain booking it pays for (from OfferUsed)")
     starts_at: int | None = Field(description="A session's start (unix seconds)")
+    booking_id: str | None = Field(
+        None, description="the session booking it pays for (its room: /rooms/{booking_id}/ws), if any"
+    )
+    session_starts_at: int | None = Field(
+        None, description="that booking's start now (a reschedule moves it; `starts_at` is the funded one)"
+    )
     paid: bool
     disputed_at: int | None
     milestones: list[MilestonePublic]

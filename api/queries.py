@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from api.models import (
     CredentialSummary,
@@ -17,6 +17,7 @@ from api.models import (
 )
 from api.pagination import cursor_keys, page_of
 from api.skills import by_id
+from db.booking import bookings
 from db.chain import credentials, engagements, milestones, reputation
 from db.documents import stored_documents
 from db.market import profiles
@@ -113,7 +114,22 @@ def engagement_of(*, conn: Connection, chain_id: int, engagement_id: int) -> Eng
             )
         )
     }
-    return _engagement(row, ms, cids)
+    found = _engagement(row, ms, cids)
+    booking = conn.execute(
+        select(bookings.c.id, bookings.c.starts_at)
+        .where(
+            or_(
+                and_(bookings.c.mode == "instant", bookings.c.id == row["booking_ref"]),
+                and_(bookings.c.mode != "instant", bookings.c.terms_digest == row["terms_digest"]),
+            ),
+            bookings.c.learner == row["client"],
+            bookings.c.mentor == row["provider"],
+        )
+        .limit(1)
+    ).first()
+    if booking is not None:
+        found.booking_id, found.session_starts_at = booking.id, int(booking.starts_at)
+    return found
 
 
 def _engagement(row: Any, ms: list[Any], cids: dict[str, str] | None = None) -> EngagementPublic:

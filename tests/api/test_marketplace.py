@@ -263,8 +263,6 @@ def test_disputes_evidence_and_arbiter_queue(stack: Stack) -> None:
     stack.send(ARBITER, resolve.json())
     stack.index()
     settled = c.get(f"/engagements/{eid}").json()
-    deliverable = settled["milestones"][1]["deliverable_cid"]
-    assert c.get(f"/ipfs/{deliverable}").json()["summary"] == "done 1"
     assert settled["status"] == "settled"
     m = settled["milestones"][0]
     assert (m["state"], m["frozen"], m["provider_share_bps"]) == ("resolved", False, 2500)

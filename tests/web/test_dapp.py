@@ -914,8 +914,13 @@ def test_a_session_is_moved_by_one_side_and_accepted_by_the_other_then_cancelled
     booking, engagement = _confirmed_session(base, stack, start)
     learner = person(browser, base, stack, "move-learner", LEARNER)
     mentor = person(browser, base, stack, "move-mentor", MENTOR)
-    learner.go("/sessions")
+    learner.go(f"/engagements/{engagement}")
     learner.sign_in()
+    # The engagement of a booked session leads to its room (which opens 10 minutes before).
+    room = learner.page.get_by_role("link", name="Open the session room")
+    expect(room).to_have_attribute("href", f"#/room/{booking}")
+    expect(learner.page.get_by_text("the room opens 10 minutes before")).to_be_visible()
+    learner.go("/sessions")
     card = learner.page.get_by_role("listitem").filter(
         has=learner.page.get_by_role("link", name=f"Engagement #{engagement}")
     )

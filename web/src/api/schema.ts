@@ -2674,6 +2674,11 @@ export interface components {
             /** Arbiter */
             arbiter: string;
             /**
+             * Booking Id
+             * @description the session booking it pays for (its room: /rooms/{booking_id}/ws), if any
+             */
+            booking_id?: string | null;
+            /**
              * Booking Ref
              * @description The off-chain booking it pays for (from OfferUsed)
              */
@@ -2703,6 +2708,11 @@ export interface components {
             provider: string;
             /** Review Window */
             review_window: number;
+            /**
+             * Session Starts At
+             * @description that booking's start now (a reschedule moves it; `starts_at` is the funded one)
+             */
+            session_starts_at?: number | null;
             /**
              * Starts At
              * @description A session's start (unix seconds)

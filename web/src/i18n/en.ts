@@ -173,6 +173,7 @@ export const en = {
     autoReleaseExplain: "The client did not answer in time: milestone {{n}} goes to you, less the fee.",
     deliveredLabel: "Delivered:",
     deliveredDocument: "the deliverable document",
+    roomOpens: "(the session starts {{when}}; the room opens 10 minutes before)",
     statementNeeded: "A dispute needs your statement: the arbiter reads it before deciding.",
     readOnly: "You are not a party to this engagement: it is shown read-only.",
   },

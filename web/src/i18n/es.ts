@@ -173,6 +173,7 @@ export const es: Messages = {
     autoReleaseExplain: "El cliente no respondió a tiempo: el hito {{n}} pasa a ti, menos la comisión.",
     deliveredLabel: "Entregado:",
     deliveredDocument: "el documento de la entrega",
+    roomOpens: "(la sesión empieza el {{when}}; la sala abre 10 minutos antes)",
     statementNeeded: "Una disputa necesita tu declaración: el árbitro la lee antes de decidir.",
     readOnly: "No eres parte de este contrato: se muestra solo para lectura.",
   },

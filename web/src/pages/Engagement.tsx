@@ -3,13 +3,13 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
-import { useNavigate, useParams } from "react-router";
+import { Link, useNavigate, useParams } from "react-router";
 import { client, unwrap, type Engagement as E, type Milestone } from "../api/client";
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page, Party } from "../components/ui";
 import { describeError } from "../lib/errors";
 import { sendForm } from "../lib/upload";
 import { useDocument, type DeliverableDocument, type TermsDocument } from "../lib/documents";
-import { feeOf, formatDate, shortAddress } from "../lib/format";
+import { feeOf, formatDate, formatDateTime, shortAddress } from "../lib/format";
 import { useSend, type Funding } from "../lib/send";
 import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
@@ -20,7 +20,7 @@ type Role = "client" | "provider" | "arbiter" | null;
 
 export function Engagement() {
   const { id = "" } = useParams();
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const { session, signedIn } = useSession();
   const engagement = useQuery({
     queryKey: ["engagement", id],
@@ -57,6 +57,12 @@ export function Engagement() {
           <MilestoneRow key={m.index} e={e} m={m} role={role} terms={terms.data} />
         ))}
       </ol>
+      {(role === "client" || role === "provider") && e.booking_id && e.session_starts_at && e.status === "active" && (
+        <p>
+          <Link to={`/room/${e.booking_id}`}>{t("room.openRoom")}</Link>{" "}
+          <span className="muted">{t("engagement.roomOpens", { when: formatDateTime(e.session_starts_at, i18n.language) })}</span>
+        </p>
+      )}
       {(role === "client" || role === "provider") && <ThreadButton id={e.id} />}
       {(role === "client" || role === "provider") && e.status === "disputed" && <ShareEvidence id={e.id} />}
       {role === "arbiter" && <Shared id={e.id} />}
