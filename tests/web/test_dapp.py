@@ -475,6 +475,8 @@ def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: B
     checks = employer.page.get_by_role("list", name="Checks made")
     for check in ("Exists on-chain", "Not revoked", "Not expired", "Its document matches the on-chain hash"):
         expect(checks).to_contain_text(check)
+    expect(checks).to_contain_text("The issuer was accredited when it was issued")
+    expect(checks).to_contain_text("The issuer is accredited now")
     employer.shot("verifies")
     for p in (learner, mentor, employer):
         p.context.close()
@@ -1252,10 +1254,13 @@ PAGES = [
     "/arbiter",
     "/sessions",
     "/offers",
+    "/messages",
+    "/notifications",
     "/nowhere",
 ]
+LOADING = re.compile("^(Loading…|Cargando…|लोड हो रहा है…)$")
 KEY = re.compile(
-    r"\b(nav|common|wallet|signin|tx|errors|amount|status|milestone|find|book|session|sessions|offers|booking|engagements?|review|earnings|credentials|issuer|arbiter|verify|profile|notFound)\.[a-zA-Z.]+\b"
+    r"\b(nav|common|wallet|signin|tx|errors|amount|status|milestone|find|book|session|sessions|offers|booking|engagements?|review|earnings|credentials|issuer|arbiter|verify|profile|notFound|desk|mentor|messages|room|evidence|notifications)\.[a-zA-Z.]+\b"
 )
 
 
@@ -1270,15 +1275,21 @@ def test_every_page_in_each_language_is_accessible(
     base, stack = served
     reader = person(browser, base, stack, f"axe-{language}", ARBITER)
     reader.go("/")
+    reader.sign_in()  # signed in, the wallet pages show their forms, lists and editors (audited too)
     reader.page.get_by_label(re.compile("^(Site language|Idioma del sitio|साइट की भाषा)$")).select_option(
         language
     )
     expect(reader.page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+    listings = httpx.get(f"{base}/listings", params={"owner": MENTOR.address, "limit": 50}).json()["data"]
+    session_listing = next(x["id"] for x in listings if x["session"])
     problems: list[str] = []
-    for route in PAGES:
+    for route in [*PAGES, f"/users/{MENTOR.address}", f"/book/{session_listing}"]:
         reader.go(route)
         reader.page.get_by_role("heading", level=1).wait_for()
-        reader.page.wait_for_load_state("networkidle")
+        # Signed in, the live stream keeps a request open (never "network idle"): wait until nothing
+        # says it is loading any more.
+        expect(reader.page.get_by_role("status").filter(has_text=LOADING)).to_have_count(0)
+        reader.page.wait_for_timeout(300)
         text = reader.page.locator("body").inner_text()
         if missing := KEY.findall(text):
             problems.append(f"{route}: untranslated keys {missing}")
@@ -1291,7 +1302,12 @@ def test_every_page_in_each_language_is_accessible(
             if label == "phone" and reader.page.evaluate(
                 "document.documentElement.scrollWidth > window.innerWidth"
             ):
-                problems.append(f"{route}: scrolls sideways at 390 px")
+                wide = reader.page.evaluate(
+                    "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right"
+                    " > window.innerWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + ' '"
+                    " + Math.round(e.getBoundingClientRect().right))"
+                )
+                problems.append(f"{route}: scrolls sideways at 390 px ({wide})")
         reader.page.set_viewport_size(WIDTHS["desktop"])
     assert not problems, "\n".join(problems)
     reader.context.close()
@@ -1316,6 +1332,46 @@ def test_keyboard_alone_reaches_booking(served: tuple[str, Stack], browser: Brow
     visitor.page.keyboard.press("Enter")
     expect(visitor.page.get_by_role("heading", name="Book: Solidity mentoring")).to_be_visible()
     visitor.context.close()
+
+
+def _tab_to(page: Any, target: Any, limit: int = 80) -> None:
+    """Press Tab until `target` has the focus (and fail if it never does)."""
+    for _ in range(limit):
+        if target.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    expect(target).to_be_focused()
+
+
+def test_keyboard_alone_signs_in_and_funds_a_booking(served: tuple[str, Stack], browser: Browser) -> None:
+    """The main flow's first half with no mouse: connect, sign in, open a listing, type the amount,
+    fund — each control reached with Tab and used with Enter or typing."""
+    base, stack = served
+    learner = person(browser, base, stack, "keyboard-funds", anvil_account(3))
+    page = learner.page
+    learner.go("/")
+    expect(page.get_by_role("heading", name="Find a mentor", level=1)).to_be_visible()
+    connect = page.get_by_role("button", name="Connect wallet")
+    sign_in = page.get_by_role("button", name="Sign in", exact=True)
+    expect(connect.or_(sign_in)).to_be_visible()
+    if connect.is_visible():
+        _tab_to(page, connect)
+        page.keyboard.press("Enter")
+    _tab_to(page, sign_in)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    book = page.get_by_role("link", name="Book Solidity mentoring").first
+    _tab_to(page, book)
+    page.keyboard.press("Enter")
+    amount = page.get_by_label("Amount (ETH)")
+    _tab_to(page, amount)
+    page.keyboard.type("0.01")
+    expect(page.get_by_label("Quote")).to_contain_text("0.00975 ETH")
+    fund = page.get_by_role("button", name="Fund with my wallet")
+    _tab_to(page, fund)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="My engagements")).to_be_visible()
+    learner.context.close()
 
 
 def _sign_in_token(base: str, account: Any) -> str:

@@ -2,25 +2,12 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
+import { useChainInfo } from "../lib/chain";
 import { useNavigate, useParams } from "react-router";
-import { client, unwrap, type Verification } from "../api/client";
+import { client, unwrap } from "../api/client";
 import { Address, CopyButton, ErrorNote, Loading, Page } from "../components/ui";
 import { formatDate } from "../lib/format";
-
-type Check = { key: string; ok: boolean | null; detail?: string };
-
-export function checksOf(v: Verification, now = Date.now() / 1000): Check[] {
-  const reasons = v.reasons;
-  const metadataProblem = reasons.find((r) => r !== "revoked" && r !== "expired" && r !== "not found");
-  return [
-    { key: "exists", ok: v.exists },
-    { key: "revoked", ok: v.exists ? !v.revoked : null },
-    { key: "expired", ok: v.exists ? !(v.expires_at && v.expires_at <= now) : null },
-    { key: "metadata", ok: v.exists ? !metadataProblem : null, detail: metadataProblem },
-    { key: "accredited", ok: v.issuer_accredited ?? null },
-    { key: "engagement", ok: v.engagement_id ? true : null },
-  ];
-}
+import { checksOf } from "../lib/checks";
 
 export function Verify() {
   const { chainId, tokenId } = useParams();
@@ -53,6 +40,13 @@ function Result({ chainId, tokenId }: { chainId: number; tokenId: string }) {
     queryFn: async () =>
       unwrap(await client.GET("/verify/credential/{chain_id}/{token_id}", { params: { path: { chain_id: chainId, token_id: tokenId } } })),
   });
+  const issuerAddress = verdict.data?.issuer ?? null;
+  const issuer = useQuery({
+    queryKey: ["issuer", issuerAddress],
+    enabled: Boolean(issuerAddress),
+    queryFn: async () => unwrap(await client.GET("/issuers/{address}", { params: { path: { address: issuerAddress ?? "" } } })),
+  });
+  const explorer = useChainInfo().explorer_url;
   if (verdict.isLoading) return <Loading />;
   if (verdict.error || !verdict.data) return <ErrorNote error={verdict.error} />;
   const v = verdict.data;
@@ -77,7 +71,22 @@ function Result({ chainId, tokenId }: { chainId: number; tokenId: string }) {
           <dt>{t("verify.holder")}</dt>
           <dd>{v.holder && <Address address={v.holder} />}</dd>
           <dt>{t("verify.issuer")}</dt>
-          <dd>{v.issuer && <Address address={v.issuer} />}</dd>
+          <dd>
+            {issuer.data?.name && (
+              <>
+                <strong>{issuer.data.name}</strong> ({issuer.data.name_verified ? t("verify.nameVerified") : t("verify.nameSelf")}){" "}
+              </>
+            )}
+            {v.issuer && <Address address={v.issuer} />}
+            {v.issuer && explorer && (
+              <>
+                {" "}
+                <a href={`${explorer}/address/${v.issuer}`} target="_blank" rel="noreferrer">
+                  {t("verify.onExplorer")}
+                </a>
+              </>
+            )}
+          </dd>
           <dt>{t("verify.skill")}</dt>
           <dd>{v.skill ?? v.skill_id}</dd>
           {v.issued_at && (
@@ -99,6 +108,11 @@ function Result({ chainId, tokenId }: { chainId: number; tokenId: string }) {
                 {t("engagement.title", { id: v.engagement_id })}
                 {(v.engagement_reviews?.length ?? 0) > 0 &&
                   ` · ${t("verify.reviews", { count: v.engagement_reviews?.length ?? 0 })}`}
+                {(v.engagement_reviews ?? []).map((r, i) => (
+                  <span key={i} className="tag">
+                    ★ {String(r.rating)} {String(r.role) === "provider" ? t("verify.byClient") : t("verify.byMentor")}
+                  </span>
+                ))}
               </dd>
             </>
           ) : null}
@@ -116,6 +130,14 @@ function Result({ chainId, tokenId }: { chainId: number; tokenId: string }) {
               <dd>
                 {t("verify.block", { block: v.proof.block_number })} · <code>{v.proof.transaction.slice(0, 14)}…</code>{" "}
                 <CopyButton text={v.proof.transaction} label={t("verify.copyTx")} />
+                {explorer && (
+                  <>
+                    {" "}
+                    <a href={`${explorer}/tx/${v.proof.transaction}`} target="_blank" rel="noreferrer">
+                      {t("verify.txOnExplorer")}
+                    </a>
+                  </>
+                )}
               </dd>
             </>
           )}
