@@ -378,6 +378,11 @@ def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: B
     # The learner finds the mentor; the wallet starts on mainnet, so the dApp asks to switch first.
     learner.go("/")
     expect(learner.page.get_by_role("heading", name="Find a mentor", level=1)).to_be_visible()
+    connect = learner.page.get_by_role("button", name="Connect wallet")
+    if connect.is_visible():
+        connect.click()
+    # Regression: a wallet on the wrong chain was never asked to switch.
+    expect(learner.page.get_by_role("button", name=f"Switch to {CHAIN}")).to_be_visible()
     learner.sign_in()
     learner.shot("signed-in")
     card = learner.page.get_by_role("listitem").filter(
@@ -478,6 +483,22 @@ def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: B
     expect(checks).to_contain_text("The issuer was accredited when it was issued")
     expect(checks).to_contain_text("The issuer is accredited now")
     employer.shot("verifies")
+    # The employer asks the candidate to prove the wallet is theirs: a one-time challenge, signed by
+    # the candidate's wallet on their credentials page, checked by the employer.
+    employer.page.get_by_role("button", name="Create a challenge").click()
+    code = employer.page.get_by_label("Challenge code", exact=True).inner_text().strip()
+    learner.go("/credentials")
+    learner.page.get_by_label("The employer's challenge code").fill(code)
+    learner.page.get_by_role("button", name="Sign the challenge").click()
+    signed = learner.page.get_by_label("Your signature")
+    expect(signed).to_have_value(re.compile("^0x[0-9a-f]{130}$"))
+    employer.page.get_by_label("The candidate's wallet address").fill(LEARNER.address)
+    employer.page.get_by_label("The signature they sent").fill(signed.input_value())
+    employer.page.get_by_role("button", name="Check the signature").click()
+    presented = employer.page.get_by_role("region", name="Presentation")
+    expect(presented).to_contain_text(f"The candidate controls {LEARNER.address}")
+    expect(presented).to_contain_text("Escrow Auditor · Valid credential")
+    employer.shot("presentation")
     for p in (learner, mentor, employer):
         p.context.close()
 

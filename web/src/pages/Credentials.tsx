@@ -7,6 +7,7 @@ import { formatDate } from "../lib/format";
 import { useSend } from "../lib/send";
 import { useSession } from "../lib/session";
 import { SignInFirst } from "./SignInFirst";
+import { SignPresentation } from "./Presentation";
 
 export function Credentials() {
   const { t, i18n } = useTranslation();
@@ -65,6 +66,7 @@ export function Credentials() {
           </ul>
         </section>
       )}
+      <SignPresentation />
     </Page>
   );
 }

@@ -8,6 +8,7 @@ import { client, unwrap } from "../api/client";
 import { Address, CopyButton, ErrorNote, Loading, Page } from "../components/ui";
 import { formatDate } from "../lib/format";
 import { checksOf } from "../lib/checks";
+import { CheckPresentation } from "./Presentation";
 
 export function Verify() {
   const { chainId, tokenId } = useParams();
@@ -29,6 +30,7 @@ export function Verify() {
         <button className="primary">{t("verify.go")}</button>
       </form>
       {chainId && tokenId && <Result chainId={Number(chainId)} tokenId={tokenId} />}
+      <CheckPresentation />
     </Page>
   );
 }
