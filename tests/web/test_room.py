@@ -173,6 +173,14 @@ def test_two_browsers_on_two_replicas_talk_face_to_face_and_hang_up(
     learner = _signed_in(media_browser, replicas.a, stack, api, "learner", LEARNER)
     mentor = _signed_in(media_browser, replicas.b, stack, api, "mentor", MENTOR)
     stranger = _signed_in(media_browser, replicas.a, stack, api, "stranger", STRANGER)
+    # The learner's room socket passes through the test, which can drop it like a failing network.
+    sockets: list[Any] = []
+
+    def through(route: Any) -> None:
+        route.connect_to_server()
+        sockets.append(route)
+
+    learner.context.route_web_socket(re.compile(r"/rooms/[^/]+/ws$"), through)
     try:
         for p in (learner, mentor):
             p.go(f"/room/{BOOKING}")
@@ -202,6 +210,17 @@ def test_two_browsers_on_two_replicas_talk_face_to_face_and_hang_up(
         mentor.page.get_by_label("Message in the room").fill("Hello back from B")
         mentor.page.get_by_role("button", name="Send", exact=True).click()
         expect(learner.page.get_by_text("Hello back from B")).to_be_visible()
+
+        # The learner's connection drops (1011 from the network's side): the room reconnects by itself,
+        # keeping the camera, and the two see each other again.
+        sockets[-1].close(code=1011, reason="network trouble")
+        expect(learner.page.get_by_text("The connection dropped: reconnecting")).to_be_visible()
+        expect(learner.page.locator("[data-ice=connected], [data-ice=completed]")).to_be_visible(
+            timeout=30_000
+        )
+        assert len(sockets) == 2  # a second connection, made by the page on its own
+        playing = learner.page.get_by_label("The other party").evaluate(PLAYING)
+        assert playing["width"] > 0 and playing["advanced"], playing
 
         stranger.go(f"/room/{BOOKING}")
         _connect(stranger)

@@ -621,6 +621,7 @@ export const en = {
     notConfirmed: "This session is not confirmed, so its room cannot open.",
     window: "Session from {{start}} to {{end}}",
     join: "Join the session",
+    reconnecting: "The connection dropped: reconnecting…",
     joining: "Connecting…",
     waiting: "Waiting for {{name}} to join…",
     call: "Call:",

@@ -621,6 +621,7 @@ export const es: Messages = {
     notConfirmed: "Esta sesión no está confirmada, así que su sala no puede abrirse.",
     window: "Sesión de {{start}} a {{end}}",
     join: "Entrar en la sesión",
+    reconnecting: "Se perdió la conexión: reconectando…",
     joining: "Conectando…",
     waiting: "Esperando a que {{name}} entre…",
     call: "Llamada:",

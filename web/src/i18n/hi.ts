@@ -621,6 +621,7 @@ export const hi: Messages = {
     notConfirmed: "यह सत्र पुष्ट नहीं है, इसलिए इसका कक्ष नहीं खुल सकता।",
     window: "सत्र {{start}} से {{end}} तक",
     join: "सत्र में शामिल हों",
+    reconnecting: "कनेक्शन टूट गया: फिर से जोड़ रहे हैं…",
     joining: "जुड़ रहे हैं…",
     waiting: "{{name}} के शामिल होने की प्रतीक्षा…",
     call: "कॉल:",

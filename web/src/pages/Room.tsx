@@ -15,7 +15,12 @@ import { useStatus } from "../lib/status";
 import { useErrorWords } from "../lib/useErrorWords";
 import { SignInFirst } from "./SignInFirst";
 
-type Phase = "idle" | "joining" | "in" | "ended";
+/** Close codes of a connection that dropped rather than was closed on purpose: abnormal closure,
+ * going away, internal error, service restart, try again later. */
+const RETRIED_CLOSE_CODES = new Set([1001, 1006, 1011, 1012, 1013]);
+const MAX_RETRIES = 5;
+
+type Phase = "idle" | "joining" | "in" | "ended" | "reconnecting";
 type ChatMessage = Schemas["MessagePublic"];
 interface Frame {
   type: string;
@@ -72,6 +77,9 @@ function RoomView({ bookingId }: { bookingId: string }) {
   const [micId, setMicId] = useState("");
   const [previewing, setPreviewing] = useState(false);
   const remoteVideo = useRef<HTMLVideoElement>(null);
+  // Set when the user leaves (hang-up, leaving the page): a close then is not a dropped connection.
+  const leaving = useRef(false);
+  const retries = useRef(0);
 
   const send = (frame: object) => {
     if (ws.current?.readyState === WebSocket.OPEN) ws.current.send(JSON.stringify(frame));
@@ -124,6 +132,7 @@ function RoomView({ bookingId }: { bookingId: string }) {
   const onFrame = async (f: Frame) => {
     switch (f.type) {
       case "joined":
+        retries.current = 0;
         iceServers.current = f.ice_servers ?? [];
         polite.current = Boolean(f.polite);
         setPeerPresent(Boolean(f.peer_present));
@@ -209,7 +218,8 @@ function RoomView({ bookingId }: { bookingId: string }) {
 
   const join = async () => {
     if (!session) return;
-    setPhase("joining");
+    leaving.current = false;
+    setPhase((p) => (p === "reconnecting" ? p : "joining"));
     setRefused(null);
     if (!local.current || local.current.getTracks().every((track) => track.readyState === "ended")) {
       try {
@@ -227,13 +237,26 @@ function RoomView({ bookingId }: { bookingId: string }) {
     socket.onmessage = (e) => {
       void onFrame(JSON.parse(String(e.data)) as Frame).catch((error: unknown) => console.warn("room signal", error));
     };
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (ws.current === socket) ws.current = null;
+      // A dropped connection (network, a restarting API replica) is retried with backoff, keeping the
+      // camera; a decision of the server (1000, or a 4xxx code: window closed, not a party, …) is not.
+      if (!leaving.current && RETRIED_CLOSE_CODES.has(ev.code) && retries.current < MAX_RETRIES) {
+        closePeer();
+        setPhase("reconnecting");
+        setIce("new");
+        const wait = 1000 * 2 ** retries.current++;
+        window.setTimeout(() => {
+          if (!leaving.current) void join();
+        }, wait);
+        return;
+      }
       end();
     };
   };
 
   const hangUp = () => {
+    leaving.current = true;
     send({ type: "hangup" });
     ws.current?.close(1000);
     end();
@@ -247,6 +270,7 @@ function RoomView({ bookingId }: { bookingId: string }) {
   // Leaving the page leaves the room.
   useEffect(
     () => () => {
+      leaving.current = true;
       ws.current?.close(1000);
       pc.current?.close();
       local.current?.getTracks().forEach((track) => track.stop());
@@ -372,6 +396,7 @@ function RoomView({ bookingId }: { bookingId: string }) {
         </div>
       )}
       {phase === "joining" && <p role="status">{t("room.joining")}</p>}
+      {phase === "reconnecting" && <p role="status">{t("room.reconnecting")}</p>}
       {phase === "ended" && <p role="status">{t("room.ended")}</p>}
       {phase === "in" && (
         <>
