@@ -22,12 +22,14 @@ from eth_account import Account
 from eth_account.messages import encode_defunct, encode_typed_data
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect, sync_playwright
 from pydantic import SecretStr
+from sqlalchemy import select, update
 
 from api.app import create_app
 from chain.artifacts import load_artifact
 from chain.relayer import external_ref
 from chain.toolchain import PROJECT_ROOT
 from chain.tx import Sender, anvil_account
+from db.booking import bookings
 from db.engine import make_engine
 from indexer.rpc import RpcClient
 from indexer.runner import Indexer, IndexerConfig
@@ -805,6 +807,35 @@ def test_a_slot_taken_while_another_learner_looked_is_said_in_words(
     expect(second.status()).to_contain_text("just taken")
     expect(second.page.get_by_role("button", name=name, exact=True)).to_have_count(0)  # listed no more
     second.shot("slot-taken")
+    # The first learner reads the quote too long: the hold runs out (moved into the past here) and the
+    # second learner takes the time. Paying now sends nothing and says why.
+    engine = make_engine(stack.settings.effective_database_url)
+    try:
+        with engine.begin() as conn:
+            held = conn.execute(
+                select(bookings.c.id, bookings.c.listing_id, bookings.c.starts_at).where(
+                    bookings.c.learner == anvil_account(5).address, bookings.c.status == "held"
+                )
+            ).one()
+            conn.execute(
+                update(bookings).where(bookings.c.id == held.id).values(hold_expires_at=int(time.time()) - 1)
+            )
+    finally:
+        engine.dispose()
+    token = _sign_in_token(base, anvil_account(6))
+    taken = httpx.post(
+        f"{base}/bookings",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"listing_id": held.listing_id, "starts_at": held.starts_at},
+    )
+    assert taken.status_code == 201, taken.text
+    first.page.get_by_role("button", name="Fund with my wallet").click()
+    expect(first.status()).to_contain_text("Your hold on this time ran out before you paid")
+    mine = httpx.get(
+        f"{base}/bookings/{held.id}",
+        headers={"Authorization": "Bearer " + _sign_in_token(base, anvil_account(5))},
+    ).json()
+    assert mine["state"] == "expired" and mine["engagement_id"] is None  # nothing was funded
     for p in (first, second):
         p.context.close()
 

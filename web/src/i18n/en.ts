@@ -313,6 +313,7 @@ export const en = {
     trust: "Every check was read from the public chain; anyone can repeat it with `skillchain verify` or any Ethereum node.",
   },
   session: {
+    holdLost: "Your hold on this time ran out before you paid, and the time may be someone else's now. Nothing was sent: pick a time again.",
     policy: "Free cancellation until {{hours}} h before the session; later, the session is paid.",
     policyStart: "Free cancellation until the session starts.",
     pick: "Pick a time (shown in your time zone, {{zone}})",

@@ -313,6 +313,7 @@ export const es: Messages = {
     trust: "Cada comprobación se leyó de la cadena pública; cualquiera puede repetirla con `skillchain verify` o con cualquier nodo de Ethereum.",
   },
   session: {
+    holdLost: "Tu reserva provisional de este horario venció antes de pagar y quizá ya sea de otra persona. No se envió nada: elige otro horario.",
     policy: "Cancelación gratuita hasta {{hours}} h antes de la sesión; después, la sesión se paga.",
     policyStart: "Cancelación gratuita hasta que empiece la sesión.",
     pick: "Elige una hora (en tu zona horaria, {{zone}})",

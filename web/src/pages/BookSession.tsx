@@ -77,7 +77,18 @@ export function BookSession({ listing }: { listing: Listing }) {
     if (!held) return;
     setBusy(true);
     try {
+      // The hold may have run out while the learner read the quote (and someone else may hold the
+      // time now): ask first, and send nothing for a time that is no longer ours.
+      const now = unwrap(await client.GET("/bookings/{booking_id}", { params: { path: { booking_id: held.booking.id } } }));
+      if (now.state !== "held") {
+        status.say(t("session.holdLost"), "error");
+        await queries.invalidateQueries({ queryKey: ["mine", "booking", held.booking.id] });
+        await queries.invalidateQueries({ queryKey: ["slots", listing.id] });
+        return;
+      }
       await send({ tx: held.tx, approval: held.approval });
+    } catch (error) {
+      status.say(words(describeError(error)), "error");
     } finally {
       setBusy(false);
     }
