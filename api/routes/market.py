@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from typing import Annotated, Any, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from sqlalchemy import ColumnElement, Float, and_, cast, delete, false, func, insert, or_, select, update
@@ -116,6 +118,33 @@ def _listing(row: dict[str, object], rating: float | None, next_free_at: int | N
     )
 
 
+def _utc_offset(zone: str, at: int) -> timedelta | None:
+    try:
+        return datetime.fromtimestamp(at, ZoneInfo(zone)).utcoffset()
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _zones_near(conn: ConnDep, zone: str, hours: int, now: int) -> list[str]:
+    """The listings' time zones whose offset from UTC is, now, within `hours` of `zone`'s: offsets
+    change with daylight saving, so they are compared at `now` over the few distinct zones listed
+    (not stored). An unknown zone is 422 in words."""
+    mine = _utc_offset(zone, now)
+    if mine is None:
+        raise HTTPException(422, f"unknown time zone {zone!r}: use an IANA name such as Europe/Berlin")
+    listed = conn.execute(
+        select(listings.c.timezone)
+        .where(listings.c.active.is_(True), listings.c.timezone.is_not(None))
+        .distinct()
+    ).scalars()
+    near = []
+    for other in listed:
+        offset = _utc_offset(str(other), now)
+        if offset is not None and abs(offset - mine) <= timedelta(hours=hours):
+            near.append(str(other))
+    return near
+
+
 def _rating_expr() -> ColumnElement[Any]:
     """Average rating as a provider, NULL without reviews."""
     return cast(reputation.c.provider_sum, Float) / func.nullif(reputation.c.provider_count, 0)
@@ -202,6 +231,15 @@ def search_listings(
     min_rating: Annotated[float | None, Query(ge=1, le=5)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     owner: Address | None = None,
+    near_timezone: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+\-]+)*$",
+            description="only listings whose time zone is now within `within_hours` of this one (IANA)",
+        ),
+    ] = None,
+    within_hours: Annotated[int, Query(ge=0, le=14, description="with `near_timezone`")] = 3,
     available_days: Annotated[
         int | None,
         Query(
@@ -230,6 +268,8 @@ def search_listings(
         conds.append(listings.c.languages.like(f'%"{language}"%'))
     if owner:
         conds.append(listings.c.owner == owner)
+    if near_timezone is not None:
+        conds.append(listings.c.timezone.in_(_zones_near(conn, near_timezone, within_hours, int(clock()))))
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds.append(

@@ -92,6 +92,14 @@ def test_listings_crud_search_and_ownership(stack: Stack) -> None:
     assert c.get("/listings", params={"q": "audit"}).json()["total"] == 1
     assert c.get("/listings", params={"min_price": 95, "skill": "solidity"}).json()["total"] == 0
     assert c.get("/listings", params={"limit": 101}).status_code == 422
+    # Near a time zone: Paris is within 3 hours of Berlin, not of Los Angeles (offsets compared now).
+    near = {"skill": "solidity", "near_timezone": "Europe/Berlin"}
+    assert [item["id"] for item in c.get("/listings", params=near).json()["data"]] == [lid]
+    far = {"skill": "solidity", "near_timezone": "America/Los_Angeles"}
+    assert c.get("/listings", params=far).json()["data"] == []
+    assert c.get("/listings", params=far | {"within_hours": 12}).json()["total"] == 1
+    unknown = c.get("/listings", params={"near_timezone": "Mars/Olympus"})
+    assert unknown.status_code == 422 and "IANA" in unknown.json()["detail"]
     assert c.patch(f"/listings/{lid}", headers=other, json={"price": "1"}).status_code == 403
     assert c.patch(f"/listings/{lid}", headers=owner, json={"owner": STRANGER.address}).status_code == 422
     assert c.patch(f"/listings/{lid}", headers=owner, json={"price": "85"}).json()["price"] == "85.00"

@@ -1180,6 +1180,11 @@ def test_a_mentor_writes_a_profile_and_publishes_pauses_and_resumes_a_listing(
     filters.get_by_label("Minimum price").fill("41")
     filters.get_by_role("button", name="Search").click()
     expect(results).not_to_contain_text("Ownership without tears")
+    # Near my time zone: the listing was published from this browser's zone, so it is near.
+    filters.get_by_label("Minimum price").fill("")
+    filters.get_by_label("Within 3 hours of my time zone").check()
+    filters.get_by_role("button", name="Search").click()
+    expect(results).to_contain_text("Ownership without tears")
     mentor.context.close()
 
 

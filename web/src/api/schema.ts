@@ -9975,6 +9975,10 @@ export interface operations {
                 min_rating?: number | null;
                 q?: string | null;
                 owner?: string | null;
+                /** @description only listings whose time zone is now within `within_hours` of this one (IANA) */
+                near_timezone?: string | null;
+                /** @description with `near_timezone` */
+                within_hours?: number;
                 /** @description only session listings with a free slot in the next N days (the free-time index) */
                 available_days?: number | null;
                 /** @description rows per page */

@@ -94,6 +94,7 @@ export const en = {
     offers: "Mentors offering",
     requests: "Learners asking",
     minPrice: "Minimum price",
+    nearMe: "Within 3 hours of my time zone",
     maxPrice: "Maximum price",
     language: "Language",
     anyLanguage: "Any language",

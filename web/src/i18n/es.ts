@@ -94,6 +94,7 @@ export const es: Messages = {
     offers: "Mentores que ofrecen",
     requests: "Aprendices que piden",
     minPrice: "Precio mínimo",
+    nearMe: "A 3 horas o menos de mi zona horaria",
     maxPrice: "Precio máximo",
     language: "Idioma",
     anyLanguage: "Cualquier idioma",

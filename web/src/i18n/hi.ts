@@ -94,6 +94,7 @@ export const hi: Messages = {
     offers: "मेंटर जो सिखाते हैं",
     requests: "शिक्षार्थी जो माँगते हैं",
     minPrice: "न्यूनतम मूल्य",
+    nearMe: "मेरे समय क्षेत्र से 3 घंटे के भीतर",
     maxPrice: "अधिकतम कीमत",
     language: "भाषा",
     anyLanguage: "कोई भी भाषा",

@@ -12,13 +12,14 @@ interface Filters {
   skill: string;
   kind: "" | "offer" | "request";
   min_price: string;
+  nearMe: boolean;
   max_price: string;
   language: string;
   thisWeek: boolean;
   currency: "" | "USD" | "EUR" | "GBP" | "INR" | "ETH";
 }
 
-const EMPTY: Filters = { skill: "", kind: "", min_price: "", max_price: "", language: "", thisWeek: false, currency: "" };
+const EMPTY: Filters = { skill: "", kind: "", min_price: "", nearMe: false, max_price: "", language: "", thisWeek: false, currency: "" };
 const CURRENCIES = ["USD", "EUR", "GBP", "INR", "ETH"] as const;
 const LANGS = ["en", "es", "hi", "fr", "de", "pt", "zh", "ja"];
 
@@ -41,6 +42,7 @@ export function Find() {
               max_price: filters.max_price ? Number(filters.max_price) : undefined,
               language: filters.language || undefined,
               available_days: filters.thisWeek ? 7 : undefined,
+              near_timezone: filters.nearMe ? Intl.DateTimeFormat().resolvedOptions().timeZone : undefined,
               price_currency: filters.currency || undefined,
               limit: 24,
             },
@@ -112,6 +114,10 @@ export function Find() {
               </option>
             ))}
           </select>
+        </label>
+        <label className="inline">
+          <input type="checkbox" checked={draft.nearMe} onChange={(e) => setDraft({ ...draft, nearMe: e.target.checked })} />
+          {t("find.nearMe")}
         </label>
         <label className="inline">
           <input type="checkbox" checked={draft.thisWeek} onChange={(e) => setDraft({ ...draft, thisWeek: e.target.checked })} />
