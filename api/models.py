@@ -346,6 +346,9 @@ class EngagementPublic(BaseModel):
     session_starts_at: int | None = Field(
         None, description="that booking's start now (a reschedule moves it; `starts_at` is the funded one)"
     )
+    reviewed_by: list[str] = Field(
+        default_factory=list, description="who has reviewed it (one review per side, ever)"
+    )
     paid: bool
     disputed_at: int | None
     milestones: list[MilestonePublic]

@@ -18,7 +18,7 @@ from api.models import (
 from api.pagination import cursor_keys, page_of
 from api.skills import by_id
 from db.booking import bookings
-from db.chain import credentials, engagements, milestones, reputation
+from db.chain import credentials, engagements, milestones, reputation, reviews
 from db.documents import stored_documents
 from db.market import profiles
 
@@ -129,6 +129,13 @@ def engagement_of(*, conn: Connection, chain_id: int, engagement_id: int) -> Eng
     ).first()
     if booking is not None:
         found.booking_id, found.session_starts_at = booking.id, int(booking.starts_at)
+    found.reviewed_by = list(
+        conn.execute(
+            select(reviews.c.reviewer).where(
+                reviews.c.chain_id == chain_id, reviews.c.engagement_id == engagement_id
+            )
+        ).scalars()
+    )
     return found
 
 

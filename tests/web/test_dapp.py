@@ -444,6 +444,9 @@ def test_the_whole_flow_between_two_people(served: tuple[str, Stack], browser: B
     expect(learner.page.get_by_label("Comment")).to_have_value("Clear and patient")
     learner.page.get_by_role("button", name="Post review").click()
     expect(learner.page.get_by_text("Review sent. Thank you.")).to_be_visible()
+    learner.page.reload()  # one review per side: after a reload the form is not offered again
+    expect(learner.page.get_by_text("You have reviewed this engagement")).to_be_visible()
+    expect(learner.page.get_by_role("button", name="Post review")).to_have_count(0)
     learner.shot("reviewed")
 
     # The mentor withdraws what they earned; the balance changes to nothing.

@@ -2709,6 +2709,11 @@ export interface components {
             /** Review Window */
             review_window: number;
             /**
+             * Reviewed By
+             * @description who has reviewed it (one review per side, ever)
+             */
+            reviewed_by?: string[];
+            /**
              * Session Starts At
              * @description that booking's start now (a reschedule moves it; `starts_at` is the funded one)
              */

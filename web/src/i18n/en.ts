@@ -179,6 +179,7 @@ export const en = {
     readOnly: "You are not a party to this engagement: it is shown read-only.",
   },
   review: {
+    done: "You have reviewed this engagement (one review per side).",
     title: "Review",
     rating: "Rating",
     stars_one: "{{count}} star",

@@ -179,6 +179,7 @@ export const es: Messages = {
     readOnly: "No eres parte de este contrato: se muestra solo para lectura.",
   },
   review: {
+    done: "Ya reseñaste este contrato (una reseña por cada parte).",
     title: "Reseña",
     rating: "Valoración",
     stars_one: "{{count}} estrella",

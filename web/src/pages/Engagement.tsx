@@ -368,6 +368,7 @@ function Actions({ e, role }: { e: E; role: Role }) {
 
 function Review({ e }: { e: E }) {
   const { t } = useTranslation();
+  const me = useSession().session?.address.toLowerCase();
   const send = useSend();
   const prepare = usePrepare();
   const [rating, setRating] = useState(5);
@@ -379,6 +380,7 @@ function Review({ e }: { e: E }) {
     if (out && (await send(out.tx))) setSent(true);
   };
   if (sent) return <p className="success">{t("review.thanks")}</p>;
+  if ((e.reviewed_by ?? []).some((a) => a.toLowerCase() === me)) return <p className="muted">{t("review.done")}</p>;
   return (
     <form className="stack" onSubmit={post} aria-labelledby="review">
       <h3 id="review">{t("review.title")}</h3>
