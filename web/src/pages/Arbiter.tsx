@@ -6,7 +6,7 @@ import { client, unwrap, type Engagement } from "../api/client";
 import { Address, Amount, ConfirmAction, ErrorNote, Loading, Page, Party } from "../components/ui";
 import { describeError } from "../lib/errors";
 import { sendForm } from "../lib/upload";
-import { formatDateTime, shortAddress } from "../lib/format";
+import { formatDateTime, shortAddress, feeOf } from "../lib/format";
 import { useSend } from "../lib/send";
 import { useSession } from "../lib/session";
 import { useStatus } from "../lib/status";
@@ -42,8 +42,12 @@ function Dispute({ e }: { e: Engagement }) {
     queryKey: ["engagement", String(e.id), "evidence"],
     queryFn: async () => unwrap(await client.GET("/engagements/{engagement_id}/evidence", { params: { path: { engagement_id: e.id } } })),
   });
-  const open = e.milestones.filter((m) => m.frozen).reduce((a, m) => a + BigInt(m.amount), 0n);
-  const toProvider = (open * BigInt(percent)) / 100n;
+  // As the contract splits: per frozen milestone, the mentor's share less the fee on that share; the
+  // payer gets the rest back, fee-free.
+  const frozen = e.milestones.filter((m) => m.frozen).map((m) => BigInt(m.amount));
+  const open = frozen.reduce((a, x) => a + x, 0n);
+  const gross = frozen.reduce((a, x) => a + (x * BigInt(percent * 100)) / 10_000n, 0n);
+  const fee = frozen.reduce((a, x) => a + feeOf((x * BigInt(percent * 100)) / 10_000n, e.fee_bps), 0n);
   return (
     <section className="card" aria-labelledby={`d-${e.id}`}>
       <h2 id={`d-${e.id}`} className="h3">
@@ -68,7 +72,8 @@ function Dispute({ e }: { e: Engagement }) {
         <input type="range" min={0} max={100} step={5} value={percent} onChange={(ev) => setPercent(Number(ev.target.value))} />
       </label>
       <p>
-        {t("arbiter.providerGets")} <Amount raw={toProvider} token={e.token} /> · {t("arbiter.clientGets")} <Amount raw={open - toProvider} token={e.token} />
+        {t("arbiter.providerGets")} <Amount raw={gross - fee} token={e.token} /> · {t("arbiter.clientGets")} <Amount raw={open - gross} token={e.token} /> ·{" "}
+        {t("engagement.feeTaken")} <Amount raw={fee} token={e.token} />
       </p>
       <ConfirmAction
         label={t("arbiter.resolve")}
